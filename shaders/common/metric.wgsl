@@ -1,0 +1,53 @@
+// Metric bodies shared by every kernel; the CPU twins are Metric::term and Metric::finalize
+// in src/metric.rs. METRIC is an override constant, so the branch folds away when the
+// pipeline is compiled: 0 = sqeuclidean, 1 = euclidean, 2 = cityblock.
+// Differences are taken first (never |x|^2 + |y|^2 - 2x.y): no cancellation, exact zeros for
+// identical points, and NaN/Inf propagate as IEEE arithmetic says.
+
+override METRIC: u32 = 0u;
+
+// Per-dispatch parameters of one tile pass.
+struct Params {
+    rows: u32,  // rows of X in this tile (output rows)
+    cols: u32,  // rows of Y in this tile (output columns)
+    dims: u32,  // dimensions in this pass (a chunk of d when d is split)
+    flags: u32, // bit 0: add to the partial sums already in `out`; bit 1: finalize
+}
+
+const FLAG_ACCUMULATE: u32 = 1u;
+const FLAG_FINALIZE: u32 = 2u;
+
+fn metric_term(a: f32, b: f32) -> f32 {
+    let t = a - b;
+    if METRIC == 2u {
+        return abs(t);
+    }
+    return t * t;
+}
+
+fn metric_term4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    let t = a - b;
+    if METRIC == 2u {
+        return abs(t);
+    }
+    return t * t;
+}
+
+fn metric_finalize(acc: f32) -> f32 {
+    if METRIC == 1u {
+        return sqrt(acc);
+    }
+    return acc;
+}
+
+// Combines a finished partial sum with earlier passes and finalizes it on the last pass.
+fn metric_store(partial: f32, previous: f32, flags: u32) -> f32 {
+    var v = partial;
+    if (flags & FLAG_ACCUMULATE) != 0u {
+        v = previous + partial;
+    }
+    if (flags & FLAG_FINALIZE) != 0u {
+        v = metric_finalize(v);
+    }
+    return v;
+}

@@ -1,0 +1,27 @@
+// The baseline kernel: one invocation per output, reading both rows straight from global
+// memory. Kept as the yardstick the tuned kernel (tiled.wgsl) is measured against.
+// Needs common/metric.wgsl before it.
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let j = gid.x; // output column: adjacent invocations write adjacent outputs
+    let i = gid.y;
+    if i >= params.rows || j >= params.cols {
+        return;
+    }
+    var acc = 0.0;
+    for (var k = 0u; k < params.dims; k++) {
+        acc += metric_term(x[i * params.dims + k], y[j * params.dims + k]);
+    }
+    let idx = i * params.cols + j;
+    var previous = 0.0;
+    if (params.flags & FLAG_ACCUMULATE) != 0u {
+        previous = out[idx];
+    }
+    out[idx] = metric_store(acc, previous, params.flags);
+}

@@ -1,0 +1,73 @@
+//! The CPU executor: walks the plan's blocks on all cores.
+//!
+//! Into a caller's matrix, each rayon task owns a band of output rows and writes its blocks in
+//! place (no copy). Into any other sink, blocks are computed a wave at a time in parallel and
+//! handed to the sink in plan order, so memory stays bounded by the wave.
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, s};
+use rayon::prelude::*;
+
+use super::Element;
+use super::kernels;
+use crate::error::Result;
+use crate::metric::Metric;
+use crate::plan::{Block, Plan};
+use crate::sink::Sink;
+
+/// Rows in contiguous memory, as the kernels need them; a copy only for other layouts.
+fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
+    if a.is_standard_layout() { CowArray::from(a) } else { CowArray::from(a.as_standard_layout().into_owned()) }
+}
+
+/// Computes the plan's blocks straight into `out` (`n × m`, any strides).
+pub(crate) fn run_into<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, plan: &Plan, mut out: ArrayViewMut2<T>) {
+    let (x, y) = (standard(x), standard(y));
+    if plan.n == 0 || plan.m == 0 {
+        return;
+    }
+    let tm = plan.tile_cols;
+    out.axis_chunks_iter_mut(Axis(0), plan.tile_rows)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(band, mut rows)| {
+            let r0 = band * plan.tile_rows;
+            let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
+            for c0 in (0..plan.m).step_by(tm) {
+                let c1 = (c0 + tm).min(plan.m);
+                kernels::block(xb, y.slice(s![c0..c1, ..]), metric, rows.slice_mut(s![.., c0..c1]));
+            }
+        });
+}
+
+/// Computes the plan's blocks and hands them to `sink` in plan order.
+pub(crate) fn run_streaming<T: Element>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
+    metric: Metric,
+    plan: &Plan,
+    sink: &mut dyn Sink<T>,
+) -> Result<()> {
+    let (x, y) = (standard(x), standard(y));
+    // Enough blocks per wave to keep every core busy while the sink takes the last wave.
+    let wave = 4 * rayon::current_num_threads();
+    let blocks: Vec<Block> = plan.blocks().collect();
+    for chunk in blocks.chunks(wave) {
+        let tiles: Vec<Array2<T>> = chunk
+            .par_iter()
+            .map(|b| {
+                let mut t = Array2::zeros((b.rows.len(), b.cols.len()));
+                kernels::block(
+                    x.slice(s![b.rows.clone(), ..]),
+                    y.slice(s![b.cols.clone(), ..]),
+                    metric,
+                    t.view_mut(),
+                );
+                t
+            })
+            .collect();
+        for (b, t) in chunk.iter().zip(&tiles) {
+            sink.accept(b, t.view())?;
+        }
+    }
+    Ok(())
+}

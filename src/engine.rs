@@ -1,0 +1,256 @@
+//! The engine: a backend chosen once (GPU context with compiled pipelines, or the CPU path)
+//! and reused for every call. Every public computation goes through here: validate, plan,
+//! run the executor into a sink.
+
+use std::str::FromStr;
+
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+
+use crate::cpu;
+use crate::error::{Error, Result};
+use crate::gpu::{self, AdapterSummary, GpuContext, Kernel};
+use crate::metric::Metric;
+use crate::plan::{Plan, PlanLimits, Region};
+use crate::sink::{CondensedSink, MatrixSink, Sink};
+use crate::validate;
+
+/// Where the work runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The best hardware GPU adapter; the CPU (with a logged warning) if there is none.
+    /// Software adapters such as lavapipe are not chosen here: pairdist's own CPU path is
+    /// much faster than a rasterizer emulating a GPU on the same cores.
+    #[default]
+    Auto,
+    /// A GPU adapter (hardware first, software such as lavapipe if that is all there is);
+    /// an error if wgpu finds none.
+    Gpu,
+    /// The CPU path, on all cores.
+    Cpu,
+}
+
+impl FromStr for Backend {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Backend::Auto),
+            "gpu" => Ok(Backend::Gpu),
+            "cpu" => Ok(Backend::Cpu),
+            _ => Err(Error::UnknownBackend(s.to_string())),
+        }
+    }
+}
+
+/// How an [`Engine`] is built.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Where the work runs.
+    pub backend: Backend,
+    /// Only adapters whose name contains this (case-insensitive); `WGPU_ADAPTER_NAME` also works.
+    pub adapter: Option<String>,
+    /// Caps every tile buffer at this many bytes, forcing many small tiles (for tests, and for
+    /// devices that misreport their limits).
+    pub max_tile_bytes: Option<u64>,
+    /// Bytes all of a run's tile buffers may take on the device.
+    pub memory_budget: u64,
+    /// The GPU kernel (the tiled one unless benchmarking the baseline).
+    pub kernel: Kernel,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            backend: Backend::Auto,
+            adapter: None,
+            max_tile_bytes: None,
+            memory_budget: gpu::DEFAULT_MEMORY_BUDGET,
+            kernel: Kernel::Tiled,
+        }
+    }
+}
+
+enum Executor {
+    Gpu(Box<GpuContext>),
+    Cpu,
+}
+
+/// A backend built once and reused: adapter, device, queue and compiled pipelines for the
+/// GPU, or the thread pool for the CPU. Safe to share between threads.
+///
+/// ```
+/// use ndarray::array;
+/// use pairdist::{Backend, Engine, Metric};
+///
+/// let engine = Engine::new(Backend::Cpu)?;
+/// let x = array![[0.0f32, 0.0], [3.0, 4.0]];
+/// let y = array![[0.0f32, 0.0]];
+/// let d = engine.cdist(x.view(), y.view(), Metric::Euclidean)?;
+/// assert_eq!(d, array![[0.0], [5.0]]);
+/// # Ok::<(), pairdist::Error>(())
+/// ```
+pub struct Engine {
+    executor: Executor,
+    options: EngineOptions,
+}
+
+impl Engine {
+    /// An engine on `backend` with default options.
+    pub fn new(backend: Backend) -> Result<Engine> {
+        Engine::with_options(EngineOptions { backend, ..EngineOptions::default() })
+    }
+
+    /// An engine built from `options`.
+    pub fn with_options(options: EngineOptions) -> Result<Engine> {
+        let executor = match options.backend {
+            Backend::Cpu => Executor::Cpu,
+            Backend::Gpu => Executor::Gpu(Box::new(GpuContext::new(options.adapter.as_deref())?)),
+            Backend::Auto => match GpuContext::new(options.adapter.as_deref()) {
+                Ok(ctx) if !ctx.adapter().is_software || options.adapter.is_some() => Executor::Gpu(Box::new(ctx)),
+                Ok(ctx) => {
+                    log::warn!(
+                        "only a software GPU adapter was found ({}); using the CPU path, which is \
+                         faster (--backend gpu uses the adapter anyway)",
+                        ctx.adapter()
+                    );
+                    Executor::Cpu
+                }
+                Err(e) => {
+                    log::warn!("no GPU available, using the CPU: {e}");
+                    Executor::Cpu
+                }
+            },
+        };
+        if matches!(executor, Executor::Cpu) {
+            log::info!("CPU backend: {} threads", rayon::current_num_threads());
+        }
+        Ok(Engine { executor, options })
+    }
+
+    /// The adapter in use, or `None` on the CPU.
+    pub fn adapter(&self) -> Option<&AdapterSummary> {
+        match &self.executor {
+            Executor::Gpu(ctx) => Some(ctx.adapter()),
+            Executor::Cpu => None,
+        }
+    }
+
+    /// One line saying where the work runs, for logs and reports.
+    pub fn describe(&self) -> String {
+        match &self.executor {
+            Executor::Gpu(ctx) => format!("GPU: {}", ctx.adapter()),
+            Executor::Cpu => format!("CPU: {} threads", rayon::current_num_threads()),
+        }
+    }
+
+    /// The tile plan this engine uses for an `n × m × d` problem.
+    pub fn plan(&self, n: usize, m: usize, d: usize, region: Region) -> Result<Plan> {
+        Plan::new(n, m, d, region, &self.limits())
+    }
+
+    fn limits(&self) -> PlanLimits {
+        match &self.executor {
+            Executor::Gpu(ctx) => ctx
+                .plan_limits(self.options.kernel, self.options.memory_budget)
+                .with_max_tile_bytes(self.options.max_tile_bytes),
+            Executor::Cpu => PlanLimits::cpu(self.options.max_tile_bytes),
+        }
+    }
+
+    /// The `n × m` distance matrix between the rows of `x` (`n × d`) and of `y` (`m × d`).
+    ///
+    /// Any view works, including non-contiguous and transposed ones. Empty inputs give an
+    /// empty matrix; `d = 0` gives zeros; NaN and Inf propagate as IEEE arithmetic says.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Backend, Engine, Metric};
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// // Points stored as columns: pass the transposed view, no copy needed.
+    /// let cols = array![[0.0f32, 3.0], [0.0, 4.0]];
+    /// let d = engine.cdist(cols.t(), cols.t(), Metric::Euclidean)?;
+    /// assert_eq!(d, array![[0.0, 5.0], [5.0, 0.0]]);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn cdist(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric) -> Result<Array2<f32>> {
+        let mut out = Array2::zeros((x.nrows(), y.nrows()));
+        self.cdist_into(x, y, metric, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// Like [`Engine::cdist`], writing into the caller's `n × m` array (any strides).
+    ///
+    /// ```
+    /// use ndarray::{array, Array2};
+    /// use pairdist::{Backend, Engine, Metric};
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// let x = array![[0.0f32], [2.0]];
+    /// let mut out = Array2::zeros((2, 2));
+    /// engine.cdist_into(x.view(), x.view(), Metric::SqEuclidean, out.view_mut())?;
+    /// assert_eq!(out, array![[0.0, 4.0], [4.0, 0.0]]);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn cdist_into(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        metric: Metric,
+        mut out: ArrayViewMut2<f32>,
+    ) -> Result<()> {
+        validate::same_dims(x.ncols(), y.ncols())?;
+        validate::output_shape((x.nrows(), y.nrows()), out.dim())?;
+        let plan = self.plan(x.nrows(), y.nrows(), x.ncols(), Region::Full)?;
+        match &self.executor {
+            // The CPU writes blocks in place; no sink copy.
+            Executor::Cpu => {
+                cpu::run_into(x, y, metric, &plan, out.view_mut());
+                Ok(())
+            }
+            Executor::Gpu(_) => self.run(x, y, metric, &plan, &mut MatrixSink::new(out)),
+        }
+    }
+
+    /// SciPy's condensed distance vector of the rows of `x`: the pairs `i < j`, row by row,
+    /// n(n−1)/2 values. Only blocks on or above the diagonal are computed.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Backend, Engine, Metric};
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// let x = array![[0.0f32, 0.0], [0.0, 1.0], [2.0, 1.0]];
+    /// assert_eq!(engine.pdist(x.view(), Metric::Cityblock)?, array![1.0, 3.0, 2.0]);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn pdist(&self, x: ArrayView2<f32>, metric: Metric) -> Result<Array1<f32>> {
+        let n = x.nrows();
+        let mut out = Array1::zeros(validate::condensed_len(n)?);
+        let slice = out.as_slice_mut().expect("fresh array is contiguous");
+        self.pdist_to(x, metric, &mut CondensedSink::new(n, slice))?;
+        Ok(out)
+    }
+
+    /// Streams the blocks of `cdist(x, y)` into `sink` (for example a `.npy` file on disk).
+    pub fn cdist_to(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, sink: &mut dyn Sink) -> Result<()> {
+        validate::same_dims(x.ncols(), y.ncols())?;
+        let plan = self.plan(x.nrows(), y.nrows(), x.ncols(), Region::Full)?;
+        self.run(x, y, metric, &plan, sink)
+    }
+
+    /// Streams the blocks on or above the diagonal of `cdist(x, x)` into `sink`; a sink such
+    /// as [`CondensedSink`] keeps the pairs `i < j`.
+    pub fn pdist_to(&self, x: ArrayView2<f32>, metric: Metric, sink: &mut dyn Sink) -> Result<()> {
+        validate::condensed_len(x.nrows())?;
+        let plan = self.plan(x.nrows(), x.nrows(), x.ncols(), Region::StrictUpper)?;
+        self.run(x, x, metric, &plan, sink)
+    }
+
+    fn run(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, plan: &Plan, sink: &mut dyn Sink) -> Result<()> {
+        if plan.n > 0 && plan.m > 0 {
+            match &self.executor {
+                Executor::Gpu(ctx) => gpu::run(ctx, self.options.kernel, x, y, metric, plan, sink)?,
+                Executor::Cpu => cpu::run_streaming(x, y, metric, plan, sink)?,
+            }
+        }
+        sink.finish()
+    }
+}

@@ -1,0 +1,322 @@
+//! The GPU context: instance, adapter, device and queue, built once and reused, with the
+//! compiled pipelines cached inside. GPU errors become `Error` values, never panics.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::shaders::{Kernel, Tuning};
+use crate::error::{Error, Result};
+use crate::metric::Metric;
+use crate::plan::PlanLimits;
+
+/// How long one submission may take before pairdist gives up on the device. Plans keep
+/// submissions far shorter; this only turns a hung device into an error.
+pub(crate) const POLL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Default bytes all tile buffers of one run may use on the device.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 512 << 20;
+
+/// Most pair-dimensions in one submission: a few milliseconds on a discrete GPU, well under
+/// a second on a small integrated one, so no driver watchdog (about 2 s on Windows) fires.
+pub const MAX_PAIR_DIMS_PER_PASS: u64 = 1 << 30;
+
+/// What a user sees of an adapter (`pairdist info`, logs, benchmark rows).
+#[derive(Clone, Debug)]
+pub struct AdapterSummary {
+    /// Adapter name, for example "NVIDIA GeForce RTX 4090" or "llvmpipe (LLVM 15.0.6, 256 bits)".
+    pub name: String,
+    /// Graphics API: Vulkan, Metal, Dx12, Gl.
+    pub backend: String,
+    /// Discrete, integrated, virtual, CPU (software) or other.
+    pub device_type: String,
+    /// Driver name and version.
+    pub driver: String,
+    /// Whether this is a software rasterizer (such as lavapipe) rather than a GPU.
+    pub is_software: bool,
+    /// Largest storage binding, in bytes.
+    pub max_storage_binding: u64,
+    /// Largest buffer, in bytes.
+    pub max_buffer: u64,
+    /// Most workgroups per dispatch dimension.
+    pub max_workgroups_per_dim: u32,
+    /// Most invocations per workgroup.
+    pub max_invocations: u32,
+    /// Workgroup memory, in bytes.
+    pub workgroup_storage: u32,
+}
+
+impl AdapterSummary {
+    fn new(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        AdapterSummary {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+            is_software: info.device_type == wgpu::DeviceType::Cpu,
+            max_storage_binding: limits.max_storage_buffer_binding_size,
+            max_buffer: limits.max_buffer_size,
+            max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
+            max_invocations: limits.max_compute_invocations_per_workgroup,
+            workgroup_storage: limits.max_compute_workgroup_storage_size,
+        }
+    }
+}
+
+impl std::fmt::Display for AdapterSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}, {}, driver {})", self.name, self.backend, self.device_type, self.driver)
+    }
+}
+
+fn instance() -> wgpu::Instance {
+    // Honours WGPU_BACKEND and the other WGPU_* instance variables.
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// The adapters wgpu finds: Vulkan, Metal and DX12 first; GL only when none of those has one
+/// (or when WGPU_BACKEND asks for it), since GL adapters duplicate native ones and their
+/// EGL probing is noisy on headless machines.
+fn enumerate(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    let env = wgpu::Backends::from_env();
+    let first = env.unwrap_or(wgpu::Backends::PRIMARY);
+    let found = pollster::block_on(instance.enumerate_adapters(first));
+    if !found.is_empty() || env.is_some() {
+        return found;
+    }
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::SECONDARY))
+}
+
+/// Every adapter wgpu can see on this machine.
+pub fn adapters() -> Vec<AdapterSummary> {
+    enumerate(&instance()).iter().map(AdapterSummary::new).collect()
+}
+
+/// Ranks adapters: hardware before software, the preferred power class first, native APIs
+/// before GL. Lower is better.
+fn rank(adapter: &wgpu::Adapter, low_power: bool) -> (u8, u8) {
+    let info = adapter.get_info();
+    let class = match (info.device_type, low_power) {
+        (wgpu::DeviceType::DiscreteGpu, false) | (wgpu::DeviceType::IntegratedGpu, true) => 0,
+        (wgpu::DeviceType::IntegratedGpu, false) | (wgpu::DeviceType::DiscreteGpu, true) => 1,
+        (wgpu::DeviceType::VirtualGpu, _) => 2,
+        (wgpu::DeviceType::Other, _) => 3,
+        (wgpu::DeviceType::Cpu, _) => 4,
+    };
+    let api = u8::from(info.backend == wgpu::Backend::Gl);
+    (class, api)
+}
+
+/// Chooses an adapter: the one whose name contains `name` (or `WGPU_ADAPTER_NAME`) if given,
+/// else the best by [`rank`] (`WGPU_POWER_PREF=low` prefers integrated GPUs).
+fn choose_adapter(instance: &wgpu::Instance, name: Option<&str>) -> Result<wgpu::Adapter> {
+    let mut all = enumerate(instance);
+    if all.is_empty() {
+        return Err(Error::NoGpu(
+            "wgpu found no adapter (no Vulkan, Metal, DX12 or GL driver; on Debian/Ubuntu \
+             `apt-get install mesa-vulkan-drivers` gives a software one)"
+                .into(),
+        ));
+    }
+    let wanted = name.map(str::to_string).or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
+    if let Some(wanted) = wanted {
+        let lower = wanted.to_lowercase();
+        all.retain(|a| a.get_info().name.to_lowercase().contains(&lower));
+        if all.is_empty() {
+            return Err(Error::NoGpu(format!("no adapter's name contains '{wanted}'")));
+        }
+    }
+    let low_power = wgpu::PowerPreference::from_env() == Some(wgpu::PowerPreference::LowPower);
+    all.sort_by_key(|a| rank(a, low_power));
+    Ok(all.swap_remove(0))
+}
+
+/// Shared slot where asynchronous device errors (uncaptured errors, device loss) land.
+type ErrorSlot = Arc<Mutex<Option<String>>>;
+
+/// Instance, adapter, device, queue and cached pipelines.
+pub struct GpuContext {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    summary: AdapterSummary,
+    limits: wgpu::Limits,
+    pub(crate) tuning: Tuning,
+    layout: wgpu::BindGroupLayout,
+    pipeline_layout: wgpu::PipelineLayout,
+    modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
+    pipelines: Mutex<HashMap<(Kernel, Metric), Arc<wgpu::ComputePipeline>>>,
+    async_error: ErrorSlot,
+}
+
+impl GpuContext {
+    /// Opens the best adapter (or the one whose name contains `adapter_name`).
+    pub fn new(adapter_name: Option<&str>) -> Result<Self> {
+        let instance = instance();
+        let adapter = choose_adapter(&instance, adapter_name)?;
+        let summary = AdapterSummary::new(&adapter);
+        // Ask for the adapter's own limits: the defaults cap bindings at 128 MiB.
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("pairdist"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            experimental_features: wgpu::ExperimentalFeatures::disabled(),
+            memory_hints: wgpu::MemoryHints::Performance,
+            trace: wgpu::Trace::Off,
+        }))
+        .map_err(|e| Error::Gpu(format!("cannot open {summary}: {e}")))?;
+
+        // wgpu's default handler panics; keep the message and report it as an Err instead.
+        let async_error: ErrorSlot = Arc::default();
+        let slot = async_error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            log::error!("GPU error: {e}");
+            slot.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e.to_string());
+        }));
+        let slot = async_error.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                log::error!("GPU device lost ({reason:?}): {msg}");
+                slot.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(format!("device lost: {msg}"));
+            }
+        });
+
+        let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("pairdist tile"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                storage(1, true),
+                storage(2, true),
+                storage(3, false),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("pairdist"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let tuning = Tuning::for_limits(&limits);
+        log::info!("GPU adapter: {summary}");
+        log::debug!("tiled kernel tuning for this adapter: {tuning:?}");
+        Ok(GpuContext {
+            device,
+            queue,
+            summary,
+            limits,
+            tuning,
+            layout,
+            pipeline_layout,
+            modules: Mutex::default(),
+            pipelines: Mutex::default(),
+            async_error,
+        })
+    }
+
+    /// The adapter this context runs on.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.summary
+    }
+
+    pub(crate) fn bind_group_layout(&self) -> &wgpu::BindGroupLayout {
+        &self.layout
+    }
+
+    /// Limits for the planner, for `kernel`, within `memory_budget` bytes of tile buffers.
+    pub(crate) fn plan_limits(&self, kernel: Kernel, memory_budget: u64) -> PlanLimits {
+        PlanLimits {
+            max_binding_bytes: self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size),
+            max_workgroups_per_dim: self.limits.max_compute_workgroups_per_dimension,
+            block: kernel.block(&self.tuning),
+            memory_budget_bytes: memory_budget,
+            slots: 2,
+            max_pair_dims_per_pass: MAX_PAIR_DIMS_PER_PASS,
+            split_dims: true,
+        }
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes and turns what they catch
+    /// into an `Err`.
+    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let value = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        match v.or(o) {
+            Some(e) => Err(Error::Gpu(format!("{what}: {e}"))),
+            None => Ok(value),
+        }
+    }
+
+    /// The error a device callback recorded since the last check, if any.
+    pub(crate) fn check_async_error(&self) -> Result<()> {
+        match self.async_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(e) => Err(Error::Gpu(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The compiled pipeline for `kernel` and `metric`, compiled on first use and cached.
+    pub(crate) fn pipeline(&self, kernel: Kernel, metric: Metric) -> Result<Arc<wgpu::ComputePipeline>> {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(&(kernel, metric)) {
+            return Ok(p.clone());
+        }
+        let module = self.module(kernel)?;
+        let constants = kernel.constants(metric.shader_id(), &self.tuning);
+        let pipeline = self.scoped(&format!("compiling the {} kernel", kernel.name()), || {
+            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name()),
+                layout: Some(&self.pipeline_layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            })
+        })?;
+        let pipeline = Arc::new(pipeline);
+        cache.insert((kernel, metric), pipeline.clone());
+        Ok(pipeline)
+    }
+
+    fn module(&self, kernel: Kernel) -> Result<Arc<wgpu::ShaderModule>> {
+        let mut cache = self.modules.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = cache.get(&kernel) {
+            return Ok(m.clone());
+        }
+        let source = kernel.source();
+        let module = self.scoped(&format!("loading shaders/{}.wgsl", kernel.name()), || {
+            self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.name()),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            })
+        })?;
+        let module = Arc::new(module);
+        cache.insert(kernel, module.clone());
+        Ok(module)
+    }
+}

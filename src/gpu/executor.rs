@@ -1,0 +1,219 @@
+//! The GPU executor: walks a plan's blocks with two slots of device buffers, so that while
+//! the device computes one block the host uploads the next and reads back the one before.
+//!
+//! Per block: pack the rows of X and Y it needs (any strides) into contiguous f32, upload,
+//! dispatch one pass per chunk of `d` (accumulating in the output buffer), copy the result to
+//! a mappable staging buffer, and map it. A slot's previous block is drained into the sink
+//! just before the slot is reused, so blocks reach the sink in plan order.
+
+use std::ops::Range;
+use std::sync::mpsc;
+
+use ndarray::{ArrayView2, s};
+
+use super::context::{GpuContext, POLL_TIMEOUT};
+use super::shaders::Kernel;
+use crate::error::{Error, Result};
+use crate::metric::Metric;
+use crate::plan::{Block, Plan};
+use crate::sink::Sink;
+
+/// The uniform block of `Params` in `shaders/common/metric.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    rows: u32,
+    cols: u32,
+    dims: u32,
+    flags: u32,
+}
+
+const FLAG_ACCUMULATE: u32 = 1;
+const FLAG_FINALIZE: u32 = 2;
+
+/// Which rows and dimensions a slot's input buffer holds, to skip needless uploads.
+type Loaded = Option<(Range<usize>, Range<usize>)>;
+
+/// One set of device buffers and the block in flight in it.
+struct Slot {
+    x: wgpu::Buffer,
+    y: wgpu::Buffer,
+    out: wgpu::Buffer,
+    params: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    loaded_x: Loaded,
+    loaded_y: Loaded,
+    in_flight: Option<InFlight>,
+}
+
+struct InFlight {
+    block: Block,
+    bytes: u64,
+    submission: wgpu::SubmissionIndex,
+    mapped: mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+}
+
+/// Buffers are at least this large: zero-sized bindings are invalid.
+const MIN_BUFFER: u64 = 16;
+
+impl Slot {
+    fn new(ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
+        let elems = |a: usize, b: usize| ((a * b) as u64 * 4).max(MIN_BUFFER);
+        let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        ctx.scoped("allocating tile buffers", || {
+            let buffer = |name: &str, size: u64, usage| {
+                ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(&format!("{name} {index}")),
+                    size,
+                    usage,
+                    mapped_at_creation: false,
+                })
+            };
+            let out_bytes = elems(plan.tile_rows, plan.tile_cols);
+            let x = buffer("x", elems(plan.tile_rows, plan.tile_dims), storage);
+            let y = buffer("y", elems(plan.tile_cols, plan.tile_dims), storage);
+            let out = buffer("out", out_bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
+            let params = buffer("params", 16, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
+            let staging = buffer("staging", out_bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+            let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("pairdist tile"),
+                layout: ctx.bind_group_layout(),
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: x.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: y.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 3, resource: out.as_entire_binding() },
+                ],
+            });
+            Slot { x, y, out, params, staging, bind_group, loaded_x: None, loaded_y: None, in_flight: None }
+        })
+    }
+}
+
+/// Copies `rows × dims` of `a` into `buf` as contiguous f32 (any input strides).
+fn pack(a: &ArrayView2<f32>, rows: &Range<usize>, dims: &Range<usize>, buf: &mut Vec<f32>) {
+    buf.clear();
+    let part = a.slice(s![rows.clone(), dims.clone()]);
+    match part.as_slice() {
+        Some(contiguous) => buf.extend_from_slice(contiguous),
+        None => buf.extend(part.rows().into_iter().flat_map(|r| r.into_iter().copied())),
+    }
+}
+
+/// Uploads packed values (nothing to do for d = 0).
+fn upload(ctx: &GpuContext, buffer: &wgpu::Buffer, host: &[f32]) {
+    if !host.is_empty() {
+        ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(host));
+    }
+}
+
+/// Runs `plan` for `x` against `y` with `kernel`, handing finished blocks to `sink`.
+pub(crate) fn run(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    plan: &Plan,
+    sink: &mut dyn Sink,
+) -> Result<()> {
+    ctx.check_async_error()?;
+    let pipeline = ctx.pipeline(kernel, metric)?;
+    let (block_rows, block_cols) = kernel.block(&ctx.tuning);
+    let mut slots = [Slot::new(ctx, plan, 0)?, Slot::new(ctx, plan, 1)?];
+    let mut host = Vec::new();
+    let chunks: Vec<Range<usize>> = plan.dim_chunks().collect();
+    let mut count = 0usize;
+
+    for block in plan.blocks() {
+        let slot = &mut slots[count % 2];
+        count += 1;
+        drain(ctx, slot, sink)?;
+        for (c, dims) in chunks.iter().enumerate() {
+            let want_x = Some((block.rows.clone(), dims.clone()));
+            if slot.loaded_x != want_x {
+                pack(&x, &block.rows, dims, &mut host);
+                upload(ctx, &slot.x, &host);
+                slot.loaded_x = want_x;
+            }
+            let want_y = Some((block.cols.clone(), dims.clone()));
+            if slot.loaded_y != want_y {
+                pack(&y, &block.cols, dims, &mut host);
+                upload(ctx, &slot.y, &host);
+                slot.loaded_y = want_y;
+            }
+            let last = c + 1 == chunks.len();
+            let params = Params {
+                rows: block.rows.len() as u32,
+                cols: block.cols.len() as u32,
+                dims: dims.len() as u32,
+                flags: if c > 0 { FLAG_ACCUMULATE } else { 0 } | if last { FLAG_FINALIZE } else { 0 },
+            };
+            ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
+
+            let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("tile"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&pipeline);
+                pass.set_bind_group(0, &slot.bind_group, &[]);
+                pass.dispatch_workgroups(
+                    block.cols.len().div_ceil(block_cols) as u32,
+                    block.rows.len().div_ceil(block_rows) as u32,
+                    1,
+                );
+            }
+            let bytes = block.len() as u64 * 4;
+            if last {
+                encoder.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
+            }
+            let submission = ctx.queue.submit([encoder.finish()]);
+            if last {
+                let (tx, rx) = mpsc::channel();
+                slot.staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
+                    // The receiver may be gone if the run failed; nothing to do then.
+                    let _ = tx.send(r);
+                });
+                slot.in_flight = Some(InFlight { block: block.clone(), bytes, submission, mapped: rx });
+            }
+        }
+        // Let the device make progress on callbacks without blocking.
+        ctx.device.poll(wgpu::PollType::Poll).map_err(|e| Error::Gpu(e.to_string()))?;
+        ctx.check_async_error()?;
+    }
+    // Drain in plan order: the older block is in the slot that would be used next.
+    let next = count % 2;
+    for i in [next, 1 - next] {
+        drain(ctx, &mut slots[i], sink)?;
+    }
+    Ok(())
+}
+
+/// Waits for the slot's block, if any, and hands it to the sink.
+fn drain(ctx: &GpuContext, slot: &mut Slot, sink: &mut dyn Sink) -> Result<()> {
+    let Some(f) = slot.in_flight.take() else { return Ok(()) };
+    ctx.device
+        .poll(wgpu::PollType::Wait { submission_index: Some(f.submission), timeout: Some(POLL_TIMEOUT) })
+        .map_err(|e| Error::Gpu(format!("waiting for a tile: {e}")))?;
+    ctx.check_async_error()?;
+    f.mapped
+        .recv_timeout(POLL_TIMEOUT)
+        .map_err(|_| Error::Gpu("reading back a tile timed out".into()))?
+        .map_err(|e| Error::Gpu(format!("reading back a tile: {e}")))?;
+    let result = {
+        let view = slot
+            .staging
+            .slice(..f.bytes)
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("reading back a tile: {e}")))?;
+        let values: &[f32] = bytemuck::cast_slice(&view);
+        let values = ArrayView2::from_shape((f.block.rows.len(), f.block.cols.len()), values)
+            .expect("staging holds exactly one block");
+        sink.accept(&f.block, values)
+    };
+    slot.staging.unmap();
+    result
+}

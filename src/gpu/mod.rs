@@ -1,0 +1,9 @@
+//! The GPU path: WGSL kernels through wgpu (Vulkan, Metal, DX12, GL).
+
+mod context;
+mod executor;
+mod shaders;
+
+pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, MAX_PAIR_DIMS_PER_PASS, adapters};
+pub(crate) use executor::run;
+pub use shaders::{Kernel, Tuning};

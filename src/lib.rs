@@ -1,0 +1,42 @@
+//! # pairdist
+//!
+//! Pairwise distance matrices (`euclidean`, `sqeuclidean`, `cityblock`) between two point sets,
+//! on any GPU through WebGPU (wgpu: Vulkan, Metal, DX12) or on all CPU cores, exact in f32
+//! (differences first, never the `|x|² + |y|² − 2x·y` shortcut), for inputs of any size.
+//!
+//! ```
+//! use ndarray::array;
+//! use pairdist::{Backend, Engine, Metric};
+//!
+//! // Built once: the best GPU adapter, or the CPU when there is none.
+//! let engine = Engine::new(Backend::Auto)?;
+//! let xa = array![[0.0f32, 0.0], [1.0, 1.0], [3.0, 4.0]];
+//! let xb = array![[0.0f32, 0.0], [6.0, 8.0]];
+//! let d = engine.cdist(xa.view(), xb.view(), Metric::Euclidean)?;
+//! assert_eq!(d.dim(), (3, 2));
+//! assert_eq!(d[[2, 0]], 5.0);
+//! let condensed = engine.pdist(xa.view(), "cityblock".parse()?)?; // SciPy's names
+//! assert_eq!(condensed.to_vec(), vec![2.0, 7.0, 5.0]);
+//! # Ok::<(), pairdist::Error>(())
+//! ```
+//!
+//! The pieces, in the order data flows through them: inputs are checked once
+//! ([`Error`] names the problem), [`plan`] cuts the work into tiles that fit the device,
+//! an executor ([`gpu`] or [`cpu`]) computes the tiles, and a [`sink`] receives them: the
+//! caller's array, SciPy's condensed vector, or a file on disk.
+
+#![warn(missing_docs)]
+
+pub mod cpu;
+mod engine;
+mod error;
+pub mod gpu;
+pub mod io;
+mod metric;
+pub mod plan;
+pub mod sink;
+mod validate;
+
+pub use engine::{Backend, Engine, EngineOptions};
+pub use error::{Error, Result};
+pub use metric::Metric;

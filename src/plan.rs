@@ -1,0 +1,442 @@
+//! The tile planner: pure functions of the problem's sizes and the device's limits.
+//!
+//! A distance matrix of `n × m` pairs in `d` dimensions is cut into blocks of
+//! `tile_rows × tile_cols` outputs; when one block cannot hold whole rows of `d` values within a
+//! binding (or within the work budget of one submission), `d` is cut into chunks too and the
+//! executor accumulates the chunks of a block before finalizing it. The GPU and the CPU executors
+//! walk the same plan, so every limit is decided here and nowhere else.
+//!
+//! No wgpu types appear here: the planner is unit-tested without a GPU.
+
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+
+/// The limits a plan must respect, in bytes and counts. Built from a device's limits by the
+/// executor (see `gpu::context`) or from cache sizes for the CPU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanLimits {
+    /// Largest storage binding (`max_storage_buffer_binding_size`, capped by `max_buffer_size`).
+    pub max_binding_bytes: u64,
+    /// Largest number of workgroups in one dispatch dimension.
+    pub max_workgroups_per_dim: u32,
+    /// Outputs one workgroup computes: (rows, cols). Tiles are multiples of this, but the last.
+    pub block: (usize, usize),
+    /// Bytes all tile buffers may take together (`slots` copies of inputs, output and staging).
+    pub memory_budget_bytes: u64,
+    /// Tiles in flight at once (double buffering: 2).
+    pub slots: u64,
+    /// Most pair-dimensions (rows × cols × dims) one submission may compute, so that no
+    /// submission runs long enough to trip a driver watchdog.
+    pub max_pair_dims_per_pass: u64,
+    /// Whether `d` may be split across passes. The CPU executor keeps whole rows (it has no
+    /// binding limit), so for it the input-binding limits only shape the tiles.
+    pub split_dims: bool,
+}
+
+impl PlanLimits {
+    /// Limits for the CPU executor: tiles sized for the cache, whole rows of `d`.
+    ///
+    /// `max_tile_bytes`, when set, caps the output tile so tests can force many tiles.
+    pub fn cpu(max_tile_bytes: Option<u64>) -> Self {
+        // Keep a block of Y rows inside a core's L2 (1.25 MiB on this machine's Ice Lake).
+        let l2_target = 512 * 1024;
+        PlanLimits {
+            max_binding_bytes: max_tile_bytes.map_or(l2_target, |b| b.min(l2_target)),
+            max_workgroups_per_dim: u32::MAX,
+            block: (8, 8),
+            memory_budget_bytes: u64::MAX,
+            slots: 1,
+            max_pair_dims_per_pass: u64::MAX,
+            split_dims: false,
+        }
+    }
+
+    /// Returns a copy whose binding limit is at most `bytes` (the "force small tiles" knob).
+    pub fn with_max_tile_bytes(mut self, bytes: Option<u64>) -> Self {
+        if let Some(b) = bytes {
+            self.max_binding_bytes = self.max_binding_bytes.min(b);
+        }
+        self
+    }
+}
+
+/// Which part of the `n × m` matrix is wanted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    /// Every pair.
+    Full,
+    /// Pairs `(i, j)` with `j > i` only (SciPy's condensed `pdist`; needs `n == m`).
+    StrictUpper,
+}
+
+/// One block of outputs: rows of X by rows of Y.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Rows of X (rows of the output).
+    pub rows: Range<usize>,
+    /// Rows of Y (columns of the output).
+    pub cols: Range<usize>,
+}
+
+impl Block {
+    /// Number of output entries in the block.
+    pub fn len(&self) -> usize {
+        self.rows.len() * self.cols.len()
+    }
+
+    /// Whether the block has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A tiling of one distance-matrix computation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Rows of X.
+    pub n: usize,
+    /// Rows of Y.
+    pub m: usize,
+    /// Dimensions.
+    pub d: usize,
+    /// Rows of X per block (a multiple of the workgroup block, but never more than needed).
+    pub tile_rows: usize,
+    /// Rows of Y per block.
+    pub tile_cols: usize,
+    /// Dimensions per pass; equal to `d` unless `d` had to be split.
+    pub tile_dims: usize,
+    /// Which pairs are computed.
+    pub region: Region,
+}
+
+/// Element size of the inputs and outputs on the device (f32).
+const ELEM: u64 = 4;
+
+impl Plan {
+    /// Plans an `n × m` distance matrix over `d` dimensions within `limits`.
+    ///
+    /// Fails only if the limits are too small to hold a single workgroup's block.
+    pub fn new(n: usize, m: usize, d: usize, region: Region, limits: &PlanLimits) -> Result<Plan> {
+        let (bn, bm) = (limits.block.0.max(1), limits.block.1.max(1));
+        let fits = |tn: usize, tm: usize, td: usize| Violations::of(tn, tm, td, limits).is_none();
+
+        // Dimensions: whole rows unless one workgroup's block of rows cannot hold them.
+        let tile_dims = if !limits.split_dims || d == 0 || fits(bn.min(n.max(1)), bm.min(m.max(1)), d) {
+            d
+        } else {
+            let mut lo = 1usize; // largest td known to fit (checked below)
+            let mut hi = d; // smallest td known not to fit
+            if !fits(bn, bm, 1) {
+                return Err(Error::TooLarge(format!(
+                    "device limits too small for one {bn}x{bm} block: {limits:?}"
+                )));
+            }
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if fits(bn, bm, mid) { lo = mid } else { hi = mid }
+            }
+            // Multiples of 4 keep vectorised loads aligned in the shaders.
+            if lo >= 8 { lo - lo % 4 } else { lo }
+        };
+
+        let round_up = |v: usize, b: usize| v.div_ceil(b).max(1) * b;
+        let mut tn = round_up(n.max(1), bn);
+        let mut tm = round_up(m.max(1), bm);
+        let shrink = |t: usize, b: usize| round_up(t.div_ceil(2), b);
+        loop {
+            let Some(v) = Violations::of(tn, tm, tile_dims, limits) else { break };
+            let (shrink_rows, shrink_cols) = match v {
+                Violations::Rows => (true, false),
+                Violations::Cols => (false, true),
+                Violations::Both => (tn >= tm, tm > tn),
+            };
+            let (new_tn, new_tm) = (
+                if shrink_rows { shrink(tn, bn) } else { tn },
+                if shrink_cols { shrink(tm, bm) } else { tm },
+            );
+            if (new_tn, new_tm) == (tn, tm) {
+                // Could not shrink the side at fault; try the other before giving up.
+                let other = (shrink(tn, bn), shrink(tm, bm));
+                if other == (tn, tm) {
+                    if !limits.split_dims {
+                        break; // CPU: input limits only shape tiles; a block is the floor.
+                    }
+                    return Err(Error::TooLarge(format!(
+                        "cannot tile {n}x{m}x{d} within device limits {limits:?}"
+                    )));
+                }
+                (tn, tm) = if shrink_rows { (tn, other.1) } else { (other.0, tm) };
+            } else {
+                (tn, tm) = (new_tn, new_tm);
+            }
+        }
+
+        Ok(Plan {
+            n,
+            m,
+            d,
+            tile_rows: tn.min(n.max(1)),
+            tile_cols: tm.min(m.max(1)),
+            tile_dims,
+            region,
+        })
+    }
+
+    /// Whether the block is needed for this plan's region.
+    fn wanted(&self, block: &Block) -> bool {
+        match self.region {
+            Region::Full => true,
+            // Some (i, j) with j > i exists iff the last column exceeds the first row.
+            Region::StrictUpper => block.cols.end > block.rows.start + 1,
+        }
+    }
+
+    /// The blocks to compute, row band by row band (columns inner), so a sink sees the rows
+    /// of the output in order.
+    pub fn blocks(&self) -> impl Iterator<Item = Block> + '_ {
+        let (n, m) = (self.n, self.m);
+        let (tn, tm) = (self.tile_rows, self.tile_cols);
+        (0..n.div_ceil(tn)).flat_map(move |bi| {
+            (0..m.div_ceil(tm)).filter_map(move |bj| {
+                let block = Block {
+                    rows: bi * tn..((bi + 1) * tn).min(n),
+                    cols: bj * tm..((bj + 1) * tm).min(m),
+                };
+                self.wanted(&block).then_some(block)
+            })
+        })
+    }
+
+    /// The chunks of `d` each block is computed in (one chunk unless `d` is split).
+    pub fn dim_chunks(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        let td = self.tile_dims.max(1);
+        (0..self.d.div_ceil(td).max(1)).map(move |k| k * td..((k + 1) * td).min(self.d))
+    }
+
+    /// Whether `d` is split across passes.
+    pub fn splits_dims(&self) -> bool {
+        self.tile_dims < self.d
+    }
+
+    /// Number of output entries the plan produces (n·m, or n(n−1)/2 for the strict upper part).
+    pub fn outputs(&self) -> u64 {
+        let (n, m) = (self.n as u64, self.m as u64);
+        match self.region {
+            Region::Full => n * m,
+            Region::StrictUpper => n * n.saturating_sub(1) / 2,
+        }
+    }
+}
+
+/// Which side of a tile breaks a limit.
+enum Violations {
+    Rows,
+    Cols,
+    Both,
+}
+
+impl Violations {
+    /// The first limit a `tn × tm × td` tile breaks, if any, and which side must shrink.
+    fn of(tn: usize, tm: usize, td: usize, l: &PlanLimits) -> Option<Violations> {
+        let (tn64, tm64, td64) = (tn as u64, tm as u64, td.max(1) as u64);
+        let binding = l.max_binding_bytes;
+        // Element indices inside the shaders are u32: every binding's length must fit.
+        let index_ok = |elems: u64| elems <= u32::MAX as u64;
+        let in_limit = |elems: u64| elems.saturating_mul(ELEM) <= binding && index_ok(elems);
+        let strict = l.split_dims;
+        if strict && !in_limit(tn64 * td64) {
+            return Some(Violations::Rows);
+        }
+        if strict && !in_limit(tm64 * td64) {
+            return Some(Violations::Cols);
+        }
+        if tn.div_ceil(l.block.0.max(1)) as u64 > l.max_workgroups_per_dim as u64 {
+            return Some(Violations::Rows);
+        }
+        if tm.div_ceil(l.block.1.max(1)) as u64 > l.max_workgroups_per_dim as u64 {
+            return Some(Violations::Cols);
+        }
+        if !in_limit(tn64 * tm64) {
+            return Some(Violations::Both);
+        }
+        if !strict && (!in_limit(tn64 * td64) || !in_limit(tm64 * td64)) {
+            // CPU: rows of X and Y per tile stay within the cache target where possible.
+            return Some(if tn64 >= tm64 { Violations::Rows } else { Violations::Cols });
+        }
+        // Inputs, output and its staging copy, for every slot in flight.
+        let footprint = ELEM
+            .saturating_mul(tn64 * td64 + tm64 * td64 + 2 * tn64 * tm64)
+            .saturating_mul(l.slots.max(1));
+        if footprint > l.memory_budget_bytes {
+            return Some(Violations::Both);
+        }
+        if tn64 * tm64 * td64 > l.max_pair_dims_per_pass {
+            return Some(Violations::Both);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpu_limits() -> PlanLimits {
+        PlanLimits {
+            max_binding_bytes: 128 << 20,
+            max_workgroups_per_dim: 65_535,
+            block: (64, 64),
+            memory_budget_bytes: 1 << 30,
+            slots: 2,
+            max_pair_dims_per_pass: 1 << 33,
+            split_dims: true,
+        }
+    }
+
+    /// Checks that the blocks of a plan cover the wanted region exactly once and that every
+    /// block respects the limits.
+    fn check_cover(plan: &Plan, limits: &PlanLimits) {
+        let mut covered = 0u64;
+        let mut last_row_start = 0;
+        for b in plan.blocks() {
+            assert!(!b.is_empty(), "empty block {b:?}");
+            assert!(b.rows.len() <= plan.tile_rows && b.cols.len() <= plan.tile_cols);
+            assert!(b.rows.start >= last_row_start, "row bands out of order");
+            last_row_start = b.rows.start;
+            covered += match plan.region {
+                Region::Full => b.len() as u64,
+                Region::StrictUpper => b
+                    .rows
+                    .clone()
+                    .map(|i| b.cols.clone().filter(|&j| j > i).count() as u64)
+                    .sum(),
+            };
+        }
+        assert_eq!(covered, plan.outputs(), "blocks do not cover the region: {plan:?}");
+        let chunks: Vec<_> = plan.dim_chunks().collect();
+        assert_eq!(chunks.first().map(|c| c.start), Some(0));
+        assert_eq!(chunks.last().map(|c| c.end), Some(plan.d));
+        assert!(chunks.windows(2).all(|w| w[0].end == w[1].start));
+        if limits.split_dims {
+            assert!(Violations::of(plan.tile_rows, plan.tile_cols, plan.tile_dims, limits).is_none());
+        }
+    }
+
+    #[test]
+    fn small_problem_is_one_block() {
+        let l = gpu_limits();
+        let p = Plan::new(100, 70, 3, Region::Full, &l).unwrap();
+        assert_eq!((p.tile_rows, p.tile_cols, p.tile_dims), (100, 70, 3));
+        assert_eq!(p.blocks().count(), 1);
+        check_cover(&p, &l);
+    }
+
+    #[test]
+    fn output_binding_limits_tiles() {
+        let l = gpu_limits();
+        let p = Plan::new(20_000, 20_000, 64, Region::Full, &l).unwrap();
+        assert!(p.tile_rows as u64 * p.tile_cols as u64 * 4 <= l.max_binding_bytes);
+        assert!(p.blocks().count() > 1);
+        assert!(!p.splits_dims());
+        check_cover(&p, &l);
+    }
+
+    #[test]
+    fn beyond_u32_outputs_are_planned() {
+        // 100 000² = 1e10 outputs: more than 2^32, planned without computing anything.
+        let l = gpu_limits();
+        let p = Plan::new(100_000, 100_000, 128, Region::Full, &l).unwrap();
+        assert!(p.outputs() > u32::MAX as u64);
+        assert!((p.tile_rows * p.tile_cols) as u64 <= u32::MAX as u64);
+        check_cover(&p, &l);
+    }
+
+    #[test]
+    fn huge_d_is_split() {
+        let mut l = gpu_limits();
+        l.max_binding_bytes = 1 << 20;
+        let p = Plan::new(300, 200, 100_000, Region::Full, &l).unwrap();
+        assert!(p.splits_dims());
+        assert!(p.tile_dims % 4 == 0 && p.tile_dims > 0);
+        check_cover(&p, &l);
+    }
+
+    #[test]
+    fn work_budget_splits_submissions() {
+        let mut l = gpu_limits();
+        l.max_pair_dims_per_pass = 64 * 64 * 16;
+        let p = Plan::new(1000, 1000, 256, Region::Full, &l).unwrap();
+        assert!(p.splits_dims());
+        assert!((p.tile_rows * p.tile_cols * p.tile_dims) as u64 <= l.max_pair_dims_per_pass);
+        check_cover(&p, &l);
+    }
+
+    #[test]
+    fn workgroup_count_is_respected() {
+        let mut l = gpu_limits();
+        l.max_workgroups_per_dim = 3;
+        l.block = (16, 16);
+        let p = Plan::new(1000, 1000, 8, Region::Full, &l).unwrap();
+        assert!(p.tile_rows.div_ceil(16) <= 3 && p.tile_cols.div_ceil(16) <= 3);
+        check_cover(&p, &l);
+    }
+
+    #[test]
+    fn strict_upper_skips_lower_blocks() {
+        let mut l = gpu_limits();
+        l.max_binding_bytes = 64 * 64 * 4;
+        let p = Plan::new(1000, 1000, 4, Region::StrictUpper, &l).unwrap();
+        let full = Plan { region: Region::Full, ..p.clone() };
+        assert!(p.blocks().count() * 2 < full.blocks().count() + p.n.div_ceil(p.tile_rows) * 2);
+        check_cover(&p, &l);
+    }
+
+    #[test]
+    fn empty_and_tiny_shapes() {
+        let l = gpu_limits();
+        for (n, m, d) in [(0, 5, 3), (5, 0, 3), (0, 0, 0), (1, 1, 0), (1, 1, 1), (3, 2, 0)] {
+            let p = Plan::new(n, m, d, Region::Full, &l).unwrap();
+            assert_eq!(p.blocks().map(|b| b.len() as u64).sum::<u64>(), (n * m) as u64);
+        }
+    }
+
+    #[test]
+    fn too_small_limits_are_an_error() {
+        let mut l = gpu_limits();
+        l.max_binding_bytes = 8;
+        assert!(Plan::new(100, 100, 100, Region::Full, &l).is_err());
+    }
+
+    #[test]
+    fn cpu_plan_keeps_whole_rows() {
+        let l = PlanLimits::cpu(None);
+        let p = Plan::new(5000, 5000, 100_000, Region::Full, &l).unwrap();
+        assert!(!p.splits_dims());
+        check_cover(&p, &l);
+        let forced = PlanLimits::cpu(Some(1024));
+        let p = Plan::new(300, 300, 16, Region::Full, &forced).unwrap();
+        assert!(p.tile_rows * p.tile_cols * 4 <= 1024);
+        assert!(p.blocks().count() >= 100);
+        check_cover(&p, &forced);
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_shape_is_covered(n in 0usize..3000, m in 0usize..3000, d in 0usize..5000,
+                                    binding_kib in 1u64..512, upper in any::<bool>()) {
+                let mut l = gpu_limits();
+                l.max_binding_bytes = binding_kib * 1024;
+                l.block = (16, 16);
+                let region = if upper { Region::StrictUpper } else { Region::Full };
+                let m = if upper { n } else { m };
+                let p = Plan::new(n, m, d, region, &l).unwrap();
+                check_cover(&p, &l);
+            }
+        }
+    }
+}
