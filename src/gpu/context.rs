@@ -71,27 +71,29 @@ impl std::fmt::Display for AdapterSummary {
     }
 }
 
-fn instance() -> wgpu::Instance {
-    // Honours WGPU_BACKEND and the other WGPU_* instance variables.
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
-}
-
 /// The adapters wgpu finds: Vulkan, Metal and DX12 first; GL only when none of those has one
 /// (or when WGPU_BACKEND asks for it), since GL adapters duplicate native ones and their
 /// EGL probing is noisy on headless machines.
-fn enumerate(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+fn enumerate() -> Vec<wgpu::Adapter> {
+    let instance = |backends: wgpu::Backends| {
+        // Honours WGPU_BACKEND and the other WGPU_* instance variables.
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        desc.backends = backends;
+        wgpu::Instance::new(desc)
+    };
     let env = wgpu::Backends::from_env();
     let first = env.unwrap_or(wgpu::Backends::PRIMARY);
-    let found = pollster::block_on(instance.enumerate_adapters(first));
+    let found = pollster::block_on(instance(first).enumerate_adapters(first));
     if !found.is_empty() || env.is_some() {
         return found;
     }
-    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::SECONDARY))
+    let secondary = wgpu::Backends::SECONDARY;
+    pollster::block_on(instance(secondary).enumerate_adapters(secondary))
 }
 
 /// Every adapter wgpu can see on this machine.
 pub fn adapters() -> Vec<AdapterSummary> {
-    enumerate(&instance()).iter().map(AdapterSummary::new).collect()
+    enumerate().iter().map(AdapterSummary::new).collect()
 }
 
 /// Ranks adapters: hardware before software, the preferred power class first, native APIs
@@ -111,8 +113,8 @@ fn rank(adapter: &wgpu::Adapter, low_power: bool) -> (u8, u8) {
 
 /// Chooses an adapter: the one whose name contains `name` (or `WGPU_ADAPTER_NAME`) if given,
 /// else the best by [`rank`] (`WGPU_POWER_PREF=low` prefers integrated GPUs).
-fn choose_adapter(instance: &wgpu::Instance, name: Option<&str>) -> Result<wgpu::Adapter> {
-    let mut all = enumerate(instance);
+fn choose_adapter(name: Option<&str>) -> Result<wgpu::Adapter> {
+    let mut all = enumerate();
     if all.is_empty() {
         return Err(Error::NoGpu(
             "wgpu found no adapter (no Vulkan, Metal, DX12 or GL driver; on Debian/Ubuntu \
@@ -153,8 +155,7 @@ pub struct GpuContext {
 impl GpuContext {
     /// Opens the best adapter (or the one whose name contains `adapter_name`).
     pub fn new(adapter_name: Option<&str>) -> Result<Self> {
-        let instance = instance();
-        let adapter = choose_adapter(&instance, adapter_name)?;
+        let adapter = choose_adapter(adapter_name)?;
         let summary = AdapterSummary::new(&adapter);
         // Ask for the adapter's own limits: the defaults cap bindings at 128 MiB.
         let limits = adapter.limits();
