@@ -244,7 +244,14 @@ impl Engine {
         self.run(x, x, metric, &plan, sink)
     }
 
-    fn run(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, plan: &Plan, sink: &mut dyn Sink) -> Result<()> {
+    fn run(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        metric: Metric,
+        plan: &Plan,
+        sink: &mut dyn Sink,
+    ) -> Result<()> {
         if plan.n > 0 && plan.m > 0 {
             match &self.executor {
                 Executor::Gpu(ctx) => gpu::run(ctx, self.options.kernel, x, y, metric, plan, sink)?,

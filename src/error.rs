@@ -77,17 +77,11 @@ pub enum Error {
 impl Error {
     /// A `WriteFile` error from an I/O error.
     pub(crate) fn write(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
-        Error::WriteFile {
-            path: path.into(),
-            reason: err.to_string(),
-        }
+        Error::WriteFile { path: path.into(), reason: err.to_string() }
     }
 
     /// A `BadInput` error.
     pub(crate) fn bad_input(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Error::BadInput {
-            path: path.into(),
-            reason: reason.into(),
-        }
+        Error::BadInput { path: path.into(), reason: reason.into() }
     }
 }

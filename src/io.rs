@@ -92,10 +92,7 @@ fn read_npy(path: &Path, file: &File) -> Result<Input> {
     let bad = |reason: String| Error::bad_input(path, reason);
     let header = Header::from_reader(&mut &*file).map_err(|e| bad(format!("not a valid .npy file ({e})")))?;
     if header.shape.len() != 2 {
-        return Err(bad(format!(
-            "expected a 2-D array (points x dimensions), got shape {:?}",
-            header.shape
-        )));
+        return Err(bad(format!("expected a 2-D array (points x dimensions), got shape {:?}", header.shape)));
     }
     // SAFETY: the map is read-only; pairdist does not write the input, and a file changed by
     // another process during the run is the same hazard as with any reader.
@@ -141,9 +138,8 @@ fn read_text(path: &Path) -> Result<Input> {
             Box::new(line.split_whitespace())
         };
         for tok in tokens {
-            let v: f32 = tok.parse().map_err(|_| {
-                Error::bad_input(path, format!("line {lineno}: '{tok}' is not a number"))
-            })?;
+            let v: f32 =
+                tok.parse().map_err(|_| Error::bad_input(path, format!("line {lineno}: '{tok}' is not a number")))?;
             values.push(v);
         }
         let count = values.len() - before;

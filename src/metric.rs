@@ -86,10 +86,7 @@ impl FromStr for Metric {
             "sqeuclidean" => Ok(Metric::SqEuclidean),
             "euclidean" => Ok(Metric::Euclidean),
             "cityblock" | "manhattan" => Ok(Metric::Cityblock),
-            _ => Err(Error::UnknownMetric {
-                name: s.to_string(),
-                valid: Metric::valid_names(),
-            }),
+            _ => Err(Error::UnknownMetric { name: s.to_string(), valid: Metric::valid_names() }),
         }
     }
 }

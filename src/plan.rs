@@ -119,7 +119,7 @@ impl Plan {
     /// Fails only if the limits are too small to hold a single workgroup's block.
     pub fn new(n: usize, m: usize, d: usize, region: Region, limits: &PlanLimits) -> Result<Plan> {
         let (bn, bm) = (limits.block.0.max(1), limits.block.1.max(1));
-        let fits = |tn: usize, tm: usize, td: usize| Violations::of(tn, tm, td, limits).is_none();
+        let fits = |tn: usize, tm: usize, td: usize| Shrink::of(tn, tm, td, limits).is_none();
 
         // Dimensions: whole rows unless one workgroup's block of rows cannot hold them.
         let tile_dims = if !limits.split_dims || d == 0 || fits(bn.min(n.max(1)), bm.min(m.max(1)), d) {
@@ -128,9 +128,7 @@ impl Plan {
             let mut lo = 1usize; // largest td known to fit (checked below)
             let mut hi = d; // smallest td known not to fit
             if !fits(bn, bm, 1) {
-                return Err(Error::TooLarge(format!(
-                    "device limits too small for one {bn}x{bm} block: {limits:?}"
-                )));
+                return Err(Error::TooLarge(format!("device limits too small for one {bn}x{bm} block: {limits:?}")));
             }
             while hi - lo > 1 {
                 let mid = lo + (hi - lo) / 2;
@@ -144,17 +142,14 @@ impl Plan {
         let mut tn = round_up(n.max(1), bn);
         let mut tm = round_up(m.max(1), bm);
         let shrink = |t: usize, b: usize| round_up(t.div_ceil(2), b);
-        loop {
-            let Some(v) = Violations::of(tn, tm, tile_dims, limits) else { break };
+        while let Some(v) = Shrink::of(tn, tm, tile_dims, limits) {
             let (shrink_rows, shrink_cols) = match v {
-                Violations::Rows => (true, false),
-                Violations::Cols => (false, true),
-                Violations::Both => (tn >= tm, tm > tn),
+                Shrink::Rows => (true, false),
+                Shrink::Cols => (false, true),
+                Shrink::Both => (tn >= tm, tm > tn),
             };
-            let (new_tn, new_tm) = (
-                if shrink_rows { shrink(tn, bn) } else { tn },
-                if shrink_cols { shrink(tm, bm) } else { tm },
-            );
+            let (new_tn, new_tm) =
+                (if shrink_rows { shrink(tn, bn) } else { tn }, if shrink_cols { shrink(tm, bm) } else { tm });
             if (new_tn, new_tm) == (tn, tm) {
                 // Could not shrink the side at fault; try the other before giving up.
                 let other = (shrink(tn, bn), shrink(tm, bm));
@@ -162,9 +157,7 @@ impl Plan {
                     if !limits.split_dims {
                         break; // CPU: input limits only shape tiles; a block is the floor.
                     }
-                    return Err(Error::TooLarge(format!(
-                        "cannot tile {n}x{m}x{d} within device limits {limits:?}"
-                    )));
+                    return Err(Error::TooLarge(format!("cannot tile {n}x{m}x{d} within device limits {limits:?}")));
                 }
                 (tn, tm) = if shrink_rows { (tn, other.1) } else { (other.0, tm) };
             } else {
@@ -172,15 +165,7 @@ impl Plan {
             }
         }
 
-        Ok(Plan {
-            n,
-            m,
-            d,
-            tile_rows: tn.min(n.max(1)),
-            tile_cols: tm.min(m.max(1)),
-            tile_dims,
-            region,
-        })
+        Ok(Plan { n, m, d, tile_rows: tn.min(n.max(1)), tile_cols: tm.min(m.max(1)), tile_dims, region })
     }
 
     /// Whether the block is needed for this plan's region.
@@ -199,10 +184,7 @@ impl Plan {
         let (tn, tm) = (self.tile_rows, self.tile_cols);
         (0..n.div_ceil(tn)).flat_map(move |bi| {
             (0..m.div_ceil(tm)).filter_map(move |bj| {
-                let block = Block {
-                    rows: bi * tn..((bi + 1) * tn).min(n),
-                    cols: bj * tm..((bj + 1) * tm).min(m),
-                };
+                let block = Block { rows: bi * tn..((bi + 1) * tn).min(n), cols: bj * tm..((bj + 1) * tm).min(m) };
                 self.wanted(&block).then_some(block)
             })
         })
@@ -229,16 +211,16 @@ impl Plan {
     }
 }
 
-/// Which side of a tile breaks a limit.
-enum Violations {
+/// Which side of a tile must shrink to meet a limit it breaks.
+enum Shrink {
     Rows,
     Cols,
     Both,
 }
 
-impl Violations {
+impl Shrink {
     /// The first limit a `tn × tm × td` tile breaks, if any, and which side must shrink.
-    fn of(tn: usize, tm: usize, td: usize, l: &PlanLimits) -> Option<Violations> {
+    fn of(tn: usize, tm: usize, td: usize, l: &PlanLimits) -> Option<Shrink> {
         let (tn64, tm64, td64) = (tn as u64, tm as u64, td.max(1) as u64);
         let binding = l.max_binding_bytes;
         // Element indices inside the shaders are u32: every binding's length must fit.
@@ -246,33 +228,31 @@ impl Violations {
         let in_limit = |elems: u64| elems.saturating_mul(ELEM) <= binding && index_ok(elems);
         let strict = l.split_dims;
         if strict && !in_limit(tn64 * td64) {
-            return Some(Violations::Rows);
+            return Some(Shrink::Rows);
         }
         if strict && !in_limit(tm64 * td64) {
-            return Some(Violations::Cols);
+            return Some(Shrink::Cols);
         }
         if tn.div_ceil(l.block.0.max(1)) as u64 > l.max_workgroups_per_dim as u64 {
-            return Some(Violations::Rows);
+            return Some(Shrink::Rows);
         }
         if tm.div_ceil(l.block.1.max(1)) as u64 > l.max_workgroups_per_dim as u64 {
-            return Some(Violations::Cols);
+            return Some(Shrink::Cols);
         }
         if !in_limit(tn64 * tm64) {
-            return Some(Violations::Both);
+            return Some(Shrink::Both);
         }
         if !strict && (!in_limit(tn64 * td64) || !in_limit(tm64 * td64)) {
             // CPU: rows of X and Y per tile stay within the cache target where possible.
-            return Some(if tn64 >= tm64 { Violations::Rows } else { Violations::Cols });
+            return Some(if tn64 >= tm64 { Shrink::Rows } else { Shrink::Cols });
         }
         // Inputs, output and its staging copy, for every slot in flight.
-        let footprint = ELEM
-            .saturating_mul(tn64 * td64 + tm64 * td64 + 2 * tn64 * tm64)
-            .saturating_mul(l.slots.max(1));
+        let footprint = ELEM.saturating_mul(tn64 * td64 + tm64 * td64 + 2 * tn64 * tm64).saturating_mul(l.slots.max(1));
         if footprint > l.memory_budget_bytes {
-            return Some(Violations::Both);
+            return Some(Shrink::Both);
         }
         if tn64 * tm64 * td64 > l.max_pair_dims_per_pass {
-            return Some(Violations::Both);
+            return Some(Shrink::Both);
         }
         None
     }
@@ -306,11 +286,7 @@ mod tests {
             last_row_start = b.rows.start;
             covered += match plan.region {
                 Region::Full => b.len() as u64,
-                Region::StrictUpper => b
-                    .rows
-                    .clone()
-                    .map(|i| b.cols.clone().filter(|&j| j > i).count() as u64)
-                    .sum(),
+                Region::StrictUpper => b.rows.clone().map(|i| b.cols.clone().filter(|&j| j > i).count() as u64).sum(),
             };
         }
         assert_eq!(covered, plan.outputs(), "blocks do not cover the region: {plan:?}");
@@ -319,7 +295,7 @@ mod tests {
         assert_eq!(chunks.last().map(|c| c.end), Some(plan.d));
         assert!(chunks.windows(2).all(|w| w[0].end == w[1].start));
         if limits.split_dims {
-            assert!(Violations::of(plan.tile_rows, plan.tile_cols, plan.tile_dims, limits).is_none());
+            assert!(Shrink::of(plan.tile_rows, plan.tile_cols, plan.tile_dims, limits).is_none());
         }
     }
 
@@ -358,7 +334,7 @@ mod tests {
         l.max_binding_bytes = 1 << 20;
         let p = Plan::new(300, 200, 100_000, Region::Full, &l).unwrap();
         assert!(p.splits_dims());
-        assert!(p.tile_dims % 4 == 0 && p.tile_dims > 0);
+        assert!(p.tile_dims.is_multiple_of(4) && p.tile_dims > 0);
         check_cover(&p, &l);
     }
 

@@ -20,23 +20,26 @@ fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
 }
 
 /// Computes the plan's blocks straight into `out` (`n × m`, any strides).
-pub(crate) fn run_into<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, plan: &Plan, mut out: ArrayViewMut2<T>) {
+pub(crate) fn run_into<T: Element>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
+    metric: Metric,
+    plan: &Plan,
+    mut out: ArrayViewMut2<T>,
+) {
     let (x, y) = (standard(x), standard(y));
     if plan.n == 0 || plan.m == 0 {
         return;
     }
     let tm = plan.tile_cols;
-    out.axis_chunks_iter_mut(Axis(0), plan.tile_rows)
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(band, mut rows)| {
-            let r0 = band * plan.tile_rows;
-            let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
-            for c0 in (0..plan.m).step_by(tm) {
-                let c1 = (c0 + tm).min(plan.m);
-                kernels::block(xb, y.slice(s![c0..c1, ..]), metric, rows.slice_mut(s![.., c0..c1]));
-            }
-        });
+    out.axis_chunks_iter_mut(Axis(0), plan.tile_rows).into_par_iter().enumerate().for_each(|(band, mut rows)| {
+        let r0 = band * plan.tile_rows;
+        let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
+        for c0 in (0..plan.m).step_by(tm) {
+            let c1 = (c0 + tm).min(plan.m);
+            kernels::block(xb, y.slice(s![c0..c1, ..]), metric, rows.slice_mut(s![.., c0..c1]));
+        }
+    });
 }
 
 /// Computes the plan's blocks and hands them to `sink` in plan order.
@@ -56,12 +59,7 @@ pub(crate) fn run_streaming<T: Element>(
             .par_iter()
             .map(|b| {
                 let mut t = Array2::zeros((b.rows.len(), b.cols.len()));
-                kernels::block(
-                    x.slice(s![b.rows.clone(), ..]),
-                    y.slice(s![b.cols.clone(), ..]),
-                    metric,
-                    t.view_mut(),
-                );
+                kernels::block(x.slice(s![b.rows.clone(), ..]), y.slice(s![b.cols.clone(), ..]), metric, t.view_mut());
                 t
             })
             .collect();

@@ -36,7 +36,12 @@ pub(crate) fn block<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metr
 }
 
 #[inline(always)]
-fn block_with<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, out: &mut ArrayViewMut2<T>, term: impl Fn(T, T) -> T + Copy) {
+fn block_with<T: Element>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
+    out: &mut ArrayViewMut2<T>,
+    term: impl Fn(T, T) -> T + Copy,
+) {
     for (i, xr) in x.rows().into_iter().enumerate() {
         let xr = xr.to_slice().expect("rows of X are contiguous");
         for (j, yr) in y.rows().into_iter().enumerate() {

@@ -152,12 +152,11 @@ pub(crate) fn run(
             };
             ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
 
-            let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
+            let mut encoder =
+                ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
             {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("tile"),
-                    timestamp_writes: None,
-                });
+                let mut pass = encoder
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tile"), timestamp_writes: None });
                 pass.set_pipeline(&pipeline);
                 pass.set_bind_group(0, &slot.bind_group, &[]);
                 pass.dispatch_workgroups(

@@ -48,11 +48,7 @@ impl Kernel {
     pub(crate) fn constants(self, metric_id: u32, tuning: &Tuning) -> Vec<(&'static str, f64)> {
         let mut c = vec![("METRIC", metric_id as f64)];
         if self == Kernel::Tiled {
-            c.extend([
-                ("WG_X", tuning.wg_x as f64),
-                ("WG_Y", tuning.wg_y as f64),
-                ("TILE_K", tuning.tile_k as f64),
-            ]);
+            c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);
         }
         c
     }

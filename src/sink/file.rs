@@ -126,9 +126,7 @@ impl Sink for TextFileSink {
             Layout::Matrix { m, .. } => m,
             Layout::Condensed { n } => n,
         };
-        let (_, band) = self
-            .band
-            .get_or_insert_with(|| (block.rows.clone(), Array2::zeros((block.rows.len(), m))));
+        let (_, band) = self.band.get_or_insert_with(|| (block.rows.clone(), Array2::zeros((block.rows.len(), m))));
         band.slice_mut(s![.., block.cols.clone()]).assign(&values);
         Ok(())
     }

@@ -60,11 +60,9 @@ impl Layout {
         let layout = *self;
         let (c0, c1) = (block.cols.start, block.cols.end);
         block.rows.clone().enumerate().filter_map(move |(r, i)| match layout {
-            Layout::Matrix { m, .. } => Some(Segment {
-                row: r,
-                cols: 0..c1 - c0,
-                offset: i as u64 * m as u64 + c0 as u64,
-            }),
+            Layout::Matrix { m, .. } => {
+                Some(Segment { row: r, cols: 0..c1 - c0, offset: i as u64 * m as u64 + c0 as u64 })
+            }
             Layout::Condensed { n } => {
                 let j0 = c0.max(i + 1);
                 (j0 < c1).then(|| {

@@ -78,7 +78,8 @@ impl<'x> Checker<'x> {
         let err = if same_special { 0.0 } else { (got64 - want).abs() };
         let rel = if same_special { 0.0 } else { err / want.abs().max(f64::MIN_POSITIVE) };
         self.samples += 1;
-        if !(err <= tol) {
+        // A NaN error (a NaN where a number was due) is a failure too.
+        if err.is_nan() || err > tol {
             self.failures += 1;
         }
         let rel = if rel.is_nan() { f64::INFINITY } else { rel };

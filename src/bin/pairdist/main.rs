@@ -161,12 +161,7 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     }
     let engine = run.engine.build()?;
     let layout = if pdist { Layout::Condensed { n: x.nrows() } } else { Layout::Matrix { n: x.nrows(), m: y.nrows() } };
-    let plan = engine.plan(
-        x.nrows(),
-        y.nrows(),
-        x.ncols(),
-        if pdist { Region::StrictUpper } else { Region::Full },
-    )?;
+    let plan = engine.plan(x.nrows(), y.nrows(), x.ncols(), if pdist { Region::StrictUpper } else { Region::Full })?;
     log::info!(
         "{} {}x{}x{} {}: {} blocks of up to {}x{}{}",
         if pdist { "pdist" } else { "cdist" },

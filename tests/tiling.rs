@@ -1,0 +1,150 @@
+//! The tile plan and the streaming executors: many small tiles give exactly what one tile
+//! gives, the split-d path matches the oracle, and sinks on disk hold the same values.
+
+mod support;
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::ReadNpyExt;
+use pairdist::io::OutputFile;
+use pairdist::plan::Region;
+use pairdist::sink::Layout;
+use pairdist::{Backend, Metric};
+use support::{assert_matches, points, with_tiles};
+
+/// Smallest tile cap the GPU's 64 × 64 block allows: 16 KiB of f32 outputs.
+const TINY_GPU: u64 = 16 << 10;
+const TINY_CPU: u64 = 1 << 10;
+
+#[test]
+fn tiny_tiles_equal_one_tile_bit_for_bit() {
+    // 1000 × 1000 in 64 × 64 GPU blocks: 256 tiles; neither side a multiple of the block.
+    let x = points(1, 1000, 24, -4.0, 4.0);
+    let y = points(2, 999, 24, -4.0, 4.0);
+    for (backend, cap) in [(Backend::Gpu, TINY_GPU), (Backend::Cpu, TINY_CPU)] {
+        let tiny = with_tiles(backend, cap);
+        let plan = tiny.plan(1000, 999, 24, Region::Full).unwrap();
+        assert!(plan.blocks().count() >= 200, "{backend:?}: only {} tiles", plan.blocks().count());
+        assert!(!plan.splits_dims());
+        // The GPU's default plan is one tile here; the CPU's default tiles for its cache, but
+        // still 10x fewer than the forced ones.
+        let one = with_tiles(backend, u64::MAX);
+        let default_blocks = one.plan(1000, 999, 24, Region::Full).unwrap().blocks().count();
+        match backend {
+            Backend::Gpu => assert_eq!(default_blocks, 1),
+            _ => assert!(default_blocks * 10 <= plan.blocks().count()),
+        }
+        for metric in Metric::ALL {
+            let a = tiny.cdist(x.view(), y.view(), metric).unwrap();
+            let b = one.cdist(x.view(), y.view(), metric).unwrap();
+            let differ = a.iter().zip(&b).filter(|(p, q)| p.to_bits() != q.to_bits()).count();
+            assert_eq!(differ, 0, "{backend:?} {metric}: {differ} entries differ between tiny and one tile");
+            assert_matches(&format!("{backend:?}"), x.view(), y.view(), metric, a.view());
+            let p_tiny = tiny.pdist(x.view(), metric).unwrap();
+            let p_one = one.pdist(x.view(), metric).unwrap();
+            assert!(p_tiny.iter().zip(&p_one).all(|(p, q)| p.to_bits() == q.to_bits()), "{backend:?} {metric} pdist");
+        }
+    }
+}
+
+#[test]
+fn split_dimensions_match_the_oracle() {
+    let gpu = with_tiles(Backend::Gpu, TINY_GPU);
+    let (n, m, d) = (70, 90, 5000);
+    let plan = gpu.plan(n, m, d, Region::Full).unwrap();
+    assert!(plan.splits_dims(), "expected d to be split: {plan:?}");
+    assert!(plan.dim_chunks().count() > 10);
+    let x = points(3, n, d, -1.0, 1.0);
+    let y = points(4, m, d, -1.0, 1.0);
+    for metric in Metric::ALL {
+        let got = gpu.cdist(x.view(), y.view(), metric).unwrap();
+        assert_matches("gpu split d", x.view(), y.view(), metric, got.view());
+        // pdist walks the split path too (only blocks on or above the diagonal).
+        let p = gpu.pdist(x.view(), metric).unwrap();
+        let mut k = 0;
+        for i in 0..n {
+            for j in i + 1..n {
+                let want = support::oracle(&x.row(i).to_vec(), &x.row(j).to_vec(), metric);
+                let tol = support::tolerance(metric, d, 1.0, want);
+                assert!((p[k] as f64 - want).abs() <= tol, "{metric} split-d pdist ({i}, {j}): {} vs {want}", p[k]);
+                k += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn tiles_not_multiple_of_the_workgroup() {
+    let gpu = with_tiles(Backend::Gpu, TINY_GPU * 2);
+    for (n, m, d) in [(129, 67, 3), (65, 200, 7), (1, 300, 2)] {
+        let x = points(n as u64, n, d, -2.0, 2.0);
+        let y = points(m as u64 + 7, m, d, -2.0, 2.0);
+        for metric in Metric::ALL {
+            let got = gpu.cdist(x.view(), y.view(), metric).unwrap();
+            assert_matches("gpu ragged tiles", x.view(), y.view(), metric, got.view());
+        }
+    }
+}
+
+#[test]
+fn npy_and_text_sinks_hold_the_in_memory_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = points(5, 150, 5, -1.0, 1.0);
+    let y = points(6, 120, 5, -1.0, 1.0);
+    for (backend, cap) in [(Backend::Gpu, TINY_GPU), (Backend::Cpu, TINY_CPU)] {
+        let engine = with_tiles(backend, cap);
+        let full = engine.cdist(x.view(), y.view(), Metric::Euclidean).unwrap();
+        let condensed = engine.pdist(x.view(), Metric::Euclidean).unwrap();
+
+        let path = dir.path().join(format!("{backend:?}.npy"));
+        let out = OutputFile::create(&path).unwrap();
+        engine
+            .cdist_to(
+                x.view(),
+                y.view(),
+                Metric::Euclidean,
+                out.sink(Layout::Matrix { n: 150, m: 120 }).unwrap().as_mut(),
+            )
+            .unwrap();
+        out.commit().unwrap();
+        let back = Array2::<f32>::read_npy(std::fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(back, full, "{backend:?}: .npy on disk differs");
+
+        let path = dir.path().join(format!("{backend:?}-pdist.npy"));
+        let out = OutputFile::create(&path).unwrap();
+        engine.pdist_to(x.view(), Metric::Euclidean, out.sink(Layout::Condensed { n: 150 }).unwrap().as_mut()).unwrap();
+        out.commit().unwrap();
+        let back = Array1::<f32>::read_npy(std::fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(back, condensed, "{backend:?}: condensed .npy on disk differs");
+
+        let path = dir.path().join(format!("{backend:?}.csv"));
+        let out = OutputFile::create(&path).unwrap();
+        engine
+            .cdist_to(
+                x.view(),
+                y.view(),
+                Metric::Euclidean,
+                out.sink(Layout::Matrix { n: 150, m: 120 }).unwrap().as_mut(),
+            )
+            .unwrap();
+        out.commit().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rows: Vec<Vec<f32>> = text.lines().map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+        assert_eq!(rows.len(), 150);
+        for (i, row) in rows.iter().enumerate() {
+            assert_eq!(row.as_slice(), full.row(i).as_slice().unwrap(), "{backend:?}: csv row {i}");
+        }
+    }
+}
+
+#[test]
+fn an_uncommitted_output_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("never.npy");
+    {
+        let out = OutputFile::create(&path).unwrap();
+        let _sink = out.sink(Layout::Matrix { n: 10, m: 10 }).unwrap();
+        // Dropped without commit, as on an error or Ctrl-C.
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}
