@@ -40,3 +40,8 @@ mod validate;
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use metric::Metric;
+
+/// The README's Rust examples, compiled and run as doc tests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
