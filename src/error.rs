@@ -69,6 +69,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// `--check` found entries outside the tolerance of the f64 reference.
+    #[error("check failed: {0}")]
+    CheckFailed(String),
+    /// A bug in pairdist rather than a problem with the input.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The run was interrupted (Ctrl-C) or cancelled by a sink.
     #[error("interrupted")]
     Interrupted,

@@ -185,6 +185,8 @@ impl OutputFile {
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".partial")
+            // Like any new file (the umask applies), not tempfile's private 0600.
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(&dir)
             .map_err(|e| Error::write(path, e))?;
         Ok(OutputFile { path: path.to_path_buf(), format, temp })
@@ -196,7 +198,7 @@ impl OutputFile {
     }
 
     /// A sink writing `layout` into the temporary file in this output's format.
-    pub fn sink(&self, layout: Layout) -> Result<Box<dyn Sink>> {
+    pub fn sink(&self, layout: Layout) -> Result<Box<dyn Sink + 'static>> {
         let file = self.temp.reopen().map_err(|e| Error::write(&self.path, e))?;
         Ok(match self.format {
             Format::Npy => Box::new(NpyFileSink::new(file, self.path.clone(), layout)?),

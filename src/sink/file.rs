@@ -19,12 +19,26 @@ use crate::plan::Block;
 #[cfg(not(target_endian = "little"))]
 compile_error!("pairdist writes .npy data in native byte order, which must be little-endian");
 
-/// Writes an f32 `.npy` file (C order), each block straight to its place on disk.
+/// Bands of whole output rows up to this size are gathered and written in one call; larger
+/// ones are written row segment by row segment. Bounds the sink's memory whatever the output.
+const MAX_BAND_BYTES: usize = 64 << 20;
+
+/// Writes an f32 `.npy` file (C order) as blocks arrive, so the output never has to fit in
+/// memory. Blocks of one row band are gathered into one contiguous write when the band is
+/// small enough (a few large writes keep the disk busy; many small ones do not).
 pub struct NpyFileSink {
     file: File,
     path: PathBuf,
     layout: Layout,
     data_offset: u64,
+    band: Option<Band>,
+}
+
+/// A row band of a matrix output being gathered: its rows and the values so far.
+struct Band {
+    rows: std::ops::Range<usize>,
+    values: Array2<f32>,
+    filled: usize,
 }
 
 impl NpyFileSink {
@@ -40,12 +54,17 @@ impl NpyFileSink {
         let data_offset = file.stream_position().map_err(|e| wrap(&e))?;
         // A sparse file of the final size: blocks land at their offsets in any order.
         file.set_len(data_offset + layout.len() * 4).map_err(|e| wrap(&e))?;
-        Ok(NpyFileSink { file, path, layout, data_offset })
+        Ok(NpyFileSink { file, path, layout, data_offset, band: None })
     }
-}
 
-impl Sink for NpyFileSink {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+    fn write_at(&self, data: &[f32], offset: u64) -> Result<()> {
+        self.file
+            .write_all_at(bytemuck::cast_slice(data), self.data_offset + offset * 4)
+            .map_err(|e| Error::write(&self.path, e))
+    }
+
+    /// Writes every row segment of a block where it belongs.
+    fn write_segments(&self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
         let mut row_buf = Vec::new();
         for seg in self.layout.segments(block) {
             let row = values.slice(s![seg.row, seg.cols.clone()]);
@@ -57,14 +76,47 @@ impl Sink for NpyFileSink {
                     &row_buf
                 }
             };
-            self.file
-                .write_all_at(bytemuck::cast_slice(data), self.data_offset + seg.offset * 4)
-                .map_err(|e| Error::write(&self.path, e))?;
+            self.write_at(data, seg.offset)?;
+        }
+        Ok(())
+    }
+
+    fn flush_band(&mut self) -> Result<()> {
+        if let Some(band) = self.band.take() {
+            let m = band.values.ncols();
+            let data = band.values.as_slice().expect("band is contiguous");
+            self.write_at(data, band.rows.start as u64 * m as u64)?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for NpyFileSink {
+    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+        let Layout::Matrix { m, .. } = self.layout else {
+            return self.write_segments(block, values);
+        };
+        if block.rows.len() * m * 4 > MAX_BAND_BYTES {
+            return self.write_segments(block, values);
+        }
+        if self.band.as_ref().is_some_and(|b| b.rows != block.rows) {
+            self.flush_band()?;
+        }
+        let band = self.band.get_or_insert_with(|| Band {
+            rows: block.rows.clone(),
+            values: Array2::zeros((block.rows.len(), m)),
+            filled: 0,
+        });
+        band.values.slice_mut(s![.., block.cols.clone()]).assign(&values);
+        band.filled += block.cols.len();
+        if band.filled == m {
+            self.flush_band()?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
+        self.flush_band()?;
         self.file.sync_data().map_err(|e| Error::write(&self.path, e))
     }
 }

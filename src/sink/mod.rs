@@ -3,9 +3,11 @@
 //! Executors hand each finished block to [`Sink::accept`] in plan order (row bands top to
 //! bottom, columns left to right inside a band), then call [`Sink::finish`] once.
 
+mod background;
 mod file;
 mod layout;
 
+pub use background::Background;
 pub use file::{NpyFileSink, TextFileSink};
 pub use layout::Layout;
 

@@ -78,7 +78,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         if failures == 0 { "OK".to_string() } else { format!("{failures} OUT OF TOLERANCE") }
     );
     if failures > 0 {
-        return Err(pairdist::Error::Gpu(format!("{failures} entries out of tolerance")));
+        return Err(pairdist::Error::CheckFailed(format!("{failures} sampled entries out of tolerance")));
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use pairdist::io::{OutputFile, read_input};
 use pairdist::plan::Region;
-use pairdist::sink::Layout;
+use pairdist::sink::{Background, Layout};
 use pairdist::{Backend, Engine, EngineOptions, Error, Metric, Result};
 
 /// Pairwise distance matrices on any GPU (WebGPU: Vulkan, Metal, DX12) or on all CPU cores.
@@ -127,7 +127,7 @@ fn main() -> ExitCode {
             // Second Ctrl-C: leave now (only a temporary file can remain, never the output).
             std::process::exit(130);
         }
-        eprintln!("pairdist: interrupted, stopping after the current tile (Ctrl-C again to abort)");
+        eprintln!("pairdist: interrupted, stopping after the current tile (again to abort at once)");
     }) {
         log::warn!("cannot install the Ctrl-C handler: {e}");
     }
@@ -175,15 +175,12 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
         if plan.splits_dims() { format!(", d in chunks of {}", plan.tile_dims) } else { String::new() }
     );
 
-    let mut file_sink = output.sink(layout)?;
+    // Disk writes run on their own thread, overlapping the computation.
+    let mut file_sink = Background::new(output.sink(layout)?);
     let mut checker = run.check.then(|| check::Checker::new(x, y, run.metric, pdist));
     let bar = progress::bar(plan.blocks().map(|b| b.len() as u64).sum(), run.quiet);
-    let mut sink = progress::Observed {
-        inner: file_sink.as_mut(),
-        bar: &bar,
-        interrupted: &INTERRUPTED,
-        checker: checker.as_mut(),
-    };
+    let mut sink =
+        progress::Observed { inner: &mut file_sink, bar: &bar, interrupted: &INTERRUPTED, checker: checker.as_mut() };
     let start = Instant::now();
     if pdist {
         engine.pdist_to(x, run.metric, &mut sink)?;
@@ -196,7 +193,7 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
         let report = checker.report();
         eprintln!("check: {report}");
         if !report.passed() {
-            return Err(Error::TooLarge(format!("check failed: {report}; output not written")));
+            return Err(Error::CheckFailed(format!("{report}; output not written")));
         }
     }
     drop(file_sink);

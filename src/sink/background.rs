@@ -1,0 +1,70 @@
+//! A sink that hands blocks to another sink on a writer thread, so disk writes overlap the
+//! computation of the next blocks instead of stalling it.
+
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use ndarray::{Array2, ArrayView2};
+
+use super::Sink;
+use crate::error::{Error, Result};
+use crate::plan::Block;
+
+/// Blocks queued for the writer at most; bounds the memory the queue can hold.
+const QUEUE: usize = 4;
+
+/// Runs `inner` on a writer thread, fed through a bounded queue of owned blocks.
+pub struct Background {
+    queue: Option<SyncSender<(Block, Array2<f32>)>>,
+    writer: Option<JoinHandle<Result<()>>>,
+}
+
+impl Background {
+    /// Starts the writer thread for `inner`.
+    pub fn new(mut inner: Box<dyn Sink + 'static>) -> Self {
+        let (tx, rx) = sync_channel::<(Block, Array2<f32>)>(QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("pairdist-writer".into())
+            .spawn(move || {
+                for (block, values) in rx {
+                    inner.accept(&block, values.view())?;
+                }
+                inner.finish()
+            })
+            .expect("spawning the writer thread");
+        Background { queue: Some(tx), writer: Some(writer) }
+    }
+
+    /// Stops the writer and returns its first error.
+    fn join(&mut self) -> Result<()> {
+        self.queue.take();
+        match self.writer.take().map(JoinHandle::join) {
+            None => Ok(()),
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::Internal("the writer thread panicked".into())),
+        }
+    }
+}
+
+impl Sink for Background {
+    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+        let queue = self.queue.as_ref().ok_or(Error::Interrupted)?;
+        if queue.send((block.clone(), values.to_owned())).is_err() {
+            // The writer stopped early: its error says why.
+            return self.join().and(Err(Error::Interrupted));
+        }
+        Ok(())
+    }
+
+    /// Waits until every queued block is written and the inner sink has finished.
+    fn finish(&mut self) -> Result<()> {
+        self.join()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // On an early error the writer is told to stop; its result no longer matters.
+        let _ = self.join();
+    }
+}
