@@ -71,16 +71,16 @@ impl std::fmt::Display for AdapterSummary {
     }
 }
 
-/// The adapters wgpu finds: Vulkan, Metal and DX12 first; GL only when none of those has one
-/// (or when WGPU_BACKEND asks for it), since GL adapters duplicate native ones and their
-/// EGL probing is noisy on headless machines.
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    // Honours the WGPU_* instance variables; WGPU_BACKEND is applied by the callers.
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    desc.backends = backends;
+    wgpu::Instance::new(desc)
+}
+
+/// The adapters to choose from: Vulkan, Metal and DX12 first; GL only when none of those has
+/// one (or when WGPU_BACKEND asks for it), since a GL adapter duplicates a native one.
 fn enumerate() -> Vec<wgpu::Adapter> {
-    let instance = |backends: wgpu::Backends| {
-        // Honours WGPU_BACKEND and the other WGPU_* instance variables.
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        desc.backends = backends;
-        wgpu::Instance::new(desc)
-    };
     let env = wgpu::Backends::from_env();
     let first = env.unwrap_or(wgpu::Backends::PRIMARY);
     let found = pollster::block_on(instance(first).enumerate_adapters(first));
@@ -91,9 +91,10 @@ fn enumerate() -> Vec<wgpu::Adapter> {
     pollster::block_on(instance(secondary).enumerate_adapters(secondary))
 }
 
-/// Every adapter wgpu can see on this machine.
+/// Every adapter wgpu can see on this machine, on every backend (or those in WGPU_BACKEND).
 pub fn adapters() -> Vec<AdapterSummary> {
-    enumerate().iter().map(AdapterSummary::new).collect()
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    pollster::block_on(instance(backends).enumerate_adapters(backends)).iter().map(AdapterSummary::new).collect()
 }
 
 /// Ranks adapters: hardware before software, the preferred power class first, native APIs
