@@ -21,7 +21,8 @@ const CAPABILITIES: Capabilities = Capabilities::empty();
 const METRIC_IDS: [u32; 3] = [0, 1, 2];
 
 /// Every shape of the tiled kernel the engine can pick: what `Tuning::for_limits` chooses for
-/// a range of devices, plus the standard shapes themselves.
+/// a range of devices, the standard shapes, and the 4 × 4 workgroups a small tile cap
+/// (`--max-tile-bytes`) shrinks them to.
 fn tunings() -> Vec<Tuning> {
     let mut out: Vec<Tuning> = Vec::new();
     let from_limits = [
@@ -44,7 +45,11 @@ fn tunings() -> Vec<Tuning> {
         },
     ]
     .map(|limits| Tuning::for_limits(&limits));
-    let explicit = [(16, 16, 16), (8, 8, 16), (4, 4, 8)].map(|(wg_x, wg_y, tile_k)| Tuning { wg_x, wg_y, tile_k });
+    let explicit = [(16, 16, 16), (8, 8, 16), (4, 4, 8), (4, 4, 16), (4, 4, 4)].map(|(wg_x, wg_y, tile_k)| Tuning {
+        wg_x,
+        wg_y,
+        tile_k,
+    });
     for t in from_limits.into_iter().chain(explicit) {
         if !out.contains(&t) {
             out.push(t);
