@@ -71,8 +71,8 @@ fn constants(module: &Module, metric: u32, tuning: &Tuning) -> naga::back::Pipel
     c
 }
 
-fn validate(module: &Module) -> Result<ModuleInfo, naga::WithSpan<naga::valid::ValidationError>> {
-    Validator::new(ValidationFlags::all(), CAPABILITIES).validate(module)
+fn validate(module: &Module) -> Result<ModuleInfo, Box<naga::WithSpan<naga::valid::ValidationError>>> {
+    Validator::new(ValidationFlags::all(), CAPABILITIES).validate(module).map_err(Box::new)
 }
 
 /// Parses and validates a kernel's full source; the error names the kernel and the stage.
