@@ -121,6 +121,10 @@ impl Engine {
                 }
             },
         };
+        let mut executor = executor;
+        if let Executor::Gpu(ctx) = &mut executor {
+            ctx.fit_tuning_to_tile_cap(options.max_tile_bytes);
+        }
         if matches!(executor, Executor::Cpu) {
             log::info!("CPU backend: {} threads", rayon::current_num_threads());
         }

@@ -244,6 +244,23 @@ impl GpuContext {
         &self.layout
     }
 
+    /// Halves the tiled kernel's workgroup (down to 4 × 4 invocations) until one block of f32
+    /// outputs fits in `max_tile_bytes`, so a small tile cap (`--max-tile-bytes 4KiB`) gives
+    /// small tiles instead of an error. Call before the first pipeline is compiled.
+    pub(crate) fn fit_tuning_to_tile_cap(&mut self, max_tile_bytes: Option<u64>) {
+        let Some(cap) = max_tile_bytes else { return };
+        let block_bytes = |t: &Tuning| {
+            let (rows, cols) = Kernel::Tiled.block(t);
+            4 * rows as u64 * cols as u64
+        };
+        while block_bytes(&self.tuning) > cap && self.tuning.wg_x > 4 && self.tuning.wg_y > 4 {
+            self.tuning.wg_x /= 2;
+            self.tuning.wg_y /= 2;
+        }
+        debug_assert!(self.pipelines.lock().map(|p| p.is_empty()).unwrap_or(true));
+        log::debug!("tiled kernel tuning for a {cap}-byte tile cap: {:?}", self.tuning);
+    }
+
     /// Limits for the planner, for `kernel`, within `memory_budget` bytes of tile buffers.
     pub(crate) fn plan_limits(&self, kernel: Kernel, memory_budget: u64) -> PlanLimits {
         PlanLimits {

@@ -114,7 +114,22 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version (and the help for a bare `pairdist`) are printed as clap does.
+        Err(e) if !e.use_stderr() || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            e.exit()
+        }
+        Err(e) => {
+            // Usage errors (unknown metric, missing argument) in the same one-line form as every
+            // other error: clap's first paragraph, without its usage block.
+            let rendered = e.render().to_string();
+            let message: Vec<&str> = rendered.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+            let message = message.join(" ");
+            eprintln!("pairdist: error: {} (see pairdist --help)", message.strip_prefix("error: ").unwrap_or(&message));
+            return ExitCode::from(2);
+        }
+    };
     let quiet = match &cli.command {
         Command::Cdist { run, .. } | Command::Pdist { run, .. } => run.quiet,
         _ => false,

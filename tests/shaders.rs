@@ -1,0 +1,284 @@
+//! Shader portability without a GPU: every kernel, with every metric and every set of override
+//! constants the engine can choose, is parsed and validated by naga, specialised, and
+//! translated to SPIR-V (Vulkan), MSL (Metal), HLSL (DX12) and GLSL (GL), so a shader that one
+//! backend would reject fails here, on Linux, with no adapter at all.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use naga::back::{glsl, hlsl, msl, spv};
+use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
+use naga::{Module, ShaderStage};
+use pairdist::Metric;
+use pairdist::gpu::{Kernel, Tuning};
+
+/// The capabilities the kernels may use. They need none beyond core WGSL, which is what keeps
+/// them portable; a kernel that starts using, say, subgroups must add it here on purpose.
+const CAPABILITIES: Capabilities = Capabilities::empty();
+
+/// `METRIC` ids, as shaders/common/metric.wgsl defines them: 0 sqeuclidean, 1 euclidean,
+/// 2 cityblock.
+const METRIC_IDS: [u32; 3] = [0, 1, 2];
+
+/// Every shape of the tiled kernel the engine can pick: what `Tuning::for_limits` chooses for
+/// a range of devices, the standard shapes, and the 4 × 4 workgroups a small tile cap
+/// (`--max-tile-bytes`) shrinks them to.
+fn tunings() -> Vec<Tuning> {
+    let mut out: Vec<Tuning> = Vec::new();
+    let from_limits = [
+        wgpu::Limits::default(),
+        wgpu::Limits::downlevel_defaults(),
+        wgpu::Limits::downlevel_webgl2_defaults(),
+        // lavapipe-like: 32 KiB of workgroup memory, 1024 invocations.
+        wgpu::Limits {
+            max_compute_workgroup_storage_size: 32 << 10,
+            max_compute_invocations_per_workgroup: 1024,
+            max_compute_workgroup_size_x: 1024,
+            max_compute_workgroup_size_y: 1024,
+            ..wgpu::Limits::default()
+        },
+        // A tiny device: nothing fits, the engine falls back to the smallest shape.
+        wgpu::Limits {
+            max_compute_workgroup_storage_size: 1024,
+            max_compute_invocations_per_workgroup: 16,
+            ..wgpu::Limits::default()
+        },
+    ]
+    .map(|limits| Tuning::for_limits(&limits));
+    let explicit = [(16, 16, 16), (8, 8, 16), (4, 4, 8), (4, 4, 16), (4, 4, 4)].map(|(wg_x, wg_y, tile_k)| Tuning {
+        wg_x,
+        wg_y,
+        tile_k,
+    });
+    for t in from_limits.into_iter().chain(explicit) {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// The override constants the engine passes for one pipeline, restricted to the ones the module
+/// declares (naga rejects values for constants a shader does not have).
+fn constants(module: &Module, metric: u32, tuning: &Tuning) -> naga::back::PipelineConstants {
+    let declared: BTreeSet<&str> = module.overrides.iter().filter_map(|(_, o)| o.name.as_deref()).collect();
+    let mut c = naga::back::PipelineConstants::default();
+    for (name, value) in [("METRIC", metric), ("WG_X", tuning.wg_x), ("WG_Y", tuning.wg_y), ("TILE_K", tuning.tile_k)] {
+        if declared.contains(name) {
+            c.insert(name.to_string(), f64::from(value));
+        }
+    }
+    c
+}
+
+fn validate(module: &Module) -> Result<ModuleInfo, Box<naga::WithSpan<naga::valid::ValidationError>>> {
+    Validator::new(ValidationFlags::all(), CAPABILITIES).validate(module).map_err(Box::new)
+}
+
+/// Parses and validates a kernel's full source; the error names the kernel and the stage.
+fn front_end(kernel: Kernel) -> Result<(String, Module, ModuleInfo), String> {
+    let source = kernel.source();
+    let path = format!("{}.wgsl", kernel.name());
+    let module = naga::front::wgsl::parse_str(&source)
+        .map_err(|e| format!("shader {path}: WGSL parse failed:\n{}", e.emit_to_string_with_path(&source, &path)))?;
+    let info = validate(&module).map_err(|e| {
+        format!("shader {path}: naga validation failed:\n{}", e.emit_to_string_with_path(&source, &path))
+    })?;
+    Ok((source, module, info))
+}
+
+#[test]
+fn every_kernel_parses_and_validates() {
+    let failures: Vec<String> = Kernel::ALL.iter().filter_map(|&k| front_end(k).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_kernel_has_the_metric_override_and_one_compute_entry_point() {
+    for kernel in Kernel::ALL {
+        let (_, module, _) = front_end(kernel).unwrap_or_else(|e| panic!("{e}"));
+        let name = kernel.name();
+        assert!(
+            module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("METRIC")),
+            "shader {name}.wgsl: no `override METRIC` (is shaders/common/metric.wgsl prepended?)"
+        );
+        let entries: Vec<_> = module.entry_points.iter().map(|e| (e.name.as_str(), e.stage)).collect();
+        assert!(
+            !entries.is_empty() && entries.iter().all(|&(_, s)| s == ShaderStage::Compute),
+            "shader {name}.wgsl: expected compute entry points only, found {entries:?}"
+        );
+    }
+    assert_eq!(METRIC_IDS.len(), Metric::ALL.len(), "a metric was added: give it an id here and in metric.wgsl");
+}
+
+/// Translates one specialised module with every backend, pushing a message per failure.
+fn translate_all(label: &str, module: &Module, info: &ModuleInfo, entry: &str, failures: &mut Vec<String>) {
+    let mut fail = |backend: &str, err: &dyn std::fmt::Display| {
+        failures.push(format!("shader {label}: {backend} translation failed: {err}"));
+    };
+
+    // SPIR-V (Vulkan).
+    let spv_options = spv::Options { lang_version: (1, 3), ..spv::Options::default() };
+    let spv_pipeline = spv::PipelineOptions { shader_stage: ShaderStage::Compute, entry_point: entry.to_string() };
+    match spv::write_vec(module, info, &spv_options, Some(&spv_pipeline)) {
+        Ok(words) if words.first() == Some(&0x0723_0203) => {}
+        Ok(words) => fail("SPIR-V", &format!("output does not start with the SPIR-V magic ({} words)", words.len())),
+        Err(e) => fail("SPIR-V", &e),
+    }
+
+    // MSL (Metal).
+    let msl_options = msl::Options { lang_version: (2, 0), ..msl::Options::default() };
+    let msl_pipeline = msl::PipelineOptions {
+        entry_point: Some((ShaderStage::Compute, entry.to_string())),
+        ..msl::PipelineOptions::default()
+    };
+    match msl::write_string(module, info, &msl_options, &msl_pipeline) {
+        Ok((text, _)) if text.contains("kernel") => {}
+        Ok(_) => fail("MSL", &"output has no `kernel` function"),
+        Err(e) => fail("MSL", &e),
+    }
+
+    // HLSL (DX12), FXC's shader model 5.1 and DXC's 6.0.
+    for shader_model in [hlsl::ShaderModel::V5_1, hlsl::ShaderModel::V6_0] {
+        let hlsl_options = hlsl::Options { shader_model, ..hlsl::Options::default() };
+        let hlsl_pipeline = hlsl::PipelineOptions { entry_point: Some((ShaderStage::Compute, entry.to_string())) };
+        let mut text = String::new();
+        let mut writer = hlsl::Writer::new(&mut text, &hlsl_options, &hlsl_pipeline);
+        match writer.write(module, info, None) {
+            Ok(_) if text.contains("numthreads") => {}
+            Ok(_) => fail(&format!("HLSL {shader_model:?}"), &"output has no [numthreads]"),
+            Err(e) => fail(&format!("HLSL {shader_model:?}"), &e),
+        }
+    }
+
+    // GLSL (GL / GLES): the compute-capable versions.
+    for version in [glsl::Version::new_gles(310), glsl::Version::Desktop(430)] {
+        let glsl_options = glsl::Options { version, ..glsl::Options::default() };
+        let glsl_pipeline = glsl::PipelineOptions {
+            shader_stage: ShaderStage::Compute,
+            entry_point: entry.to_string(),
+            multiview: None,
+        };
+        let mut text = String::new();
+        let result = glsl::Writer::new(
+            &mut text,
+            module,
+            info,
+            &glsl_options,
+            &glsl_pipeline,
+            naga::proc::BoundsCheckPolicies::default(),
+        )
+        .and_then(|mut w| w.write());
+        match result {
+            Ok(_) if text.contains("local_size_x") => {}
+            Ok(_) => fail(&format!("GLSL {version}"), &"output has no local_size_x layout"),
+            Err(e) => fail(&format!("GLSL {version}"), &e),
+        }
+    }
+}
+
+#[test]
+fn every_kernel_translates_to_every_backend_with_every_override_set() {
+    let tunings = tunings();
+    let mut failures = Vec::new();
+    let mut translated = 0;
+    for kernel in Kernel::ALL {
+        let (source, module, info) = match front_end(kernel) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let uses_tuning = module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("WG_X"));
+        let kernel_tunings: &[Tuning] = if uses_tuning { &tunings } else { &tunings[..1] };
+        for &metric in &METRIC_IDS {
+            for tuning in kernel_tunings {
+                let constants = constants(&module, metric, tuning);
+                let mut keys: Vec<_> = constants.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                keys.sort();
+                let label = format!("{}.wgsl [{}]", kernel.name(), keys.join(", "));
+                for entry in module.entry_points.iter().map(|e| e.name.clone()) {
+                    let specialised = naga::back::pipeline_constants::process_overrides(
+                        &module,
+                        &info,
+                        Some((ShaderStage::Compute, &entry)),
+                        &constants,
+                    );
+                    let (module, info) = match specialised {
+                        Ok(pair) => pair,
+                        Err(e) => {
+                            let detail = match &e {
+                                naga::back::pipeline_constants::PipelineConstantError::ValidationError(v) => {
+                                    v.emit_to_string_with_path(&source, &label)
+                                }
+                                other => other.to_string(),
+                            };
+                            failures.push(format!("shader {label}: process_overrides failed: {detail}"));
+                            continue;
+                        }
+                    };
+                    // The specialised module must itself be valid (sizes now concrete).
+                    if let Err(e) = validate(&module) {
+                        failures.push(format!(
+                            "shader {label}: specialised module does not validate: {}",
+                            e.emit_to_string(&source)
+                        ));
+                        continue;
+                    }
+                    translate_all(&label, &module, &info, &entry, &mut failures);
+                    translated += 1;
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n\n"));
+    assert!(translated >= Kernel::ALL.len() * METRIC_IDS.len());
+}
+
+fn shader_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders")
+}
+
+fn wgsl_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display())) {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "common") && dir == shader_dir() {
+                continue; // shared snippets, prepended to kernels
+            }
+            wgsl_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "wgsl") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_shader_file_is_a_kernel_and_every_kernel_a_file() {
+    let dir = shader_dir();
+    let mut files = Vec::new();
+    wgsl_files(&dir, &mut files);
+    assert!(!files.is_empty(), "no .wgsl files under {}", dir.display());
+    for file in &files {
+        let rel = file.strip_prefix(&dir).unwrap().with_extension("");
+        let kernel = Kernel::ALL.iter().find(|k| Path::new(k.name()) == rel);
+        let kernel = kernel.unwrap_or_else(|| {
+            panic!(
+                "shader {} is not a Kernel (Kernel::ALL names: {:?}): add it to src/gpu/shaders.rs so it is built and tested",
+                file.display(),
+                Kernel::ALL.map(|k| k.name())
+            )
+        });
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            kernel.source().contains(text.trim()),
+            "Kernel::{kernel:?}.source() does not contain {} (wrong include_str! path?)",
+            file.display()
+        );
+    }
+    for kernel in Kernel::ALL {
+        let path = dir.join(format!("{}.wgsl", kernel.name()));
+        assert!(path.is_file(), "Kernel::{kernel:?} has no file {}", path.display());
+    }
+}
