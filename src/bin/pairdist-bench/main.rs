@@ -141,9 +141,15 @@ fn validate(args: &Args) -> Result<(), String> {
     for &n in &args.n {
         let m = args.m.unwrap_or(n);
         let too_big = n.checked_mul(m).and_then(|p| p.checked_mul(4)).is_none_or(|b| b > MAX_OUTPUT_BYTES);
-        let d_big = args.d.iter().any(|&d| n.max(m).checked_mul(d).and_then(|p| p.checked_mul(4)).is_none_or(|b| b > MAX_OUTPUT_BYTES));
+        let d_big = args
+            .d
+            .iter()
+            .any(|&d| n.max(m).checked_mul(d).and_then(|p| p.checked_mul(4)).is_none_or(|b| b > MAX_OUTPUT_BYTES));
         if too_big || d_big {
-            return Err(format!("{n} x {m} (or its inputs) exceeds the benchmark's {} GiB per array", MAX_OUTPUT_BYTES >> 30));
+            return Err(format!(
+                "{n} x {m} (or its inputs) exceeds the benchmark's {} GiB per array",
+                MAX_OUTPUT_BYTES >> 30
+            ));
         }
     }
     Ok(())
@@ -155,8 +161,11 @@ fn devices(args: &Args) -> pairdist::Result<Vec<Device>> {
     match args.backend {
         Target::Cpu => out.push(Device::Cpu),
         Target::Auto => {
-            let engine =
-                Engine::with_options(EngineOptions { backend: Backend::Auto, adapter: args.adapter.clone(), ..Default::default() })?;
+            let engine = Engine::with_options(EngineOptions {
+                backend: Backend::Auto,
+                adapter: args.adapter.clone(),
+                ..Default::default()
+            })?;
             out.push(engine.adapter().map_or(Device::Cpu, |a| Device::Gpu(a.clone())));
         }
         Target::Gpu | Target::All => {
@@ -209,7 +218,8 @@ fn cases(args: &Args, software: bool) -> (Vec<Case>, Option<String>) {
         }
     }
     let note = reduce.then(|| {
-        "software adapter: reduced grid (n = m in {1024, 2048}, n*m*d <= 2^30); --full runs the standard grid".to_string()
+        "software adapter: reduced grid (n = m in {1024, 2048}, n*m*d <= 2^30); --full runs the standard grid"
+            .to_string()
     });
     (cases, note)
 }
@@ -218,7 +228,12 @@ fn cases(args: &Args, software: bool) -> (Vec<Case>, Option<String>) {
 fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
@@ -241,7 +256,8 @@ fn run(args: &Args) -> pairdist::Result<bool> {
         ok &= run_device(args, &device, &mut rows);
         if let Some(path) = &args.json {
             // Rewritten after every device, so a long run keeps what it measured.
-            report::write_json(path, &rows).map_err(|e| Error::WriteFile { path: path.clone(), reason: e.to_string() })?;
+            report::write_json(path, &rows)
+                .map_err(|e| Error::WriteFile { path: path.clone(), reason: e.to_string() })?;
         }
     }
     if let Some(path) = &args.json {
@@ -262,8 +278,12 @@ fn engines(device: &Device, naive: bool) -> pairdist::Result<Vec<(&'static str, 
             kernels
                 .iter()
                 .map(|&kernel| {
-                    let options =
-                        EngineOptions { backend: Backend::Gpu, adapter: Some(a.name.clone()), kernel, ..Default::default() };
+                    let options = EngineOptions {
+                        backend: Backend::Gpu,
+                        adapter: Some(a.name.clone()),
+                        kernel,
+                        ..Default::default()
+                    };
                     Ok((kernel.name(), Engine::with_options(options)?))
                 })
                 .collect()
@@ -304,12 +324,13 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
     println!("{}", report::header());
 
     let mut ok = true;
-    let mut data: Option<((usize, usize, usize), Array2<f32>, Array2<f32>)> = None;
+    // Inputs for the current (n, m, d), shared by its metrics and kernels.
+    let mut data: Option<(Case, Array2<f32>, Array2<f32>)> = None;
     for (index, case) in cases.iter().enumerate() {
         let Case { n, m, d, metric } = *case;
-        if data.as_ref().is_none_or(|(key, _, _)| *key != (n, m, d)) {
+        if data.as_ref().is_none_or(|(c, _, _)| (c.n, c.m, c.d) != (n, m, d)) {
             drop(data.take()); // free the previous inputs first
-            data = Some(((n, m, d), measure::points(n, d, 1), measure::points(m, d, 2)));
+            data = Some((*case, measure::points(n, d, 1), measure::points(m, d, 2)));
         }
         let (_, x, y) = data.as_ref().expect("just filled");
         let mut out = Array2::<f32>::zeros((n, m));

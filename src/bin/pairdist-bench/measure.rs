@@ -1,5 +1,6 @@
 //! Timing one case on one engine, and checking what it computed against the f64 reference.
 
+use std::cmp::Ordering;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
@@ -76,7 +77,13 @@ fn row_scales(a: ArrayView2<f32>) -> Vec<f64> {
 }
 
 /// Compares the two corners and `samples` random entries of `out` with the f64 reference.
-pub(crate) fn check(x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, out: ArrayView2<f32>, samples: usize) -> Accuracy {
+pub(crate) fn check(
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    out: ArrayView2<f32>,
+    samples: usize,
+) -> Accuracy {
     let (n, m) = out.dim();
     let (xs, ys) = (row_scales(x), row_scales(y));
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
@@ -90,8 +97,8 @@ pub(crate) fn check(x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, out:
         let err = (got - want).abs();
         let tol = reference::tolerance(metric, x.ncols(), xs[i].max(ys[j]), want);
         let rel = if err == 0.0 { 0.0 } else { err / want.abs() };
-        // NaN compares false: a NaN result counts as out of tolerance and infinitely wrong.
-        if !(err <= tol) {
+        // A NaN result counts as out of tolerance and infinitely wrong.
+        if !matches!(err.partial_cmp(&tol), Some(Ordering::Less | Ordering::Equal)) {
             acc.within_tolerance = false;
         }
         acc.max_rel_err = acc.max_rel_err.max(if rel.is_nan() { f64::INFINITY } else { rel });
