@@ -259,9 +259,7 @@ pub(crate) fn run_timed(
 
 /// Waits for the slot's block, if any, and hands it to the sink.
 fn drain(ctx: &GpuContext, slot: &mut Slot, sink: &mut dyn Sink) -> Result<()> {
-    let Some(f) = slot.in_flight.take() else {
-        return Ok(());
-    };
+    let Some(f) = slot.in_flight.take() else { return Ok(()) };
     ctx.device
         .poll(wgpu::PollType::Wait { submission_index: Some(f.submission), timeout: Some(POLL_TIMEOUT) })
         .map_err(|e| Error::Gpu(format!("waiting for a tile: {e}")))?;
