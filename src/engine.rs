@@ -8,7 +8,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::cpu;
 use crate::error::{Error, Result};
-use crate::gpu::{self, AdapterSummary, GpuContext, Kernel};
+use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
 use crate::metric::Metric;
 use crate::plan::{Plan, PlanLimits, Region};
 use crate::sink::{CondensedSink, MatrixSink, Sink};
@@ -137,6 +137,41 @@ impl Engine {
             Executor::Gpu(ctx) => Some(ctx.adapter()),
             Executor::Cpu => None,
         }
+    }
+
+    /// The GPU kernel this engine runs and its tuning on this adapter, or `None` on the CPU.
+    /// [`Kernel::bytes_per_pair_dim`] turns it into global-memory traffic, for benchmarks.
+    pub fn kernel_shape(&self) -> Option<(Kernel, Tuning)> {
+        match &self.executor {
+            Executor::Gpu(ctx) => Some((self.options.kernel, ctx.tuning)),
+            Executor::Cpu => None,
+        }
+    }
+
+    /// Like [`Engine::cdist_into`], but on the GPU runs the phases of each block one after
+    /// another, waiting for each (so slower than `cdist_into`), and returns the time each phase
+    /// took as seen from the host. For benchmarks; `None` on the CPU, which has no phases.
+    pub fn cdist_phases(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        metric: Metric,
+        out: ArrayViewMut2<f32>,
+    ) -> Result<Option<GpuPhases>> {
+        let Executor::Gpu(ctx) = &self.executor else {
+            self.cdist_into(x, y, metric, out)?;
+            return Ok(None);
+        };
+        validate::same_dims(x.ncols(), y.ncols())?;
+        validate::output_shape((x.nrows(), y.nrows()), out.dim())?;
+        let plan = self.plan(x.nrows(), y.nrows(), x.ncols(), Region::Full)?;
+        let mut phases = GpuPhases::default();
+        let mut sink = MatrixSink::new(out);
+        if plan.n > 0 && plan.m > 0 {
+            gpu::run_timed(ctx, self.options.kernel, x, y, metric, &plan, &mut sink, Some(&mut phases))?;
+        }
+        sink.finish()?;
+        Ok(Some(phases))
     }
 
     /// One line saying where the work runs, for logs and reports.

@@ -8,6 +8,7 @@
 
 use std::ops::Range;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use ndarray::{ArrayView2, s};
 
@@ -108,6 +109,30 @@ fn upload(ctx: &GpuContext, buffer: &wgpu::Buffer, host: &[f32]) {
     }
 }
 
+/// Host-measured time of each phase of a GPU run, from [`Engine::cdist_phases`](crate::Engine::cdist_phases),
+/// which runs the phases one after another (no overlap between blocks) so each can be timed.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GpuPhases {
+    /// Packing the inputs and copying them to the device, until the copies complete.
+    pub upload: Duration,
+    /// The compute passes, from submission until the device reports them done.
+    pub compute: Duration,
+    /// Copying results to a mappable buffer, mapping it and writing them to the sink.
+    pub readback: Duration,
+    /// Blocks (tiles) the plan had.
+    pub blocks: usize,
+    /// Compute passes (dispatches) submitted: one per block and chunk of dimensions.
+    pub passes: usize,
+}
+
+/// Blocks the host until `submission` has finished on the device.
+fn wait(ctx: &GpuContext, submission: wgpu::SubmissionIndex) -> Result<()> {
+    ctx.device
+        .poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: Some(POLL_TIMEOUT) })
+        .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+    ctx.check_async_error()
+}
+
 /// Runs `plan` for `x` against `y` with `kernel`, handing finished blocks to `sink`.
 pub(crate) fn run(
     ctx: &GpuContext,
@@ -117,6 +142,22 @@ pub(crate) fn run(
     metric: Metric,
     plan: &Plan,
     sink: &mut dyn Sink,
+) -> Result<()> {
+    run_timed(ctx, kernel, x, y, metric, plan, sink, None)
+}
+
+/// [`run`], and with `phases` given, runs upload, compute and readback of each block one after
+/// another, waiting for each, and adds the time each took to `phases`.
+#[expect(clippy::too_many_arguments, reason = "run's arguments plus the optional timings")]
+pub(crate) fn run_timed(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    plan: &Plan,
+    sink: &mut dyn Sink,
+    mut phases: Option<&mut GpuPhases>,
 ) -> Result<()> {
     ctx.check_async_error()?;
     let pipeline = ctx.pipeline(kernel, metric)?;
@@ -130,7 +171,9 @@ pub(crate) fn run(
         let slot = &mut slots[count % 2];
         count += 1;
         drain(ctx, slot, sink)?;
+        let mut readback_start = None;
         for (c, dims) in chunks.iter().enumerate() {
+            let upload_start = Instant::now();
             let want_x = Some((block.rows.clone(), dims.clone()));
             if slot.loaded_x != want_x {
                 pack(&x, &block.rows, dims, &mut host);
@@ -151,6 +194,11 @@ pub(crate) fn run(
                 flags: if c > 0 { FLAG_ACCUMULATE } else { 0 } | if last { FLAG_FINALIZE } else { 0 },
             };
             ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
+            if let Some(p) = phases.as_deref_mut() {
+                // An empty submission flushes the queued buffer writes.
+                wait(ctx, ctx.queue.submit([]))?;
+                p.upload += upload_start.elapsed();
+            }
 
             let mut encoder =
                 ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
@@ -166,10 +214,23 @@ pub(crate) fn run(
                 );
             }
             let bytes = block.len() as u64 * 4;
-            if last {
+            if last && phases.is_none() {
                 encoder.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
             }
-            let submission = ctx.queue.submit([encoder.finish()]);
+            let mut submission = ctx.queue.submit([encoder.finish()]);
+            if let Some(p) = phases.as_deref_mut() {
+                let compute_start = Instant::now();
+                wait(ctx, submission.clone())?;
+                p.compute += compute_start.elapsed();
+                p.passes += 1;
+                if last {
+                    readback_start = Some(Instant::now());
+                    let mut copy =
+                        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+                    copy.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
+                    submission = ctx.queue.submit([copy.finish()]);
+                }
+            }
             if last {
                 let (tx, rx) = mpsc::channel();
                 slot.staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
@@ -178,6 +239,11 @@ pub(crate) fn run(
                 });
                 slot.in_flight = Some(InFlight { block: block.clone(), bytes, submission, mapped: rx });
             }
+        }
+        if let Some(p) = phases.as_deref_mut() {
+            drain(ctx, slot, sink)?;
+            p.readback += readback_start.map_or(Duration::ZERO, |t| t.elapsed());
+            p.blocks += 1;
         }
         // Let the device make progress on callbacks without blocking.
         ctx.device.poll(wgpu::PollType::Poll).map_err(|e| Error::Gpu(e.to_string()))?;

@@ -5,5 +5,6 @@ mod executor;
 mod shaders;
 
 pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, MAX_PAIR_DIMS_PER_PASS, adapters};
-pub(crate) use executor::run;
+pub use executor::GpuPhases;
+pub(crate) use executor::{run, run_timed};
 pub use shaders::{Kernel, Tuning};

@@ -1,0 +1,401 @@
+//! `pairdist-bench`: the cross-vendor benchmark. Runs the standard cases (or one given case)
+//! on every GPU adapter wgpu finds and on the CPU path, times whole `cdist_into` calls (median
+//! of `--repeats` after a warm-up), splits GPU time into upload, compute and readback, checks
+//! a sample of every result against the f64 reference, and measures the naive GPU kernel in
+//! the same run as the baseline of the tuned one. A table goes to stdout, progress to stderr,
+//! and `--json FILE` keeps one object per case, backend and kernel.
+
+mod measure;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ndarray::Array2;
+use pairdist::gpu::{AdapterSummary, Kernel};
+use pairdist::{Backend, Engine, EngineOptions, Error, Metric};
+
+use crate::report::Row;
+
+/// Pairwise-distance benchmark on every GPU adapter and the CPU.
+///
+/// Default cases: n = m in {1024, 4096, 8192}, d in {3, 64, 128, 1024}, every metric.
+/// Software adapters (lavapipe) get a reduced grid (n = m in {1024, 2048}, n·m·d <= 2^29)
+/// unless --full. --n, --m, --d and --metric narrow the grid (comma-separated lists).
+#[derive(Parser)]
+#[command(name = "pairdist-bench", version, about, long_about = None)]
+struct Args {
+    /// all: every GPU adapter and the CPU; gpu: every GPU adapter; cpu; auto: what
+    /// `Backend::Auto` picks (a hardware GPU, else the CPU).
+    #[arg(short, long, default_value = "all", value_parser = parse_target)]
+    backend: Target,
+    /// Only GPU adapters whose name contains this (case-insensitive).
+    #[arg(long)]
+    adapter: Option<String>,
+    /// Rows of XA (comma-separated list for several).
+    #[arg(long, value_delimiter = ',')]
+    n: Vec<usize>,
+    /// Rows of XB (default: n).
+    #[arg(long)]
+    m: Option<usize>,
+    /// Dimensions (comma-separated list for several).
+    #[arg(long, value_delimiter = ',')]
+    d: Vec<usize>,
+    /// Metrics: euclidean, sqeuclidean, cityblock (comma-separated list for several).
+    #[arg(long, value_delimiter = ',', value_parser = parse_metric)]
+    metric: Vec<Metric>,
+    /// Timed runs per case after one warm-up; the median is reported.
+    #[arg(short, long, default_value_t = 3)]
+    repeats: usize,
+    /// Run the standard grid on software adapters too (slow: hours on lavapipe).
+    #[arg(long)]
+    full: bool,
+    /// Skip the naive GPU kernel (no speed-up column).
+    #[arg(long)]
+    no_naive: bool,
+    /// Random entries of each result checked against the f64 reference.
+    #[arg(long, default_value_t = 1000)]
+    samples: usize,
+    /// Also write the results here as a JSON array, one object per case, backend and kernel.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// Which backends to run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Auto,
+    Gpu,
+    Cpu,
+    All,
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "auto" => Ok(Target::Auto),
+        "gpu" => Ok(Target::Gpu),
+        "cpu" => Ok(Target::Cpu),
+        "all" => Ok(Target::All),
+        _ => Err(format!("unknown backend '{s}' (expected auto, gpu, cpu or all)")),
+    }
+}
+
+fn parse_metric(s: &str) -> Result<Metric, String> {
+    s.parse().map_err(|e: Error| e.to_string())
+}
+
+/// Largest output matrix a case may allocate.
+const MAX_OUTPUT_BYTES: usize = 8 << 30;
+
+/// A backend to benchmark.
+enum Device {
+    Gpu(AdapterSummary),
+    Cpu,
+}
+
+/// One problem size.
+#[derive(Clone, Copy)]
+struct Case {
+    n: usize,
+    m: usize,
+    d: usize,
+    metric: Metric,
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(msg) = validate(&args) {
+        eprintln!("error: {msg}");
+        return ExitCode::from(2);
+    }
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).format_timestamp(None).init();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn validate(args: &Args) -> Result<(), String> {
+    if args.repeats == 0 {
+        return Err("--repeats must be at least 1".into());
+    }
+    if args.n.contains(&0) || args.m == Some(0) || args.d.contains(&0) {
+        return Err("--n, --m and --d must be at least 1".into());
+    }
+    if args.adapter.is_some() && args.backend == Target::Cpu {
+        return Err("--adapter selects GPU adapters; it makes no sense with --backend cpu".into());
+    }
+    for &n in &args.n {
+        let m = args.m.unwrap_or(n);
+        let too_big = n.checked_mul(m).and_then(|p| p.checked_mul(4)).is_none_or(|b| b > MAX_OUTPUT_BYTES);
+        let d_big = args
+            .d
+            .iter()
+            .any(|&d| n.max(m).checked_mul(d).and_then(|p| p.checked_mul(4)).is_none_or(|b| b > MAX_OUTPUT_BYTES));
+        if too_big || d_big {
+            return Err(format!(
+                "{n} x {m} (or its inputs) exceeds the benchmark's {} GiB per array",
+                MAX_OUTPUT_BYTES >> 30
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The devices `args` asks for.
+fn devices(args: &Args) -> pairdist::Result<Vec<Device>> {
+    let mut out = Vec::new();
+    match args.backend {
+        Target::Cpu => out.push(Device::Cpu),
+        Target::Auto => {
+            let engine = Engine::with_options(EngineOptions {
+                backend: Backend::Auto,
+                adapter: args.adapter.clone(),
+                ..Default::default()
+            })?;
+            out.push(engine.adapter().map_or(Device::Cpu, |a| Device::Gpu(a.clone())));
+        }
+        Target::Gpu | Target::All => {
+            let wanted = args.adapter.as_deref().map(str::to_lowercase);
+            let mut names = Vec::new();
+            for a in pairdist::gpu::adapters() {
+                let matches = wanted.as_deref().is_none_or(|w| a.name.to_lowercase().contains(w));
+                // Adapters are opened by name: one entry per name (Vulkan before GL).
+                if matches && !names.contains(&a.name) {
+                    names.push(a.name.clone());
+                    out.push(Device::Gpu(a));
+                }
+            }
+            if out.is_empty() {
+                let why = match &args.adapter {
+                    Some(w) => format!("no GPU adapter's name contains '{w}'"),
+                    None => "wgpu found no GPU adapter".into(),
+                };
+                if args.backend == Target::Gpu {
+                    return Err(Error::NoGpu(why));
+                }
+                log::warn!("{why}: benchmarking the CPU only");
+            }
+            if args.backend == Target::All {
+                out.push(Device::Cpu);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The cases for `device`, and a note when the grid was reduced.
+fn cases(args: &Args, software: bool) -> (Vec<Case>, Option<String>) {
+    let reduce = software && !args.full && args.n.is_empty();
+    let ns = match (&args.n, reduce) {
+        (ns, _) if !ns.is_empty() => ns.clone(),
+        (_, true) => vec![1024, 2048],
+        (_, false) => vec![1024, 4096, 8192],
+    };
+    let ds = if args.d.is_empty() { vec![3, 64, 128, 1024] } else { args.d.clone() };
+    let metrics = if args.metric.is_empty() { Metric::ALL.to_vec() } else { args.metric.clone() };
+    let mut cases = Vec::new();
+    for &n in &ns {
+        let m = args.m.unwrap_or(n);
+        for &d in &ds {
+            if reduce && n * m * d > 1 << 29 {
+                continue;
+            }
+            cases.extend(metrics.iter().map(|&metric| Case { n, m, d, metric }));
+        }
+    }
+    let note = reduce.then(|| {
+        "software adapter: reduced grid (n = m in {1024, 2048}, n*m*d <= 2^29, so d <= 128); --full runs the standard grid"
+            .to_string()
+    });
+    (cases, note)
+}
+
+/// The CPU's model name, from /proc/cpuinfo where there is one.
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// Runs every device; returns whether every case ran and was within tolerance.
+fn run(args: &Args) -> pairdist::Result<bool> {
+    println!("pairdist-bench {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
+    println!(
+        "machine: {}, {} threads; times: median of {} whole cdist_into calls after 1 warm-up",
+        cpu_name(),
+        rayon::current_num_threads(),
+        args.repeats
+    );
+    println!(
+        "GPU upload/compute/read: one extra call with the phases serialized, timed on the host; \
+         B/pd: global-memory bytes loaded per pair-dim by the kernel's tile shape"
+    );
+    let mut rows = Vec::new();
+    let mut ok = true;
+    for device in devices(args)? {
+        ok &= run_device(args, &device, &mut rows);
+        if let Some(path) = &args.json {
+            // Rewritten after every device, so a long run keeps what it measured.
+            report::write_json(path, &rows)
+                .map_err(|e| Error::WriteFile { path: path.clone(), reason: e.to_string() })?;
+        }
+    }
+    if let Some(path) = &args.json {
+        log::info!("wrote {} results to {}", rows.len(), path.display());
+    }
+    if !ok {
+        log::error!("some cases failed or were out of tolerance (see above)");
+    }
+    Ok(ok)
+}
+
+/// Engines for a device: (kernel label, engine), the baseline first.
+fn engines(device: &Device, naive: bool) -> pairdist::Result<Vec<(&'static str, Engine)>> {
+    match device {
+        Device::Cpu => Ok(vec![("cpu", Engine::new(Backend::Cpu)?)]),
+        Device::Gpu(a) => {
+            let kernels: &[Kernel] = if naive { &[Kernel::Naive, Kernel::Tiled] } else { &[Kernel::Tiled] };
+            kernels
+                .iter()
+                .map(|&kernel| {
+                    let options = EngineOptions {
+                        backend: Backend::Gpu,
+                        adapter: Some(a.name.clone()),
+                        kernel,
+                        ..Default::default()
+                    };
+                    Ok((kernel.name(), Engine::with_options(options)?))
+                })
+                .collect()
+        }
+    }
+}
+
+fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
+    let software = matches!(device, Device::Gpu(a) if a.is_software);
+    let (cases, note) = cases(args, software);
+    let (adapter, api, driver, device_type) = match device {
+        Device::Gpu(a) => (a.name.clone(), a.backend.clone(), a.driver.clone(), a.device_type.clone()),
+        Device::Cpu => (cpu_name(), "rayon".into(), format!("{} threads", rayon::current_num_threads()), "Cpu".into()),
+    };
+    println!();
+    match device {
+        Device::Gpu(a) => println!("== GPU: {a}"),
+        Device::Cpu => println!("== CPU: {adapter}, {driver}"),
+    }
+    if let Some(note) = note {
+        println!("   {note}");
+    }
+    let engines = match engines(device, !args.no_naive) {
+        Ok(e) => e,
+        Err(e) => {
+            log::error!("cannot open {adapter}: {e}");
+            return false;
+        }
+    };
+    if let Some((kernel, tuning)) = engines.last().and_then(|(_, e)| e.kernel_shape()) {
+        println!(
+            "   {} kernel tuning: {tuning:?}, {:.3} B/pd (naive: {:.1} B/pd)",
+            kernel.name(),
+            kernel.bytes_per_pair_dim(&tuning),
+            Kernel::Naive.bytes_per_pair_dim(&tuning)
+        );
+    }
+    println!("{}", report::header());
+
+    let mut ok = true;
+    // Inputs for the current (n, m, d), shared by its metrics and kernels.
+    let mut data: Option<(Case, Array2<f32>, Array2<f32>)> = None;
+    for (index, case) in cases.iter().enumerate() {
+        let Case { n, m, d, metric } = *case;
+        if data.as_ref().is_none_or(|(c, _, _)| (c.n, c.m, c.d) != (n, m, d)) {
+            drop(data.take()); // free the previous inputs first
+            data = Some((*case, measure::points(n, d, 1), measure::points(m, d, 2)));
+        }
+        let (_, x, y) = data.as_ref().expect("just filled");
+        let mut out = Array2::<f32>::zeros((n, m));
+        let mut baseline = None;
+        for (label, engine) in &engines {
+            log::info!("[{}/{}] {adapter}: {label} {metric} {n} x {m} x {d}", index + 1, cases.len());
+            let result = (|| {
+                let timing = measure::time(engine, x.view(), y.view(), metric, out.view_mut(), args.repeats)?;
+                let phases = measure::phases(engine, x.view(), y.view(), metric, out.view_mut())?;
+                Ok::<_, Error>((timing, phases))
+            })();
+            let (timing, phases) = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    log::error!("{adapter}: {label} {metric} {n} x {m} x {d} failed: {e}");
+                    ok = false;
+                    continue;
+                }
+            };
+            let accuracy = measure::check(x.view(), y.view(), metric, out.view(), args.samples);
+            let shape = engine.kernel_shape();
+            let speedup = match (*label, baseline) {
+                ("tiled", Some(naive)) => Some(naive / timing.median),
+                _ => None,
+            };
+            if *label == "naive" {
+                baseline = Some(timing.median);
+            }
+            let (pairs, pair_dims) = ((n * m) as f64, (n * m * d) as f64);
+            let row = Row {
+                adapter: adapter.clone(),
+                backend: if matches!(device, Device::Cpu) { "cpu" } else { "gpu" },
+                api: api.clone(),
+                driver: driver.clone(),
+                device_type: device_type.clone(),
+                is_software: software,
+                kernel: label.to_string(),
+                tuning: shape.map(|(_, t)| format!("{t:?}")),
+                n,
+                m,
+                d,
+                metric: metric.name(),
+                repeats: args.repeats,
+                seconds: timing.median,
+                seconds_min: timing.min,
+                gpd_per_s: pair_dims / timing.median / 1e9,
+                gpairs_per_s: pairs / timing.median / 1e9,
+                upload_s: phases.map(|p| p.upload.as_secs_f64()),
+                compute_s: phases.map(|p| p.compute.as_secs_f64()),
+                readback_s: phases.map(|p| p.readback.as_secs_f64()),
+                blocks: phases.map(|p| p.blocks),
+                passes: phases.map(|p| p.passes),
+                bytes_per_pair_dim: shape.map(|(k, t)| k.bytes_per_pair_dim(&t)),
+                speedup_vs_naive: speedup,
+                max_rel_err: accuracy.max_rel_err,
+                within_tolerance: accuracy.within_tolerance,
+                samples: accuracy.samples,
+            };
+            if !row.within_tolerance {
+                log::error!("{adapter}: {label} {metric} {n} x {m} x {d}: sampled entries out of tolerance");
+                ok = false;
+            }
+            println!("{}", row.line());
+            rows.push(row);
+        }
+    }
+    ok
+}

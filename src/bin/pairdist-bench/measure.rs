@@ -1,0 +1,108 @@
+//! Timing one case on one engine, and checking what it computed against the f64 reference.
+
+use std::cmp::Ordering;
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
+use pairdist::cpu::reference;
+use pairdist::gpu::GpuPhases;
+use pairdist::{Engine, Metric, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// `rows × d` points drawn uniformly from [-1, 1), the same for the same seed.
+pub(crate) fn points(rows: usize, d: usize, seed: u64) -> Array2<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_simple_fn((rows, d), || rng.random_range(-1.0f32..1.0))
+}
+
+/// Wall-clock times of the timed runs of one case.
+pub(crate) struct Timing {
+    /// Median over the timed runs, in seconds.
+    pub(crate) median: f64,
+    /// Fastest timed run, in seconds.
+    pub(crate) min: f64,
+}
+
+/// One warm-up call (which also compiles GPU pipelines and faults in `out`), then `repeats`
+/// timed calls of `cdist_into`: the whole call a user makes, upload and readback included.
+pub(crate) fn time(
+    engine: &Engine,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    mut out: ArrayViewMut2<f32>,
+    repeats: usize,
+) -> Result<Timing> {
+    engine.cdist_into(x, y, metric, out.view_mut())?;
+    let mut times = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let start = Instant::now();
+        engine.cdist_into(x, y, metric, out.view_mut())?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let mid = times.len() / 2;
+    let median = if times.len() % 2 == 0 { (times[mid - 1] + times[mid]) / 2.0 } else { times[mid] };
+    Ok(Timing { median, min: times[0] })
+}
+
+/// One more call with the GPU phases run one after another and timed on the host (`None` on
+/// the CPU). Writes `out` again, so the check that follows also covers this path.
+pub(crate) fn phases(
+    engine: &Engine,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    out: ArrayViewMut2<f32>,
+) -> Result<Option<GpuPhases>> {
+    if engine.adapter().is_none() {
+        return Ok(None);
+    }
+    engine.cdist_phases(x, y, metric, out)
+}
+
+/// How far a result is from the f64 reference on the sampled entries.
+pub(crate) struct Accuracy {
+    /// Largest |got − want| / |want| over the samples (0 where both are exactly 0).
+    pub(crate) max_rel_err: f64,
+    /// Whether every sample is within [`reference::tolerance`].
+    pub(crate) within_tolerance: bool,
+    /// Entries compared.
+    pub(crate) samples: usize,
+}
+
+fn row_scales(a: ArrayView2<f32>) -> Vec<f64> {
+    a.axis_iter(Axis(0)).map(|r| r.iter().fold(0.0f64, |m, &v| m.max(f64::from(v).abs()))).collect()
+}
+
+/// Compares the two corners and `samples` random entries of `out` with the f64 reference.
+pub(crate) fn check(
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    out: ArrayView2<f32>,
+    samples: usize,
+) -> Accuracy {
+    let (n, m) = out.dim();
+    let (xs, ys) = (row_scales(x), row_scales(y));
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+    let picks = [(0, 0), (n - 1, m - 1)]
+        .into_iter()
+        .chain((0..samples).map(|_| (rng.random_range(0..n), rng.random_range(0..m))));
+    let mut acc = Accuracy { max_rel_err: 0.0, within_tolerance: true, samples: 0 };
+    for (i, j) in picks {
+        let want = reference::distance(x.row(i), y.row(j), metric);
+        let got = f64::from(out[(i, j)]);
+        let err = (got - want).abs();
+        let tol = reference::tolerance(metric, x.ncols(), xs[i].max(ys[j]), want);
+        let rel = if err == 0.0 { 0.0 } else { err / want.abs() };
+        // A NaN result counts as out of tolerance and infinitely wrong.
+        if !matches!(err.partial_cmp(&tol), Some(Ordering::Less | Ordering::Equal)) {
+            acc.within_tolerance = false;
+        }
+        acc.max_rel_err = acc.max_rel_err.max(if rel.is_nan() { f64::INFINITY } else { rel });
+        acc.samples += 1;
+    }
+    acc
+}
