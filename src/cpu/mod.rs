@@ -1,4 +1,4 @@
-//! The CPU path: the f64 [`reference`] oracle, and a fast executor on all cores (rayon),
+//! The CPU path: the f64 [`reference`](mod@reference) oracle, and a fast executor on all cores (rayon),
 //! generic over f32 and f64.
 
 mod executor;
