@@ -1,4 +1,5 @@
-//! Naive vs tuned GPU kernel, same run: `cargo run --release --example gpu_kernels [reps]`.
+//! Naive vs tuned GPU kernel, same run:
+//! `cargo run --release --example gpu_kernels [reps] [case filter, e.g. 2048x2048x128]`.
 //!
 //! Times whole `Engine::cdist` calls (upload, compute, readback into the caller's array),
 //! best of `reps` (default 3) after one warm-up, and checks a sample of every result against
@@ -33,7 +34,9 @@ fn check(x: &Array2<f32>, y: &Array2<f32>, out: &Array2<f32>, metric: Metric) ->
         let got = out[[i, j]] as f64;
         if (got - expected).abs() > tol {
             if bad < 3 {
-                eprintln!("  MISMATCH {metric:?} ({i}, {j}): got {got}, expected {expected}, tol {tol}");
+                eprintln!(
+                    "  MISMATCH {metric:?} ({i}, {j}): got {got}, expected {expected}, tol {tol}"
+                );
             }
             bad += 1;
         }
@@ -41,7 +44,13 @@ fn check(x: &Array2<f32>, y: &Array2<f32>, out: &Array2<f32>, metric: Metric) ->
     bad
 }
 
-fn time(engine: &Engine, x: &Array2<f32>, y: &Array2<f32>, metric: Metric, reps: usize) -> (Duration, usize) {
+fn time(
+    engine: &Engine,
+    x: &Array2<f32>,
+    y: &Array2<f32>,
+    metric: Metric,
+    reps: usize,
+) -> (Duration, usize) {
     let out = engine.cdist(x.view(), y.view(), metric).expect("warm-up");
     let bad = check(x, y, &out, metric);
     let best = (0..reps)
@@ -59,8 +68,18 @@ fn time(engine: &Engine, x: &Array2<f32>, y: &Array2<f32>, metric: Metric, reps:
 
 fn main() -> pairdist::Result<()> {
     env_logger::init();
-    let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
-    let engine = |kernel| Engine::with_options(EngineOptions { backend: Backend::Gpu, kernel, ..Default::default() });
+    let reps: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let filter = std::env::args().nth(2).unwrap_or_default();
+    let engine = |kernel| {
+        Engine::with_options(EngineOptions {
+            backend: Backend::Gpu,
+            kernel,
+            ..Default::default()
+        })
+    };
     let naive = engine(Kernel::Naive)?;
     let tuned = engine(Kernel::Tiled)?;
     println!("{}", tuned.describe());
@@ -69,9 +88,17 @@ fn main() -> pairdist::Result<()> {
         "{:>20} {:>12} {:>16} {:>16} {:>7}",
         "case", "metric", "naive Gpd/s", "tuned Gpd/s", "ratio"
     );
-    let cases = [(2048, 2048, 128), (4096, 4096, 64), (4096, 4096, 3), (1000, 777, 61)];
+    let cases = [
+        (2048, 2048, 128),
+        (4096, 4096, 64),
+        (4096, 4096, 3),
+        (1000, 777, 61),
+    ];
     let mut failures = 0;
     for (n, m, d) in cases {
+        if !format!("{n}x{m}x{d}").contains(&filter) {
+            continue;
+        }
         let x = random(n, d, 1);
         let y = random(m, d, 2);
         for metric in [Metric::SqEuclidean, Metric::Euclidean, Metric::Cityblock] {
