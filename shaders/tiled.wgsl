@@ -1,29 +1,37 @@
 // The tuned kernel. A workgroup of WG_X x WG_Y invocations computes a block of
 // BLOCK_ROWS x BLOCK_COLS outputs (8 WG_Y x 8 WG_X), TILE_K dimensions at a time:
 //
-// - The block's TILE_K-slices of X and Y are staged in workgroup memory, k-major, with
-//   coalesced global loads (adjacent invocations read adjacent dimensions of a row).
+// - The block's TILE_K-slices of X and Y are staged in workgroup memory, k-major (four rows
+//   per vec4 word). When d is a multiple of 4, every staging item is a 4 x 4 piece: four
+//   vec4 global loads (four dimensions of four rows), transposed in registers into four vec4
+//   workgroup stores; adjacent invocations take adjacent row groups, so the stores are
+//   conflict-free. Otherwise items are single values (still coalesced: adjacent invocations
+//   read adjacent dimensions of a row).
 // - Every invocation keeps an 8 x 8 tile of sums in registers: rows 4 ly .. 4 ly + 3 and the
 //   same four rows half a block further, columns likewise. Per staged dimension it reads two
 //   vec4 of X and two vec4 of Y from workgroup memory (adjacent invocations read adjacent
 //   16-byte words: no bank conflicts) and does 64 terms, 4 terms per value read. The naive
 //   kernel does one term per two values read from global memory.
-// - The register tile is written out with constant indices only, so that every compiler keeps
-//   it in registers (a dynamically indexed array may be demoted to memory).
+// - Results leave as vec4 stores of four adjacent outputs when the tile's row length is a
+//   multiple of 4 (scalar stores otherwise); adjacent invocations write adjacent 16 bytes.
+// - The register tile is indexed with constants only, so that every compiler keeps it in
+//   registers (a dynamically indexed array may be demoted to memory).
 //
-// WG_X, WG_Y and TILE_K are override constants chosen per adapter from its limits; the 8 x 8
-// register tile is fixed (function-scope arrays cannot be override-sized).
+// The bindings are arrays of vec4 (the executor rounds buffer sizes up to 16 bytes); scalar
+// accesses index a component. WG_X, WG_Y and TILE_K (a multiple of 4) are override constants
+// chosen per adapter from its limits; the 8 x 8 register tile is fixed (function-scope arrays
+// cannot be override-sized).
 // Needs common/metric.wgsl before it.
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> y: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 
 // Invocations per workgroup along columns (x) and rows (y).
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 16u;
-// Dimensions staged per step.
+// Dimensions staged per step (a multiple of 4).
 override TILE_K: u32 = 16u;
 override BLOCK_ROWS: u32 = WG_Y * 8u;
 override BLOCK_COLS: u32 = WG_X * 8u;
@@ -36,24 +44,93 @@ override YS_LEN: u32 = TILE_K * COL_WORDS;
 var<workgroup> xs: array<vec4<f32>, XS_LEN>;
 var<workgroup> ys: array<vec4<f32>, YS_LEN>;
 
-// Stores four adjacent outputs of row i from column j on (bounds-checked: tiles may be partial).
-fn store4(i: u32, j: u32, v: vec4<f32>) {
-    let rows = params.rows;
-    let cols = params.cols;
-    if i >= rows {
-        return;
+// Stores one output (bounds-checked: tiles may be partial).
+fn store1(i: u32, j: u32, v: f32) {
+    if i < params.rows && j < params.cols {
+        let idx = i * params.cols + j;
+        var previous = 0.0;
+        if (params.flags & FLAG_ACCUMULATE) != 0u {
+            previous = out[idx >> 2u][idx & 3u];
+        }
+        out[idx >> 2u][idx & 3u] = metric_store(v, previous, params.flags);
     }
-    let accumulate = (params.flags & FLAG_ACCUMULATE) != 0u;
-    for (var c = 0u; c < 4u; c++) {
-        if j + c < cols {
-            let idx = i * cols + j + c;
-            var previous = 0.0;
-            if accumulate {
+}
+
+// Stores four adjacent outputs of row i from column j on (j is a multiple of 4).
+fn store4(i: u32, j: u32, v: vec4<f32>) {
+    if params.cols % 4u == 0u {
+        // Rows start on 16-byte boundaries: one vec4 store, in range as a whole or not at all.
+        if i < params.rows && j < params.cols {
+            let idx = (i * params.cols + j) >> 2u;
+            var previous = vec4<f32>(0.0);
+            if (params.flags & FLAG_ACCUMULATE) != 0u {
                 previous = out[idx];
             }
-            out[idx] = metric_store(v[c], previous, params.flags);
+            out[idx] = metric_store4(v, previous, params.flags);
         }
+    } else {
+        store1(i, j, v.x);
+        store1(i, j + 1u, v.y);
+        store1(i, j + 2u, v.z);
+        store1(i, j + 3u, v.w);
     }
+}
+
+// Stages dimensions 4 k4 .. 4 k4 + 3 of the step starting at word w0 for rows 4 rb .. 4 rb + 3
+// of the block (d a multiple of 4; rows outside the tile read as 0).
+fn stage_x4(rb: u32, k4: u32, row0: u32, w0: u32) {
+    let words = params.dims >> 2u;
+    let r = row0 + 4u * rb;
+    let w = w0 + k4;
+    var v0 = vec4<f32>(0.0);
+    var v1 = vec4<f32>(0.0);
+    var v2 = vec4<f32>(0.0);
+    var v3 = vec4<f32>(0.0);
+    if r < params.rows {
+        v0 = x[r * words + w];
+    }
+    if r + 1u < params.rows {
+        v1 = x[(r + 1u) * words + w];
+    }
+    if r + 2u < params.rows {
+        v2 = x[(r + 2u) * words + w];
+    }
+    if r + 3u < params.rows {
+        v3 = x[(r + 3u) * words + w];
+    }
+    let s = 4u * k4 * ROW_WORDS + rb;
+    xs[s] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+    xs[s + ROW_WORDS] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+    xs[s + 2u * ROW_WORDS] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+    xs[s + 3u * ROW_WORDS] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+}
+
+// stage_x4 for Y.
+fn stage_y4(cb: u32, k4: u32, col0: u32, w0: u32) {
+    let words = params.dims >> 2u;
+    let c = col0 + 4u * cb;
+    let w = w0 + k4;
+    var v0 = vec4<f32>(0.0);
+    var v1 = vec4<f32>(0.0);
+    var v2 = vec4<f32>(0.0);
+    var v3 = vec4<f32>(0.0);
+    if c < params.cols {
+        v0 = y[c * words + w];
+    }
+    if c + 1u < params.cols {
+        v1 = y[(c + 1u) * words + w];
+    }
+    if c + 2u < params.cols {
+        v2 = y[(c + 2u) * words + w];
+    }
+    if c + 3u < params.cols {
+        v3 = y[(c + 3u) * words + w];
+    }
+    let s = 4u * k4 * COL_WORDS + cb;
+    ys[s] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+    ys[s + COL_WORDS] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+    ys[s + 2u * COL_WORDS] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+    ys[s + 3u * COL_WORDS] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
@@ -90,38 +167,53 @@ fn main(
     acc[15] = vec4<f32>(0.0);
 
     for (var k0 = 0u; k0 < dims; k0 += TILE_K) {
-        // Dimensions in this step, and the power of two >= it that the staging loops walk
-        // (so a small d, such as 3, does not stage a whole TILE_K of padding).
         let kn = min(TILE_K, dims - k0);
-        let kshift = firstLeadingBit(kn - 1u) + 1u; // kn = 1: 0xffffffff + 1 wraps to 0
-        let kmask = (1u << kshift) - 1u;
-
-        // Stage. Entries outside the tile are 0; metric_term(0, 0) = 0 for every metric, so
-        // they add nothing (and outputs outside the tile are never stored).
-        for (var l = tid; l < (BLOCK_ROWS << kshift); l += threads) {
-            let r = l >> kshift;
-            let kk = l & kmask;
-            let gr = row0 + r;
-            let gk = k0 + kk;
-            var v = 0.0;
-            if gr < rows && gk < dims {
-                v = x[gr * dims + gk];
+        if dims % 4u == 0u {
+            // 4 x 4 pieces: (row groups + column groups) x words of this step.
+            let kw = kn >> 2u;
+            let x_items = ROW_WORDS * kw;
+            for (var l = tid; l < (ROW_WORDS + COL_WORDS) * kw; l += threads) {
+                if l < x_items {
+                    stage_x4(l % ROW_WORDS, l / ROW_WORDS, row0, k0 >> 2u);
+                } else {
+                    let m = l - x_items;
+                    stage_y4(m % COL_WORDS, m / COL_WORDS, col0, k0 >> 2u);
+                }
             }
-            if kk < TILE_K {
-                xs[kk * ROW_WORDS + r / 4u][r % 4u] = v;
+        } else {
+            // Single values. The loops walk the power of two >= kn dimensions per row, so a
+            // small d such as 3 does not stage a whole TILE_K of padding. Entries outside the
+            // tile are 0; metric_term(0, 0) = 0 for every metric, so they add nothing (and
+            // outputs outside the tile are never stored).
+            let kshift = firstLeadingBit(kn - 1u) + 1u; // kn = 1: 0xffffffff + 1 wraps to 0
+            let kmask = (1u << kshift) - 1u;
+            for (var l = tid; l < (BLOCK_ROWS << kshift); l += threads) {
+                let r = l >> kshift;
+                let kk = l & kmask;
+                let gr = row0 + r;
+                let gk = k0 + kk;
+                var v = 0.0;
+                if gr < rows && gk < dims {
+                    let e = gr * dims + gk;
+                    v = x[e >> 2u][e & 3u];
+                }
+                if kk < TILE_K {
+                    xs[kk * ROW_WORDS + r / 4u][r % 4u] = v;
+                }
             }
-        }
-        for (var l = tid; l < (BLOCK_COLS << kshift); l += threads) {
-            let c = l >> kshift;
-            let kk = l & kmask;
-            let gc = col0 + c;
-            let gk = k0 + kk;
-            var v = 0.0;
-            if gc < cols && gk < dims {
-                v = y[gc * dims + gk];
-            }
-            if kk < TILE_K {
-                ys[kk * COL_WORDS + c / 4u][c % 4u] = v;
+            for (var l = tid; l < (BLOCK_COLS << kshift); l += threads) {
+                let c = l >> kshift;
+                let kk = l & kmask;
+                let gc = col0 + c;
+                let gk = k0 + kk;
+                var v = 0.0;
+                if gc < cols && gk < dims {
+                    let e = gc * dims + gk;
+                    v = y[e >> 2u][e & 3u];
+                }
+                if kk < TILE_K {
+                    ys[kk * COL_WORDS + c / 4u][c % 4u] = v;
+                }
             }
         }
         workgroupBarrier();
