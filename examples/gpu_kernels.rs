@@ -3,10 +3,13 @@
 //!
 //! Times whole `Engine::cdist` calls (upload, compute, readback into the caller's array),
 //! best of `reps` (default 3) after one warm-up, and checks a sample of every result against
-//! the f64 reference. Prints Gpd/s (10^9 pair-dimensions per second), G pairs/s and the
-//! ratio tuned / naive.
+//! the f64 reference. Prints Gpd/s (10^9 pair-dimensions per second) and the ratio naive
+//! time / tuned time, by wall clock and by the process's CPU time (lavapipe runs in-process,
+//! so CPU time is steadier than wall time on a shared machine). The "fixed" column is the
+//! wall time of the same call with d = 0 (buffers, dispatch of a kernel that only stores,
+//! readback): subtracting it estimates the compute alone.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ndarray::Array2;
 use pairdist::cpu::reference;
@@ -44,26 +47,29 @@ fn check(x: &Array2<f32>, y: &Array2<f32>, out: &Array2<f32>, metric: Metric) ->
     bad
 }
 
-fn time(
-    engine: &Engine,
-    x: &Array2<f32>,
-    y: &Array2<f32>,
-    metric: Metric,
-    reps: usize,
-) -> (Duration, usize) {
+/// CPU time of this process (all threads, user + system) in seconds, from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    // Clock ticks are 1/100 s on Linux.
+    f.get(11).zip(f.get(12)).map(|(u, s)| (u + s) / 100.0).unwrap_or(0.0)
+}
+
+/// Best wall time and best CPU time of `reps` calls after a warm-up, and failed checks.
+fn time(engine: &Engine, x: &Array2<f32>, y: &Array2<f32>, metric: Metric, reps: usize) -> (f64, f64, usize) {
     let out = engine.cdist(x.view(), y.view(), metric).expect("warm-up");
-    let bad = check(x, y, &out, metric);
-    let best = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            let out = engine.cdist(x.view(), y.view(), metric).expect("cdist");
-            let e = t.elapsed();
-            std::hint::black_box(out);
-            e
-        })
-        .min()
-        .unwrap_or_default();
-    (best, bad)
+    let bad = if x.ncols() > 0 { check(x, y, &out, metric) } else { 0 };
+    let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..reps {
+        let (t, c) = (Instant::now(), cpu_seconds());
+        let out = engine.cdist(x.view(), y.view(), metric).expect("cdist");
+        wall = wall.min(t.elapsed().as_secs_f64());
+        cpu = cpu.min(cpu_seconds() - c);
+        std::hint::black_box(out);
+    }
+    (wall, cpu, bad)
 }
 
 fn main() -> pairdist::Result<()> {
@@ -83,17 +89,16 @@ fn main() -> pairdist::Result<()> {
     let naive = engine(Kernel::Naive)?;
     let tuned = engine(Kernel::Tiled)?;
     println!("{}", tuned.describe());
-    println!("whole cdist call, best of {reps} after a warm-up");
+    println!("whole cdist call, best of {reps} after a warm-up; ratio = naive time / tuned time");
     println!(
-        "{:>20} {:>12} {:>16} {:>16} {:>7}",
-        "case", "metric", "naive Gpd/s", "tuned Gpd/s", "ratio"
+        "{:>14} {:>11} | {:>8} {:>8} {:>6} | {:>7} {:>7} {:>6} | {:>7} {:>7} {:>6}",
+        "case", "metric", "naive", "tuned", "wall", "naive", "tuned", "cpu", "fixed", "fixed", "-fixed"
     );
-    let cases = [
-        (2048, 2048, 128),
-        (4096, 4096, 64),
-        (4096, 4096, 3),
-        (1000, 777, 61),
-    ];
+    println!(
+        "{:>14} {:>11} | {:>8} {:>8} {:>6} | {:>7} {:>7} {:>6} | {:>7} {:>7} {:>6}",
+        "", "", "Gpd/s", "Gpd/s", "ratio", "cpu s", "cpu s", "ratio", "naive s", "tuned s", "ratio"
+    );
+    let cases = [(2048, 2048, 128), (4096, 4096, 64), (4096, 4096, 3), (1000, 777, 61)];
     let mut failures = 0;
     for (n, m, d) in cases {
         if !format!("{n}x{m}x{d}").contains(&filter) {
@@ -101,22 +106,27 @@ fn main() -> pairdist::Result<()> {
         }
         let x = random(n, d, 1);
         let y = random(m, d, 2);
+        let (x0, y0) = (Array2::<f32>::zeros((n, 0)), Array2::<f32>::zeros((m, 0)));
         for metric in [Metric::SqEuclidean, Metric::Euclidean, Metric::Cityblock] {
-            let (tn, bn) = time(&naive, &x, &y, metric, reps);
-            let (tt, bt) = time(&tuned, &x, &y, metric, reps);
+            let (wn, cn, bn) = time(&naive, &x, &y, metric, reps);
+            let (wt, ct, bt) = time(&tuned, &x, &y, metric, reps);
+            let (fnv, _, _) = time(&naive, &x0, &y0, metric, reps);
+            let (ftu, _, _) = time(&tuned, &x0, &y0, metric, reps);
             failures += bn + bt;
-            let pd = (n * m * d) as f64;
-            let gpd = |t: Duration| pd / t.as_secs_f64() / 1e9;
-            let gp = |t: Duration| (n * m) as f64 / t.as_secs_f64() / 1e9;
+            let gpd = |t: f64| (n * m * d) as f64 / t / 1e9;
             println!(
-                "{:>20} {:>12} {:>7.3} ({:.3}G p) {:>7.3} ({:.3}G p) {:>6.2}x{}",
+                "{:>14} {:>11} | {:>8.3} {:>8.3} {:>5.2}x | {:>7.3} {:>7.3} {:>5.2}x | {:>7.3} {:>7.3} {:>5.2}x{}",
                 format!("{n}x{m}x{d}"),
                 metric.name(),
-                gpd(tn),
-                gp(tn),
-                gpd(tt),
-                gp(tt),
-                tn.as_secs_f64() / tt.as_secs_f64(),
+                gpd(wn),
+                gpd(wt),
+                wn / wt,
+                cn,
+                ct,
+                cn / ct,
+                fnv,
+                ftu,
+                (wn - fnv) / (wt - ftu),
                 if bn + bt > 0 { "  WRONG" } else { "" }
             );
         }
