@@ -52,15 +52,31 @@ fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime and stime are 14 and 15.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
     // Clock ticks are 1/100 s on Linux.
-    f.get(11).zip(f.get(12)).map(|(u, s)| (u + s) / 100.0).unwrap_or(0.0)
+    f.get(11)
+        .zip(f.get(12))
+        .map(|(u, s)| (u + s) / 100.0)
+        .unwrap_or(0.0)
 }
 
 /// Best wall time and best CPU time of `reps` calls after a warm-up, and failed checks.
-fn time(engine: &Engine, x: &Array2<f32>, y: &Array2<f32>, metric: Metric, reps: usize) -> (f64, f64, usize) {
+fn time(
+    engine: &Engine,
+    x: &Array2<f32>,
+    y: &Array2<f32>,
+    metric: Metric,
+    reps: usize,
+) -> (f64, f64, usize) {
     let out = engine.cdist(x.view(), y.view(), metric).expect("warm-up");
-    let bad = if x.ncols() > 0 { check(x, y, &out, metric) } else { 0 };
+    let bad = if x.ncols() > 0 {
+        check(x, y, &out, metric)
+    } else {
+        0
+    };
     let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..reps {
         let (t, c) = (Instant::now(), cpu_seconds());
@@ -92,13 +108,28 @@ fn main() -> pairdist::Result<()> {
     println!("whole cdist call, best of {reps} after a warm-up; ratio = naive time / tuned time");
     println!(
         "{:>14} {:>11} | {:>8} {:>8} {:>6} | {:>7} {:>7} {:>6} | {:>7} {:>7} {:>6}",
-        "case", "metric", "naive", "tuned", "wall", "naive", "tuned", "cpu", "fixed", "fixed", "-fixed"
+        "case",
+        "metric",
+        "naive",
+        "tuned",
+        "wall",
+        "naive",
+        "tuned",
+        "cpu",
+        "fixed",
+        "fixed",
+        "-fixed"
     );
     println!(
         "{:>14} {:>11} | {:>8} {:>8} {:>6} | {:>7} {:>7} {:>6} | {:>7} {:>7} {:>6}",
         "", "", "Gpd/s", "Gpd/s", "ratio", "cpu s", "cpu s", "ratio", "naive s", "tuned s", "ratio"
     );
-    let cases = [(2048, 2048, 128), (4096, 4096, 64), (4096, 4096, 3), (1000, 777, 61)];
+    let cases = [
+        (2048, 2048, 128),
+        (4096, 4096, 64),
+        (4096, 4096, 3),
+        (1000, 777, 61),
+    ];
     let mut failures = 0;
     for (n, m, d) in cases {
         if !format!("{n}x{m}x{d}").contains(&filter) {

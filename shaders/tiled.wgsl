@@ -5,8 +5,10 @@
 //   per vec4 word). When d is a multiple of 4, every staging item is a 4 x 4 piece: four
 //   vec4 global loads (four dimensions of four rows), transposed in registers into four vec4
 //   workgroup stores; adjacent invocations take adjacent row groups, so the stores are
-//   conflict-free. Otherwise items are single values (still coalesced: adjacent invocations
-//   read adjacent dimensions of a row).
+//   conflict-free. Otherwise an item is one dimension of four rows: four scalar loads
+//   (coalesced: adjacent invocations read adjacent dimensions of a row) and one vec4 store
+//   (these stores do conflict on banks; the path is the fallback for d % 4 != 0). Workgroup
+//   memory is only ever written as whole vec4 words, never as single components.
 // - Every invocation keeps an 8 x 8 tile of sums in registers: rows 4 ly .. 4 ly + 3 and the
 //   same four rows half a block further, columns likewise. Per staged dimension it reads two
 //   vec4 of X and two vec4 of Y from workgroup memory (adjacent invocations read adjacent
@@ -74,6 +76,52 @@ fn store4(i: u32, j: u32, v: vec4<f32>) {
         store1(i, j + 2u, v.z);
         store1(i, j + 3u, v.w);
     }
+}
+
+// Dimension k of rows r .. r + 3 of X (rows outside the tile read as 0), any d.
+fn gather_x(r: u32, k: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    let dims = params.dims;
+    if r < params.rows {
+        let e = r * dims + k;
+        v.x = x[e >> 2u][e & 3u];
+    }
+    if r + 1u < params.rows {
+        let e = (r + 1u) * dims + k;
+        v.y = x[e >> 2u][e & 3u];
+    }
+    if r + 2u < params.rows {
+        let e = (r + 2u) * dims + k;
+        v.z = x[e >> 2u][e & 3u];
+    }
+    if r + 3u < params.rows {
+        let e = (r + 3u) * dims + k;
+        v.w = x[e >> 2u][e & 3u];
+    }
+    return v;
+}
+
+// gather_x for Y.
+fn gather_y(c: u32, k: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    let dims = params.dims;
+    if c < params.cols {
+        let e = c * dims + k;
+        v.x = y[e >> 2u][e & 3u];
+    }
+    if c + 1u < params.cols {
+        let e = (c + 1u) * dims + k;
+        v.y = y[e >> 2u][e & 3u];
+    }
+    if c + 2u < params.cols {
+        let e = (c + 2u) * dims + k;
+        v.z = y[e >> 2u][e & 3u];
+    }
+    if c + 3u < params.cols {
+        let e = (c + 3u) * dims + k;
+        v.w = y[e >> 2u][e & 3u];
+    }
+    return v;
 }
 
 // Stages dimensions 4 k4 .. 4 k4 + 3 of the step starting at word w0 for rows 4 rb .. 4 rb + 3
@@ -181,38 +229,23 @@ fn main(
                 }
             }
         } else {
-            // Single values. The loops walk the power of two >= kn dimensions per row, so a
-            // small d such as 3 does not stage a whole TILE_K of padding. Entries outside the
-            // tile are 0; metric_term(0, 0) = 0 for every metric, so they add nothing (and
-            // outputs outside the tile are never stored).
+            // Items of one dimension of four rows: four scalar loads (adjacent invocations
+            // read adjacent dimensions of a row), one vec4 store. The loops walk the power of
+            // two >= kn dimensions, so a small d such as 3 does not stage a whole TILE_K of
+            // padding.
             let kshift = firstLeadingBit(kn - 1u) + 1u; // kn = 1: 0xffffffff + 1 wraps to 0
             let kmask = (1u << kshift) - 1u;
-            for (var l = tid; l < (BLOCK_ROWS << kshift); l += threads) {
-                let r = l >> kshift;
+            let x_items = ROW_WORDS << kshift;
+            for (var l = tid; l < ((ROW_WORDS + COL_WORDS) << kshift); l += threads) {
                 let kk = l & kmask;
-                let gr = row0 + r;
-                let gk = k0 + kk;
-                var v = 0.0;
-                if gr < rows && gk < dims {
-                    let e = gr * dims + gk;
-                    v = x[e >> 2u][e & 3u];
-                }
-                if kk < TILE_K {
-                    xs[kk * ROW_WORDS + r / 4u][r % 4u] = v;
-                }
-            }
-            for (var l = tid; l < (BLOCK_COLS << kshift); l += threads) {
-                let c = l >> kshift;
-                let kk = l & kmask;
-                let gc = col0 + c;
-                let gk = k0 + kk;
-                var v = 0.0;
-                if gc < cols && gk < dims {
-                    let e = gc * dims + gk;
-                    v = y[e >> 2u][e & 3u];
-                }
-                if kk < TILE_K {
-                    ys[kk * COL_WORDS + c / 4u][c % 4u] = v;
+                if kk < kn {
+                    if l < x_items {
+                        let rb = l >> kshift;
+                        xs[kk * ROW_WORDS + rb] = gather_x(row0 + 4u * rb, k0 + kk);
+                    } else {
+                        let cb = (l - x_items) >> kshift;
+                        ys[kk * COL_WORDS + cb] = gather_y(col0 + 4u * cb, k0 + kk);
+                    }
                 }
             }
         }

@@ -61,7 +61,11 @@ const MIN_BUFFER: u64 = 16;
 
 impl Slot {
     fn new(ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
-        let elems = |a: usize, b: usize| ((a * b) as u64 * 4).max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
+        let elems = |a: usize, b: usize| {
+            ((a * b) as u64 * 4)
+                .max(MIN_BUFFER)
+                .next_multiple_of(MIN_BUFFER)
+        };
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         ctx.scoped("allocating tile buffers", || {
             let buffer = |name: &str, size: u64, usage| {
