@@ -37,9 +37,7 @@ fn check(x: &Array2<f32>, y: &Array2<f32>, out: &Array2<f32>, metric: Metric) ->
         let got = out[[i, j]] as f64;
         if (got - expected).abs() > tol {
             if bad < 3 {
-                eprintln!(
-                    "  MISMATCH {metric:?} ({i}, {j}): got {got}, expected {expected}, tol {tol}"
-                );
+                eprintln!("  MISMATCH {metric:?} ({i}, {j}): got {got}, expected {expected}, tol {tol}");
             }
             bad += 1;
         }
@@ -52,31 +50,15 @@ fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime and stime are 14 and 15.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
+    let f: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
     // Clock ticks are 1/100 s on Linux.
-    f.get(11)
-        .zip(f.get(12))
-        .map(|(u, s)| (u + s) / 100.0)
-        .unwrap_or(0.0)
+    f.get(11).zip(f.get(12)).map(|(u, s)| (u + s) / 100.0).unwrap_or(0.0)
 }
 
 /// Best wall time and best CPU time of `reps` calls after a warm-up, and failed checks.
-fn time(
-    engine: &Engine,
-    x: &Array2<f32>,
-    y: &Array2<f32>,
-    metric: Metric,
-    reps: usize,
-) -> (f64, f64, usize) {
+fn time(engine: &Engine, x: &Array2<f32>, y: &Array2<f32>, metric: Metric, reps: usize) -> (f64, f64, usize) {
     let out = engine.cdist(x.view(), y.view(), metric).expect("warm-up");
-    let bad = if x.ncols() > 0 {
-        check(x, y, &out, metric)
-    } else {
-        0
-    };
+    let bad = if x.ncols() > 0 { check(x, y, &out, metric) } else { 0 };
     let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..reps {
         let (t, c) = (Instant::now(), cpu_seconds());
@@ -90,46 +72,22 @@ fn time(
 
 fn main() -> pairdist::Result<()> {
     env_logger::init();
-    let reps: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let filter = std::env::args().nth(2).unwrap_or_default();
-    let engine = |kernel| {
-        Engine::with_options(EngineOptions {
-            backend: Backend::Gpu,
-            kernel,
-            ..Default::default()
-        })
-    };
+    let engine = |kernel| Engine::with_options(EngineOptions { backend: Backend::Gpu, kernel, ..Default::default() });
     let naive = engine(Kernel::Naive)?;
     let tuned = engine(Kernel::Tiled)?;
     println!("{}", tuned.describe());
     println!("whole cdist call, best of {reps} after a warm-up; ratio = naive time / tuned time");
     println!(
         "{:>14} {:>11} | {:>8} {:>8} {:>6} | {:>7} {:>7} {:>6} | {:>7} {:>7} {:>6}",
-        "case",
-        "metric",
-        "naive",
-        "tuned",
-        "wall",
-        "naive",
-        "tuned",
-        "cpu",
-        "fixed",
-        "fixed",
-        "-fixed"
+        "case", "metric", "naive", "tuned", "wall", "naive", "tuned", "cpu", "fixed", "fixed", "-fixed"
     );
     println!(
         "{:>14} {:>11} | {:>8} {:>8} {:>6} | {:>7} {:>7} {:>6} | {:>7} {:>7} {:>6}",
         "", "", "Gpd/s", "Gpd/s", "ratio", "cpu s", "cpu s", "ratio", "naive s", "tuned s", "ratio"
     );
-    let cases = [
-        (2048, 2048, 128),
-        (4096, 4096, 64),
-        (4096, 4096, 3),
-        (1000, 777, 61),
-    ];
+    let cases = [(2048, 2048, 128), (4096, 4096, 64), (4096, 4096, 3), (1000, 777, 61)];
     let mut failures = 0;
     for (n, m, d) in cases {
         if !format!("{n}x{m}x{d}").contains(&filter) {

@@ -97,10 +97,7 @@ pub struct Engine {
 impl Engine {
     /// An engine on `backend` with default options.
     pub fn new(backend: Backend) -> Result<Engine> {
-        Engine::with_options(EngineOptions {
-            backend,
-            ..EngineOptions::default()
-        })
+        Engine::with_options(EngineOptions { backend, ..EngineOptions::default() })
     }
 
     /// An engine built from `options`.
@@ -109,9 +106,7 @@ impl Engine {
             Backend::Cpu => Executor::Cpu,
             Backend::Gpu => Executor::Gpu(Box::new(GpuContext::new(options.adapter.as_deref())?)),
             Backend::Auto => match GpuContext::new(options.adapter.as_deref()) {
-                Ok(ctx) if !ctx.adapter().is_software || options.adapter.is_some() => {
-                    Executor::Gpu(Box::new(ctx))
-                }
+                Ok(ctx) if !ctx.adapter().is_software || options.adapter.is_some() => Executor::Gpu(Box::new(ctx)),
                 Ok(ctx) => {
                     log::warn!(
                         "only a software GPU adapter was found ({}); using the CPU path, which is \
@@ -177,12 +172,7 @@ impl Engine {
     /// assert_eq!(d, array![[0.0, 5.0], [5.0, 0.0]]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn cdist(
-        &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
-        metric: Metric,
-    ) -> Result<Array2<f32>> {
+    pub fn cdist(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric) -> Result<Array2<f32>> {
         let mut out = Array2::zeros((x.nrows(), y.nrows()));
         self.cdist_into(x, y, metric, out.view_mut())?;
         Ok(out)
@@ -240,13 +230,7 @@ impl Engine {
     }
 
     /// Streams the blocks of `cdist(x, y)` into `sink` (for example a `.npy` file on disk).
-    pub fn cdist_to(
-        &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
-        metric: Metric,
-        sink: &mut dyn Sink,
-    ) -> Result<()> {
+    pub fn cdist_to(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, sink: &mut dyn Sink) -> Result<()> {
         validate::same_dims(x.ncols(), y.ncols())?;
         let plan = self.plan(x.nrows(), y.nrows(), x.ncols(), Region::Full)?;
         self.run(x, y, metric, &plan, sink)
@@ -260,14 +244,7 @@ impl Engine {
         self.run(x, x, metric, &plan, sink)
     }
 
-    fn run(
-        &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
-        metric: Metric,
-        plan: &Plan,
-        sink: &mut dyn Sink,
-    ) -> Result<()> {
+    fn run(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, plan: &Plan, sink: &mut dyn Sink) -> Result<()> {
         if plan.n > 0 && plan.m > 0 {
             match &self.executor {
                 Executor::Gpu(ctx) => gpu::run(ctx, self.options.kernel, x, y, metric, plan, sink)?,

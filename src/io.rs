@@ -34,19 +34,9 @@ impl Input {
     pub fn view(&self) -> ArrayView2<'_, f32> {
         match self {
             Input::Owned(a) => a.view(),
-            Input::Mapped {
-                map,
-                shape,
-                fortran,
-                offset,
-            } => {
-                let data: &[f32] =
-                    bytemuck::cast_slice(&map[*offset..*offset + shape.0 * shape.1 * 4]);
-                let shape = if *fortran {
-                    shape.f()
-                } else {
-                    (*shape).into_shape_with_order()
-                };
+            Input::Mapped { map, shape, fortran, offset } => {
+                let data: &[f32] = bytemuck::cast_slice(&map[*offset..*offset + shape.0 * shape.1 * 4]);
+                let shape = if *fortran { shape.f() } else { (*shape).into_shape_with_order() };
                 ArrayView2::from_shape(shape, data).expect("checked when opened")
             }
         }
@@ -81,10 +71,7 @@ impl Format {
 /// Files without a known extension are read as `.npy` if they start with NumPy's magic
 /// string, else as text.
 pub fn read_input(path: &Path) -> Result<Input> {
-    let file = File::open(path).map_err(|source| Error::ReadFile {
-        path: path.into(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| Error::ReadFile { path: path.into(), source })?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::bad_input(path, "is a directory"));
     }
@@ -98,17 +85,12 @@ pub fn read_input(path: &Path) -> Result<Input> {
             n == 6 && &magic == b"\x93NUMPY"
         }
     };
-    if npy {
-        read_npy(path, &file)
-    } else {
-        read_text(path)
-    }
+    if npy { read_npy(path, &file) } else { read_text(path) }
 }
 
 fn read_npy(path: &Path, file: &File) -> Result<Input> {
     let bad = |reason: String| Error::bad_input(path, reason);
-    let header = Header::from_reader(&mut &*file)
-        .map_err(|e| bad(format!("not a valid .npy file ({e})")))?;
+    let header = Header::from_reader(&mut &*file).map_err(|e| bad(format!("not a valid .npy file ({e})")))?;
     if header.shape.len() != 2 {
         return Err(bad(format!(
             "expected a 2-D array (points x dimensions), got shape {:?}",
@@ -117,10 +99,7 @@ fn read_npy(path: &Path, file: &File) -> Result<Input> {
     }
     // SAFETY: the map is read-only; pairdist does not write the input, and a file changed by
     // another process during the run is the same hazard as with any reader.
-    let map = unsafe { Mmap::map(file) }.map_err(|source| Error::ReadFile {
-        path: path.into(),
-        source,
-    })?;
+    let map = unsafe { Mmap::map(file) }.map_err(|source| Error::ReadFile { path: path.into(), source })?;
     let explain = |e: ViewNpyError| match e {
         ViewNpyError::MissingBytes(n) => format!("truncated: {n} bytes of data missing"),
         ViewNpyError::ExtraBytes(n) => format!("{n} unexpected bytes after the data"),
@@ -133,30 +112,20 @@ fn read_npy(path: &Path, file: &File) -> Result<Input> {
         let shape = view.dim();
         let offset = view.as_ptr() as usize - map.as_ptr() as usize;
         let fortran = header.layout.is_fortran();
-        return Ok(Input::Mapped {
-            map,
-            shape,
-            fortran,
-            offset,
-        });
+        return Ok(Input::Mapped { map, shape, fortran, offset });
     }
     if descriptor == <f64 as WritableElement>::type_descriptor() {
         let view = ArrayView2::<f64>::view_npy(&map).map_err(|e| bad(explain(e)))?;
         log::info!("{}: converting float64 to float32", path.display());
         return Ok(Input::Owned(view.mapv(|v| v as f32)));
     }
-    Err(bad(format!(
-        "unsupported dtype {descriptor}; pairdist reads float32 and float64"
-    )))
+    Err(bad(format!("unsupported dtype {descriptor}; pairdist reads float32 and float64")))
 }
 
 /// Reads NumPy `loadtxt`-style text: one point per line, values separated by commas or white
 /// space, `#` starting a comment, blank lines skipped.
 fn read_text(path: &Path) -> Result<Input> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
-        path: path.into(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile { path: path.into(), source })?;
     let mut values = Vec::new();
     let mut width: Option<(usize, usize)> = None; // (columns, first line)
     let mut rows = 0;
@@ -183,9 +152,7 @@ fn read_text(path: &Path) -> Result<Input> {
             Some((w, first)) if w != count => {
                 return Err(Error::bad_input(
                     path,
-                    format!(
-                        "line {lineno} has {count} values, but line {first} has {w} (ragged rows)"
-                    ),
+                    format!("line {lineno} has {count} values, but line {first} has {w} (ragged rows)"),
                 ));
             }
             Some(_) => {}
@@ -193,9 +160,7 @@ fn read_text(path: &Path) -> Result<Input> {
         rows += 1;
     }
     let cols = width.map_or(0, |(w, _)| w);
-    Ok(Input::Owned(
-        Array2::from_shape_vec((rows, cols), values).expect("rows x cols values"),
-    ))
+    Ok(Input::Owned(Array2::from_shape_vec((rows, cols), values).expect("rows x cols values")))
 }
 
 /// An output file written atomically: everything goes to a temporary file beside it, which is
@@ -211,10 +176,7 @@ impl OutputFile {
     /// Checks the output can be written and opens its temporary file, before any work starts.
     pub fn create(path: &Path) -> Result<OutputFile> {
         let format = Format::of(path).ok_or_else(|| {
-            Error::write(
-                path,
-                "unknown output format; use a name ending in .npy, .txt, .csv or .tsv",
-            )
+            Error::write(path, "unknown output format; use a name ending in .npy, .txt, .csv or .tsv")
         })?;
         if path.is_dir() {
             return Err(Error::write(path, "is a directory"));
@@ -223,20 +185,13 @@ impl OutputFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".partial")
             .tempfile_in(&dir)
             .map_err(|e| Error::write(path, e))?;
-        Ok(OutputFile {
-            path: path.to_path_buf(),
-            format,
-            temp,
-        })
+        Ok(OutputFile { path: path.to_path_buf(), format, temp })
     }
 
     /// The final path.
@@ -246,27 +201,17 @@ impl OutputFile {
 
     /// A sink writing `layout` into the temporary file in this output's format.
     pub fn sink(&self, layout: Layout) -> Result<Box<dyn Sink>> {
-        let file = self
-            .temp
-            .reopen()
-            .map_err(|e| Error::write(&self.path, e))?;
+        let file = self.temp.reopen().map_err(|e| Error::write(&self.path, e))?;
         Ok(match self.format {
             Format::Npy => Box::new(NpyFileSink::new(file, self.path.clone(), layout)?),
-            Format::Text(delimiter) => Box::new(TextFileSink::new(
-                file,
-                self.path.clone(),
-                layout,
-                delimiter,
-            )),
+            Format::Text(delimiter) => Box::new(TextFileSink::new(file, self.path.clone(), layout, delimiter)),
         })
     }
 
     /// Renames the finished temporary file to the final name.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
-        self.temp
-            .persist(&path)
-            .map_err(|e| Error::write(&path, e.error))?;
+        self.temp.persist(&path).map_err(|e| Error::write(&path, e.error))?;
         Ok(())
     }
 }

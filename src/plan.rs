@@ -122,37 +122,30 @@ impl Plan {
         let fits = |tn: usize, tm: usize, td: usize| Violations::of(tn, tm, td, limits).is_none();
 
         // Dimensions: whole rows unless one workgroup's block of rows cannot hold them.
-        let tile_dims =
-            if !limits.split_dims || d == 0 || fits(bn.min(n.max(1)), bm.min(m.max(1)), d) {
-                d
-            } else {
-                let mut lo = 1usize; // largest td known to fit (checked below)
-                let mut hi = d; // smallest td known not to fit
-                if !fits(bn, bm, 1) {
-                    return Err(Error::TooLarge(format!(
-                        "device limits too small for one {bn}x{bm} block: {limits:?}"
-                    )));
-                }
-                while hi - lo > 1 {
-                    let mid = lo + (hi - lo) / 2;
-                    if fits(bn, bm, mid) {
-                        lo = mid
-                    } else {
-                        hi = mid
-                    }
-                }
-                // Multiples of 4 keep vectorised loads aligned in the shaders.
-                if lo >= 8 { lo - lo % 4 } else { lo }
-            };
+        let tile_dims = if !limits.split_dims || d == 0 || fits(bn.min(n.max(1)), bm.min(m.max(1)), d) {
+            d
+        } else {
+            let mut lo = 1usize; // largest td known to fit (checked below)
+            let mut hi = d; // smallest td known not to fit
+            if !fits(bn, bm, 1) {
+                return Err(Error::TooLarge(format!(
+                    "device limits too small for one {bn}x{bm} block: {limits:?}"
+                )));
+            }
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if fits(bn, bm, mid) { lo = mid } else { hi = mid }
+            }
+            // Multiples of 4 keep vectorised loads aligned in the shaders.
+            if lo >= 8 { lo - lo % 4 } else { lo }
+        };
 
         let round_up = |v: usize, b: usize| v.div_ceil(b).max(1) * b;
         let mut tn = round_up(n.max(1), bn);
         let mut tm = round_up(m.max(1), bm);
         let shrink = |t: usize, b: usize| round_up(t.div_ceil(2), b);
         loop {
-            let Some(v) = Violations::of(tn, tm, tile_dims, limits) else {
-                break;
-            };
+            let Some(v) = Violations::of(tn, tm, tile_dims, limits) else { break };
             let (shrink_rows, shrink_cols) = match v {
                 Violations::Rows => (true, false),
                 Violations::Cols => (false, true),
@@ -173,11 +166,7 @@ impl Plan {
                         "cannot tile {n}x{m}x{d} within device limits {limits:?}"
                     )));
                 }
-                (tn, tm) = if shrink_rows {
-                    (tn, other.1)
-                } else {
-                    (other.0, tm)
-                };
+                (tn, tm) = if shrink_rows { (tn, other.1) } else { (other.0, tm) };
             } else {
                 (tn, tm) = (new_tn, new_tm);
             }
@@ -273,11 +262,7 @@ impl Violations {
         }
         if !strict && (!in_limit(tn64 * td64) || !in_limit(tm64 * td64)) {
             // CPU: rows of X and Y per tile stay within the cache target where possible.
-            return Some(if tn64 >= tm64 {
-                Violations::Rows
-            } else {
-                Violations::Cols
-            });
+            return Some(if tn64 >= tm64 { Violations::Rows } else { Violations::Cols });
         }
         // Inputs, output and its staging copy, for every slot in flight.
         let footprint = ELEM
@@ -328,19 +313,13 @@ mod tests {
                     .sum(),
             };
         }
-        assert_eq!(
-            covered,
-            plan.outputs(),
-            "blocks do not cover the region: {plan:?}"
-        );
+        assert_eq!(covered, plan.outputs(), "blocks do not cover the region: {plan:?}");
         let chunks: Vec<_> = plan.dim_chunks().collect();
         assert_eq!(chunks.first().map(|c| c.start), Some(0));
         assert_eq!(chunks.last().map(|c| c.end), Some(plan.d));
         assert!(chunks.windows(2).all(|w| w[0].end == w[1].start));
         if limits.split_dims {
-            assert!(
-                Violations::of(plan.tile_rows, plan.tile_cols, plan.tile_dims, limits).is_none()
-            );
+            assert!(Violations::of(plan.tile_rows, plan.tile_cols, plan.tile_dims, limits).is_none());
         }
     }
 
@@ -408,10 +387,7 @@ mod tests {
         let mut l = gpu_limits();
         l.max_binding_bytes = 64 * 64 * 4;
         let p = Plan::new(1000, 1000, 4, Region::StrictUpper, &l).unwrap();
-        let full = Plan {
-            region: Region::Full,
-            ..p.clone()
-        };
+        let full = Plan { region: Region::Full, ..p.clone() };
         assert!(p.blocks().count() * 2 < full.blocks().count() + p.n.div_ceil(p.tile_rows) * 2);
         check_cover(&p, &l);
     }
@@ -419,19 +395,9 @@ mod tests {
     #[test]
     fn empty_and_tiny_shapes() {
         let l = gpu_limits();
-        for (n, m, d) in [
-            (0, 5, 3),
-            (5, 0, 3),
-            (0, 0, 0),
-            (1, 1, 0),
-            (1, 1, 1),
-            (3, 2, 0),
-        ] {
+        for (n, m, d) in [(0, 5, 3), (5, 0, 3), (0, 0, 0), (1, 1, 0), (1, 1, 1), (3, 2, 0)] {
             let p = Plan::new(n, m, d, Region::Full, &l).unwrap();
-            assert_eq!(
-                p.blocks().map(|b| b.len() as u64).sum::<u64>(),
-                (n * m) as u64
-            );
+            assert_eq!(p.blocks().map(|b| b.len() as u64).sum::<u64>(), (n * m) as u64);
         }
     }
 

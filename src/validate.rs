@@ -4,11 +4,7 @@ use crate::error::{Error, Result};
 
 /// XA and XB must have the same number of columns.
 pub(crate) fn same_dims(xa: usize, xb: usize) -> Result<()> {
-    if xa == xb {
-        Ok(())
-    } else {
-        Err(Error::DimensionMismatch { xa, xb })
-    }
+    if xa == xb { Ok(()) } else { Err(Error::DimensionMismatch { xa, xb }) }
 }
 
 /// Length of the condensed vector of `n` points, n(n−1)/2, or an error if it overflows.
@@ -21,9 +17,5 @@ pub(crate) fn condensed_len(n: usize) -> Result<usize> {
 
 /// The caller's output must be exactly `n × m`.
 pub(crate) fn output_shape(expected: (usize, usize), got: (usize, usize)) -> Result<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(Error::OutputShape { expected, got })
-    }
+    if expected == got { Ok(()) } else { Err(Error::OutputShape { expected, got }) }
 }

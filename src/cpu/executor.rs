@@ -16,21 +16,11 @@ use crate::sink::Sink;
 
 /// Rows in contiguous memory, as the kernels need them; a copy only for other layouts.
 fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
-    if a.is_standard_layout() {
-        CowArray::from(a)
-    } else {
-        CowArray::from(a.as_standard_layout().into_owned())
-    }
+    if a.is_standard_layout() { CowArray::from(a) } else { CowArray::from(a.as_standard_layout().into_owned()) }
 }
 
 /// Computes the plan's blocks straight into `out` (`n × m`, any strides).
-pub(crate) fn run_into<T: Element>(
-    x: ArrayView2<T>,
-    y: ArrayView2<T>,
-    metric: Metric,
-    plan: &Plan,
-    mut out: ArrayViewMut2<T>,
-) {
+pub(crate) fn run_into<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, plan: &Plan, mut out: ArrayViewMut2<T>) {
     let (x, y) = (standard(x), standard(y));
     if plan.n == 0 || plan.m == 0 {
         return;
@@ -44,12 +34,7 @@ pub(crate) fn run_into<T: Element>(
             let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
             for c0 in (0..plan.m).step_by(tm) {
                 let c1 = (c0 + tm).min(plan.m);
-                kernels::block(
-                    xb,
-                    y.slice(s![c0..c1, ..]),
-                    metric,
-                    rows.slice_mut(s![.., c0..c1]),
-                );
+                kernels::block(xb, y.slice(s![c0..c1, ..]), metric, rows.slice_mut(s![.., c0..c1]));
             }
         });
 }

@@ -16,12 +16,7 @@ const LANES: usize = 8;
 ///
 /// `x` and `y` must have contiguous rows (standard layout); `out` is `x.nrows() × y.nrows()`
 /// with any strides.
-pub(crate) fn block<T: Element>(
-    x: ArrayView2<T>,
-    y: ArrayView2<T>,
-    metric: Metric,
-    mut out: ArrayViewMut2<T>,
-) {
+pub(crate) fn block<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, mut out: ArrayViewMut2<T>) {
     debug_assert_eq!(out.dim(), (x.nrows(), y.nrows()));
     match metric {
         // Monomorphise the inner loop per metric: the match stays out of the hot loop.
@@ -41,12 +36,7 @@ pub(crate) fn block<T: Element>(
 }
 
 #[inline(always)]
-fn block_with<T: Element>(
-    x: ArrayView2<T>,
-    y: ArrayView2<T>,
-    out: &mut ArrayViewMut2<T>,
-    term: impl Fn(T, T) -> T + Copy,
-) {
+fn block_with<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, out: &mut ArrayViewMut2<T>, term: impl Fn(T, T) -> T + Copy) {
     for (i, xr) in x.rows().into_iter().enumerate() {
         let xr = xr.to_slice().expect("rows of X are contiguous");
         for (j, yr) in y.rows().into_iter().enumerate() {

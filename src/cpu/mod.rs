@@ -34,13 +34,7 @@ impl Element for f64 {}
 pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric) -> Result<Array2<T>> {
     crate::validate::same_dims(x.ncols(), y.ncols())?;
     let mut out = Array2::zeros((x.nrows(), y.nrows()));
-    let plan = Plan::new(
-        x.nrows(),
-        y.nrows(),
-        x.ncols(),
-        Region::Full,
-        &PlanLimits::cpu(None),
-    )?;
+    let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &PlanLimits::cpu(None))?;
     run_into(x, y, metric, &plan, out.view_mut());
     Ok(out)
 }

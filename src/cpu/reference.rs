@@ -17,11 +17,7 @@ use crate::metric::Metric;
 /// assert_eq!(d, 5.0);
 /// ```
 pub fn distance<T: Copy + Into<f64>>(x: ArrayView1<T>, y: ArrayView1<T>, metric: Metric) -> f64 {
-    assert_eq!(
-        x.len(),
-        y.len(),
-        "reference::distance needs points of equal dimension"
-    );
+    assert_eq!(x.len(), y.len(), "reference::distance needs points of equal dimension");
     let mut sum = 0.0f64;
     for (&a, &b) in x.iter().zip(y.iter()) {
         let diff = a.into() - b.into();
@@ -37,14 +33,8 @@ pub fn distance<T: Copy + Into<f64>>(x: ArrayView1<T>, y: ArrayView1<T>, metric:
 }
 
 /// The full `n × m` distance matrix in f64.
-pub fn cdist<T: Copy + Into<f64>>(
-    x: ArrayView2<T>,
-    y: ArrayView2<T>,
-    metric: Metric,
-) -> Array2<f64> {
-    Array2::from_shape_fn((x.nrows(), y.nrows()), |(i, j)| {
-        distance(x.row(i), y.row(j), metric)
-    })
+pub fn cdist<T: Copy + Into<f64>>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric) -> Array2<f64> {
+    Array2::from_shape_fn((x.nrows(), y.nrows()), |(i, j)| distance(x.row(i), y.row(j), metric))
 }
 
 /// SciPy's condensed distance vector in f64: `(i, j)` for `i < j`, row by row.

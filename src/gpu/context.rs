@@ -54,9 +54,7 @@ impl AdapterSummary {
             name: info.name.clone(),
             backend: format!("{:?}", info.backend),
             device_type: format!("{:?}", info.device_type),
-            driver: format!("{} {}", info.driver, info.driver_info)
-                .trim()
-                .to_string(),
+            driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
             is_software: info.device_type == wgpu::DeviceType::Cpu,
             max_storage_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
@@ -69,11 +67,7 @@ impl AdapterSummary {
 
 impl std::fmt::Display for AdapterSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}, {}, driver {})",
-            self.name, self.backend, self.device_type, self.driver
-        )
+        write!(f, "{} ({}, {}, driver {})", self.name, self.backend, self.device_type, self.driver)
     }
 }
 
@@ -128,16 +122,12 @@ fn choose_adapter(name: Option<&str>) -> Result<wgpu::Adapter> {
                 .into(),
         ));
     }
-    let wanted = name
-        .map(str::to_string)
-        .or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
+    let wanted = name.map(str::to_string).or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
     if let Some(wanted) = wanted {
         let lower = wanted.to_lowercase();
         all.retain(|a| a.get_info().name.to_lowercase().contains(&lower));
         if all.is_empty() {
-            return Err(Error::NoGpu(format!(
-                "no adapter's name contains '{wanted}'"
-            )));
+            return Err(Error::NoGpu(format!("no adapter's name contains '{wanted}'")));
         }
     }
     let low_power = wgpu::PowerPreference::from_env() == Some(wgpu::PowerPreference::LowPower);
@@ -184,17 +174,13 @@ impl GpuContext {
         let slot = async_error.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             log::error!("GPU error: {e}");
-            slot.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get_or_insert(e.to_string());
+            slot.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e.to_string());
         }));
         let slot = async_error.clone();
         device.set_device_lost_callback(move |reason, msg| {
             if reason != wgpu::DeviceLostReason::Destroyed {
                 log::error!("GPU device lost ({reason:?}): {msg}");
-                slot.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert(format!("device lost: {msg}"));
+                slot.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(format!("device lost: {msg}"));
             }
         });
 
@@ -260,10 +246,7 @@ impl GpuContext {
     /// Limits for the planner, for `kernel`, within `memory_budget` bytes of tile buffers.
     pub(crate) fn plan_limits(&self, kernel: Kernel, memory_budget: u64) -> PlanLimits {
         PlanLimits {
-            max_binding_bytes: self
-                .limits
-                .max_storage_buffer_binding_size
-                .min(self.limits.max_buffer_size),
+            max_binding_bytes: self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size),
             max_workgroups_per_dim: self.limits.max_compute_workgroups_per_dimension,
             block: kernel.block(&self.tuning),
             memory_budget_bytes: memory_budget,
@@ -289,23 +272,14 @@ impl GpuContext {
 
     /// The error a device callback recorded since the last check, if any.
     pub(crate) fn check_async_error(&self) -> Result<()> {
-        match self
-            .async_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
+        match self.async_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(e) => Err(Error::Gpu(e)),
             None => Ok(()),
         }
     }
 
     /// The compiled pipeline for `kernel` and `metric`, compiled on first use and cached.
-    pub(crate) fn pipeline(
-        &self,
-        kernel: Kernel,
-        metric: Metric,
-    ) -> Result<Arc<wgpu::ComputePipeline>> {
+    pub(crate) fn pipeline(&self, kernel: Kernel, metric: Metric) -> Result<Arc<wgpu::ComputePipeline>> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = cache.get(&(kernel, metric)) {
             return Ok(p.clone());
@@ -313,18 +287,17 @@ impl GpuContext {
         let module = self.module(kernel)?;
         let constants = kernel.constants(metric.shader_id(), &self.tuning);
         let pipeline = self.scoped(&format!("compiling the {} kernel", kernel.name()), || {
-            self.device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(kernel.name()),
-                    layout: Some(&self.pipeline_layout),
-                    module: &module,
-                    entry_point: Some("main"),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &constants,
-                        zero_initialize_workgroup_memory: false,
-                    },
-                    cache: None,
-                })
+            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name()),
+                layout: Some(&self.pipeline_layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            })
         })?;
         let pipeline = Arc::new(pipeline);
         cache.insert((kernel, metric), pipeline.clone());
@@ -338,11 +311,10 @@ impl GpuContext {
         }
         let source = kernel.source();
         let module = self.scoped(&format!("loading shaders/{}.wgsl", kernel.name()), || {
-            self.device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(kernel.name()),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                })
+            self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.name()),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            })
         })?;
         let module = Arc::new(module);
         cache.insert(kernel, module.clone());

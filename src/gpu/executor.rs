@@ -61,11 +61,7 @@ const MIN_BUFFER: u64 = 16;
 
 impl Slot {
     fn new(ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
-        let elems = |a: usize, b: usize| {
-            ((a * b) as u64 * 4)
-                .max(MIN_BUFFER)
-                .next_multiple_of(MIN_BUFFER)
-        };
+        let elems = |a: usize, b: usize| ((a * b) as u64 * 4).max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         ctx.scoped("allocating tile buffers", || {
             let buffer = |name: &str, size: u64, usage| {
@@ -79,54 +75,20 @@ impl Slot {
             let out_bytes = elems(plan.tile_rows, plan.tile_cols);
             let x = buffer("x", elems(plan.tile_rows, plan.tile_dims), storage);
             let y = buffer("y", elems(plan.tile_cols, plan.tile_dims), storage);
-            let out = buffer(
-                "out",
-                out_bytes,
-                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            );
-            let params = buffer(
-                "params",
-                16,
-                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            );
-            let staging = buffer(
-                "staging",
-                out_bytes,
-                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            );
+            let out = buffer("out", out_bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
+            let params = buffer("params", 16, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
+            let staging = buffer("staging", out_bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
             let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("pairdist tile"),
                 layout: ctx.bind_group_layout(),
                 entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: params.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: x.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: y.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: out.as_entire_binding(),
-                    },
+                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: x.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: y.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 3, resource: out.as_entire_binding() },
                 ],
             });
-            Slot {
-                x,
-                y,
-                out,
-                params,
-                staging,
-                bind_group,
-                loaded_x: None,
-                loaded_y: None,
-                in_flight: None,
-            }
+            Slot { x, y, out, params, staging, bind_group, loaded_x: None, loaded_y: None, in_flight: None }
         })
     }
 }
@@ -144,8 +106,7 @@ fn pack(a: &ArrayView2<f32>, rows: &Range<usize>, dims: &Range<usize>, buf: &mut
 /// Uploads packed values (nothing to do for d = 0).
 fn upload(ctx: &GpuContext, buffer: &wgpu::Buffer, host: &[f32]) {
     if !host.is_empty() {
-        ctx.queue
-            .write_buffer(buffer, 0, bytemuck::cast_slice(host));
+        ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(host));
     }
 }
 
@@ -189,17 +150,11 @@ pub(crate) fn run(
                 rows: block.rows.len() as u32,
                 cols: block.cols.len() as u32,
                 dims: dims.len() as u32,
-                flags: if c > 0 { FLAG_ACCUMULATE } else { 0 }
-                    | if last { FLAG_FINALIZE } else { 0 },
+                flags: if c > 0 { FLAG_ACCUMULATE } else { 0 } | if last { FLAG_FINALIZE } else { 0 },
             };
-            ctx.queue
-                .write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
+            ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
 
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("tile"),
-                });
+            let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("tile"),
@@ -220,24 +175,15 @@ pub(crate) fn run(
             let submission = ctx.queue.submit([encoder.finish()]);
             if last {
                 let (tx, rx) = mpsc::channel();
-                slot.staging
-                    .slice(..bytes)
-                    .map_async(wgpu::MapMode::Read, move |r| {
-                        // The receiver may be gone if the run failed; nothing to do then.
-                        let _ = tx.send(r);
-                    });
-                slot.in_flight = Some(InFlight {
-                    block: block.clone(),
-                    bytes,
-                    submission,
-                    mapped: rx,
+                slot.staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
+                    // The receiver may be gone if the run failed; nothing to do then.
+                    let _ = tx.send(r);
                 });
+                slot.in_flight = Some(InFlight { block: block.clone(), bytes, submission, mapped: rx });
             }
         }
         // Let the device make progress on callbacks without blocking.
-        ctx.device
-            .poll(wgpu::PollType::Poll)
-            .map_err(|e| Error::Gpu(e.to_string()))?;
+        ctx.device.poll(wgpu::PollType::Poll).map_err(|e| Error::Gpu(e.to_string()))?;
         ctx.check_async_error()?;
     }
     // Drain in plan order: the older block is in the slot that would be used next.
@@ -250,14 +196,9 @@ pub(crate) fn run(
 
 /// Waits for the slot's block, if any, and hands it to the sink.
 fn drain(ctx: &GpuContext, slot: &mut Slot, sink: &mut dyn Sink) -> Result<()> {
-    let Some(f) = slot.in_flight.take() else {
-        return Ok(());
-    };
+    let Some(f) = slot.in_flight.take() else { return Ok(()) };
     ctx.device
-        .poll(wgpu::PollType::Wait {
-            submission_index: Some(f.submission),
-            timeout: Some(POLL_TIMEOUT),
-        })
+        .poll(wgpu::PollType::Wait { submission_index: Some(f.submission), timeout: Some(POLL_TIMEOUT) })
         .map_err(|e| Error::Gpu(format!("waiting for a tile: {e}")))?;
     ctx.check_async_error()?;
     f.mapped

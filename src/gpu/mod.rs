@@ -4,8 +4,6 @@ mod context;
 mod executor;
 mod shaders;
 
-pub use context::{
-    AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, MAX_PAIR_DIMS_PER_PASS, adapters,
-};
+pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, MAX_PAIR_DIMS_PER_PASS, adapters};
 pub(crate) use executor::run;
 pub use shaders::{Kernel, Tuning};

@@ -40,10 +40,7 @@ impl Kernel {
     pub(crate) fn block(self, tuning: &Tuning) -> (usize, usize) {
         match self {
             Kernel::Naive => (16, 16),
-            Kernel::Tiled => (
-                (tuning.wg_y * TILED_MICRO) as usize,
-                (tuning.wg_x * TILED_MICRO) as usize,
-            ),
+            Kernel::Tiled => ((tuning.wg_y * TILED_MICRO) as usize, (tuning.wg_x * TILED_MICRO) as usize),
         }
     }
 
@@ -51,11 +48,7 @@ impl Kernel {
     pub(crate) fn constants(self, metric_id: u32, tuning: &Tuning) -> Vec<(&'static str, f64)> {
         let mut c = vec![("METRIC", metric_id as f64)];
         if self == Kernel::Tiled {
-            c.extend([
-                ("WG_X", tuning.wg_x as f64),
-                ("WG_Y", tuning.wg_y as f64),
-                ("TILE_K", tuning.tile_k as f64),
-            ]);
+            c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);
         }
         c
     }
@@ -91,7 +84,7 @@ pub struct Tuning {
     pub wg_x: u32,
     /// Invocations per workgroup along output rows (each computes 8 rows).
     pub wg_y: u32,
-    /// Dimensions staged in workgroup memory per step (a power of two).
+    /// Dimensions staged in workgroup memory per step (a multiple of 4).
     pub tile_k: u32,
 }
 
@@ -108,26 +101,10 @@ impl Tuning {
     /// memory; devices below it (downlevel: 16 352 bytes) stage 8 dimensions per step.
     pub fn for_limits(limits: &wgpu::Limits) -> Tuning {
         let candidates = [
-            Tuning {
-                wg_x: 16,
-                wg_y: 16,
-                tile_k: 16,
-            },
-            Tuning {
-                wg_x: 16,
-                wg_y: 16,
-                tile_k: 8,
-            },
-            Tuning {
-                wg_x: 8,
-                wg_y: 8,
-                tile_k: 8,
-            },
-            Tuning {
-                wg_x: 4,
-                wg_y: 4,
-                tile_k: 4,
-            },
+            Tuning { wg_x: 16, wg_y: 16, tile_k: 16 },
+            Tuning { wg_x: 16, wg_y: 16, tile_k: 8 },
+            Tuning { wg_x: 8, wg_y: 8, tile_k: 8 },
+            Tuning { wg_x: 4, wg_y: 4, tile_k: 4 },
         ];
         let fits = |t: &Tuning| {
             t.wg_x * t.wg_y <= limits.max_compute_invocations_per_workgroup
@@ -147,28 +124,15 @@ mod tests {
     fn tuning_fits_webgpu_defaults_and_downlevel() {
         for limits in [wgpu::Limits::default(), wgpu::Limits::downlevel_defaults()] {
             let t = Tuning::for_limits(&limits);
-            assert!(
-                t.workgroup_bytes() <= limits.max_compute_workgroup_storage_size,
-                "{t:?}"
-            );
-            assert!(
-                t.wg_x * t.wg_y <= limits.max_compute_invocations_per_workgroup,
-                "{t:?}"
-            );
+            assert!(t.workgroup_bytes() <= limits.max_compute_workgroup_storage_size, "{t:?}");
+            assert!(t.wg_x * t.wg_y <= limits.max_compute_invocations_per_workgroup, "{t:?}");
         }
     }
 
     #[test]
     fn tiled_block_shape() {
         let t = Tuning::for_limits(&wgpu::Limits::default());
-        assert_eq!(
-            t,
-            Tuning {
-                wg_x: 16,
-                wg_y: 16,
-                tile_k: 16
-            }
-        );
+        assert_eq!(t, Tuning { wg_x: 16, wg_y: 16, tile_k: 16 });
         assert_eq!(Kernel::Tiled.block(&t), (128, 128));
         assert_eq!(t.workgroup_bytes(), 16384);
     }

@@ -39,14 +39,8 @@ impl NpyFileSink {
         header.write(&mut file).map_err(|e| wrap(&e))?;
         let data_offset = file.stream_position().map_err(|e| wrap(&e))?;
         // A sparse file of the final size: blocks land at their offsets in any order.
-        file.set_len(data_offset + layout.len() * 4)
-            .map_err(|e| wrap(&e))?;
-        Ok(NpyFileSink {
-            file,
-            path,
-            layout,
-            data_offset,
-        })
+        file.set_len(data_offset + layout.len() * 4).map_err(|e| wrap(&e))?;
+        Ok(NpyFileSink { file, path, layout, data_offset })
     }
 }
 
@@ -64,19 +58,14 @@ impl Sink for NpyFileSink {
                 }
             };
             self.file
-                .write_all_at(
-                    bytemuck::cast_slice(data),
-                    self.data_offset + seg.offset * 4,
-                )
+                .write_all_at(bytemuck::cast_slice(data), self.data_offset + seg.offset * 4)
                 .map_err(|e| Error::write(&self.path, e))?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::write(&self.path, e))
+        self.file.sync_data().map_err(|e| Error::write(&self.path, e))
     }
 }
 
@@ -96,24 +85,13 @@ pub struct TextFileSink {
 impl TextFileSink {
     /// A text sink writing `layout` into `file`, separating values by `delimiter`.
     pub fn new(file: File, path: PathBuf, layout: Layout, delimiter: char) -> Self {
-        TextFileSink {
-            out: BufWriter::with_capacity(1 << 20, file),
-            path,
-            layout,
-            delimiter,
-            band: None,
-        }
+        TextFileSink { out: BufWriter::with_capacity(1 << 20, file), path, layout, delimiter, band: None }
     }
 
     fn flush_band(&mut self) -> Result<()> {
-        let Some((rows, band)) = self.band.take() else {
-            return Ok(());
-        };
+        let Some((rows, band)) = self.band.take() else { return Ok(()) };
         let io = |e: std::io::Error| Error::write(&self.path, e);
-        let full = Block {
-            rows: rows.clone(),
-            cols: 0..band.ncols(),
-        };
+        let full = Block { rows: rows.clone(), cols: 0..band.ncols() };
         for seg in self.layout.segments(&full) {
             let values = band.slice(s![seg.row, seg.cols.clone()]);
             match self.layout {
@@ -141,11 +119,7 @@ impl TextFileSink {
 
 impl Sink for TextFileSink {
     fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
-        if self
-            .band
-            .as_ref()
-            .is_some_and(|(rows, _)| *rows != block.rows)
-        {
+        if self.band.as_ref().is_some_and(|(rows, _)| *rows != block.rows) {
             self.flush_band()?;
         }
         let m = match self.layout {
@@ -162,9 +136,6 @@ impl Sink for TextFileSink {
     fn finish(&mut self) -> Result<()> {
         self.flush_band()?;
         self.out.flush().map_err(|e| Error::write(&self.path, e))?;
-        self.out
-            .get_ref()
-            .sync_data()
-            .map_err(|e| Error::write(&self.path, e))
+        self.out.get_ref().sync_data().map_err(|e| Error::write(&self.path, e))
     }
 }

@@ -59,28 +59,24 @@ impl Layout {
     pub fn segments<'b>(&self, block: &'b Block) -> impl Iterator<Item = Segment> + 'b {
         let layout = *self;
         let (c0, c1) = (block.cols.start, block.cols.end);
-        block
-            .rows
-            .clone()
-            .enumerate()
-            .filter_map(move |(r, i)| match layout {
-                Layout::Matrix { m, .. } => Some(Segment {
-                    row: r,
-                    cols: 0..c1 - c0,
-                    offset: i as u64 * m as u64 + c0 as u64,
-                }),
-                Layout::Condensed { n } => {
-                    let j0 = c0.max(i + 1);
-                    (j0 < c1).then(|| {
-                        let (n, i64_) = (n as u64, i as u64);
-                        Segment {
-                            row: r,
-                            cols: j0 - c0..c1 - c0,
-                            offset: n * i64_ - i64_ * (i64_ + 1) / 2 + (j0 as u64 - i64_ - 1),
-                        }
-                    })
-                }
-            })
+        block.rows.clone().enumerate().filter_map(move |(r, i)| match layout {
+            Layout::Matrix { m, .. } => Some(Segment {
+                row: r,
+                cols: 0..c1 - c0,
+                offset: i as u64 * m as u64 + c0 as u64,
+            }),
+            Layout::Condensed { n } => {
+                let j0 = c0.max(i + 1);
+                (j0 < c1).then(|| {
+                    let (n, i64_) = (n as u64, i as u64);
+                    Segment {
+                        row: r,
+                        cols: j0 - c0..c1 - c0,
+                        offset: n * i64_ - i64_ * (i64_ + 1) / 2 + (j0 as u64 - i64_ - 1),
+                    }
+                })
+            }
+        })
     }
 }
 
@@ -96,10 +92,7 @@ mod tests {
         // Cut the square into uneven blocks and check every (i < j) lands where SciPy puts it.
         for rows in [0..3, 3..5, 5..7] {
             for cols in [0..2, 2..6, 6..7] {
-                let block = Block {
-                    rows: rows.clone(),
-                    cols: cols.clone(),
-                };
+                let block = Block { rows: rows.clone(), cols: cols.clone() };
                 for seg in layout.segments(&block) {
                     for (k, c) in seg.cols.clone().enumerate() {
                         let (i, j) = (rows.start + seg.row, cols.start + c);
@@ -111,19 +104,14 @@ mod tests {
                 }
             }
         }
-        let expected: Vec<_> = (0..n)
-            .flat_map(|i| (i + 1..n).map(move |j| Some((i, j))))
-            .collect();
+        let expected: Vec<_> = (0..n).flat_map(|i| (i + 1..n).map(move |j| Some((i, j)))).collect();
         assert_eq!(seen, expected);
     }
 
     #[test]
     fn matrix_offsets_are_row_major() {
         let layout = Layout::Matrix { n: 4, m: 5 };
-        let block = Block {
-            rows: 1..3,
-            cols: 2..5,
-        };
+        let block = Block { rows: 1..3, cols: 2..5 };
         let segs: Vec<_> = layout.segments(&block).collect();
         assert_eq!(segs.len(), 2);
         assert_eq!((segs[0].offset, segs[1].offset), (7, 12));

@@ -41,9 +41,7 @@ impl<'a, T> MatrixSink<'a, T> {
 
 impl<T: Copy + Send> Sink<T> for MatrixSink<'_, T> {
     fn accept(&mut self, block: &Block, values: ArrayView2<T>) -> Result<()> {
-        self.out
-            .slice_mut(s![block.rows.clone(), block.cols.clone()])
-            .assign(&values);
+        self.out.slice_mut(s![block.rows.clone(), block.cols.clone()]).assign(&values);
         Ok(())
     }
 }
@@ -58,11 +56,7 @@ impl<'a, T> CondensedSink<'a, T> {
     /// A sink writing the condensed distances of `n` points into `out` (length n(n−1)/2).
     pub fn new(n: usize, out: &'a mut [T]) -> Self {
         let layout = Layout::Condensed { n };
-        assert_eq!(
-            out.len() as u64,
-            layout.len(),
-            "condensed output has the wrong length"
-        );
+        assert_eq!(out.len() as u64, layout.len(), "condensed output has the wrong length");
         CondensedSink { layout, out }
     }
 }

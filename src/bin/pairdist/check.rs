@@ -35,18 +35,11 @@ struct Worst {
 }
 
 fn row_scales(a: ArrayView2<f32>) -> Vec<f64> {
-    a.axis_iter(Axis(0))
-        .map(|r| r.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs())))
-        .collect()
+    a.axis_iter(Axis(0)).map(|r| r.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()))).collect()
 }
 
 impl<'x> Checker<'x> {
-    pub(crate) fn new(
-        x: ArrayView2<'x, f32>,
-        y: ArrayView2<'x, f32>,
-        metric: Metric,
-        upper_only: bool,
-    ) -> Self {
+    pub(crate) fn new(x: ArrayView2<'x, f32>, y: ArrayView2<'x, f32>, metric: Metric, upper_only: bool) -> Self {
         Checker {
             x,
             y,
@@ -66,10 +59,7 @@ impl<'x> Checker<'x> {
             let (r, c) = if s == 0 {
                 (0, values.ncols() - 1)
             } else {
-                (
-                    self.rng.random_range(0..values.nrows()),
-                    self.rng.random_range(0..values.ncols()),
-                )
+                (self.rng.random_range(0..values.nrows()), self.rng.random_range(0..values.ncols()))
             };
             let (i, j) = (block.rows.start + r, block.cols.start + c);
             if self.upper_only && j <= i {
@@ -85,28 +75,15 @@ impl<'x> Checker<'x> {
         let tol = reference::tolerance(self.metric, self.x.ncols(), scale, want);
         let got64 = got as f64;
         let same_special = (want.is_nan() && got.is_nan()) || (want.is_infinite() && got64 == want);
-        let err = if same_special {
-            0.0
-        } else {
-            (got64 - want).abs()
-        };
-        let rel = if same_special {
-            0.0
-        } else {
-            err / want.abs().max(f64::MIN_POSITIVE)
-        };
+        let err = if same_special { 0.0 } else { (got64 - want).abs() };
+        let rel = if same_special { 0.0 } else { err / want.abs().max(f64::MIN_POSITIVE) };
         self.samples += 1;
         if !(err <= tol) {
             self.failures += 1;
         }
         let rel = if rel.is_nan() { f64::INFINITY } else { rel };
         if err != 0.0 && self.worst.as_ref().is_none_or(|w| rel > w.rel) {
-            self.worst = Some(Worst {
-                rel,
-                at: (i, j),
-                got,
-                want,
-            });
+            self.worst = Some(Worst { rel, at: (i, j), got, want });
         }
     }
 

@@ -35,14 +35,9 @@ pub(crate) struct DemoArgs {
 
 pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let mut points = |rows: usize| {
-        Array2::from_shape_simple_fn((rows, args.d), || rng.random_range(-1.0f32..1.0))
-    };
+    let mut points = |rows: usize| Array2::from_shape_simple_fn((rows, args.d), || rng.random_range(-1.0f32..1.0));
     let (x, y) = (points(args.n), points(args.m));
-    println!(
-        "pairdist demo: {} x {} pairs in {} dimensions, {}",
-        args.n, args.m, args.d, args.metric
-    );
+    println!("pairdist demo: {} x {} pairs in {} dimensions, {}", args.n, args.m, args.d, args.metric);
     let engine = args.engine.build()?;
     println!("device: {}", engine.describe());
 
@@ -80,16 +75,10 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     }
     println!(
         "check: {samples} sampled entries against the f64 reference, largest relative error {worst:.2e}: {}",
-        if failures == 0 {
-            "OK".to_string()
-        } else {
-            format!("{failures} OUT OF TOLERANCE")
-        }
+        if failures == 0 { "OK".to_string() } else { format!("{failures} OUT OF TOLERANCE") }
     );
     if failures > 0 {
-        return Err(pairdist::Error::Gpu(format!(
-            "{failures} entries out of tolerance"
-        )));
+        return Err(pairdist::Error::Gpu(format!("{failures} entries out of tolerance")));
     }
     Ok(())
 }

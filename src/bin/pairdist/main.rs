@@ -119,13 +119,9 @@ fn main() -> ExitCode {
         Command::Cdist { run, .. } | Command::Pdist { run, .. } => run.quiet,
         _ => false,
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(if quiet {
-        "warn"
-    } else {
-        "info"
-    }))
-    .format_timestamp(None)
-    .init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(if quiet { "warn" } else { "info" }))
+        .format_timestamp(None)
+        .init();
     if let Err(e) = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
             // Second Ctrl-C: leave now (only a temporary file can remain, never the output).
@@ -161,29 +157,15 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     let xb = xb_path.map(read_input).transpose()?;
     let (x, y) = (xa.view(), xb.as_ref().map_or(xa.view(), |b| b.view()));
     if x.ncols() != y.ncols() {
-        return Err(Error::DimensionMismatch {
-            xa: x.ncols(),
-            xb: y.ncols(),
-        });
+        return Err(Error::DimensionMismatch { xa: x.ncols(), xb: y.ncols() });
     }
     let engine = run.engine.build()?;
-    let layout = if pdist {
-        Layout::Condensed { n: x.nrows() }
-    } else {
-        Layout::Matrix {
-            n: x.nrows(),
-            m: y.nrows(),
-        }
-    };
+    let layout = if pdist { Layout::Condensed { n: x.nrows() } } else { Layout::Matrix { n: x.nrows(), m: y.nrows() } };
     let plan = engine.plan(
         x.nrows(),
         y.nrows(),
         x.ncols(),
-        if pdist {
-            Region::StrictUpper
-        } else {
-            Region::Full
-        },
+        if pdist { Region::StrictUpper } else { Region::Full },
     )?;
     log::info!(
         "{} {}x{}x{} {}: {} blocks of up to {}x{}{}",
@@ -195,17 +177,11 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
         plan.blocks().count(),
         plan.tile_rows,
         plan.tile_cols,
-        if plan.splits_dims() {
-            format!(", d in chunks of {}", plan.tile_dims)
-        } else {
-            String::new()
-        }
+        if plan.splits_dims() { format!(", d in chunks of {}", plan.tile_dims) } else { String::new() }
     );
 
     let mut file_sink = output.sink(layout)?;
-    let mut checker = run
-        .check
-        .then(|| check::Checker::new(x, y, run.metric, pdist));
+    let mut checker = run.check.then(|| check::Checker::new(x, y, run.metric, pdist));
     let bar = progress::bar(plan.blocks().map(|b| b.len() as u64).sum(), run.quiet);
     let mut sink = progress::Observed {
         inner: file_sink.as_mut(),
@@ -225,9 +201,7 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
         let report = checker.report();
         eprintln!("check: {report}");
         if !report.passed() {
-            return Err(Error::TooLarge(format!(
-                "check failed: {report}; output not written"
-            )));
+            return Err(Error::TooLarge(format!("check failed: {report}; output not written")));
         }
     }
     drop(file_sink);
@@ -236,12 +210,7 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     log::info!(
         "wrote {} ({}) in {:.3} s: {:.3} G pairs/s, {:.2} Gpd/s",
         run.output.display(),
-        layout
-            .shape()
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(" x "),
+        layout.shape().iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" x "),
         seconds,
         pairs / seconds / 1e9,
         pairs * x.ncols() as f64 / seconds / 1e9
@@ -252,28 +221,16 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
 fn info() -> Result<()> {
     let adapters = pairdist::gpu::adapters();
     if adapters.is_empty() {
-        println!(
-            "no GPU adapter found; pairdist runs on the CPU ({} threads)",
-            rayon::current_num_threads()
-        );
-        println!(
-            "(on Debian/Ubuntu, `apt-get install mesa-vulkan-drivers` gives a software Vulkan adapter)"
-        );
+        println!("no GPU adapter found; pairdist runs on the CPU ({} threads)", rayon::current_num_threads());
+        println!("(on Debian/Ubuntu, `apt-get install mesa-vulkan-drivers` gives a software Vulkan adapter)");
         return Ok(());
     }
     for a in adapters {
         println!("{}", a.name);
         println!("  backend:              {}", a.backend);
-        println!(
-            "  device type:          {}{}",
-            a.device_type,
-            if a.is_software { " (software)" } else { "" }
-        );
+        println!("  device type:          {}{}", a.device_type, if a.is_software { " (software)" } else { "" });
         println!("  driver:               {}", a.driver);
-        println!(
-            "  max storage binding:  {} MiB",
-            a.max_storage_binding >> 20
-        );
+        println!("  max storage binding:  {} MiB", a.max_storage_binding >> 20);
         println!("  max buffer:           {} MiB", a.max_buffer >> 20);
         println!("  max workgroups/dim:   {}", a.max_workgroups_per_dim);
         println!("  max invocations/wg:   {}", a.max_invocations);

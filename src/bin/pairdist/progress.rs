@@ -17,10 +17,8 @@ pub(crate) fn bar(total: u64, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {percent:>3}% {human_pos}/{human_len} pairs, {per_sec}, ETA {eta}",
-        )
-        .expect("valid template"),
+        ProgressStyle::with_template("{bar:40} {percent:>3}% {human_pos}/{human_len} pairs, {per_sec}, ETA {eta}")
+            .expect("valid template"),
     );
     bar
 }
