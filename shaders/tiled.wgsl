@@ -1,99 +1,299 @@
-// The tuned kernel: each workgroup computes a BLOCK_ROWS x BLOCK_COLS block of outputs.
-// Slices of TILE_K dimensions of its rows of X and Y are staged in workgroup memory with
-// coalesced loads (adjacent invocations read adjacent addresses); each invocation then keeps
-// a 4 x 4 micro-tile of sums in registers, so every value read from workgroup memory feeds
-// four outputs. Shape and size come from override constants chosen per adapter.
+// The tuned kernel. A workgroup of WG_X x WG_Y invocations computes a block of
+// BLOCK_ROWS x BLOCK_COLS outputs (8 WG_Y x 8 WG_X), TILE_K dimensions at a time:
+//
+// - The block's TILE_K-slices of X and Y are staged in workgroup memory, k-major (four rows
+//   per vec4 word). When d is a multiple of 4, every staging item is a 4 x 4 piece: four
+//   vec4 global loads (four dimensions of four rows), transposed in registers into four vec4
+//   workgroup stores; adjacent invocations take adjacent row groups, so the stores are
+//   conflict-free. Otherwise an item is one dimension of four rows: four scalar loads
+//   (coalesced: adjacent invocations read adjacent dimensions of a row) and one vec4 store
+//   (these stores do conflict on banks; the path is the fallback for d % 4 != 0). Workgroup
+//   memory is only ever written as whole vec4 words, never as single components.
+// - Every invocation keeps an 8 x 8 tile of sums in registers: rows 4 ly .. 4 ly + 3 and the
+//   same four rows half a block further, columns likewise. Per staged dimension it reads two
+//   vec4 of X and two vec4 of Y from workgroup memory (adjacent invocations read adjacent
+//   16-byte words: no bank conflicts) and does 64 terms, 4 terms per value read. The naive
+//   kernel does one term per two values read from global memory.
+// - Results leave as vec4 stores of four adjacent outputs when the tile's row length is a
+//   multiple of 4 (scalar stores otherwise); adjacent invocations write adjacent 16 bytes.
+// - The register tile is indexed with constants only, so that every compiler keeps it in
+//   registers (a dynamically indexed array may be demoted to memory).
+//
+// The bindings are arrays of vec4 (the executor rounds buffer sizes up to 16 bytes); scalar
+// accesses index a component. WG_X, WG_Y and TILE_K (a multiple of 4) are override constants
+// chosen per adapter from its limits; the 8 x 8 register tile is fixed (function-scope arrays
+// cannot be override-sized).
 // Needs common/metric.wgsl before it.
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> y: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 
 // Invocations per workgroup along columns (x) and rows (y).
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 16u;
-// Dimensions staged per step.
+// Dimensions staged per step (a multiple of 4).
 override TILE_K: u32 = 16u;
-// Each invocation computes MICRO x MICRO outputs (fixed: registers cannot be override-sized).
-const MICRO: u32 = 4u;
-override BLOCK_ROWS: u32 = WG_Y * MICRO;
-override BLOCK_COLS: u32 = WG_X * MICRO;
-override XS_LEN: u32 = TILE_K * BLOCK_ROWS;
-override YS_LEN: u32 = TILE_K * BLOCK_COLS;
+override BLOCK_ROWS: u32 = WG_Y * 8u;
+override BLOCK_COLS: u32 = WG_X * 8u;
+// vec4 words per staged dimension: xs[k * ROW_WORDS + r / 4][r % 4].
+override ROW_WORDS: u32 = WG_Y * 2u;
+override COL_WORDS: u32 = WG_X * 2u;
+override XS_LEN: u32 = TILE_K * ROW_WORDS;
+override YS_LEN: u32 = TILE_K * COL_WORDS;
 
-// Stored k-major (xs[k * BLOCK_ROWS + row]) so the inner loop reads along rows.
-var<workgroup> xs: array<f32, XS_LEN>;
-var<workgroup> ys: array<f32, YS_LEN>;
+var<workgroup> xs: array<vec4<f32>, XS_LEN>;
+var<workgroup> ys: array<vec4<f32>, YS_LEN>;
+
+// Stores one output (bounds-checked: tiles may be partial).
+fn store1(i: u32, j: u32, v: f32) {
+    if i < params.rows && j < params.cols {
+        let idx = i * params.cols + j;
+        var previous = 0.0;
+        if (params.flags & FLAG_ACCUMULATE) != 0u {
+            previous = out[idx >> 2u][idx & 3u];
+        }
+        out[idx >> 2u][idx & 3u] = metric_store(v, previous, params.flags);
+    }
+}
+
+// Stores four adjacent outputs of row i from column j on (j is a multiple of 4).
+fn store4(i: u32, j: u32, v: vec4<f32>) {
+    if params.cols % 4u == 0u {
+        // Rows start on 16-byte boundaries: one vec4 store, in range as a whole or not at all.
+        if i < params.rows && j < params.cols {
+            let idx = (i * params.cols + j) >> 2u;
+            var previous = vec4<f32>(0.0);
+            if (params.flags & FLAG_ACCUMULATE) != 0u {
+                previous = out[idx];
+            }
+            out[idx] = metric_store4(v, previous, params.flags);
+        }
+    } else {
+        store1(i, j, v.x);
+        store1(i, j + 1u, v.y);
+        store1(i, j + 2u, v.z);
+        store1(i, j + 3u, v.w);
+    }
+}
+
+// Dimension k of rows r .. r + 3 of X (rows outside the tile read as 0), any d.
+fn gather_x(r: u32, k: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    let dims = params.dims;
+    if r < params.rows {
+        let e = r * dims + k;
+        v.x = x[e >> 2u][e & 3u];
+    }
+    if r + 1u < params.rows {
+        let e = (r + 1u) * dims + k;
+        v.y = x[e >> 2u][e & 3u];
+    }
+    if r + 2u < params.rows {
+        let e = (r + 2u) * dims + k;
+        v.z = x[e >> 2u][e & 3u];
+    }
+    if r + 3u < params.rows {
+        let e = (r + 3u) * dims + k;
+        v.w = x[e >> 2u][e & 3u];
+    }
+    return v;
+}
+
+// gather_x for Y.
+fn gather_y(c: u32, k: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    let dims = params.dims;
+    if c < params.cols {
+        let e = c * dims + k;
+        v.x = y[e >> 2u][e & 3u];
+    }
+    if c + 1u < params.cols {
+        let e = (c + 1u) * dims + k;
+        v.y = y[e >> 2u][e & 3u];
+    }
+    if c + 2u < params.cols {
+        let e = (c + 2u) * dims + k;
+        v.z = y[e >> 2u][e & 3u];
+    }
+    if c + 3u < params.cols {
+        let e = (c + 3u) * dims + k;
+        v.w = y[e >> 2u][e & 3u];
+    }
+    return v;
+}
+
+// Stages dimensions 4 k4 .. 4 k4 + 3 of the step starting at word w0 for rows 4 rb .. 4 rb + 3
+// of the block (d a multiple of 4; rows outside the tile read as 0).
+fn stage_x4(rb: u32, k4: u32, row0: u32, w0: u32) {
+    let words = params.dims >> 2u;
+    let r = row0 + 4u * rb;
+    let w = w0 + k4;
+    var v0 = vec4<f32>(0.0);
+    var v1 = vec4<f32>(0.0);
+    var v2 = vec4<f32>(0.0);
+    var v3 = vec4<f32>(0.0);
+    if r < params.rows {
+        v0 = x[r * words + w];
+    }
+    if r + 1u < params.rows {
+        v1 = x[(r + 1u) * words + w];
+    }
+    if r + 2u < params.rows {
+        v2 = x[(r + 2u) * words + w];
+    }
+    if r + 3u < params.rows {
+        v3 = x[(r + 3u) * words + w];
+    }
+    let s = 4u * k4 * ROW_WORDS + rb;
+    xs[s] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+    xs[s + ROW_WORDS] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+    xs[s + 2u * ROW_WORDS] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+    xs[s + 3u * ROW_WORDS] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+}
+
+// stage_x4 for Y.
+fn stage_y4(cb: u32, k4: u32, col0: u32, w0: u32) {
+    let words = params.dims >> 2u;
+    let c = col0 + 4u * cb;
+    let w = w0 + k4;
+    var v0 = vec4<f32>(0.0);
+    var v1 = vec4<f32>(0.0);
+    var v2 = vec4<f32>(0.0);
+    var v3 = vec4<f32>(0.0);
+    if c < params.cols {
+        v0 = y[c * words + w];
+    }
+    if c + 1u < params.cols {
+        v1 = y[(c + 1u) * words + w];
+    }
+    if c + 2u < params.cols {
+        v2 = y[(c + 2u) * words + w];
+    }
+    if c + 3u < params.cols {
+        v3 = y[(c + 3u) * words + w];
+    }
+    let s = 4u * k4 * COL_WORDS + cb;
+    ys[s] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
+    ys[s + COL_WORDS] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
+    ys[s + 2u * COL_WORDS] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
+    ys[s + 3u * COL_WORDS] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+}
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) tid: u32,
 ) {
     let row0 = wid.y * BLOCK_ROWS;
     let col0 = wid.x * BLOCK_COLS;
-    let tid = lid.y * WG_X + lid.x;
     let threads = WG_X * WG_Y;
     let dims = params.dims;
+    let rows = params.rows;
+    let cols = params.cols;
 
-    var acc: array<vec4<f32>, 4>;
-    for (var r = 0u; r < MICRO; r++) {
-        acc[r] = vec4<f32>(0.0);
-    }
+    // acc[2 r + h]: row r of the register tile (r < 4: row 4 ly + r; r >= 4: half a block
+    // further), columns 4 lx .. 4 lx + 3 (h = 0) or half a block further (h = 1).
+    var acc: array<vec4<f32>, 16>;
+    acc[0] = vec4<f32>(0.0);
+    acc[1] = vec4<f32>(0.0);
+    acc[2] = vec4<f32>(0.0);
+    acc[3] = vec4<f32>(0.0);
+    acc[4] = vec4<f32>(0.0);
+    acc[5] = vec4<f32>(0.0);
+    acc[6] = vec4<f32>(0.0);
+    acc[7] = vec4<f32>(0.0);
+    acc[8] = vec4<f32>(0.0);
+    acc[9] = vec4<f32>(0.0);
+    acc[10] = vec4<f32>(0.0);
+    acc[11] = vec4<f32>(0.0);
+    acc[12] = vec4<f32>(0.0);
+    acc[13] = vec4<f32>(0.0);
+    acc[14] = vec4<f32>(0.0);
+    acc[15] = vec4<f32>(0.0);
 
     for (var k0 = 0u; k0 < dims; k0 += TILE_K) {
-        // Stage TILE_K dimensions of the block's rows; out-of-range entries are 0, and
-        // metric_term(0, 0) is 0 for every metric, so padding adds nothing.
-        for (var l = tid; l < XS_LEN; l += threads) {
-            let row = l / TILE_K;
-            let kk = l % TILE_K;
-            let gr = row0 + row;
-            let gk = k0 + kk;
-            var v = 0.0;
-            if gr < params.rows && gk < dims {
-                v = x[gr * dims + gk];
-            }
-            xs[kk * BLOCK_ROWS + row] = v;
-        }
-        for (var l = tid; l < YS_LEN; l += threads) {
-            let col = l / TILE_K;
-            let kk = l % TILE_K;
-            let gc = col0 + col;
-            let gk = k0 + kk;
-            var v = 0.0;
-            if gc < params.cols && gk < dims {
-                v = y[gc * dims + gk];
-            }
-            ys[kk * BLOCK_COLS + col] = v;
-        }
-        workgroupBarrier();
-
-        for (var kk = 0u; kk < TILE_K; kk++) {
-            // Invocation (lx, ly) owns rows ly + WG_Y*r and columns lx + WG_X*c: strided so
-            // that neighbours read neighbouring words of ys and write neighbouring outputs.
-            let yb = kk * BLOCK_COLS + lid.x;
-            let b = vec4<f32>(ys[yb], ys[yb + WG_X], ys[yb + 2u * WG_X], ys[yb + 3u * WG_X]);
-            let xb = kk * BLOCK_ROWS + lid.y;
-            for (var r = 0u; r < MICRO; r++) {
-                acc[r] += metric_term4(vec4<f32>(xs[xb + r * WG_Y]), b);
-            }
-        }
-        workgroupBarrier();
-    }
-
-    for (var r = 0u; r < MICRO; r++) {
-        let i = row0 + lid.y + r * WG_Y;
-        for (var c = 0u; c < MICRO; c++) {
-            let j = col0 + lid.x + c * WG_X;
-            if i < params.rows && j < params.cols {
-                let idx = i * params.cols + j;
-                var previous = 0.0;
-                if (params.flags & FLAG_ACCUMULATE) != 0u {
-                    previous = out[idx];
+        let kn = min(TILE_K, dims - k0);
+        if dims % 4u == 0u {
+            // 4 x 4 pieces: (row groups + column groups) x words of this step.
+            let kw = kn >> 2u;
+            let x_items = ROW_WORDS * kw;
+            for (var l = tid; l < (ROW_WORDS + COL_WORDS) * kw; l += threads) {
+                if l < x_items {
+                    stage_x4(l % ROW_WORDS, l / ROW_WORDS, row0, k0 >> 2u);
+                } else {
+                    let m = l - x_items;
+                    stage_y4(m % COL_WORDS, m / COL_WORDS, col0, k0 >> 2u);
                 }
-                out[idx] = metric_store(acc[r][c], previous, params.flags);
+            }
+        } else {
+            // Items of one dimension of four rows: four scalar loads (adjacent invocations
+            // read adjacent dimensions of a row), one vec4 store. The loops walk the power of
+            // two >= kn dimensions, so a small d such as 3 does not stage a whole TILE_K of
+            // padding.
+            let kshift = firstLeadingBit(kn - 1u) + 1u; // kn = 1: 0xffffffff + 1 wraps to 0
+            let kmask = (1u << kshift) - 1u;
+            let x_items = ROW_WORDS << kshift;
+            for (var l = tid; l < ((ROW_WORDS + COL_WORDS) << kshift); l += threads) {
+                let kk = l & kmask;
+                if kk < kn {
+                    if l < x_items {
+                        let rb = l >> kshift;
+                        xs[kk * ROW_WORDS + rb] = gather_x(row0 + 4u * rb, k0 + kk);
+                    } else {
+                        let cb = (l - x_items) >> kshift;
+                        ys[kk * COL_WORDS + cb] = gather_y(col0 + 4u * cb, k0 + kk);
+                    }
+                }
             }
         }
+        workgroupBarrier();
+
+        for (var kk = 0u; kk < kn; kk++) {
+            let a0 = xs[kk * ROW_WORDS + lid.y];
+            let a1 = xs[kk * ROW_WORDS + WG_Y + lid.y];
+            let b0 = ys[kk * COL_WORDS + lid.x];
+            let b1 = ys[kk * COL_WORDS + WG_X + lid.x];
+            acc[0] += metric_term4(vec4<f32>(a0.x), b0);
+            acc[1] += metric_term4(vec4<f32>(a0.x), b1);
+            acc[2] += metric_term4(vec4<f32>(a0.y), b0);
+            acc[3] += metric_term4(vec4<f32>(a0.y), b1);
+            acc[4] += metric_term4(vec4<f32>(a0.z), b0);
+            acc[5] += metric_term4(vec4<f32>(a0.z), b1);
+            acc[6] += metric_term4(vec4<f32>(a0.w), b0);
+            acc[7] += metric_term4(vec4<f32>(a0.w), b1);
+            acc[8] += metric_term4(vec4<f32>(a1.x), b0);
+            acc[9] += metric_term4(vec4<f32>(a1.x), b1);
+            acc[10] += metric_term4(vec4<f32>(a1.y), b0);
+            acc[11] += metric_term4(vec4<f32>(a1.y), b1);
+            acc[12] += metric_term4(vec4<f32>(a1.z), b0);
+            acc[13] += metric_term4(vec4<f32>(a1.z), b1);
+            acc[14] += metric_term4(vec4<f32>(a1.w), b0);
+            acc[15] += metric_term4(vec4<f32>(a1.w), b1);
+        }
+        workgroupBarrier();
     }
+
+    let i0 = row0 + 4u * lid.y;
+    let i1 = i0 + BLOCK_ROWS / 2u;
+    let j0 = col0 + 4u * lid.x;
+    let j1 = j0 + BLOCK_COLS / 2u;
+    store4(i0, j0, acc[0]);
+    store4(i0, j1, acc[1]);
+    store4(i0 + 1u, j0, acc[2]);
+    store4(i0 + 1u, j1, acc[3]);
+    store4(i0 + 2u, j0, acc[4]);
+    store4(i0 + 2u, j1, acc[5]);
+    store4(i0 + 3u, j0, acc[6]);
+    store4(i0 + 3u, j1, acc[7]);
+    store4(i1, j0, acc[8]);
+    store4(i1, j1, acc[9]);
+    store4(i1 + 1u, j0, acc[10]);
+    store4(i1 + 1u, j1, acc[11]);
+    store4(i1 + 2u, j0, acc[12]);
+    store4(i1 + 2u, j1, acc[13]);
+    store4(i1 + 3u, j0, acc[14]);
+    store4(i1 + 3u, j1, acc[15]);
 }

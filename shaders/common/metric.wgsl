@@ -51,3 +51,22 @@ fn metric_store(partial: f32, previous: f32, flags: u32) -> f32 {
     }
     return v;
 }
+
+fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
+    if METRIC == 1u {
+        return sqrt(acc);
+    }
+    return acc;
+}
+
+// metric_store for four adjacent outputs at once.
+fn metric_store4(partial: vec4<f32>, previous: vec4<f32>, flags: u32) -> vec4<f32> {
+    var v = partial;
+    if (flags & FLAG_ACCUMULATE) != 0u {
+        v = previous + partial;
+    }
+    if (flags & FLAG_FINALIZE) != 0u {
+        v = metric_finalize4(v);
+    }
+    return v;
+}

@@ -55,12 +55,14 @@ struct InFlight {
     mapped: mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
 }
 
-/// Buffers are at least this large: zero-sized bindings are invalid.
+/// Buffers are at least this large (zero-sized bindings are invalid), and a multiple of it:
+/// the tiled kernel binds them as arrays of vec4, which only reach the last values of a
+/// buffer whose size is a multiple of 16 bytes.
 const MIN_BUFFER: u64 = 16;
 
 impl Slot {
     fn new(ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
-        let elems = |a: usize, b: usize| ((a * b) as u64 * 4).max(MIN_BUFFER);
+        let elems = |a: usize, b: usize| ((a * b) as u64 * 4).max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         ctx.scoped("allocating tile buffers", || {
             let buffer = |name: &str, size: u64, usage| {

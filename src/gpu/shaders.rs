@@ -40,7 +40,7 @@ impl Kernel {
     pub(crate) fn block(self, tuning: &Tuning) -> (usize, usize) {
         match self {
             Kernel::Naive => (16, 16),
-            Kernel::Tiled => (tuning.wg_y as usize * 4, tuning.wg_x as usize * 4),
+            Kernel::Tiled => ((tuning.wg_y * TILED_MICRO) as usize, (tuning.wg_x * TILED_MICRO) as usize),
         }
     }
 
@@ -54,7 +54,8 @@ impl Kernel {
     }
 
     /// Global-memory bytes loaded per pair-dimension (the kernel's shape, for benchmarks):
-    /// each block of R × C outputs reads R + C values per dimension.
+    /// each block of R × C outputs reads R + C values per dimension. (The naive kernel reads
+    /// two values per pair-dimension; caches may serve some of them.)
     pub fn bytes_per_pair_dim(self, tuning: &Tuning) -> f64 {
         let (r, c) = self.block(tuning);
         match self {
@@ -62,34 +63,77 @@ impl Kernel {
             Kernel::Tiled => 4.0 * (r + c) as f64 / (r * c) as f64,
         }
     }
+
+    /// Workgroup memory one workgroup of this kernel uses, in bytes.
+    pub fn workgroup_bytes(self, tuning: &Tuning) -> u32 {
+        match self {
+            Kernel::Naive => 0,
+            Kernel::Tiled => tuning.workgroup_bytes(),
+        }
+    }
 }
+
+/// Every invocation of the tiled kernel computes TILED_MICRO × TILED_MICRO outputs (the
+/// register tile of shaders/tiled.wgsl, fixed there).
+const TILED_MICRO: u32 = 8;
 
 /// Shape parameters of the tiled kernel, chosen per adapter from its limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tuning {
-    /// Invocations per workgroup along output columns.
+    /// Invocations per workgroup along output columns (each computes 8 columns).
     pub wg_x: u32,
-    /// Invocations per workgroup along output rows.
+    /// Invocations per workgroup along output rows (each computes 8 rows).
     pub wg_y: u32,
-    /// Dimensions staged in workgroup memory per step.
+    /// Dimensions staged in workgroup memory per step (a multiple of 4).
     pub tile_k: u32,
 }
 
 impl Tuning {
-    /// The largest of the standard shapes that the adapter's limits allow.
+    /// Workgroup memory this shape needs: `tile_k` dimensions of the block's rows of X and Y.
+    pub fn workgroup_bytes(&self) -> u32 {
+        4 * self.tile_k * TILED_MICRO * (self.wg_x + self.wg_y)
+    }
+
+    /// The first of the standard shapes that the adapter's limits allow.
+    ///
+    /// 16 × 16 invocations with 8 × 8 outputs each (a 128 × 128 block, the classic SGEMM
+    /// shape) staging 16 dimensions per step use exactly WebGPU's default 16 KiB of workgroup
+    /// memory; devices below it (downlevel: 16 352 bytes) stage 8 dimensions per step.
     pub fn for_limits(limits: &wgpu::Limits) -> Tuning {
         let candidates = [
             Tuning { wg_x: 16, wg_y: 16, tile_k: 16 },
-            Tuning { wg_x: 8, wg_y: 8, tile_k: 16 },
-            Tuning { wg_x: 4, wg_y: 4, tile_k: 8 },
+            Tuning { wg_x: 16, wg_y: 16, tile_k: 8 },
+            Tuning { wg_x: 8, wg_y: 8, tile_k: 8 },
+            Tuning { wg_x: 4, wg_y: 4, tile_k: 4 },
         ];
         let fits = |t: &Tuning| {
-            let shared = 4 * t.tile_k * 4 * (t.wg_x + t.wg_y);
             t.wg_x * t.wg_y <= limits.max_compute_invocations_per_workgroup
                 && t.wg_x <= limits.max_compute_workgroup_size_x
                 && t.wg_y <= limits.max_compute_workgroup_size_y
-                && shared <= limits.max_compute_workgroup_storage_size
+                && t.workgroup_bytes() <= limits.max_compute_workgroup_storage_size
         };
-        candidates.into_iter().find(fits).unwrap_or(candidates[2])
+        candidates.into_iter().find(fits).unwrap_or(candidates[3])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuning_fits_webgpu_defaults_and_downlevel() {
+        for limits in [wgpu::Limits::default(), wgpu::Limits::downlevel_defaults()] {
+            let t = Tuning::for_limits(&limits);
+            assert!(t.workgroup_bytes() <= limits.max_compute_workgroup_storage_size, "{t:?}");
+            assert!(t.wg_x * t.wg_y <= limits.max_compute_invocations_per_workgroup, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn tiled_block_shape() {
+        let t = Tuning::for_limits(&wgpu::Limits::default());
+        assert_eq!(t, Tuning { wg_x: 16, wg_y: 16, tile_k: 16 });
+        assert_eq!(Kernel::Tiled.block(&t), (128, 128));
+        assert_eq!(t.workgroup_bytes(), 16384);
     }
 }
