@@ -44,7 +44,9 @@ impl PlanLimits {
         PlanLimits {
             max_binding_bytes: max_tile_bytes.map_or(l2_target, |b| b.min(l2_target)),
             max_workgroups_per_dim: u32::MAX,
-            block: (8, 8),
+            // One register block of the widest kernel (8 rows × 32 columns): column tiles then
+            // start on panel boundaries of every kernel family.
+            block: (8, 32),
             memory_budget_bytes: u64::MAX,
             slots: 1,
             max_pair_dims_per_pass: u64::MAX,

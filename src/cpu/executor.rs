@@ -1,14 +1,15 @@
 //! The CPU executor: walks the plan's blocks on all cores.
 //!
-//! Into a caller's matrix, each rayon task owns a band of output rows and writes its blocks in
-//! place (no copy). Into any other sink, blocks are computed a wave at a time in parallel and
-//! handed to the sink in plan order, so memory stays bounded by the wave.
+//! Y is packed once per call into the kernels' panel layout and shared by every thread. Into a
+//! caller's matrix, each rayon task owns a band of output rows and writes its blocks in place
+//! (no copy). Into any other sink, blocks are computed a wave at a time in parallel and handed
+//! to the sink in plan order, so memory stays bounded by the wave.
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, s};
 use rayon::prelude::*;
 
 use super::Element;
-use super::kernels;
+use super::kernels::{self, Isa, PackedY};
 use crate::error::Result;
 use crate::metric::Metric;
 use crate::plan::{Block, Plan};
@@ -19,22 +20,44 @@ fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
     if a.is_standard_layout() { CowArray::from(a) } else { CowArray::from(a.as_standard_layout().into_owned()) }
 }
 
+/// Rows per rayon task: the plan's tile rows, cut so that every thread gets several bands
+/// (the packed Y is shared, so smaller bands cost nothing but scheduling), in whole register
+/// blocks.
+fn band_rows<T: 'static>(plan: &Plan, isa: Isa) -> usize {
+    let mr = isa.mr::<T>();
+    let per_thread = plan.n.div_ceil(8 * rayon::current_num_threads());
+    plan.tile_rows.min(per_thread.div_ceil(mr) * mr).max(1)
+}
+
 /// Computes the plan's blocks straight into `out` (`n × m`, any strides).
 pub(crate) fn run_into<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, plan: &Plan, mut out: ArrayViewMut2<T>) {
-    let (x, y) = (standard(x), standard(y));
     if plan.n == 0 || plan.m == 0 {
         return;
     }
-    let tm = plan.tile_cols;
-    out.axis_chunks_iter_mut(Axis(0), plan.tile_rows)
+    run_into_with(x, y, metric, plan, out.view_mut(), Isa::detect());
+}
+
+/// [`run_into`] with a chosen kernel family (tests force each one).
+pub(crate) fn run_into_with<T: Element>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
+    metric: Metric,
+    plan: &Plan,
+    mut out: ArrayViewMut2<T>,
+    isa: Isa,
+) {
+    let x = standard(x);
+    let packed = PackedY::new(y, isa);
+    let (band, tm) = (band_rows::<T>(plan, isa), plan.tile_cols.max(1));
+    out.axis_chunks_iter_mut(Axis(0), band)
         .into_par_iter()
         .enumerate()
-        .for_each(|(band, mut rows)| {
-            let r0 = band * plan.tile_rows;
+        .for_each(|(b, mut rows)| {
+            let r0 = b * band;
             let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
             for c0 in (0..plan.m).step_by(tm) {
                 let c1 = (c0 + tm).min(plan.m);
-                kernels::block(xb, y.slice(s![c0..c1, ..]), metric, rows.slice_mut(s![.., c0..c1]));
+                kernels::block(xb, &packed, c0..c1, metric, rows.slice_mut(s![.., c0..c1]));
             }
         });
 }
@@ -47,7 +70,9 @@ pub(crate) fn run_streaming<T: Element>(
     plan: &Plan,
     sink: &mut dyn Sink<T>,
 ) -> Result<()> {
-    let (x, y) = (standard(x), standard(y));
+    let x = standard(x);
+    let packed = PackedY::new(y, Isa::detect());
+    debug_assert_eq!(packed.rows(), plan.m);
     // Enough blocks per wave to keep every core busy while the sink takes the last wave.
     let wave = 4 * rayon::current_num_threads();
     let blocks: Vec<Block> = plan.blocks().collect();
@@ -56,12 +81,7 @@ pub(crate) fn run_streaming<T: Element>(
             .par_iter()
             .map(|b| {
                 let mut t = Array2::zeros((b.rows.len(), b.cols.len()));
-                kernels::block(
-                    x.slice(s![b.rows.clone(), ..]),
-                    y.slice(s![b.cols.clone(), ..]),
-                    metric,
-                    t.view_mut(),
-                );
+                kernels::block(x.slice(s![b.rows.clone(), ..]), &packed, b.cols.clone(), metric, t.view_mut());
                 t
             })
             .collect();

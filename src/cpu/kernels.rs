@@ -1,72 +1,337 @@
-//! The CPU kernels: one block of outputs from contiguous rows of X and Y.
+//! The CPU kernels: blocks of outputs from contiguous rows of X and a packed copy of Y.
 //!
-//! Written in the shape of the WGSL kernels (accumulate `Metric::term` per dimension, then
-//! `Metric::finalize`), with several independent accumulators per output so the compiler can
-//! keep them in vector registers without reassociating anything it was not told to.
+//! Vectorised across output columns, the way a GEMM micro-kernel is: Y is packed once into
+//! k-major panels of `nr` columns (`nr` = 2 vectors), and a register block of `MR` rows × 2
+//! vectors of accumulators is kept for a whole pass over `d`. For each dimension `k` the two
+//! vectors of `Y[·][k]` are loaded once and feed every row, each row broadcasting its `x[i][k]`:
+//! a subtraction and a fused multiply-add per vector (sqeuclidean), or a subtraction, an
+//! absolute value and an add (cityblock). Differences are always taken first, as in
+//! [`Metric::term`]; `y − x` squares and takes `|·|` to exactly the same values as `x − y`.
+//!
+//! The instruction set is chosen at run time ([`Isa::detect`]): AVX-512F, AVX2 + FMA, or a
+//! portable path of plain arrays that LLVM vectorises for the build target (also aarch64). f64
+//! runs the portable kernel, compiled inside the AVX entry points where those are available.
+
+mod simd;
+
+use std::any::TypeId;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
 
 use crate::cpu::Element;
 use crate::metric::Metric;
+#[cfg(target_arch = "x86_64")]
+use simd::{Avx2, Avx512};
+use simd::{Lanes, Simd};
 
-/// Lanes of independent partial sums per output; 8 f32 lanes fill one AVX2 register.
-const LANES: usize = 8;
+/// A kernel family, by instruction set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// AVX-512F: f32 in 8 rows × 32 columns of accumulators.
+    Avx512,
+    /// AVX2 and FMA: f32 in 4 rows × 16 columns.
+    Avx2,
+    /// Plain arrays, vectorised by the compiler for the build target.
+    Portable,
+}
 
-/// Computes `out[i][j] = metric(x[i], y[j])` for a block.
+impl Isa {
+    /// The best kernel family this CPU runs, detected once.
+    pub(crate) fn detect() -> Isa {
+        static ISA: OnceLock<Isa> = OnceLock::new();
+        *ISA.get_or_init(|| {
+            let isa = Isa::available()[0];
+            log::debug!("CPU kernels: {isa:?}");
+            isa
+        })
+    }
+
+    /// Every kernel family this CPU runs, best first (the portable one always last).
+    pub(crate) fn available() -> Vec<Isa> {
+        let mut all = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") {
+                all.push(Isa::Avx512);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                all.push(Isa::Avx2);
+            }
+        }
+        all.push(Isa::Portable);
+        all
+    }
+
+    /// Output rows kept in registers (rows of X per micro-kernel call).
+    pub(crate) fn mr<T: 'static>(self) -> usize {
+        match (self, is::<T, f32>()) {
+            (Isa::Avx512, true) => 8,
+            _ => 4,
+        }
+    }
+
+    /// Columns per packed panel of Y (output columns per micro-kernel call).
+    pub(crate) fn nr<T: 'static>(self) -> usize {
+        match (self, is::<T, f32>()) {
+            (Isa::Avx512, true) => 32,
+            (_, true) => 16,
+            (_, false) => 8,
+        }
+    }
+}
+
+fn is<T: 'static, U: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<U>()
+}
+
+/// Y packed for one kernel family: panels of `nr` consecutive rows of Y, each stored k-major
+/// (`panel[k·nr + c] = y[p·nr + c][k]`), the last panel padded with zeros. Built once per call
+/// and shared by all threads.
+pub(crate) struct PackedY<T> {
+    buf: Vec<T>,
+    /// Elements skipped at the start of `buf` so that panels start on a 64-byte boundary.
+    off: usize,
+    m: usize,
+    d: usize,
+    isa: Isa,
+}
+
+impl<T: Element> PackedY<T> {
+    /// Packs the rows of `y` (any layout) for `isa`, on all cores.
+    pub(crate) fn new(y: ArrayView2<T>, isa: Isa) -> Self {
+        let (m, d) = y.dim();
+        let nr = isa.nr::<T>();
+        let len = m.div_ceil(nr) * nr * d;
+        let spare = 64 / size_of::<T>();
+        let mut buf = vec![T::zero(); len + spare];
+        let off = match buf.as_ptr().align_offset(64) {
+            o if o <= spare => o,
+            _ => 0,
+        };
+        if len > 0 {
+            buf[off..off + len].par_chunks_mut(nr * d).enumerate().for_each(|(p, panel)| {
+                for c in 0..nr.min(m - p * nr) {
+                    for (k, &v) in y.row(p * nr + c).iter().enumerate() {
+                        panel[k * nr + c] = v;
+                    }
+                }
+            });
+        }
+        PackedY { buf, off, m, d, isa }
+    }
+
+    /// Rows of Y.
+    pub(crate) fn rows(&self) -> usize {
+        self.m
+    }
+
+    fn as_ptr(&self) -> *const T {
+        self.buf[self.off..].as_ptr()
+    }
+}
+
+/// Computes `out[i][j − cols.start] = metric(x[i], y[j])` for `j` in `cols`.
 ///
-/// `x` and `y` must have contiguous rows (standard layout); `out` is `x.nrows() × y.nrows()`
-/// with any strides.
-pub(crate) fn block<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, mut out: ArrayViewMut2<T>) {
-    debug_assert_eq!(out.dim(), (x.nrows(), y.nrows()));
-    match metric {
-        // Monomorphise the inner loop per metric: the match stays out of the hot loop.
-        Metric::SqEuclidean => block_with(x, y, &mut out, |a, b| {
-            let t = a - b;
-            t * t
-        }),
-        Metric::Euclidean => block_with(x, y, &mut out, |a, b| {
-            let t = a - b;
-            t * t
-        }),
-        Metric::Cityblock => block_with(x, y, &mut out, |a: T, b: T| (a - b).abs()),
+/// `x` must have contiguous rows; `out` is `x.nrows() × cols.len()` with any strides.
+pub(crate) fn block<T: Element>(
+    x: ArrayView2<T>,
+    y: &PackedY<T>,
+    cols: Range<usize>,
+    metric: Metric,
+    mut out: ArrayViewMut2<T>,
+) {
+    assert_eq!(out.dim(), (x.nrows(), cols.len()), "output block shape");
+    assert!(cols.end <= y.m && x.ncols() == y.d, "block outside Y or of another dimension");
+    let (rows, d) = x.dim();
+    if rows == 0 || cols.is_empty() {
+        return;
     }
-    if metric == Metric::Euclidean {
-        out.mapv_inplace(|v| metric.finalize(v));
-    }
-}
-
-#[inline(always)]
-fn block_with<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, out: &mut ArrayViewMut2<T>, term: impl Fn(T, T) -> T + Copy) {
-    for (i, xr) in x.rows().into_iter().enumerate() {
-        let xr = xr.to_slice().expect("rows of X are contiguous");
-        for (j, yr) in y.rows().into_iter().enumerate() {
-            let yr = yr.to_slice().expect("rows of Y are contiguous");
-            out[(i, j)] = row_pair(xr, yr, term);
+    let strides = x.strides();
+    assert!(d <= 1 || strides[1] == 1, "rows of X must be contiguous");
+    assert!(rows <= 1 || strides[0] >= d as isize, "rows of X must not overlap");
+    let ldx = if rows > 1 { strides[0] as usize } else { 0 };
+    let (rs, cs) = (out.strides()[0], out.strides()[1]);
+    let args = Args {
+        x: x.as_ptr(),
+        ldx,
+        rows,
+        y: y.as_ptr(),
+        d,
+        cols,
+        out: out.as_mut_ptr(),
+        rs,
+        cs,
+        metric,
+    };
+    // SAFETY: `args` describes `x`, the packed `y` and `out`, checked above: `rows` rows of `d`
+    // contiguous elements `ldx` apart, panels covering `cols` (within `y.m`, so within the
+    // padded panels), and an output of `rows × cols.len()` elements at strides (rs, cs). The
+    // casts between `Args<T>` and `Args<f32>`/`Args<f64>` are identities (checked `TypeId`).
+    // The x86 entry points are only called for an `isa` that `Isa::available` reported.
+    unsafe {
+        if is::<T, f32>() {
+            let a = &*(&args as *const Args<T>).cast::<Args<f32>>();
+            match y.isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => f32_avx512(a),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => f32_avx2(a),
+                _ => by_metric::<Lanes<f32, 8>, 4, 2>(a),
+            }
+        } else if is::<T, f64>() {
+            let a = &*(&args as *const Args<T>).cast::<Args<f64>>();
+            match y.isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => f64_avx512(a),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => f64_avx2(a),
+                _ => by_metric::<Lanes<f64, 8>, 4, 1>(a),
+            }
+        } else {
+            unreachable!("Element is only implemented for f32 and f64");
         }
     }
 }
 
-/// Σ term(x[k], y[k]) with `LANES` interleaved partial sums.
+/// One block, as raw parts (see [`block`]).
+struct Args<E> {
+    x: *const E,
+    ldx: usize,
+    rows: usize,
+    y: *const E,
+    d: usize,
+    cols: Range<usize>,
+    /// Element (0, 0) of the output block: row 0, column `cols.start`.
+    out: *mut E,
+    rs: isize,
+    cs: isize,
+    metric: Metric,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn f32_avx512(a: &Args<f32>) {
+    // SAFETY: forwarded from `block`.
+    unsafe { by_metric::<Avx512, 8, 2>(a) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn f32_avx2(a: &Args<f32>) {
+    // SAFETY: forwarded from `block`.
+    unsafe { by_metric::<Avx2, 4, 2>(a) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn f64_avx512(a: &Args<f64>) {
+    // SAFETY: forwarded from `block`.
+    unsafe { by_metric::<Lanes<f64, 8>, 4, 1>(a) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn f64_avx2(a: &Args<f64>) {
+    // SAFETY: forwarded from `block`.
+    unsafe { by_metric::<Lanes<f64, 8>, 4, 1>(a) }
+}
+
+const SQ: u8 = 0;
+const EUCLID: u8 = 1;
+const CITY: u8 = 2;
+
+/// Largest `MR × nr` register block (for the scratch tile of edge blocks).
+const MAX_TILE: usize = 8 * 32;
+
 #[inline(always)]
-fn row_pair<T: Element>(x: &[T], y: &[T], term: impl Fn(T, T) -> T) -> T {
-    let mut acc = [T::zero(); LANES];
-    let (xc, xt) = x.split_at(x.len() / LANES * LANES);
-    let (yc, yt) = y.split_at(xc.len());
-    for (xs, ys) in xc.chunks_exact(LANES).zip(yc.chunks_exact(LANES)) {
-        for l in 0..LANES {
-            acc[l] = acc[l] + term(xs[l], ys[l]);
+unsafe fn by_metric<S: Simd, const MR: usize, const NV: usize>(a: &Args<S::E>)
+where
+    S::E: Element,
+{
+    // SAFETY: forwarded from `block`.
+    unsafe {
+        match a.metric {
+            Metric::SqEuclidean => drive::<S, MR, NV, SQ>(a),
+            Metric::Euclidean => drive::<S, MR, NV, EUCLID>(a),
+            Metric::Cityblock => drive::<S, MR, NV, CITY>(a),
         }
     }
-    for (l, (&a, &b)) in xt.iter().zip(yt).enumerate() {
-        acc[l] = acc[l] + term(a, b);
-    }
-    // Pairwise sum of the lanes.
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for l in 0..width {
-            acc[l] = acc[l] + acc[l + width];
+}
+
+/// Walks the block in register blocks: `MR` rows (the last group repeats its last row) by one
+/// panel. Full register blocks in a unit-stride output are stored in place; the edges go
+/// through a scratch tile.
+#[inline(always)]
+unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const M: u8>(a: &Args<S::E>)
+where
+    S::E: Element,
+{
+    let nr = NV * S::W;
+    debug_assert!(MR * nr <= MAX_TILE);
+    // SAFETY: pointer arithmetic stays within the parts `block` checked: rows `< a.rows`,
+    // panels `< ceil(cols.end / nr)`, outputs `rows × cols.len()` at (rs, cs).
+    unsafe {
+        let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
+        let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
+        let (c0, c1) = (a.cols.start, a.cols.end);
+        for r0 in (0..a.rows).step_by(MR) {
+            let mr = MR.min(a.rows - r0);
+            let xr: [*const S::E; MR] = std::array::from_fn(|r| a.x.add((r0 + r.min(mr - 1)) * a.ldx));
+            for p in c0 / nr..c1.div_ceil(nr) {
+                let (lo, hi) = ((p * nr).max(c0), (p * nr + nr).min(c1));
+                let panel = a.y.add(p * nr * a.d);
+                let dst = a.out.offset(r0 as isize * a.rs + (lo - c0) as isize * a.cs);
+                if mr == MR && hi - lo == nr && a.cs == 1 {
+                    micro::<S, MR, NV, M>(&xr, panel, a.d, one, dst, a.rs);
+                } else {
+                    micro::<S, MR, NV, M>(&xr, panel, a.d, one, scratch.as_mut_ptr(), nr as isize);
+                    for r in 0..mr {
+                        for c in lo..hi {
+                            *dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs) = scratch[r * nr + c - p * nr];
+                        }
+                    }
+                }
+            }
         }
     }
-    acc[0]
+}
+
+/// The register block: `MR` rows of X against one panel of `NV` vectors of Y columns, over all
+/// `d` dimensions, finalized and stored as `MR` rows of `NV·W` values, `ldo` apart.
+#[inline(always)]
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
+    xr: &[*const S::E; MR],
+    panel: *const S::E,
+    d: usize,
+    one: S,
+    out: *mut S::E,
+    ldo: isize,
+) {
+    let nr = NV * S::W;
+    // SAFETY: `panel` holds `d × nr` elements, each `xr[r]` `d`, and `out` has `MR` rows of
+    // `nr` writable elements `ldo` apart (the caller's contract); the vector operations run
+    // inside the matching `#[target_feature]` entry point.
+    unsafe {
+        let mut acc = [[S::zero(); NV]; MR];
+        for k in 0..d {
+            let yk = panel.add(k * nr);
+            let yv: [S; NV] = std::array::from_fn(|v| S::load(yk.add(v * S::W)));
+            for r in 0..MR {
+                let xb = S::bcast(xr[r].add(k));
+                for v in 0..NV {
+                    let diff = S::sub(yv[v], xb);
+                    acc[r][v] = if M == CITY { S::abs_acc(diff, one, acc[r][v]) } else { S::sq_acc(diff, acc[r][v]) };
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (v, &s) in row.iter().enumerate() {
+                let s = if M == EUCLID { S::sqrt(s) } else { s };
+                S::store(out.offset(r as isize * ldo + (v * S::W) as isize), s);
+            }
+        }
+    }
 }
