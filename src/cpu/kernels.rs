@@ -335,3 +335,185 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, ArrayView2, s};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::cpu::executor::run_into_with;
+    use crate::cpu::reference;
+    use crate::plan::{Plan, PlanLimits, Region};
+
+    const SIZES: [usize; 9] = [1, 2, 7, 15, 16, 17, 63, 64, 65];
+    const DIMS: [usize; 7] = [1, 3, 7, 16, 17, 128, 1000];
+
+    /// f32 and f64 in the tests: random values and the tolerance against the f64 reference.
+    trait TestElem: Element + Into<f64> {
+        fn from_f64(v: f64) -> Self;
+        fn tol(metric: Metric, d: usize, scale: f64, expected: f64) -> f64;
+    }
+    impl TestElem for f32 {
+        fn from_f64(v: f64) -> Self {
+            v as f32
+        }
+        fn tol(metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
+            reference::tolerance(metric, d, scale, expected)
+        }
+    }
+    impl TestElem for f64 {
+        fn from_f64(v: f64) -> Self {
+            v
+        }
+        fn tol(_: Metric, d: usize, scale: f64, expected: f64) -> f64 {
+            1e-13 * expected.abs() + (d.max(1) as f64).sqrt() * f64::EPSILON * 4.0 * scale * scale.max(1.0)
+        }
+    }
+
+    fn random<T: TestElem>(rng: &mut ChaCha8Rng, n: usize, d: usize, scale: f64) -> Array2<T> {
+        Array2::from_shape_fn((n, d), |_| T::from_f64(rng.random_range(-scale..scale)))
+    }
+
+    /// Compares `got` (any view) with the reference for `x`, `y`, reporting the first failure.
+    fn assert_close<T: TestElem>(got: ArrayView2<T>, x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, what: &str) {
+        let want = reference::cdist(x, y, metric);
+        assert_eq!(got.dim(), want.dim(), "{what}: shape");
+        let scale = x.iter().chain(y.iter()).fold(0.0f64, |a, &v| a.max(v.into().abs()));
+        for ((i, j), &w) in want.indexed_iter() {
+            let g: f64 = got[(i, j)].into();
+            let tol = T::tol(metric, x.ncols(), scale, w);
+            let ok = if w.is_nan() { g.is_nan() } else if w.is_infinite() { g == w } else { (g - w).abs() <= tol };
+            assert!(ok, "{what} {metric}: at ({i}, {j}) got {g}, expected {w}, tolerance {tol}");
+        }
+    }
+
+    /// Every kernel family on one shape: the whole block, a block of columns starting off a
+    /// panel boundary, and an output with non-unit column stride.
+    fn check_shape<T: TestElem>(rng: &mut ChaCha8Rng, n: usize, m: usize, d: usize) {
+        let x = random::<T>(rng, n, d, 1.0);
+        let y = random::<T>(rng, m, d, 1.0);
+        for isa in Isa::available() {
+            let packed = PackedY::new(y.view(), isa);
+            for metric in Metric::ALL {
+                let what = format!("{isa:?} {} {n}x{m}x{d}", std::any::type_name::<T>());
+                let mut out = Array2::from_elem((n, m), T::nan());
+                block(x.view(), &packed, 0..m, metric, out.view_mut());
+                assert_close(out.view(), x.view(), y.view(), metric, &what);
+
+                let c0 = m / 3;
+                let mut part = Array2::from_elem((n, m - c0), T::nan());
+                block(x.view(), &packed, c0..m, metric, part.view_mut());
+                assert_close(part.view(), x.view(), y.slice(s![c0.., ..]), metric, &format!("{what} cols {c0}.."));
+
+                let mut transposed = Array2::from_elem((m, n), T::nan());
+                block(x.view(), &packed, 0..m, metric, transposed.view_mut().reversed_axes());
+                assert_close(transposed.t(), x.view(), y.view(), metric, &format!("{what} strided out"));
+            }
+        }
+    }
+
+    fn check_shapes<T: TestElem>(seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for &n in &SIZES {
+            for &m in &SIZES {
+                for &d in &DIMS[..6] {
+                    check_shape::<T>(&mut rng, n, m, d);
+                }
+            }
+        }
+        for (n, m) in [(1, 1), (7, 17), (17, 65), (65, 33)] {
+            check_shape::<T>(&mut rng, n, m, DIMS[6]);
+        }
+    }
+
+    #[test]
+    fn every_kernel_matches_reference_f32() {
+        check_shapes::<f32>(1);
+    }
+
+    #[test]
+    fn every_kernel_matches_reference_f64() {
+        check_shapes::<f64>(2);
+    }
+
+    #[test]
+    fn executor_with_small_tiles_matches_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (n, m, d) in [(300, 257, 5), (129, 70, 33), (1, 100, 2), (100, 1, 9)] {
+            let x = random::<f32>(&mut rng, n, d, 10.0);
+            let y = random::<f32>(&mut rng, m, d, 10.0);
+            for bytes in [None, Some(1024), Some(8 * 1024)] {
+                let plan = Plan::new(n, m, d, Region::Full, &PlanLimits::cpu(bytes)).unwrap();
+                for isa in Isa::available() {
+                    for metric in Metric::ALL {
+                        let mut out = Array2::from_elem((n, m), f32::NAN);
+                        run_into_with(x.view(), y.view(), metric, &plan, out.view_mut(), isa);
+                        assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} {plan:?}"));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nan_and_inf_propagate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (n, m, d) = (19, 37, 9);
+        let mut x = random::<f32>(&mut rng, n, d, 1.0);
+        let mut y = random::<f32>(&mut rng, m, d, 1.0);
+        x[(2, 3)] = f32::NAN;
+        x[(5, 0)] = f32::INFINITY;
+        x[(11, 8)] = f32::NEG_INFINITY;
+        y[(4, 3)] = f32::INFINITY; // meets x[5] (finite there): inf; meets x[2][3] = NaN: NaN
+        y[(30, 0)] = f32::INFINITY; // meets x[5][0] = inf: inf − inf = NaN
+        y[(33, 8)] = f32::NAN;
+        for isa in Isa::available() {
+            let packed = PackedY::new(y.view(), isa);
+            for metric in Metric::ALL {
+                let mut out = Array2::zeros((n, m));
+                block(x.view(), &packed, 0..m, metric, out.view_mut());
+                assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} non-finite"));
+                assert!(out[(5, 30)].is_nan() && out[(2, 0)].is_nan() && out[(0, 33)].is_nan());
+                assert_eq!(out[(5, 0)], f32::INFINITY);
+                assert_eq!(out[(0, 4)], f32::INFINITY);
+            }
+        }
+    }
+
+    #[test]
+    fn diagonal_of_self_distance_is_exactly_zero() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (n, d) in [(65, 3), (40, 128), (17, 1000)] {
+            let x = random::<f32>(&mut rng, n, d, 1e4);
+            let x64 = x.mapv(f64::from);
+            for isa in Isa::available() {
+                for metric in Metric::ALL {
+                    let mut out = Array2::from_elem((n, n), f32::NAN);
+                    block(x.view(), &PackedY::new(x.view(), isa), 0..n, metric, out.view_mut());
+                    let mut out64 = Array2::from_elem((n, n), f64::NAN);
+                    block(x64.view(), &PackedY::new(x64.view(), isa), 0..n, metric, out64.view_mut());
+                    for i in 0..n {
+                        assert_eq!(out[(i, i)], 0.0, "{isa:?} {metric} f32 diagonal {i}");
+                        assert_eq!(out64[(i, i)], 0.0, "{isa:?} {metric} f64 diagonal {i}");
+                    }
+                    assert!(out.iter().all(|v| v.is_finite() && *v >= 0.0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_dimensions_give_zeros() {
+        let x = Array2::<f32>::zeros((9, 0));
+        let y = Array2::<f32>::zeros((40, 0));
+        for isa in Isa::available() {
+            for metric in Metric::ALL {
+                let mut out = Array2::from_elem((9, 40), f32::NAN);
+                block(x.view(), &PackedY::new(y.view(), isa), 0..40, metric, out.view_mut());
+                assert!(out.iter().all(|&v| v == 0.0));
+            }
+        }
+    }
+}
