@@ -51,7 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut fill = Vec::new();
             for _ in 0..reps {
                 let t = Instant::now();
-                out.as_slice_mut().unwrap().par_chunks_mut(1 << 16).for_each(|c| c.fill(1.0));
+                out.as_slice_mut()
+                    .unwrap()
+                    .par_chunks_mut(1 << 16)
+                    .for_each(|c| c.fill(1.0));
                 fill.push(t.elapsed().as_secs_f64());
             }
             fill.sort_by(f64::total_cmp);

@@ -17,7 +17,11 @@ use crate::sink::Sink;
 
 /// Rows in contiguous memory, as the kernels need them; a copy only for other layouts.
 fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
-    if a.is_standard_layout() { CowArray::from(a) } else { CowArray::from(a.as_standard_layout().into_owned()) }
+    if a.is_standard_layout() {
+        CowArray::from(a)
+    } else {
+        CowArray::from(a.as_standard_layout().into_owned())
+    }
 }
 
 /// Rows per rayon task: the plan's tile rows, cut so that every thread gets several bands
@@ -30,7 +34,13 @@ fn band_rows<T: 'static>(plan: &Plan, isa: Isa) -> usize {
 }
 
 /// Computes the plan's blocks straight into `out` (`n × m`, any strides).
-pub(crate) fn run_into<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, plan: &Plan, mut out: ArrayViewMut2<T>) {
+pub(crate) fn run_into<T: Element>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
+    metric: Metric,
+    plan: &Plan,
+    mut out: ArrayViewMut2<T>,
+) {
     if plan.n == 0 || plan.m == 0 {
         return;
     }
@@ -80,9 +90,13 @@ fn advise_huge_pages<T>(out: &ArrayViewMut2<T>) {
         if hi >= lo + 2 * HUGE {
             // SAFETY: `lo..hi` lies inside memory the caller's array owns and we borrow
             // mutably; MADV_HUGEPAGE changes how it is paged, never its contents.
-            let rc = unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
+            let rc =
+                unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
             if rc != 0 {
-                log::debug!("madvise(MADV_HUGEPAGE) failed: {}", std::io::Error::last_os_error());
+                log::debug!(
+                    "madvise(MADV_HUGEPAGE) failed: {}",
+                    std::io::Error::last_os_error()
+                );
             }
         }
     }
@@ -109,7 +123,13 @@ pub(crate) fn run_streaming<T: Element>(
             .par_iter()
             .map(|b| {
                 let mut t = Array2::zeros((b.rows.len(), b.cols.len()));
-                kernels::block(x.slice(s![b.rows.clone(), ..]), &packed, b.cols.clone(), metric, t.view_mut());
+                kernels::block(
+                    x.slice(s![b.rows.clone(), ..]),
+                    &packed,
+                    b.cols.clone(),
+                    metric,
+                    t.view_mut(),
+                );
                 t
             })
             .collect();

@@ -112,15 +112,24 @@ impl<T: Element> PackedY<T> {
             _ => 0,
         };
         if len > 0 {
-            buf[off..off + len].par_chunks_mut(nr * d).enumerate().for_each(|(p, panel)| {
-                for c in 0..nr.min(m - p * nr) {
-                    for (k, &v) in y.row(p * nr + c).iter().enumerate() {
-                        panel[k * nr + c] = v;
+            buf[off..off + len]
+                .par_chunks_mut(nr * d)
+                .enumerate()
+                .for_each(|(p, panel)| {
+                    for c in 0..nr.min(m - p * nr) {
+                        for (k, &v) in y.row(p * nr + c).iter().enumerate() {
+                            panel[k * nr + c] = v;
+                        }
                     }
-                }
-            });
+                });
         }
-        PackedY { buf, off, m, d, isa }
+        PackedY {
+            buf,
+            off,
+            m,
+            d,
+            isa,
+        }
     }
 
     /// Rows of Y.
@@ -144,14 +153,20 @@ pub(crate) fn block<T: Element>(
     mut out: ArrayViewMut2<T>,
 ) {
     assert_eq!(out.dim(), (x.nrows(), cols.len()), "output block shape");
-    assert!(cols.end <= y.m && x.ncols() == y.d, "block outside Y or of another dimension");
+    assert!(
+        cols.end <= y.m && x.ncols() == y.d,
+        "block outside Y or of another dimension"
+    );
     let (rows, d) = x.dim();
     if rows == 0 || cols.is_empty() {
         return;
     }
     let strides = x.strides();
     assert!(d <= 1 || strides[1] == 1, "rows of X must be contiguous");
-    assert!(rows <= 1 || strides[0] >= d as isize, "rows of X must not overlap");
+    assert!(
+        rows <= 1 || strides[0] >= d as isize,
+        "rows of X must not overlap"
+    );
     let ldx = if rows > 1 { strides[0] as usize } else { 0 };
     let (rs, cs) = (out.strides()[0], out.strides()[1]);
     let args = Args {
@@ -279,7 +294,8 @@ where
         let (c0, c1) = (a.cols.start, a.cols.end);
         for r0 in (0..a.rows).step_by(MR) {
             let mr = MR.min(a.rows - r0);
-            let xr: [*const S::E; MR] = std::array::from_fn(|r| a.x.add((r0 + r.min(mr - 1)) * a.ldx));
+            let xr: [*const S::E; MR] =
+                std::array::from_fn(|r| a.x.add((r0 + r.min(mr - 1)) * a.ldx));
             for p in c0 / nr..c1.div_ceil(nr) {
                 let (lo, hi) = ((p * nr).max(c0), (p * nr + nr).min(c1));
                 let panel = a.y.add(p * nr * a.d);
@@ -290,7 +306,8 @@ where
                     micro::<S, MR, NV, M>(&xr, panel, a.d, one, scratch.as_mut_ptr(), nr as isize);
                     for r in 0..mr {
                         for c in lo..hi {
-                            *dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs) = scratch[r * nr + c - p * nr];
+                            *dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs) =
+                                scratch[r * nr + c - p * nr];
                         }
                     }
                 }
@@ -323,7 +340,11 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
                 let xb = S::bcast(xr[r].add(k));
                 for v in 0..NV {
                     let diff = S::sub(yv[v], xb);
-                    acc[r][v] = if M == CITY { S::abs_acc(diff, one, acc[r][v]) } else { S::sq_acc(diff, acc[r][v]) };
+                    acc[r][v] = if M == CITY {
+                        S::abs_acc(diff, one, acc[r][v])
+                    } else {
+                        S::sq_acc(diff, acc[r][v])
+                    };
                 }
             }
         }
@@ -368,7 +389,8 @@ mod tests {
             v
         }
         fn tol(_: Metric, d: usize, scale: f64, expected: f64) -> f64 {
-            1e-13 * expected.abs() + (d.max(1) as f64).sqrt() * f64::EPSILON * 4.0 * scale * scale.max(1.0)
+            1e-13 * expected.abs()
+                + (d.max(1) as f64).sqrt() * f64::EPSILON * 4.0 * scale * scale.max(1.0)
         }
     }
 
@@ -377,15 +399,33 @@ mod tests {
     }
 
     /// Compares `got` (any view) with the reference for `x`, `y`, reporting the first failure.
-    fn assert_close<T: TestElem>(got: ArrayView2<T>, x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, what: &str) {
+    fn assert_close<T: TestElem>(
+        got: ArrayView2<T>,
+        x: ArrayView2<T>,
+        y: ArrayView2<T>,
+        metric: Metric,
+        what: &str,
+    ) {
         let want = reference::cdist(x, y, metric);
         assert_eq!(got.dim(), want.dim(), "{what}: shape");
-        let scale = x.iter().chain(y.iter()).fold(0.0f64, |a, &v| a.max(v.into().abs()));
+        let scale = x
+            .iter()
+            .chain(y.iter())
+            .fold(0.0f64, |a, &v| a.max(v.into().abs()));
         for ((i, j), &w) in want.indexed_iter() {
             let g: f64 = got[(i, j)].into();
             let tol = T::tol(metric, x.ncols(), scale, w);
-            let ok = if w.is_nan() { g.is_nan() } else if w.is_infinite() { g == w } else { (g - w).abs() <= tol };
-            assert!(ok, "{what} {metric}: at ({i}, {j}) got {g}, expected {w}, tolerance {tol}");
+            let ok = if w.is_nan() {
+                g.is_nan()
+            } else if w.is_infinite() {
+                g == w
+            } else {
+                (g - w).abs() <= tol
+            };
+            assert!(
+                ok,
+                "{what} {metric}: at ({i}, {j}) got {g}, expected {w}, tolerance {tol}"
+            );
         }
     }
 
@@ -405,11 +445,29 @@ mod tests {
                 let c0 = m / 3;
                 let mut part = Array2::from_elem((n, m - c0), T::nan());
                 block(x.view(), &packed, c0..m, metric, part.view_mut());
-                assert_close(part.view(), x.view(), y.slice(s![c0.., ..]), metric, &format!("{what} cols {c0}.."));
+                assert_close(
+                    part.view(),
+                    x.view(),
+                    y.slice(s![c0.., ..]),
+                    metric,
+                    &format!("{what} cols {c0}.."),
+                );
 
                 let mut transposed = Array2::from_elem((m, n), T::nan());
-                block(x.view(), &packed, 0..m, metric, transposed.view_mut().reversed_axes());
-                assert_close(transposed.t(), x.view(), y.view(), metric, &format!("{what} strided out"));
+                block(
+                    x.view(),
+                    &packed,
+                    0..m,
+                    metric,
+                    transposed.view_mut().reversed_axes(),
+                );
+                assert_close(
+                    transposed.t(),
+                    x.view(),
+                    y.view(),
+                    metric,
+                    &format!("{what} strided out"),
+                );
             }
         }
     }
@@ -450,7 +508,13 @@ mod tests {
                     for metric in Metric::ALL {
                         let mut out = Array2::from_elem((n, m), f32::NAN);
                         run_into_with(x.view(), y.view(), metric, &plan, out.view_mut(), isa);
-                        assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} {plan:?}"));
+                        assert_close(
+                            out.view(),
+                            x.view(),
+                            y.view(),
+                            metric,
+                            &format!("{isa:?} {plan:?}"),
+                        );
                     }
                 }
             }
@@ -474,7 +538,13 @@ mod tests {
             for metric in Metric::ALL {
                 let mut out = Array2::zeros((n, m));
                 block(x.view(), &packed, 0..m, metric, out.view_mut());
-                assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} non-finite"));
+                assert_close(
+                    out.view(),
+                    x.view(),
+                    y.view(),
+                    metric,
+                    &format!("{isa:?} non-finite"),
+                );
                 assert!(out[(5, 30)].is_nan() && out[(2, 0)].is_nan() && out[(0, 33)].is_nan());
                 assert_eq!(out[(5, 0)], f32::INFINITY);
                 assert_eq!(out[(0, 4)], f32::INFINITY);
@@ -491,9 +561,21 @@ mod tests {
             for isa in Isa::available() {
                 for metric in Metric::ALL {
                     let mut out = Array2::from_elem((n, n), f32::NAN);
-                    block(x.view(), &PackedY::new(x.view(), isa), 0..n, metric, out.view_mut());
+                    block(
+                        x.view(),
+                        &PackedY::new(x.view(), isa),
+                        0..n,
+                        metric,
+                        out.view_mut(),
+                    );
                     let mut out64 = Array2::from_elem((n, n), f64::NAN);
-                    block(x64.view(), &PackedY::new(x64.view(), isa), 0..n, metric, out64.view_mut());
+                    block(
+                        x64.view(),
+                        &PackedY::new(x64.view(), isa),
+                        0..n,
+                        metric,
+                        out64.view_mut(),
+                    );
                     for i in 0..n {
                         assert_eq!(out[(i, i)], 0.0, "{isa:?} {metric} f32 diagonal {i}");
                         assert_eq!(out64[(i, i)], 0.0, "{isa:?} {metric} f64 diagonal {i}");
@@ -511,7 +593,13 @@ mod tests {
         for isa in Isa::available() {
             for metric in Metric::ALL {
                 let mut out = Array2::from_elem((9, 40), f32::NAN);
-                block(x.view(), &PackedY::new(y.view(), isa), 0..40, metric, out.view_mut());
+                block(
+                    x.view(),
+                    &PackedY::new(y.view(), isa),
+                    0..40,
+                    metric,
+                    out.view_mut(),
+                );
                 assert!(out.iter().all(|&v| v == 0.0));
             }
         }
