@@ -1,8 +1,8 @@
 //! The CPU kernels: blocks of outputs from contiguous rows of X and a packed copy of Y.
 //!
 //! Vectorised across output columns, the way a GEMM micro-kernel is: Y is packed once into
-//! k-major panels of `nr` columns (`nr` = 2 vectors), and a register block of `MR` rows × 2
-//! vectors of accumulators is kept for a whole pass over `d`. For each dimension `k` the two
+//! k-major panels of `nr` columns (2 or 4 vectors), and a register block of `MR` rows × those
+//! vectors of accumulators is kept for a whole pass over `d`. For each dimension `k` the
 //! vectors of `Y[·][k]` are loaded once and feed every row, each row broadcasting its `x[i][k]`:
 //! a subtraction and a fused multiply-add per vector (sqeuclidean), or a subtraction, an
 //! absolute value and an add (cityblock). Differences are always taken first, as in
@@ -30,7 +30,7 @@ use simd::{Lanes, Simd};
 /// A kernel family, by instruction set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Isa {
-    /// AVX-512F: f32 in 8 rows × 32 columns of accumulators.
+    /// AVX-512F: f32 in 6 rows × 64 columns of accumulators (24 of the 32 registers).
     Avx512,
     /// AVX2 and FMA: f32 in 4 rows × 16 columns.
     Avx2,
@@ -68,7 +68,7 @@ impl Isa {
     /// Output rows kept in registers (rows of X per micro-kernel call).
     pub(crate) fn mr<T: 'static>(self) -> usize {
         match (self, is::<T, f32>()) {
-            (Isa::Avx512, true) => 8,
+            (Isa::Avx512, true) => 6,
             _ => 4,
         }
     }
@@ -76,7 +76,7 @@ impl Isa {
     /// Columns per packed panel of Y (output columns per micro-kernel call).
     pub(crate) fn nr<T: 'static>(self) -> usize {
         match (self, is::<T, f32>()) {
-            (Isa::Avx512, true) => 32,
+            (Isa::Avx512, true) => 64,
             (_, true) => 16,
             (_, false) => 8,
         }
@@ -230,7 +230,7 @@ struct Args<E> {
 #[target_feature(enable = "avx512f")]
 unsafe fn f32_avx512(a: &Args<f32>) {
     // SAFETY: forwarded from `block`.
-    unsafe { by_metric::<Avx512, 8, 2>(a) }
+    unsafe { by_metric::<Avx512, 6, 4>(a) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -259,7 +259,7 @@ const EUCLID: u8 = 1;
 const CITY: u8 = 2;
 
 /// Largest `MR × nr` register block (for the scratch tile of edge blocks).
-const MAX_TILE: usize = 8 * 32;
+const MAX_TILE: usize = 6 * 64;
 
 #[inline(always)]
 unsafe fn by_metric<S: Simd, const MR: usize, const NV: usize>(a: &Args<S::E>)
