@@ -30,7 +30,23 @@ fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
 fn band_rows<T: 'static>(plan: &Plan, isa: Isa) -> usize {
     let mr = isa.mr::<T>();
     let per_thread = plan.n.div_ceil(8 * rayon::current_num_threads());
-    plan.tile_rows.min(per_thread.div_ceil(mr) * mr).max(1)
+    let rows = plan.tile_rows.min(per_thread.div_ceil(mr) * mr);
+    (rows / mr * mr).max(mr)
+}
+
+/// Packed Y per pass over a band, in bytes: half of a core's L2, so the panels stay there
+/// while every register block of the band's rows streams through them.
+const PANEL_BYTES: usize = 256 * 1024;
+
+/// Columns per pass over a band: the plan's tile columns, or more when the packed rows of Y
+/// still fit in [`PANEL_BYTES`]. For small `d` that is every column, so each band writes whole
+/// output rows front to back (the output write is then the bound, and it streams best in
+/// order); the plan's output-tile limit only matters for sinks that hold tiles.
+fn pass_cols<T: 'static>(plan: &Plan, isa: Isa) -> usize {
+    let nr = isa.nr::<T>();
+    let fit = PANEL_BYTES / (size_of::<T>() * plan.d.max(1));
+    let cols = plan.tile_cols.max(fit / nr * nr).min(plan.m);
+    cols.max(1)
 }
 
 /// Computes the plan's blocks straight into `out` (`n × m`, any strides).
@@ -59,7 +75,7 @@ pub(crate) fn run_into_with<T: Element>(
     let x = standard(x);
     advise_huge_pages(&out);
     let packed = PackedY::new(y, isa);
-    let (band, tm) = (band_rows::<T>(plan, isa), plan.tile_cols.max(1));
+    let (band, tm) = (band_rows::<T>(plan, isa), pass_cols::<T>(plan, isa));
     out.axis_chunks_iter_mut(Axis(0), band)
         .into_par_iter()
         .enumerate()
