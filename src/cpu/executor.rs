@@ -44,7 +44,7 @@ const PANEL_BYTES: usize = 256 * 1024;
 /// order); the plan's output-tile limit only matters for sinks that hold tiles.
 fn pass_cols<T: 'static>(plan: &Plan, isa: Isa) -> usize {
     let nr = isa.nr::<T>();
-    let fit = PANEL_BYTES / (size_of::<T>() * plan.d.max(1));
+    let fit = PANEL_BYTES / (size_of::<T>() * plan.d.clamp(1, kernels::DEPTH_CHUNK));
     let cols = plan.tile_cols.max(fit / nr * nr).min(plan.m);
     cols.max(1)
 }

@@ -31,8 +31,10 @@ use simd::{Lanes, Simd};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Isa {
     /// AVX-512F: f32 in 6 rows × 64 columns of accumulators (24 of the 32 registers).
+    #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "x86-64 only"))]
     Avx512,
     /// AVX2 and FMA: f32 in 4 rows × 16 columns.
+    #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "x86-64 only"))]
     Avx2,
     /// Plain arrays, vectorised by the compiler for the build target.
     Portable,
@@ -276,9 +278,14 @@ where
     }
 }
 
+/// Dimensions per pass of the register blocks: for large `d` the block is computed in chunks
+/// of `d` (partial sums kept in the output), so that the panels of a pass stay in L2 and a
+/// register block's rows of X in L1.
+pub(crate) const DEPTH_CHUNK: usize = 512;
+
 /// Walks the block in register blocks: `MR` rows (the last group repeats its last row) by one
-/// panel. Full register blocks in a unit-stride output are stored in place; the edges go
-/// through a scratch tile.
+/// panel, in chunks of [`DEPTH_CHUNK`] dimensions. Full register blocks in a unit-stride output
+/// are stored in place; the edges go through a scratch tile.
 #[inline(always)]
 unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const M: u8>(a: &Args<S::E>)
 where
@@ -287,27 +294,52 @@ where
     let nr = NV * S::W;
     debug_assert!(MR * nr <= MAX_TILE);
     // SAFETY: pointer arithmetic stays within the parts `block` checked: rows `< a.rows`,
-    // panels `< ceil(cols.end / nr)`, outputs `rows × cols.len()` at (rs, cs).
+    // dimensions `< a.d`, panels `< ceil(cols.end / nr)`, outputs `rows × cols.len()` at
+    // (rs, cs).
     unsafe {
         let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
         let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
         let (c0, c1) = (a.cols.start, a.cols.end);
-        for r0 in (0..a.rows).step_by(MR) {
-            let mr = MR.min(a.rows - r0);
-            let xr: [*const S::E; MR] =
-                std::array::from_fn(|r| a.x.add((r0 + r.min(mr - 1)) * a.ldx));
-            for p in c0 / nr..c1.div_ceil(nr) {
-                let (lo, hi) = ((p * nr).max(c0), (p * nr + nr).min(c1));
-                let panel = a.y.add(p * nr * a.d);
-                let dst = a.out.offset(r0 as isize * a.rs + (lo - c0) as isize * a.cs);
-                if mr == MR && hi - lo == nr && a.cs == 1 {
-                    micro::<S, MR, NV, M>(&xr, panel, a.d, one, dst, a.rs);
-                } else {
-                    micro::<S, MR, NV, M>(&xr, panel, a.d, one, scratch.as_mut_ptr(), nr as isize);
-                    for r in 0..mr {
-                        for c in lo..hi {
-                            *dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs) =
-                                scratch[r * nr + c - p * nr];
+        let chunks = a.d.div_ceil(DEPTH_CHUNK).max(1);
+        for chunk in 0..chunks {
+            let (k0, k1) = (chunk * DEPTH_CHUNK, ((chunk + 1) * DEPTH_CHUNK).min(a.d));
+            let (first, last) = (chunk == 0, chunk + 1 == chunks);
+            for r0 in (0..a.rows).step_by(MR) {
+                let mr = MR.min(a.rows - r0);
+                let xr: [*const S::E; MR] =
+                    std::array::from_fn(|r| a.x.add((r0 + r.min(mr - 1)) * a.ldx + k0));
+                for p in c0 / nr..c1.div_ceil(nr) {
+                    let (lo, hi) = ((p * nr).max(c0), (p * nr + nr).min(c1));
+                    let panel = a.y.add(p * nr * a.d + k0 * nr);
+                    let dst = a.out.offset(r0 as isize * a.rs + (lo - c0) as isize * a.cs);
+                    let at = |r: usize, c: usize| {
+                        dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs)
+                    };
+                    if mr == MR && hi - lo == nr && a.cs == 1 {
+                        micro::<S, MR, NV, M>(&xr, panel, k1 - k0, one, dst, a.rs, first, last);
+                    } else {
+                        if !first {
+                            for r in 0..mr {
+                                for c in lo..hi {
+                                    scratch[r * nr + c - p * nr] = *at(r, c);
+                                }
+                            }
+                        }
+                        let tile = scratch.as_mut_ptr();
+                        micro::<S, MR, NV, M>(
+                            &xr,
+                            panel,
+                            k1 - k0,
+                            one,
+                            tile,
+                            nr as isize,
+                            first,
+                            last,
+                        );
+                        for r in 0..mr {
+                            for c in lo..hi {
+                                *at(r, c) = scratch[r * nr + c - p * nr];
+                            }
                         }
                     }
                 }
@@ -316,9 +348,15 @@ where
     }
 }
 
-/// The register block: `MR` rows of X against one panel of `NV` vectors of Y columns, over all
-/// `d` dimensions, finalized and stored as `MR` rows of `NV·W` values, `ldo` apart.
+/// The register block: `MR` rows of X against one panel of `NV` vectors of Y columns, over
+/// `d` dimensions, stored as `MR` rows of `NV·W` values `ldo` apart. Unless `first`, the sums
+/// start from the values stored there (an earlier chunk of dimensions); if `last`, they are
+/// finalized.
 #[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the micro-kernel's registers, passed by value"
+)]
 unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
     xr: &[*const S::E; MR],
     panel: *const S::E,
@@ -326,13 +364,23 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
     one: S,
     out: *mut S::E,
     ldo: isize,
+    first: bool,
+    last: bool,
 ) {
     let nr = NV * S::W;
     // SAFETY: `panel` holds `d × nr` elements, each `xr[r]` `d`, and `out` has `MR` rows of
-    // `nr` writable elements `ldo` apart (the caller's contract); the vector operations run
-    // inside the matching `#[target_feature]` entry point.
+    // `nr` readable and writable elements `ldo` apart (the caller's contract); the vector
+    // operations run inside the matching `#[target_feature]` entry point.
     unsafe {
+        let at = |r: usize, v: usize| out.offset(r as isize * ldo + (v * S::W) as isize);
         let mut acc = [[S::zero(); NV]; MR];
+        if !first {
+            for (r, row) in acc.iter_mut().enumerate() {
+                for (v, s) in row.iter_mut().enumerate() {
+                    *s = S::load(at(r, v));
+                }
+            }
+        }
         for k in 0..d {
             let yk = panel.add(k * nr);
             let yv: [S; NV] = std::array::from_fn(|v| S::load(yk.add(v * S::W)));
@@ -350,8 +398,8 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
         }
         for (r, row) in acc.iter().enumerate() {
             for (v, &s) in row.iter().enumerate() {
-                let s = if M == EUCLID { S::sqrt(s) } else { s };
-                S::store(out.offset(r as isize * ldo + (v * S::W) as isize), s);
+                let s = if M == EUCLID && last { S::sqrt(s) } else { s };
+                S::store(at(r, v), s);
             }
         }
     }
@@ -484,6 +532,10 @@ mod tests {
         for (n, m) in [(1, 1), (7, 17), (17, 65), (65, 33)] {
             check_shape::<T>(&mut rng, n, m, DIMS[6]);
         }
+        // Several chunks of dimensions, the last one partial.
+        for (n, m, d) in [(7, 70, 2 * DEPTH_CHUNK), (13, 65, 2 * DEPTH_CHUNK + 3)] {
+            check_shape::<T>(&mut rng, n, m, d);
+        }
     }
 
     #[test]
@@ -499,7 +551,7 @@ mod tests {
     #[test]
     fn executor_with_small_tiles_matches_reference() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for (n, m, d) in [(300, 257, 5), (129, 70, 33), (1, 100, 2), (100, 1, 9)] {
+        for (n, m, d) in [(300, 257, 5), (129, 70, 33), (1, 100, 2), (100, 1, 9), (20, 150, 1100)] {
             let x = random::<f32>(&mut rng, n, d, 10.0);
             let y = random::<f32>(&mut rng, m, d, 10.0);
             for bytes in [None, Some(1024), Some(8 * 1024)] {
@@ -555,7 +607,7 @@ mod tests {
     #[test]
     fn diagonal_of_self_distance_is_exactly_zero() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        for (n, d) in [(65, 3), (40, 128), (17, 1000)] {
+        for (n, d) in [(65, 3), (40, 128), (17, 1000), (9, 3 * DEPTH_CHUNK + 1)] {
             let x = random::<f32>(&mut rng, n, d, 1e4);
             let x64 = x.mapv(f64::from);
             for isa in Isa::available() {
