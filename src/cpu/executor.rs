@@ -34,6 +34,11 @@ fn band_rows<T: 'static>(plan: &Plan, isa: Isa) -> usize {
     (rows / mr * mr).max(mr)
 }
 
+/// Outputs of at least this many bytes (half this machine's L3) are written with
+/// non-temporal stores where the rows allow aligned ones: they are not read before being
+/// written, which leaves the memory bandwidth to the writes (the bound for small `d`).
+const STREAM_MIN_BYTES: usize = 16 << 20;
+
 /// Packed Y per pass over a band, in bytes: half of a core's L2, so the panels stay there
 /// while every register block of the band's rows streams through them.
 const PANEL_BYTES: usize = 256 * 1024;
@@ -74,7 +79,12 @@ pub(crate) fn run_into_with<T: Element>(
 ) {
     let x = standard(x);
     advise_huge_pages(&out);
-    let packed = PackedY::new(y, isa);
+    // Outputs far beyond the caches are written with non-temporal stores (not read first).
+    let shift = (out.len() * size_of::<T>() >= STREAM_MIN_BYTES)
+        .then(|| kernels::stream_shift(&out))
+        .flatten();
+    let stream = shift.is_some();
+    let packed = PackedY::new(y, isa, shift.unwrap_or(0));
     let (band, tm) = (band_rows::<T>(plan, isa), pass_cols::<T>(plan, isa));
     out.axis_chunks_iter_mut(Axis(0), band)
         .into_par_iter()
@@ -84,7 +94,14 @@ pub(crate) fn run_into_with<T: Element>(
             let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
             for c0 in (0..plan.m).step_by(tm) {
                 let c1 = (c0 + tm).min(plan.m);
-                kernels::block(xb, &packed, c0..c1, metric, rows.slice_mut(s![.., c0..c1]));
+                kernels::block(
+                    xb,
+                    &packed,
+                    c0..c1,
+                    metric,
+                    rows.slice_mut(s![.., c0..c1]),
+                    stream,
+                );
             }
         });
 }
@@ -129,7 +146,7 @@ pub(crate) fn run_streaming<T: Element>(
     sink: &mut dyn Sink<T>,
 ) -> Result<()> {
     let x = standard(x);
-    let packed = PackedY::new(y, Isa::detect());
+    let packed = PackedY::new(y, Isa::detect(), 0);
     debug_assert_eq!(packed.rows(), plan.m);
     // Enough blocks per wave to keep every core busy while the sink takes the last wave.
     let wave = 4 * rayon::current_num_threads();
@@ -145,6 +162,7 @@ pub(crate) fn run_streaming<T: Element>(
                     b.cols.clone(),
                     metric,
                     t.view_mut(),
+                    false,
                 );
                 t
             })

@@ -90,23 +90,33 @@ fn is<T: 'static, U: 'static>() -> bool {
 }
 
 /// Y packed for one kernel family: panels of `nr` consecutive rows of Y, each stored k-major
-/// (`panel[k·nr + c] = y[p·nr + c][k]`), the last panel padded with zeros. Built once per call
-/// and shared by all threads.
+/// (`panel[k·nr + c] = y[p·nr + c − shift][k]`), padded with zeros before the first row and
+/// after the last. Built once per call and shared by all threads.
+///
+/// The `shift` moves the panel boundaries so that, in an output whose rows are 64-byte
+/// aligned up to a common offset, every full panel's stores are aligned (see
+/// [`stream_shift`]); it is 0 otherwise.
 pub(crate) struct PackedY<T> {
     buf: Vec<T>,
     /// Elements skipped at the start of `buf` so that panels start on a 64-byte boundary.
     off: usize,
     m: usize,
     d: usize,
+    shift: usize,
     isa: Isa,
 }
 
 impl<T: Element> PackedY<T> {
-    /// Packs the rows of `y` (any layout) for `isa`, on all cores.
-    pub(crate) fn new(y: ArrayView2<T>, isa: Isa) -> Self {
+    /// Packs the rows of `y` (any layout) for `isa`, after `shift` (`< nr`) zero columns, on
+    /// all cores.
+    pub(crate) fn new(y: ArrayView2<T>, isa: Isa, shift: usize) -> Self {
         let (m, d) = y.dim();
         let nr = isa.nr::<T>();
-        let len = m.div_ceil(nr) * nr * d;
+        assert!(
+            shift < nr,
+            "shift {shift} must be below the panel width {nr}"
+        );
+        let len = (m + shift).div_ceil(nr) * nr * d;
         let spare = 64 / size_of::<T>();
         let mut buf = vec![T::zero(); len + spare];
         let off = match buf.as_ptr().align_offset(64) {
@@ -118,8 +128,11 @@ impl<T: Element> PackedY<T> {
                 .par_chunks_mut(nr * d)
                 .enumerate()
                 .for_each(|(p, panel)| {
-                    for c in 0..nr.min(m - p * nr) {
-                        for (k, &v) in y.row(p * nr + c).iter().enumerate() {
+                    for c in 0..nr {
+                        let Some(j) = (p * nr + c).checked_sub(shift).filter(|&j| j < m) else {
+                            continue;
+                        };
+                        for (k, &v) in y.row(j).iter().enumerate() {
                             panel[k * nr + c] = v;
                         }
                     }
@@ -130,6 +143,7 @@ impl<T: Element> PackedY<T> {
             off,
             m,
             d,
+            shift,
             isa,
         }
     }
@@ -144,15 +158,31 @@ impl<T: Element> PackedY<T> {
     }
 }
 
+/// The [`PackedY`] shift that aligns full panels' stores in `out` to 64 bytes, if `out` allows
+/// it: unit column stride, and rows a multiple of 64 bytes apart. Then [`block`] may
+/// `stream` into `out` or any block of it.
+pub(crate) fn stream_shift<T>(out: &ArrayViewMut2<T>) -> Option<usize> {
+    let size = size_of::<T>();
+    let (rs, cs) = (out.strides()[0], out.strides()[1]);
+    let addr = out.as_ptr() as usize;
+    let rows_aligned = out.nrows() <= 1 || (rs * size as isize) % 64 == 0;
+    let unit = out.ncols() <= 1 || cs == 1;
+    (rows_aligned && unit && addr.is_multiple_of(size)).then_some(addr % 64 / size)
+}
+
 /// Computes `out[i][j − cols.start] = metric(x[i], y[j])` for `j` in `cols`.
 ///
-/// `x` must have contiguous rows; `out` is `x.nrows() × cols.len()` with any strides.
+/// `x` must have contiguous rows; `out` is `x.nrows() × cols.len()` with any strides. With
+/// `stream`, full register blocks whose stores are aligned (thanks to the packing's shift)
+/// are written with non-temporal stores: for outputs much larger than the caches, which are
+/// then written without first being read.
 pub(crate) fn block<T: Element>(
     x: ArrayView2<T>,
     y: &PackedY<T>,
     cols: Range<usize>,
     metric: Metric,
     mut out: ArrayViewMut2<T>,
+    stream: bool,
 ) {
     assert_eq!(out.dim(), (x.nrows(), cols.len()), "output block shape");
     assert!(
@@ -177,11 +207,13 @@ pub(crate) fn block<T: Element>(
         rows,
         y: y.as_ptr(),
         d,
+        shift: y.shift,
         cols,
         out: out.as_mut_ptr(),
         rs,
         cs,
         metric,
+        stream,
     };
     // SAFETY: `args` describes `x`, the packed `y` and `out`, checked above: `rows` rows of `d`
     // contiguous elements `ldx` apart, panels covering `cols` (within `y.m`, so within the
@@ -220,12 +252,16 @@ struct Args<E> {
     rows: usize,
     y: *const E,
     d: usize,
+    /// Zero columns before Y's first row in the packing.
+    shift: usize,
     cols: Range<usize>,
     /// Element (0, 0) of the output block: row 0, column `cols.start`.
     out: *mut E,
     rs: isize,
     cs: isize,
     metric: Metric,
+    /// Non-temporal stores for aligned full register blocks.
+    stream: bool,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -299,8 +335,13 @@ where
     unsafe {
         let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
         let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
-        let (c0, c1) = (a.cols.start, a.cols.end);
+        // Columns of the packing (Y's row j is packed column j + shift).
+        let (c0, c1) = (a.cols.start + a.shift, a.cols.end + a.shift);
         let chunks = a.d.div_ceil(DEPTH_CHUNK).max(1);
+        // Streamed stores only for one-pass sums: partial sums are read back.
+        let align = S::W * size_of::<S::E>();
+        let rows_aligned = (a.rs * size_of::<S::E>() as isize) % align as isize == 0;
+        let stream = a.stream && chunks == 1 && rows_aligned;
         for chunk in 0..chunks {
             let (k0, k1) = (chunk * DEPTH_CHUNK, ((chunk + 1) * DEPTH_CHUNK).min(a.d));
             let (first, last) = (chunk == 0, chunk + 1 == chunks);
@@ -316,7 +357,8 @@ where
                         dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs)
                     };
                     if mr == MR && hi - lo == nr && a.cs == 1 {
-                        micro::<S, MR, NV, M>(&xr, panel, k1 - k0, one, dst, a.rs, first, last);
+                        let nt = stream && (dst as usize).is_multiple_of(align);
+                        micro::<S, MR, NV, M>(&xr, panel, k1 - k0, one, dst, a.rs, first, last, nt);
                     } else {
                         if !first {
                             for r in 0..mr {
@@ -335,6 +377,7 @@ where
                             nr as isize,
                             first,
                             last,
+                            false,
                         );
                         for r in 0..mr {
                             for c in lo..hi {
@@ -345,12 +388,16 @@ where
                 }
             }
         }
+        if stream {
+            S::fence();
+        }
     }
 }
 
 /// The register block: `MR` rows of X against one panel of `NV` vectors of Y columns, over
-/// `d` dimensions, stored as `MR` rows of `NV·W` values `ldo` apart. Unless `first`, the sums
-/// start from the values stored there (an earlier chunk of dimensions); if `last`, they are
+/// `d` dimensions, stored as `MR` rows of `NV·W` values `ldo` apart (with non-temporal stores
+/// if `nt`: `out` and `ldo` then keep every vector aligned). Unless `first`, the sums start
+/// from the values stored there (an earlier chunk of dimensions); if `last`, they are
 /// finalized.
 #[inline(always)]
 #[expect(
@@ -366,6 +413,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
     ldo: isize,
     first: bool,
     last: bool,
+    nt: bool,
 ) {
     let nr = NV * S::W;
     // SAFETY: `panel` holds `d × nr` elements, each `xr[r]` `d`, and `out` has `MR` rows of
@@ -399,7 +447,11 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
         for (r, row) in acc.iter().enumerate() {
             for (v, &s) in row.iter().enumerate() {
                 let s = if M == EUCLID && last { S::sqrt(s) } else { s };
-                S::store(at(r, v), s);
+                if nt {
+                    S::stream(at(r, v), s)
+                } else {
+                    S::store(at(r, v), s)
+                }
             }
         }
     }
@@ -407,7 +459,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
 
 #[cfg(test)]
 mod tests {
-    use ndarray::{Array2, ArrayView2, s};
+    use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -483,16 +535,16 @@ mod tests {
         let x = random::<T>(rng, n, d, 1.0);
         let y = random::<T>(rng, m, d, 1.0);
         for isa in Isa::available() {
-            let packed = PackedY::new(y.view(), isa);
+            let packed = PackedY::new(y.view(), isa, 0);
             for metric in Metric::ALL {
                 let what = format!("{isa:?} {} {n}x{m}x{d}", std::any::type_name::<T>());
                 let mut out = Array2::from_elem((n, m), T::nan());
-                block(x.view(), &packed, 0..m, metric, out.view_mut());
+                block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
                 assert_close(out.view(), x.view(), y.view(), metric, &what);
 
                 let c0 = m / 3;
                 let mut part = Array2::from_elem((n, m - c0), T::nan());
-                block(x.view(), &packed, c0..m, metric, part.view_mut());
+                block(x.view(), &packed, c0..m, metric, part.view_mut(), false);
                 assert_close(
                     part.view(),
                     x.view(),
@@ -508,6 +560,7 @@ mod tests {
                     0..m,
                     metric,
                     transposed.view_mut().reversed_axes(),
+                    false,
                 );
                 assert_close(
                     transposed.t(),
@@ -551,7 +604,13 @@ mod tests {
     #[test]
     fn executor_with_small_tiles_matches_reference() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for (n, m, d) in [(300, 257, 5), (129, 70, 33), (1, 100, 2), (100, 1, 9), (20, 150, 1100)] {
+        for (n, m, d) in [
+            (300, 257, 5),
+            (129, 70, 33),
+            (1, 100, 2),
+            (100, 1, 9),
+            (20, 150, 1100),
+        ] {
             let x = random::<f32>(&mut rng, n, d, 10.0);
             let y = random::<f32>(&mut rng, m, d, 10.0);
             for bytes in [None, Some(1024), Some(8 * 1024)] {
@@ -574,6 +633,74 @@ mod tests {
     }
 
     #[test]
+    fn streamed_stores_at_every_alignment_match_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        for (n, m, d) in [(13, 272, 3), (7, 200, 17), (1, 64, 1)] {
+            let x = random::<f32>(&mut rng, n, d, 1.0);
+            let y = random::<f32>(&mut rng, m, d, 1.0);
+            let mut buf = vec![f32::NAN; n * m + 64];
+            let base = buf.as_ptr().align_offset(64);
+            for off in base..base + 16 {
+                for isa in Isa::available() {
+                    for metric in Metric::ALL {
+                        let what = format!("{isa:?} stream {n}x{m}x{d} offset {}", off - base);
+                        let mut out =
+                            ArrayViewMut2::from_shape((n, m), &mut buf[off..off + n * m]).unwrap();
+                        let shift = stream_shift(&out);
+                        assert_eq!(shift.is_some(), m % 16 == 0, "{what}");
+                        let packed = PackedY::new(y.view(), isa, shift.unwrap_or(0));
+                        // As the executor calls it: a pass over columns from a panel boundary on.
+                        let c0 = 64.min(m / 2);
+                        block(
+                            x.view(),
+                            &packed,
+                            0..c0,
+                            metric,
+                            out.slice_mut(s![.., ..c0]),
+                            true,
+                        );
+                        block(
+                            x.view(),
+                            &packed,
+                            c0..m,
+                            metric,
+                            out.slice_mut(s![.., c0..]),
+                            true,
+                        );
+                        assert_close(out.view(), x.view(), y.view(), metric, &what);
+                        out.fill(f32::NAN);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn executor_streams_large_outputs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let (n, d) = (2048, 3); // a 16 MiB output: streamed
+        let x = random::<f32>(&mut rng, n, d, 1.0);
+        let y = random::<f32>(&mut rng, n, d, 1.0);
+        let plan = Plan::new(n, n, d, Region::Full, &PlanLimits::cpu(None)).unwrap();
+        let mut out = Array2::from_elem((n, n), f32::NAN);
+        run_into_with(
+            x.view(),
+            y.view(),
+            Metric::Euclidean,
+            &plan,
+            out.view_mut(),
+            Isa::detect(),
+        );
+        assert_close(
+            out.view(),
+            x.view(),
+            y.view(),
+            Metric::Euclidean,
+            "streamed executor",
+        );
+    }
+
+    #[test]
     fn nan_and_inf_propagate() {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let (n, m, d) = (19, 37, 9);
@@ -586,10 +713,10 @@ mod tests {
         y[(30, 0)] = f32::INFINITY; // meets x[5][0] = inf: inf − inf = NaN
         y[(33, 8)] = f32::NAN;
         for isa in Isa::available() {
-            let packed = PackedY::new(y.view(), isa);
+            let packed = PackedY::new(y.view(), isa, 0);
             for metric in Metric::ALL {
                 let mut out = Array2::zeros((n, m));
-                block(x.view(), &packed, 0..m, metric, out.view_mut());
+                block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
                 assert_close(
                     out.view(),
                     x.view(),
@@ -615,18 +742,20 @@ mod tests {
                     let mut out = Array2::from_elem((n, n), f32::NAN);
                     block(
                         x.view(),
-                        &PackedY::new(x.view(), isa),
+                        &PackedY::new(x.view(), isa, 0),
                         0..n,
                         metric,
                         out.view_mut(),
+                        false,
                     );
                     let mut out64 = Array2::from_elem((n, n), f64::NAN);
                     block(
                         x64.view(),
-                        &PackedY::new(x64.view(), isa),
+                        &PackedY::new(x64.view(), isa, 0),
                         0..n,
                         metric,
                         out64.view_mut(),
+                        false,
                     );
                     for i in 0..n {
                         assert_eq!(out[(i, i)], 0.0, "{isa:?} {metric} f32 diagonal {i}");
@@ -647,10 +776,11 @@ mod tests {
                 let mut out = Array2::from_elem((9, 40), f32::NAN);
                 block(
                     x.view(),
-                    &PackedY::new(y.view(), isa),
+                    &PackedY::new(y.view(), isa, 0),
                     0..40,
                     metric,
                     out.view_mut(),
+                    false,
                 );
                 assert!(out.iter().all(|&v| v == 0.0));
             }

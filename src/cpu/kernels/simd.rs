@@ -31,6 +31,14 @@ pub(super) trait Simd: Copy {
     unsafe fn sqrt(a: Self) -> Self;
     /// `W` lanes to `p` (no alignment needed).
     unsafe fn store(p: *mut Self::E, v: Self);
+    /// `W` lanes to `p`, bypassing the caches where the hardware can; `p` must be aligned to
+    /// the vector's size. Ordered with later stores only after [`Simd::fence`].
+    unsafe fn stream(p: *mut Self::E, v: Self) {
+        // SAFETY: the caller's contract is a superset of `store`'s.
+        unsafe { Self::store(p, v) }
+    }
+    /// Orders the [`Simd::stream`] stores before every later store.
+    unsafe fn fence() {}
 }
 
 /// Portable lanes: plain arrays, which LLVM vectorises for whatever the build targets.
@@ -146,6 +154,18 @@ mod x86 {
             // SAFETY: AVX-512F is enabled and 16 floats are writable at `p` (caller's contract).
             unsafe { _mm512_storeu_ps(p, v.0) }
         }
+        #[inline(always)]
+        unsafe fn stream(p: *mut f32, v: Self) {
+            debug_assert!((p as usize).is_multiple_of(64));
+            // SAFETY: AVX-512F is enabled and 16 floats are writable at `p`, which is 64-byte
+            // aligned (caller's contract).
+            unsafe { _mm512_stream_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn fence() {
+            // SAFETY: SSE is part of x86-64.
+            unsafe { _mm_sfence() }
+        }
     }
 
     /// 8 f32 lanes in one AVX2 register, with FMA.
@@ -203,6 +223,18 @@ mod x86 {
         unsafe fn store(p: *mut f32, v: Self) {
             // SAFETY: AVX is enabled and 8 floats are writable at `p` (caller's contract).
             unsafe { _mm256_storeu_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn stream(p: *mut f32, v: Self) {
+            debug_assert!((p as usize).is_multiple_of(32));
+            // SAFETY: AVX is enabled and 8 floats are writable at `p`, which is 32-byte aligned
+            // (caller's contract).
+            unsafe { _mm256_stream_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn fence() {
+            // SAFETY: SSE is part of x86-64.
+            unsafe { _mm_sfence() }
         }
     }
 }
