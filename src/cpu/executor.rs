@@ -1,9 +1,12 @@
 //! The CPU executor: walks the plan's blocks on all cores.
 //!
 //! Y is packed once per call into the kernels' panel layout and shared by every thread. Into a
-//! caller's matrix, each rayon task owns a band of output rows and writes its blocks in place
-//! (no copy). Into any other sink, blocks are computed a wave at a time in parallel and handed
-//! to the sink in plan order, so memory stays bounded by the wave.
+//! caller's matrix, each rayon task owns a band of output rows (several bands per thread) and
+//! writes its blocks in place (no copy), a pass of columns at a time sized so the packed panels
+//! stay in L2. A large output is first advised onto huge pages (fewer first-touch faults) and
+//! written with non-temporal stores (no read before the write). Into any other sink, blocks
+//! are computed a wave at a time in parallel and handed to the sink in plan order, so memory
+//! stays bounded by the wave.
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, s};
 use rayon::prelude::*;
@@ -50,7 +53,11 @@ const PANEL_BYTES: usize = 256 * 1024;
 fn pass_cols<T: 'static>(plan: &Plan, isa: Isa) -> usize {
     let nr = isa.nr::<T>();
     let fit = PANEL_BYTES / (size_of::<T>() * plan.d.clamp(1, kernels::DEPTH_CHUNK));
-    let cols = plan.tile_cols.max(fit / nr * nr).min(plan.m);
+    let cols = plan
+        .tile_cols
+        .next_multiple_of(nr)
+        .max(fit / nr * nr)
+        .min(plan.m);
     cols.max(1)
 }
 
