@@ -1,14 +1,18 @@
 //! The CPU executor: walks the plan's blocks on all cores.
 //!
-//! Into a caller's matrix, each rayon task owns a band of output rows and writes its blocks in
-//! place (no copy). Into any other sink, blocks are computed a wave at a time in parallel and
-//! handed to the sink in plan order, so memory stays bounded by the wave.
+//! Y is packed once per call into the kernels' panel layout and shared by every thread. Into a
+//! caller's matrix, each rayon task owns a band of output rows (several bands per thread) and
+//! writes its blocks in place (no copy), a pass of columns at a time sized so the packed panels
+//! stay in L2. A large output is first advised onto huge pages (fewer first-touch faults) and
+//! written with non-temporal stores (no read before the write). Into any other sink, blocks
+//! are computed a wave at a time in parallel and handed to the sink in plan order, so memory
+//! stays bounded by the wave.
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, s};
 use rayon::prelude::*;
 
 use super::Element;
-use super::kernels;
+use super::kernels::{self, Isa, PackedY};
 use crate::error::Result;
 use crate::metric::Metric;
 use crate::plan::{Block, Plan};
@@ -19,6 +23,36 @@ fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
     if a.is_standard_layout() { CowArray::from(a) } else { CowArray::from(a.as_standard_layout().into_owned()) }
 }
 
+/// Rows per rayon task: the plan's tile rows, cut so that every thread gets several bands
+/// (the packed Y is shared, so smaller bands cost nothing but scheduling), in whole register
+/// blocks.
+fn band_rows<T: 'static>(plan: &Plan, isa: Isa) -> usize {
+    let mr = isa.mr::<T>();
+    let per_thread = plan.n.div_ceil(8 * rayon::current_num_threads());
+    let rows = plan.tile_rows.min(per_thread.div_ceil(mr) * mr);
+    (rows / mr * mr).max(mr)
+}
+
+/// Outputs of at least this many bytes (half this machine's L3) are written with
+/// non-temporal stores where the rows allow aligned ones: they are not read before being
+/// written, which leaves the memory bandwidth to the writes (the bound for small `d`).
+const STREAM_MIN_BYTES: usize = 16 << 20;
+
+/// Packed Y per pass over a band, in bytes: half of a core's L2, so the panels stay there
+/// while every register block of the band's rows streams through them.
+const PANEL_BYTES: usize = 256 * 1024;
+
+/// Columns per pass over a band: the plan's tile columns, or more when the packed rows of Y
+/// still fit in [`PANEL_BYTES`]. For small `d` that is every column, so each band writes whole
+/// output rows front to back (the output write is then the bound, and it streams best in
+/// order); the plan's output-tile limit only matters for sinks that hold tiles.
+fn pass_cols<T: 'static>(plan: &Plan, isa: Isa) -> usize {
+    let nr = isa.nr::<T>();
+    let fit = PANEL_BYTES / (size_of::<T>() * plan.d.clamp(1, kernels::DEPTH_CHUNK));
+    let cols = plan.tile_cols.next_multiple_of(nr).max(fit / nr * nr).min(plan.m);
+    cols.max(1)
+}
+
 /// Computes the plan's blocks straight into `out` (`n × m`, any strides).
 pub(crate) fn run_into<T: Element>(
     x: ArrayView2<T>,
@@ -27,19 +61,63 @@ pub(crate) fn run_into<T: Element>(
     plan: &Plan,
     mut out: ArrayViewMut2<T>,
 ) {
-    let (x, y) = (standard(x), standard(y));
     if plan.n == 0 || plan.m == 0 {
         return;
     }
-    let tm = plan.tile_cols;
-    out.axis_chunks_iter_mut(Axis(0), plan.tile_rows).into_par_iter().enumerate().for_each(|(band, mut rows)| {
-        let r0 = band * plan.tile_rows;
+    run_into_with(x, y, metric, plan, out.view_mut(), Isa::detect());
+}
+
+/// [`run_into`] with a chosen kernel family (tests force each one).
+pub(crate) fn run_into_with<T: Element>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
+    metric: Metric,
+    plan: &Plan,
+    mut out: ArrayViewMut2<T>,
+    isa: Isa,
+) {
+    let x = standard(x);
+    advise_huge_pages(&out);
+    // Outputs far beyond the caches are written with non-temporal stores (not read first).
+    let shift = (out.len() * size_of::<T>() >= STREAM_MIN_BYTES).then(|| kernels::stream_shift(&out)).flatten();
+    let stream = shift.is_some();
+    let packed = PackedY::new(y, isa, shift.unwrap_or(0));
+    let (band, tm) = (band_rows::<T>(plan, isa), pass_cols::<T>(plan, isa));
+    out.axis_chunks_iter_mut(Axis(0), band).into_par_iter().enumerate().for_each(|(b, mut rows)| {
+        let r0 = b * band;
         let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
         for c0 in (0..plan.m).step_by(tm) {
             let c1 = (c0 + tm).min(plan.m);
-            kernels::block(xb, y.slice(s![c0..c1, ..]), metric, rows.slice_mut(s![.., c0..c1]));
+            kernels::block(xb, &packed, c0..c1, metric, rows.slice_mut(s![.., c0..c1]), stream);
         }
     });
+}
+
+/// Asks Linux to back a large contiguous output with transparent huge pages.
+///
+/// A freshly allocated matrix is not paged in yet; the kernels' first touch then costs one
+/// page fault per 4 KiB, which under virtualisation takes longer than computing the page
+/// when `d` is small (a 4096² f32 matrix is 16 384 faults). With `MADV_HUGEPAGE` (the
+/// default THP mode is `madvise`) it is 32 faults of 2 MiB. A hint only: contents are kept,
+/// and pages already present are left as they are.
+fn advise_huge_pages<T>(out: &ArrayViewMut2<T>) {
+    #[cfg(target_os = "linux")]
+    if let Some(slice) = out.as_slice_memory_order() {
+        const HUGE: usize = 2 << 20;
+        let start = slice.as_ptr() as usize;
+        let end = start + std::mem::size_of_val(slice);
+        let (lo, hi) = (start.next_multiple_of(HUGE), end & !(HUGE - 1));
+        if hi >= lo + 2 * HUGE {
+            // SAFETY: `lo..hi` lies inside memory the caller's array owns and we borrow
+            // mutably; MADV_HUGEPAGE changes how it is paged, never its contents.
+            let rc = unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
+            if rc != 0 {
+                log::debug!("madvise(MADV_HUGEPAGE) failed: {}", std::io::Error::last_os_error());
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = out;
 }
 
 /// Computes the plan's blocks and hands them to `sink` in plan order.
@@ -50,7 +128,9 @@ pub(crate) fn run_streaming<T: Element>(
     plan: &Plan,
     sink: &mut dyn Sink<T>,
 ) -> Result<()> {
-    let (x, y) = (standard(x), standard(y));
+    let x = standard(x);
+    let packed = PackedY::new(y, Isa::detect(), 0);
+    debug_assert_eq!(packed.rows(), plan.m);
     // Enough blocks per wave to keep every core busy while the sink takes the last wave.
     let wave = 4 * rayon::current_num_threads();
     let blocks: Vec<Block> = plan.blocks().collect();
@@ -59,7 +139,7 @@ pub(crate) fn run_streaming<T: Element>(
             .par_iter()
             .map(|b| {
                 let mut t = Array2::zeros((b.rows.len(), b.cols.len()));
-                kernels::block(x.slice(s![b.rows.clone(), ..]), y.slice(s![b.cols.clone(), ..]), metric, t.view_mut());
+                kernels::block(x.slice(s![b.rows.clone(), ..]), &packed, b.cols.clone(), metric, t.view_mut(), false);
                 t
             })
             .collect();

@@ -1,77 +1,647 @@
-//! The CPU kernels: one block of outputs from contiguous rows of X and Y.
+//! The CPU kernels: blocks of outputs from contiguous rows of X and a packed copy of Y.
 //!
-//! Written in the shape of the WGSL kernels (accumulate `Metric::term` per dimension, then
-//! `Metric::finalize`), with several independent accumulators per output so the compiler can
-//! keep them in vector registers without reassociating anything it was not told to.
+//! Vectorised across output columns, the way a GEMM micro-kernel is: Y is packed once into
+//! k-major panels of `nr` columns (2 or 4 vectors), and a register block of `MR` rows × those
+//! vectors of accumulators is kept for a whole pass over `d`. For each dimension `k` the
+//! vectors of `Y[·][k]` are loaded once and feed every row, each row broadcasting its `x[i][k]`:
+//! a subtraction and a fused multiply-add per vector (sqeuclidean), or a subtraction, an
+//! absolute value and an add (cityblock). Differences are always taken first, as in
+//! [`Metric::term`]; `y − x` squares and takes `|·|` to exactly the same values as `x − y`.
+//!
+//! The instruction set is chosen at run time ([`Isa::detect`]): AVX-512F, AVX2 + FMA, or a
+//! portable path of plain arrays that LLVM vectorises for the build target (also aarch64). f64
+//! runs the portable kernel, compiled inside the AVX entry points where those are available.
+
+mod simd;
+
+use std::any::TypeId;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
 
 use crate::cpu::Element;
 use crate::metric::Metric;
+#[cfg(target_arch = "x86_64")]
+use simd::{Avx2, Avx512};
+use simd::{Lanes, Simd};
 
-/// Lanes of independent partial sums per output; 8 f32 lanes fill one AVX2 register.
-const LANES: usize = 8;
+/// A kernel family, by instruction set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// AVX-512F: f32 in 6 rows × 64 columns of accumulators (24 of the 32 registers).
+    #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "x86-64 only"))]
+    Avx512,
+    /// AVX2 and FMA: f32 in 4 rows × 16 columns.
+    #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "x86-64 only"))]
+    Avx2,
+    /// Plain arrays, vectorised by the compiler for the build target.
+    Portable,
+}
 
-/// Computes `out[i][j] = metric(x[i], y[j])` for a block.
+impl Isa {
+    /// The best kernel family this CPU runs, detected once.
+    pub(crate) fn detect() -> Isa {
+        static ISA: OnceLock<Isa> = OnceLock::new();
+        *ISA.get_or_init(|| {
+            let isa = Isa::available()[0];
+            log::debug!("CPU kernels: {isa:?}");
+            isa
+        })
+    }
+
+    /// Every kernel family this CPU runs, best first (the portable one always last).
+    pub(crate) fn available() -> Vec<Isa> {
+        let mut all = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") {
+                all.push(Isa::Avx512);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                all.push(Isa::Avx2);
+            }
+        }
+        all.push(Isa::Portable);
+        all
+    }
+
+    /// Output rows kept in registers (rows of X per micro-kernel call).
+    pub(crate) fn mr<T: 'static>(self) -> usize {
+        match (self, is::<T, f32>()) {
+            (Isa::Avx512, true) => 6,
+            _ => 4,
+        }
+    }
+
+    /// Columns per packed panel of Y (output columns per micro-kernel call).
+    pub(crate) fn nr<T: 'static>(self) -> usize {
+        match (self, is::<T, f32>()) {
+            (Isa::Avx512, true) => 64,
+            (_, true) => 16,
+            (_, false) => 8,
+        }
+    }
+}
+
+fn is<T: 'static, U: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<U>()
+}
+
+/// Y packed for one kernel family: panels of `nr` consecutive rows of Y, each stored k-major
+/// (`panel[k·nr + c] = y[p·nr + c − shift][k]`), padded with zeros before the first row and
+/// after the last. Built once per call and shared by all threads.
 ///
-/// `x` and `y` must have contiguous rows (standard layout); `out` is `x.nrows() × y.nrows()`
-/// with any strides.
-pub(crate) fn block<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, mut out: ArrayViewMut2<T>) {
-    debug_assert_eq!(out.dim(), (x.nrows(), y.nrows()));
-    match metric {
-        // Monomorphise the inner loop per metric: the match stays out of the hot loop.
-        Metric::SqEuclidean => block_with(x, y, &mut out, |a, b| {
-            let t = a - b;
-            t * t
-        }),
-        Metric::Euclidean => block_with(x, y, &mut out, |a, b| {
-            let t = a - b;
-            t * t
-        }),
-        Metric::Cityblock => block_with(x, y, &mut out, |a: T, b: T| (a - b).abs()),
+/// The `shift` moves the panel boundaries so that, in an output whose rows are 64-byte
+/// aligned up to a common offset, every full panel's stores are aligned (see
+/// [`stream_shift`]); it is 0 otherwise.
+pub(crate) struct PackedY<T> {
+    buf: Vec<T>,
+    /// Elements skipped at the start of `buf` so that panels start on a 64-byte boundary.
+    off: usize,
+    m: usize,
+    d: usize,
+    shift: usize,
+    isa: Isa,
+}
+
+impl<T: Element> PackedY<T> {
+    /// Packs the rows of `y` (any layout) for `isa`, after `shift` (`< nr`) zero columns, on
+    /// all cores.
+    pub(crate) fn new(y: ArrayView2<T>, isa: Isa, shift: usize) -> Self {
+        let (m, d) = y.dim();
+        let nr = isa.nr::<T>();
+        assert!(shift < nr, "shift {shift} must be below the panel width {nr}");
+        let len = (m + shift).div_ceil(nr) * nr * d;
+        let spare = 64 / size_of::<T>();
+        let mut buf = vec![T::zero(); len + spare];
+        let off = match buf.as_ptr().align_offset(64) {
+            o if o <= spare => o,
+            _ => 0,
+        };
+        if len > 0 {
+            buf[off..off + len].par_chunks_mut(nr * d).enumerate().for_each(|(p, panel)| {
+                for c in 0..nr {
+                    let Some(j) = (p * nr + c).checked_sub(shift).filter(|&j| j < m) else {
+                        continue;
+                    };
+                    for (k, &v) in y.row(j).iter().enumerate() {
+                        panel[k * nr + c] = v;
+                    }
+                }
+            });
+        }
+        PackedY { buf, off, m, d, shift, isa }
     }
-    if metric == Metric::Euclidean {
-        out.mapv_inplace(|v| metric.finalize(v));
+
+    /// Rows of Y.
+    pub(crate) fn rows(&self) -> usize {
+        self.m
+    }
+
+    fn as_ptr(&self) -> *const T {
+        self.buf[self.off..].as_ptr()
     }
 }
 
-#[inline(always)]
-fn block_with<T: Element>(
+/// The [`PackedY`] shift that aligns full panels' stores in `out` to 64 bytes, if `out` allows
+/// it: unit column stride, and rows a multiple of 64 bytes apart. Then [`block`] may
+/// `stream` into `out` or any block of it.
+pub(crate) fn stream_shift<T>(out: &ArrayViewMut2<T>) -> Option<usize> {
+    let size = size_of::<T>();
+    let (rs, cs) = (out.strides()[0], out.strides()[1]);
+    let addr = out.as_ptr() as usize;
+    let rows_aligned = out.nrows() <= 1 || (rs * size as isize) % 64 == 0;
+    let unit = out.ncols() <= 1 || cs == 1;
+    (rows_aligned && unit && addr.is_multiple_of(size)).then_some(addr % 64 / size)
+}
+
+/// Computes `out[i][j − cols.start] = metric(x[i], y[j])` for `j` in `cols`.
+///
+/// `x` must have contiguous rows; `out` is `x.nrows() × cols.len()` with any strides. With
+/// `stream`, full register blocks whose stores are aligned (thanks to the packing's shift)
+/// are written with non-temporal stores: for outputs much larger than the caches, which are
+/// then written without first being read.
+pub(crate) fn block<T: Element>(
     x: ArrayView2<T>,
-    y: ArrayView2<T>,
-    out: &mut ArrayViewMut2<T>,
-    term: impl Fn(T, T) -> T + Copy,
+    y: &PackedY<T>,
+    cols: Range<usize>,
+    metric: Metric,
+    mut out: ArrayViewMut2<T>,
+    stream: bool,
 ) {
-    for (i, xr) in x.rows().into_iter().enumerate() {
-        let xr = xr.to_slice().expect("rows of X are contiguous");
-        for (j, yr) in y.rows().into_iter().enumerate() {
-            let yr = yr.to_slice().expect("rows of Y are contiguous");
-            out[(i, j)] = row_pair(xr, yr, term);
+    assert_eq!(out.dim(), (x.nrows(), cols.len()), "output block shape");
+    assert!(cols.end <= y.m && x.ncols() == y.d, "block outside Y or of another dimension");
+    let (rows, d) = x.dim();
+    if rows == 0 || cols.is_empty() {
+        return;
+    }
+    let strides = x.strides();
+    assert!(d <= 1 || strides[1] == 1, "rows of X must be contiguous");
+    assert!(rows <= 1 || strides[0] >= d as isize, "rows of X must not overlap");
+    let ldx = if rows > 1 { strides[0] as usize } else { 0 };
+    let (rs, cs) = (out.strides()[0], out.strides()[1]);
+    let args = Args {
+        x: x.as_ptr(),
+        ldx,
+        rows,
+        y: y.as_ptr(),
+        d,
+        shift: y.shift,
+        cols,
+        out: out.as_mut_ptr(),
+        rs,
+        cs,
+        metric,
+        stream,
+    };
+    // SAFETY: `args` describes `x`, the packed `y` and `out`, checked above: `rows` rows of `d`
+    // contiguous elements `ldx` apart, panels covering `cols` (within `y.m`, so within the
+    // padded panels), and an output of `rows × cols.len()` elements at strides (rs, cs). The
+    // casts between `Args<T>` and `Args<f32>`/`Args<f64>` are identities (checked `TypeId`).
+    // The x86 entry points are only called for an `isa` that `Isa::available` reported.
+    unsafe {
+        if is::<T, f32>() {
+            let a = &*(&args as *const Args<T>).cast::<Args<f32>>();
+            match y.isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => f32_avx512(a),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => f32_avx2(a),
+                _ => by_metric::<Lanes<f32, 8>, 4, 2>(a),
+            }
+        } else if is::<T, f64>() {
+            let a = &*(&args as *const Args<T>).cast::<Args<f64>>();
+            match y.isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => f64_avx512(a),
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => f64_avx2(a),
+                _ => by_metric::<Lanes<f64, 8>, 4, 1>(a),
+            }
+        } else {
+            unreachable!("Element is only implemented for f32 and f64");
         }
     }
 }
 
-/// Σ term(x[k], y[k]) with `LANES` interleaved partial sums.
+/// One block, as raw parts (see [`block`]).
+struct Args<E> {
+    x: *const E,
+    ldx: usize,
+    rows: usize,
+    y: *const E,
+    d: usize,
+    /// Zero columns before Y's first row in the packing.
+    shift: usize,
+    cols: Range<usize>,
+    /// Element (0, 0) of the output block: row 0, column `cols.start`.
+    out: *mut E,
+    rs: isize,
+    cs: isize,
+    metric: Metric,
+    /// Non-temporal stores for aligned full register blocks.
+    stream: bool,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn f32_avx512(a: &Args<f32>) {
+    // SAFETY: forwarded from `block`.
+    unsafe { by_metric::<Avx512, 6, 4>(a) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn f32_avx2(a: &Args<f32>) {
+    // SAFETY: forwarded from `block`.
+    unsafe { by_metric::<Avx2, 4, 2>(a) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn f64_avx512(a: &Args<f64>) {
+    // SAFETY: forwarded from `block`.
+    unsafe { by_metric::<Lanes<f64, 8>, 4, 1>(a) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn f64_avx2(a: &Args<f64>) {
+    // SAFETY: forwarded from `block`.
+    unsafe { by_metric::<Lanes<f64, 8>, 4, 1>(a) }
+}
+
+const SQ: u8 = 0;
+const EUCLID: u8 = 1;
+const CITY: u8 = 2;
+
+/// Largest `MR × nr` register block (for the scratch tile of edge blocks).
+const MAX_TILE: usize = 6 * 64;
+
 #[inline(always)]
-fn row_pair<T: Element>(x: &[T], y: &[T], term: impl Fn(T, T) -> T) -> T {
-    let mut acc = [T::zero(); LANES];
-    let (xc, xt) = x.split_at(x.len() / LANES * LANES);
-    let (yc, yt) = y.split_at(xc.len());
-    for (xs, ys) in xc.chunks_exact(LANES).zip(yc.chunks_exact(LANES)) {
-        for l in 0..LANES {
-            acc[l] = acc[l] + term(xs[l], ys[l]);
+unsafe fn by_metric<S: Simd, const MR: usize, const NV: usize>(a: &Args<S::E>)
+where
+    S::E: Element,
+{
+    // SAFETY: forwarded from `block`.
+    unsafe {
+        match a.metric {
+            Metric::SqEuclidean => drive::<S, MR, NV, SQ>(a),
+            Metric::Euclidean => drive::<S, MR, NV, EUCLID>(a),
+            Metric::Cityblock => drive::<S, MR, NV, CITY>(a),
         }
     }
-    for (l, (&a, &b)) in xt.iter().zip(yt).enumerate() {
-        acc[l] = acc[l] + term(a, b);
-    }
-    // Pairwise sum of the lanes.
-    let mut width = LANES;
-    while width > 1 {
-        width /= 2;
-        for l in 0..width {
-            acc[l] = acc[l] + acc[l + width];
+}
+
+/// Dimensions per pass of the register blocks: for large `d` the block is computed in chunks
+/// of `d` (partial sums kept in the output), so that the panels of a pass stay in L2 and a
+/// register block's rows of X in L1.
+pub(crate) const DEPTH_CHUNK: usize = 512;
+
+/// Walks the block in register blocks: `MR` rows (the last group repeats its last row) by one
+/// panel, in chunks of [`DEPTH_CHUNK`] dimensions. Full register blocks in a unit-stride output
+/// are stored in place; the edges go through a scratch tile.
+#[inline(always)]
+unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const M: u8>(a: &Args<S::E>)
+where
+    S::E: Element,
+{
+    let nr = NV * S::W;
+    debug_assert!(MR * nr <= MAX_TILE);
+    // SAFETY: pointer arithmetic stays within the parts `block` checked: rows `< a.rows`,
+    // dimensions `< a.d`, panels `< ceil(cols.end / nr)`, outputs `rows × cols.len()` at
+    // (rs, cs).
+    unsafe {
+        let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
+        let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
+        // Columns of the packing (Y's row j is packed column j + shift).
+        let (c0, c1) = (a.cols.start + a.shift, a.cols.end + a.shift);
+        let chunks = a.d.div_ceil(DEPTH_CHUNK).max(1);
+        // Streamed stores only for one-pass sums: partial sums are read back.
+        let align = S::W * size_of::<S::E>();
+        let rows_aligned = (a.rs * size_of::<S::E>() as isize) % align as isize == 0;
+        let stream = a.stream && chunks == 1 && rows_aligned;
+        for chunk in 0..chunks {
+            let (k0, k1) = (chunk * DEPTH_CHUNK, ((chunk + 1) * DEPTH_CHUNK).min(a.d));
+            let (first, last) = (chunk == 0, chunk + 1 == chunks);
+            for r0 in (0..a.rows).step_by(MR) {
+                let mr = MR.min(a.rows - r0);
+                let xr: [*const S::E; MR] = std::array::from_fn(|r| a.x.add((r0 + r.min(mr - 1)) * a.ldx + k0));
+                for p in c0 / nr..c1.div_ceil(nr) {
+                    let (lo, hi) = ((p * nr).max(c0), (p * nr + nr).min(c1));
+                    let panel = a.y.add(p * nr * a.d + k0 * nr);
+                    let dst = a.out.offset(r0 as isize * a.rs + (lo - c0) as isize * a.cs);
+                    let at = |r: usize, c: usize| dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs);
+                    if mr == MR && hi - lo == nr && a.cs == 1 {
+                        let nt = stream && (dst as usize).is_multiple_of(align);
+                        micro::<S, MR, NV, M>(&xr, panel, k1 - k0, one, dst, a.rs, first, last, nt);
+                    } else {
+                        if !first {
+                            for r in 0..mr {
+                                for c in lo..hi {
+                                    scratch[r * nr + c - p * nr] = *at(r, c);
+                                }
+                            }
+                        }
+                        let tile = scratch.as_mut_ptr();
+                        micro::<S, MR, NV, M>(&xr, panel, k1 - k0, one, tile, nr as isize, first, last, false);
+                        for r in 0..mr {
+                            for c in lo..hi {
+                                *at(r, c) = scratch[r * nr + c - p * nr];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if stream {
+            S::fence();
         }
     }
-    acc[0]
+}
+
+/// The register block: `MR` rows of X against one panel of `NV` vectors of Y columns, over
+/// `d` dimensions, stored as `MR` rows of `NV·W` values `ldo` apart (with non-temporal stores
+/// if `nt`: `out` and `ldo` then keep every vector aligned). Unless `first`, the sums start
+/// from the values stored there (an earlier chunk of dimensions); if `last`, they are
+/// finalized.
+#[inline(always)]
+#[expect(clippy::too_many_arguments, reason = "the micro-kernel's registers, passed by value")]
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
+    xr: &[*const S::E; MR],
+    panel: *const S::E,
+    d: usize,
+    one: S,
+    out: *mut S::E,
+    ldo: isize,
+    first: bool,
+    last: bool,
+    nt: bool,
+) {
+    let nr = NV * S::W;
+    // SAFETY: `panel` holds `d × nr` elements, each `xr[r]` `d`, and `out` has `MR` rows of
+    // `nr` readable and writable elements `ldo` apart (the caller's contract); the vector
+    // operations run inside the matching `#[target_feature]` entry point.
+    unsafe {
+        let at = |r: usize, v: usize| out.offset(r as isize * ldo + (v * S::W) as isize);
+        let mut acc = [[S::zero(); NV]; MR];
+        if !first {
+            for (r, row) in acc.iter_mut().enumerate() {
+                for (v, s) in row.iter_mut().enumerate() {
+                    *s = S::load(at(r, v));
+                }
+            }
+        }
+        for k in 0..d {
+            let yk = panel.add(k * nr);
+            let yv: [S; NV] = std::array::from_fn(|v| S::load(yk.add(v * S::W)));
+            for r in 0..MR {
+                let xb = S::bcast(xr[r].add(k));
+                for v in 0..NV {
+                    let diff = S::sub(yv[v], xb);
+                    acc[r][v] = if M == CITY { S::abs_acc(diff, one, acc[r][v]) } else { S::sq_acc(diff, acc[r][v]) };
+                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (v, &s) in row.iter().enumerate() {
+                let s = if M == EUCLID && last { S::sqrt(s) } else { s };
+                if nt { S::stream(at(r, v), s) } else { S::store(at(r, v), s) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::cpu::executor::run_into_with;
+    use crate::cpu::reference;
+    use crate::plan::{Plan, PlanLimits, Region};
+
+    const SIZES: [usize; 9] = [1, 2, 7, 15, 16, 17, 63, 64, 65];
+    const DIMS: [usize; 7] = [1, 3, 7, 16, 17, 128, 1000];
+
+    /// f32 and f64 in the tests: random values and the tolerance against the f64 reference.
+    trait TestElem: Element + Into<f64> {
+        fn from_f64(v: f64) -> Self;
+        fn tol(metric: Metric, d: usize, scale: f64, expected: f64) -> f64;
+    }
+    impl TestElem for f32 {
+        fn from_f64(v: f64) -> Self {
+            v as f32
+        }
+        fn tol(metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
+            reference::tolerance(metric, d, scale, expected)
+        }
+    }
+    impl TestElem for f64 {
+        fn from_f64(v: f64) -> Self {
+            v
+        }
+        fn tol(_: Metric, d: usize, scale: f64, expected: f64) -> f64 {
+            1e-13 * expected.abs() + (d.max(1) as f64).sqrt() * f64::EPSILON * 4.0 * scale * scale.max(1.0)
+        }
+    }
+
+    fn random<T: TestElem>(rng: &mut ChaCha8Rng, n: usize, d: usize, scale: f64) -> Array2<T> {
+        Array2::from_shape_fn((n, d), |_| T::from_f64(rng.random_range(-scale..scale)))
+    }
+
+    /// Compares `got` (any view) with the reference for `x`, `y`, reporting the first failure.
+    fn assert_close<T: TestElem>(got: ArrayView2<T>, x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, what: &str) {
+        let want = reference::cdist(x, y, metric);
+        assert_eq!(got.dim(), want.dim(), "{what}: shape");
+        let scale = x.iter().chain(y.iter()).fold(0.0f64, |a, &v| a.max(v.into().abs()));
+        for ((i, j), &w) in want.indexed_iter() {
+            let g: f64 = got[(i, j)].into();
+            let tol = T::tol(metric, x.ncols(), scale, w);
+            let ok = if w.is_nan() {
+                g.is_nan()
+            } else if w.is_infinite() {
+                g == w
+            } else {
+                (g - w).abs() <= tol
+            };
+            assert!(ok, "{what} {metric}: at ({i}, {j}) got {g}, expected {w}, tolerance {tol}");
+        }
+    }
+
+    /// Every kernel family on one shape: the whole block, a block of columns starting off a
+    /// panel boundary, and an output with non-unit column stride.
+    fn check_shape<T: TestElem>(rng: &mut ChaCha8Rng, n: usize, m: usize, d: usize) {
+        let x = random::<T>(rng, n, d, 1.0);
+        let y = random::<T>(rng, m, d, 1.0);
+        for isa in Isa::available() {
+            let packed = PackedY::new(y.view(), isa, 0);
+            for metric in Metric::ALL {
+                let what = format!("{isa:?} {} {n}x{m}x{d}", std::any::type_name::<T>());
+                let mut out = Array2::from_elem((n, m), T::nan());
+                block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
+                assert_close(out.view(), x.view(), y.view(), metric, &what);
+
+                let c0 = m / 3;
+                let mut part = Array2::from_elem((n, m - c0), T::nan());
+                block(x.view(), &packed, c0..m, metric, part.view_mut(), false);
+                assert_close(part.view(), x.view(), y.slice(s![c0.., ..]), metric, &format!("{what} cols {c0}.."));
+
+                let mut transposed = Array2::from_elem((m, n), T::nan());
+                block(x.view(), &packed, 0..m, metric, transposed.view_mut().reversed_axes(), false);
+                assert_close(transposed.t(), x.view(), y.view(), metric, &format!("{what} strided out"));
+            }
+        }
+    }
+
+    fn check_shapes<T: TestElem>(seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for &n in &SIZES {
+            for &m in &SIZES {
+                for &d in &DIMS[..6] {
+                    check_shape::<T>(&mut rng, n, m, d);
+                }
+            }
+        }
+        for (n, m) in [(1, 1), (7, 17), (17, 65), (65, 33)] {
+            check_shape::<T>(&mut rng, n, m, DIMS[6]);
+        }
+        // Several chunks of dimensions, the last one partial.
+        for (n, m, d) in [(7, 70, 2 * DEPTH_CHUNK), (13, 65, 2 * DEPTH_CHUNK + 3)] {
+            check_shape::<T>(&mut rng, n, m, d);
+        }
+    }
+
+    #[test]
+    fn every_kernel_matches_reference_f32() {
+        check_shapes::<f32>(1);
+    }
+
+    #[test]
+    fn every_kernel_matches_reference_f64() {
+        check_shapes::<f64>(2);
+    }
+
+    #[test]
+    fn executor_with_small_tiles_matches_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (n, m, d) in [(300, 257, 5), (129, 70, 33), (1, 100, 2), (100, 1, 9), (20, 150, 1100)] {
+            let x = random::<f32>(&mut rng, n, d, 10.0);
+            let y = random::<f32>(&mut rng, m, d, 10.0);
+            for bytes in [None, Some(1024), Some(8 * 1024)] {
+                let plan = Plan::new(n, m, d, Region::Full, &PlanLimits::cpu(bytes)).unwrap();
+                for isa in Isa::available() {
+                    for metric in Metric::ALL {
+                        let mut out = Array2::from_elem((n, m), f32::NAN);
+                        run_into_with(x.view(), y.view(), metric, &plan, out.view_mut(), isa);
+                        assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} {plan:?}"));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn streamed_stores_at_every_alignment_match_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        for (n, m, d) in [(13, 272, 3), (7, 200, 17), (1, 64, 1)] {
+            let x = random::<f32>(&mut rng, n, d, 1.0);
+            let y = random::<f32>(&mut rng, m, d, 1.0);
+            let mut buf = vec![f32::NAN; n * m + 64];
+            let base = buf.as_ptr().align_offset(64);
+            for off in base..base + 16 {
+                for isa in Isa::available() {
+                    for metric in Metric::ALL {
+                        let what = format!("{isa:?} stream {n}x{m}x{d} offset {}", off - base);
+                        let mut out = ArrayViewMut2::from_shape((n, m), &mut buf[off..off + n * m]).unwrap();
+                        let shift = stream_shift(&out);
+                        assert_eq!(shift.is_some(), m % 16 == 0, "{what}");
+                        let packed = PackedY::new(y.view(), isa, shift.unwrap_or(0));
+                        // As the executor calls it: a pass over columns from a panel boundary on.
+                        let c0 = 64.min(m / 2);
+                        block(x.view(), &packed, 0..c0, metric, out.slice_mut(s![.., ..c0]), true);
+                        block(x.view(), &packed, c0..m, metric, out.slice_mut(s![.., c0..]), true);
+                        assert_close(out.view(), x.view(), y.view(), metric, &what);
+                        out.fill(f32::NAN);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn executor_streams_large_outputs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let (n, d) = (2048, 3); // a 16 MiB output: streamed
+        let x = random::<f32>(&mut rng, n, d, 1.0);
+        let y = random::<f32>(&mut rng, n, d, 1.0);
+        let plan = Plan::new(n, n, d, Region::Full, &PlanLimits::cpu(None)).unwrap();
+        let mut out = Array2::from_elem((n, n), f32::NAN);
+        run_into_with(x.view(), y.view(), Metric::Euclidean, &plan, out.view_mut(), Isa::detect());
+        assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor");
+    }
+
+    #[test]
+    fn nan_and_inf_propagate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (n, m, d) = (19, 37, 9);
+        let mut x = random::<f32>(&mut rng, n, d, 1.0);
+        let mut y = random::<f32>(&mut rng, m, d, 1.0);
+        x[(2, 3)] = f32::NAN;
+        x[(5, 0)] = f32::INFINITY;
+        x[(11, 8)] = f32::NEG_INFINITY;
+        y[(4, 3)] = f32::INFINITY; // meets x[5] (finite there): inf; meets x[2][3] = NaN: NaN
+        y[(30, 0)] = f32::INFINITY; // meets x[5][0] = inf: inf − inf = NaN
+        y[(33, 8)] = f32::NAN;
+        for isa in Isa::available() {
+            let packed = PackedY::new(y.view(), isa, 0);
+            for metric in Metric::ALL {
+                let mut out = Array2::zeros((n, m));
+                block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
+                assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} non-finite"));
+                assert!(out[(5, 30)].is_nan() && out[(2, 0)].is_nan() && out[(0, 33)].is_nan());
+                assert_eq!(out[(5, 0)], f32::INFINITY);
+                assert_eq!(out[(0, 4)], f32::INFINITY);
+            }
+        }
+    }
+
+    #[test]
+    fn diagonal_of_self_distance_is_exactly_zero() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (n, d) in [(65, 3), (40, 128), (17, 1000), (9, 3 * DEPTH_CHUNK + 1)] {
+            let x = random::<f32>(&mut rng, n, d, 1e4);
+            let x64 = x.mapv(f64::from);
+            for isa in Isa::available() {
+                for metric in Metric::ALL {
+                    let mut out = Array2::from_elem((n, n), f32::NAN);
+                    block(x.view(), &PackedY::new(x.view(), isa, 0), 0..n, metric, out.view_mut(), false);
+                    let mut out64 = Array2::from_elem((n, n), f64::NAN);
+                    block(x64.view(), &PackedY::new(x64.view(), isa, 0), 0..n, metric, out64.view_mut(), false);
+                    for i in 0..n {
+                        assert_eq!(out[(i, i)], 0.0, "{isa:?} {metric} f32 diagonal {i}");
+                        assert_eq!(out64[(i, i)], 0.0, "{isa:?} {metric} f64 diagonal {i}");
+                    }
+                    assert!(out.iter().all(|v| v.is_finite() && *v >= 0.0));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_dimensions_give_zeros() {
+        let x = Array2::<f32>::zeros((9, 0));
+        let y = Array2::<f32>::zeros((40, 0));
+        for isa in Isa::available() {
+            for metric in Metric::ALL {
+                let mut out = Array2::from_elem((9, 40), f32::NAN);
+                block(x.view(), &PackedY::new(y.view(), isa, 0), 0..40, metric, out.view_mut(), false);
+                assert!(out.iter().all(|&v| v == 0.0));
+            }
+        }
+    }
 }

@@ -1,0 +1,240 @@
+//! The vector operations the micro-kernel is written in, one implementation per instruction set.
+//!
+//! Every method is `#[inline(always)]` and `unsafe`: the x86 ones may only run inside a function
+//! compiled with the matching `#[target_feature]` (the entry points in `kernels.rs`, chosen by
+//! runtime detection), and `load`/`store`/`bcast` read and write through raw pointers.
+
+use crate::cpu::Element;
+
+/// A vector of `W` lanes of `E`, with the handful of operations a distance kernel needs.
+pub(super) trait Simd: Copy {
+    /// The lane type.
+    type E: Copy;
+    /// Lanes per vector.
+    const W: usize;
+
+    /// All lanes zero.
+    unsafe fn zero() -> Self;
+    /// Every lane 1 (a runtime value, so the compiler cannot fold `fma(a, 1, c)` into an add).
+    unsafe fn one(v: Self::E) -> Self;
+    /// `W` lanes from `p` (no alignment needed).
+    unsafe fn load(p: *const Self::E) -> Self;
+    /// `*p` in every lane.
+    unsafe fn bcast(p: *const Self::E) -> Self;
+    /// `a - b`.
+    unsafe fn sub(a: Self, b: Self) -> Self;
+    /// `acc + d·d` (fused where the hardware has it).
+    unsafe fn sq_acc(d: Self, acc: Self) -> Self;
+    /// `acc + |d|`; `one` is [`Simd::one`]`(1)`, used to issue the add on the FMA units.
+    unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self;
+    /// Lane-wise square root.
+    unsafe fn sqrt(a: Self) -> Self;
+    /// `W` lanes to `p` (no alignment needed).
+    unsafe fn store(p: *mut Self::E, v: Self);
+    /// `W` lanes to `p`, bypassing the caches where the hardware can; `p` must be aligned to
+    /// the vector's size. Ordered with later stores only after [`Simd::fence`].
+    unsafe fn stream(p: *mut Self::E, v: Self) {
+        // SAFETY: the caller's contract is a superset of `store`'s.
+        unsafe { Self::store(p, v) }
+    }
+    /// Orders the [`Simd::stream`] stores before every later store.
+    unsafe fn fence() {}
+}
+
+/// Portable lanes: plain arrays, which LLVM vectorises for whatever the build targets.
+#[derive(Clone, Copy)]
+pub(super) struct Lanes<T, const L: usize>([T; L]);
+
+impl<T: Element, const L: usize> Simd for Lanes<T, L> {
+    type E = T;
+    const W: usize = L;
+
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        Lanes([T::zero(); L])
+    }
+    #[inline(always)]
+    unsafe fn one(v: T) -> Self {
+        Lanes([v; L])
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const T) -> Self {
+        // SAFETY: the caller guarantees `L` readable elements at `p`.
+        Lanes(unsafe { p.cast::<[T; L]>().read_unaligned() })
+    }
+    #[inline(always)]
+    unsafe fn bcast(p: *const T) -> Self {
+        // SAFETY: the caller guarantees `p` is readable.
+        Lanes([unsafe { *p }; L])
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self, b: Self) -> Self {
+        Lanes(std::array::from_fn(|l| a.0[l] - b.0[l]))
+    }
+    #[inline(always)]
+    unsafe fn sq_acc(d: Self, acc: Self) -> Self {
+        Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l] * d.0[l]))
+    }
+    #[inline(always)]
+    unsafe fn abs_acc(d: Self, _one: Self, acc: Self) -> Self {
+        Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l].abs()))
+    }
+    #[inline(always)]
+    unsafe fn sqrt(a: Self) -> Self {
+        Lanes(a.0.map(T::sqrt))
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut T, v: Self) {
+        // SAFETY: the caller guarantees `L` writable elements at `p`.
+        unsafe { p.cast::<[T; L]>().write_unaligned(v.0) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(super) use x86::{Avx2, Avx512};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::Simd;
+
+    /// 16 f32 lanes in one AVX-512 register.
+    #[derive(Clone, Copy)]
+    pub(in crate::cpu::kernels) struct Avx512(__m512);
+
+    impl Simd for Avx512 {
+        type E = f32;
+        const W: usize = 16;
+
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            // SAFETY: only called inside functions compiled with AVX-512F (caller's contract).
+            Avx512(unsafe { _mm512_setzero_ps() })
+        }
+        #[inline(always)]
+        unsafe fn one(v: f32) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_set1_ps(v) })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: AVX-512F is enabled and 16 floats are readable at `p` (caller's contract).
+            Avx512(unsafe { _mm512_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn bcast(p: *const f32) -> Self {
+            // SAFETY: AVX-512F is enabled and `p` is readable (caller's contract).
+            Avx512(unsafe { _mm512_set1_ps(*p) })
+        }
+        #[inline(always)]
+        unsafe fn sub(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_sub_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn sq_acc(d: Self, acc: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_fmadd_ps(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
+            // |d|·1 + acc rounds exactly like |d| + acc, and runs on the FMA ports, leaving the
+            // add ports to the subtraction (two FMA and two add pipes on Zen 4).
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_fmadd_ps(_mm512_abs_ps(d.0), one.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn sqrt(a: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_sqrt_ps(a.0) })
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: Self) {
+            // SAFETY: AVX-512F is enabled and 16 floats are writable at `p` (caller's contract).
+            unsafe { _mm512_storeu_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn stream(p: *mut f32, v: Self) {
+            debug_assert!((p as usize).is_multiple_of(64));
+            // SAFETY: AVX-512F is enabled and 16 floats are writable at `p`, which is 64-byte
+            // aligned (caller's contract).
+            unsafe { _mm512_stream_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn fence() {
+            // SAFETY: SSE is part of x86-64.
+            unsafe { _mm_sfence() }
+        }
+    }
+
+    /// 8 f32 lanes in one AVX2 register, with FMA.
+    #[derive(Clone, Copy)]
+    pub(in crate::cpu::kernels) struct Avx2(__m256);
+
+    impl Simd for Avx2 {
+        type E = f32;
+        const W: usize = 8;
+
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            // SAFETY: only called inside functions compiled with AVX2 and FMA (caller's contract).
+            Avx2(unsafe { _mm256_setzero_ps() })
+        }
+        #[inline(always)]
+        unsafe fn one(v: f32) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_set1_ps(v) })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: AVX is enabled and 8 floats are readable at `p` (caller's contract).
+            Avx2(unsafe { _mm256_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn bcast(p: *const f32) -> Self {
+            // SAFETY: AVX is enabled and `p` is readable (caller's contract).
+            Avx2(unsafe { _mm256_set1_ps(*p) })
+        }
+        #[inline(always)]
+        unsafe fn sub(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_sub_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn sq_acc(d: Self, acc: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_fmadd_ps(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), d.0);
+                Avx2(_mm256_fmadd_ps(abs, one.0, acc.0))
+            }
+        }
+        #[inline(always)]
+        unsafe fn sqrt(a: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_sqrt_ps(a.0) })
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: Self) {
+            // SAFETY: AVX is enabled and 8 floats are writable at `p` (caller's contract).
+            unsafe { _mm256_storeu_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn stream(p: *mut f32, v: Self) {
+            debug_assert!((p as usize).is_multiple_of(32));
+            // SAFETY: AVX is enabled and 8 floats are writable at `p`, which is 32-byte aligned
+            // (caller's contract).
+            unsafe { _mm256_stream_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn fence() {
+            // SAFETY: SSE is part of x86-64.
+            unsafe { _mm_sfence() }
+        }
+    }
+}
