@@ -123,10 +123,13 @@ impl Plan {
     /// Fails only if the limits are too small to hold a single workgroup's block.
     pub fn new(n: usize, m: usize, d: usize, region: Region, limits: &PlanLimits) -> Result<Plan> {
         let (bn, bm) = (limits.block.0.max(1), limits.block.1.max(1));
-        let fits = |tn: usize, tm: usize, td: usize| Shrink::of(tn, tm, td, limits).is_none();
+        // A tile never has more rows than the problem: limits are checked on what is used.
+        let (rows, cols) = (n.max(1), m.max(1));
+        let check = |tn: usize, tm: usize, td: usize| Shrink::of(tn.min(rows), tm.min(cols), td, limits);
+        let fits = |tn: usize, tm: usize, td: usize| check(tn, tm, td).is_none();
 
         // Dimensions: whole rows unless one workgroup's block of rows cannot hold them.
-        let tile_dims = if !limits.split_dims || d == 0 || fits(bn.min(n.max(1)), bm.min(m.max(1)), d) {
+        let tile_dims = if !limits.split_dims || d == 0 || fits(bn, bm, d) {
             d
         } else {
             let mut lo = 1usize; // largest td known to fit (checked below)
@@ -146,7 +149,7 @@ impl Plan {
         let mut tn = round_up(n.max(1), bn);
         let mut tm = round_up(m.max(1), bm);
         let shrink = |t: usize, b: usize| round_up(t.div_ceil(2), b);
-        while let Some(v) = Shrink::of(tn, tm, tile_dims, limits) {
+        while let Some(v) = check(tn, tm, tile_dims) {
             let (shrink_rows, shrink_cols) = match v {
                 Shrink::Rows => (true, false),
                 Shrink::Cols => (false, true),
