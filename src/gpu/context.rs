@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::executor::SlotPool;
 use super::shaders::{Kernel, Tuning};
 use crate::error::{Error, Result};
 use crate::metric::Metric;
@@ -151,6 +152,8 @@ pub struct GpuContext {
     modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
     pipelines: Mutex<HashMap<(Kernel, Metric), Arc<wgpu::ComputePipeline>>>,
     async_error: ErrorSlot,
+    /// Tile buffers kept between runs.
+    pub(crate) slot_pool: SlotPool,
 }
 
 impl GpuContext {
@@ -232,6 +235,7 @@ impl GpuContext {
             modules: Mutex::default(),
             pipelines: Mutex::default(),
             async_error,
+            slot_pool: SlotPool::default(),
         })
     }
 

@@ -46,6 +46,63 @@ struct Slot {
     loaded_x: Loaded,
     loaded_y: Loaded,
     in_flight: Option<InFlight>,
+    sizes: Sizes,
+}
+
+/// Byte sizes of a slot's x, y and output buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Sizes {
+    x: u64,
+    y: u64,
+    out: u64,
+}
+
+impl Sizes {
+    fn for_plan(plan: &Plan) -> Sizes {
+        let bytes = |a: usize, b: usize| ((a * b) as u64 * 4).max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
+        Sizes {
+            x: bytes(plan.tile_rows, plan.tile_dims),
+            y: bytes(plan.tile_cols, plan.tile_dims),
+            out: bytes(plan.tile_rows, plan.tile_cols),
+        }
+    }
+
+    fn holds(&self, need: &Sizes) -> bool {
+        self.x >= need.x && self.y >= need.y && self.out >= need.out
+    }
+}
+
+/// Slots kept by the context between runs, so repeated calls do not allocate (and the driver
+/// does not zero) new buffers each time. The kernels read only what `Params` says, so a
+/// larger slot serves a smaller plan.
+#[derive(Default)]
+pub(crate) struct SlotPool(std::sync::Mutex<Vec<Slot>>);
+
+/// Slots the pool keeps at most (one run's worth).
+const POOL_SLOTS: usize = 2;
+
+impl SlotPool {
+    /// A slot big enough for `plan`: a pooled one if any fits, else a new one.
+    fn take(&self, ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
+        let need = Sizes::for_plan(plan);
+        let pooled = {
+            let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            pool.iter().position(|s| s.sizes.holds(&need)).map(|i| pool.swap_remove(i))
+        };
+        match pooled {
+            // Inputs differ between runs: nothing loaded can be reused.
+            Some(slot) => Ok(Slot { loaded_x: None, loaded_y: None, ..slot }),
+            None => Slot::new(ctx, need, index),
+        }
+    }
+
+    /// Returns finished slots to the pool, keeping the largest.
+    fn give_back(&self, slots: impl IntoIterator<Item = Slot>) {
+        let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        pool.extend(slots.into_iter().filter(|s| s.in_flight.is_none()));
+        pool.sort_by_key(|s| std::cmp::Reverse(s.sizes.x + s.sizes.y + s.sizes.out));
+        pool.truncate(POOL_SLOTS);
+    }
 }
 
 struct InFlight {
@@ -61,8 +118,7 @@ struct InFlight {
 const MIN_BUFFER: u64 = 16;
 
 impl Slot {
-    fn new(ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
-        let elems = |a: usize, b: usize| ((a * b) as u64 * 4).max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
+    fn new(ctx: &GpuContext, sizes: Sizes, index: usize) -> Result<Slot> {
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         ctx.scoped("allocating tile buffers", || {
             let buffer = |name: &str, size: u64, usage| {
@@ -73,9 +129,9 @@ impl Slot {
                     mapped_at_creation: false,
                 })
             };
-            let out_bytes = elems(plan.tile_rows, plan.tile_cols);
-            let x = buffer("x", elems(plan.tile_rows, plan.tile_dims), storage);
-            let y = buffer("y", elems(plan.tile_cols, plan.tile_dims), storage);
+            let out_bytes = sizes.out;
+            let x = buffer("x", sizes.x, storage);
+            let y = buffer("y", sizes.y, storage);
             let out = buffer("out", out_bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
             let params = buffer("params", 16, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
             let staging = buffer("staging", out_bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
@@ -89,7 +145,7 @@ impl Slot {
                     wgpu::BindGroupEntry { binding: 3, resource: out.as_entire_binding() },
                 ],
             });
-            Slot { x, y, out, params, staging, bind_group, loaded_x: None, loaded_y: None, in_flight: None }
+            Slot { x, y, out, params, staging, bind_group, loaded_x: None, loaded_y: None, in_flight: None, sizes }
         })
     }
 }
@@ -164,7 +220,7 @@ pub(crate) fn run_timed(
     ctx.check_async_error()?;
     let pipeline = ctx.pipeline(kernel, metric)?;
     let (block_rows, block_cols) = kernel.block(&ctx.tuning);
-    let mut slots = [Slot::new(ctx, plan, 0)?, Slot::new(ctx, plan, 1)?];
+    let mut slots = [ctx.slot_pool.take(ctx, plan, 0)?, ctx.slot_pool.take(ctx, plan, 1)?];
     let mut host = Vec::new();
     let chunks: Vec<Range<usize>> = plan.dim_chunks().collect();
     let mut count = 0usize;
@@ -256,6 +312,8 @@ pub(crate) fn run_timed(
     for i in [next, 1 - next] {
         drain(ctx, &mut slots[i], sink)?;
     }
+    // Only after a clean run: a failed one may leave a buffer mapped.
+    ctx.slot_pool.give_back(slots);
     Ok(())
 }
 
