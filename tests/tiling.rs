@@ -95,17 +95,18 @@ fn npy_and_text_sinks_hold_the_in_memory_result() {
         let full = engine.cdist(x.view(), y.view(), Metric::Euclidean).unwrap();
         let condensed = engine.pdist(x.view(), Metric::Euclidean).unwrap();
 
-        let path = dir.path().join(format!("{backend:?}.npy"));
-        let out = OutputFile::create(&path).unwrap();
-        engine
-            .cdist_to(
-                x.view(),
-                y.view(),
-                Metric::Euclidean,
-                out.sink(Layout::Matrix { n: 150, m: 120 }).unwrap().as_mut(),
-            )
-            .unwrap();
-        out.commit().unwrap();
+        // Streams cdist(x, y) into a file the way the CLI does.
+        let write_cdist = |name: String| {
+            let path = dir.path().join(name);
+            let out = OutputFile::create(&path).unwrap();
+            let mut sink = out.sink(Layout::Matrix { n: 150, m: 120 }).unwrap();
+            engine.cdist_to(x.view(), y.view(), Metric::Euclidean, sink.as_mut()).unwrap();
+            drop(sink);
+            out.commit().unwrap();
+            path
+        };
+
+        let path = write_cdist(format!("{backend:?}.npy"));
         let back = Array2::<f32>::read_npy(std::fs::File::open(&path).unwrap()).unwrap();
         assert_eq!(back, full, "{backend:?}: .npy on disk differs");
 
@@ -116,17 +117,7 @@ fn npy_and_text_sinks_hold_the_in_memory_result() {
         let back = Array1::<f32>::read_npy(std::fs::File::open(&path).unwrap()).unwrap();
         assert_eq!(back, condensed, "{backend:?}: condensed .npy on disk differs");
 
-        let path = dir.path().join(format!("{backend:?}.csv"));
-        let out = OutputFile::create(&path).unwrap();
-        engine
-            .cdist_to(
-                x.view(),
-                y.view(),
-                Metric::Euclidean,
-                out.sink(Layout::Matrix { n: 150, m: 120 }).unwrap().as_mut(),
-            )
-            .unwrap();
-        out.commit().unwrap();
+        let path = write_cdist(format!("{backend:?}.csv"));
         let text = std::fs::read_to_string(&path).unwrap();
         let rows: Vec<Vec<f32>> = text.lines().map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
         assert_eq!(rows.len(), 150);
