@@ -168,7 +168,7 @@ impl Engine {
         let mut phases = GpuPhases::default();
         let mut sink = MatrixSink::new(out);
         if plan.n > 0 && plan.m > 0 {
-            gpu::run_timed(ctx, self.options.kernel, x, y, metric, &plan, &mut sink, Some(&mut phases))?;
+            gpu::run(ctx, self.job(x, y, metric, &plan), &mut sink, Some(&mut phases))?;
         }
         sink.finish()?;
         Ok(Some(phases))
@@ -283,6 +283,10 @@ impl Engine {
         self.run(x, x, metric, &plan, sink)
     }
 
+    fn job<'a>(&self, x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric, plan: &'a Plan) -> gpu::Job<'a> {
+        gpu::Job { kernel: self.options.kernel, x, y, metric, plan }
+    }
+
     fn run(
         &self,
         x: ArrayView2<f32>,
@@ -293,7 +297,7 @@ impl Engine {
     ) -> Result<()> {
         if plan.n > 0 && plan.m > 0 {
             match &self.executor {
-                Executor::Gpu(ctx) => gpu::run(ctx, self.options.kernel, x, y, metric, plan, sink)?,
+                Executor::Gpu(ctx) => gpu::run(ctx, self.job(x, y, metric, plan), sink, None)?,
                 Executor::Cpu => cpu::run_streaming(x, y, metric, plan, sink)?,
             }
         }

@@ -191,32 +191,22 @@ fn wait(ctx: &GpuContext, submission: wgpu::SubmissionIndex) -> Result<()> {
     ctx.check_async_error()
 }
 
-/// Runs `plan` for `x` against `y` with `kernel`, handing finished blocks to `sink`.
-pub(crate) fn run(
-    ctx: &GpuContext,
-    kernel: Kernel,
-    x: ArrayView2<f32>,
-    y: ArrayView2<f32>,
-    metric: Metric,
-    plan: &Plan,
-    sink: &mut dyn Sink,
-) -> Result<()> {
-    run_timed(ctx, kernel, x, y, metric, plan, sink, None)
+/// One GPU computation: which kernel, on which inputs, with which metric and plan.
+#[derive(Clone, Copy)]
+pub(crate) struct Job<'a> {
+    pub kernel: Kernel,
+    pub x: ArrayView2<'a, f32>,
+    pub y: ArrayView2<'a, f32>,
+    pub metric: Metric,
+    pub plan: &'a Plan,
 }
 
-/// [`run`], and with `phases` given, runs upload, compute and readback of each block one after
-/// another, waiting for each, and adds the time each took to `phases`.
-#[expect(clippy::too_many_arguments, reason = "run's arguments plus the optional timings")]
-pub(crate) fn run_timed(
-    ctx: &GpuContext,
-    kernel: Kernel,
-    x: ArrayView2<f32>,
-    y: ArrayView2<f32>,
-    metric: Metric,
-    plan: &Plan,
-    sink: &mut dyn Sink,
-    mut phases: Option<&mut GpuPhases>,
-) -> Result<()> {
+/// Runs `job`, handing finished blocks to `sink` in plan order.
+///
+/// With `phases` given (benchmarks), runs upload, compute and readback of each block one after
+/// another, waiting for each, and adds the time each took to `phases`; without, they overlap.
+pub(crate) fn run(ctx: &GpuContext, job: Job, sink: &mut dyn Sink, mut phases: Option<&mut GpuPhases>) -> Result<()> {
+    let Job { kernel, x, y, metric, plan } = job;
     ctx.check_async_error()?;
     let pipeline = ctx.pipeline(kernel, metric)?;
     let (block_rows, block_cols) = kernel.block(&ctx.tuning);

@@ -6,5 +6,5 @@ mod shaders;
 
 pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, MAX_PAIR_DIMS_PER_PASS, adapters};
 pub use executor::GpuPhases;
-pub(crate) use executor::{run, run_timed};
+pub(crate) use executor::{Job, run};
 pub use shaders::{Kernel, Tuning};
