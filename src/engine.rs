@@ -264,7 +264,14 @@ impl Engine {
         let n = x.nrows();
         let mut out = Array1::zeros(validate::condensed_len(n)?);
         let slice = out.as_slice_mut().expect("fresh array is contiguous");
-        self.pdist_to(x, metric, &mut CondensedSink::new(n, slice))?;
+        match &self.executor {
+            // The CPU writes each band's pairs in place; no sink copy.
+            Executor::Cpu => {
+                let plan = self.plan(n, n, x.ncols(), Region::StrictUpper)?;
+                cpu::run_condensed(x, metric, &plan, slice);
+            }
+            Executor::Gpu(_) => self.pdist_to(x, metric, &mut CondensedSink::new(n, slice))?,
+        }
         Ok(out)
     }
 

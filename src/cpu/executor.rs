@@ -16,7 +16,7 @@ use super::kernels::{self, Isa, PackedY};
 use crate::error::Result;
 use crate::metric::Metric;
 use crate::plan::{Block, Plan};
-use crate::sink::Sink;
+use crate::sink::{Layout, Sink};
 
 /// Rows in contiguous memory, as the kernels need them; a copy only for other layouts.
 fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
@@ -118,6 +118,53 @@ fn advise_huge_pages<T>(out: &ArrayViewMut2<T>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = out;
+}
+
+/// Offset in SciPy's condensed vector of `n` points where row `i`'s pairs `(i, j > i)` start;
+/// `n(n−1)/2` for `i = n − 1` and `i = n`.
+fn condensed_start(n: usize, i: usize) -> usize {
+    n * i - i * (i + 1) / 2
+}
+
+/// Computes SciPy's condensed vector of the rows of `x` straight into `out` (length
+/// n(n−1)/2). The pairs of a band of rows are one contiguous run of `out`, so each rayon task
+/// owns a band and its run; it computes the band's pairs a pass of columns at a time (only
+/// columns right of the band's first row: about half the work of the full matrix) into a
+/// small buffer and copies each row's part into place.
+pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: &Plan, out: &mut [T]) {
+    let n = plan.n;
+    debug_assert_eq!(out.len(), condensed_start(n, n));
+    if n < 2 {
+        return;
+    }
+    let isa = Isa::detect();
+    let x = standard(x);
+    let packed = PackedY::new(x.view(), isa, 0);
+    let layout = Layout::Condensed { n };
+    let (band, tm) = (band_rows::<T>(plan, isa), pass_cols::<T>(plan, isa));
+    let mut pieces = Vec::with_capacity(n.div_ceil(band));
+    let mut rest = out;
+    for r0 in (0..n).step_by(band) {
+        let r1 = (r0 + band).min(n);
+        let (piece, tail) = rest.split_at_mut(condensed_start(n, r1) - condensed_start(n, r0));
+        pieces.push((r0..r1, piece));
+        rest = tail;
+    }
+    pieces.into_par_iter().for_each(|(rows, piece)| {
+        let base = condensed_start(n, rows.start) as u64;
+        let xb = x.slice(s![rows.clone(), ..]);
+        let mut buf = Array2::zeros((rows.len(), tm));
+        for c0 in (rows.start + 1..n).step_by(tm) {
+            let c1 = (c0 + tm).min(n);
+            let mut pass = buf.slice_mut(s![.., ..c1 - c0]);
+            kernels::block(xb, &packed, c0..c1, metric, pass.view_mut(), false);
+            for seg in layout.segments(&Block { rows: rows.clone(), cols: c0..c1 }) {
+                let at = (seg.offset - base) as usize;
+                let src = pass.slice(s![seg.row, seg.cols.clone()]);
+                piece[at..at + src.len()].copy_from_slice(src.as_slice().expect("buffer rows are contiguous"));
+            }
+        }
+    });
 }
 
 /// Computes the plan's blocks and hands them to `sink` in plan order.

@@ -5,7 +5,7 @@ mod executor;
 mod kernels;
 pub mod reference;
 
-pub(crate) use executor::{run_into, run_streaming};
+pub(crate) use executor::{run_condensed, run_into, run_streaming};
 
 use ndarray::{Array1, Array2, ArrayView2};
 use num_traits::Float;
@@ -13,7 +13,6 @@ use num_traits::Float;
 use crate::error::Result;
 use crate::metric::Metric;
 use crate::plan::{Plan, PlanLimits, Region};
-use crate::sink::CondensedSink;
 
 /// An element type the CPU path computes in: `f32` or `f64`.
 pub trait Element: Float + Send + Sync + std::fmt::Debug + 'static {}
@@ -52,7 +51,6 @@ pub fn pdist<T: Element>(x: ArrayView2<T>, metric: Metric) -> Result<Array1<T>> 
     let n = x.nrows();
     let mut out = Array1::zeros(crate::validate::condensed_len(n)?);
     let plan = Plan::new(n, n, x.ncols(), Region::StrictUpper, &PlanLimits::cpu(None))?;
-    let mut sink = CondensedSink::new(n, out.as_slice_mut().expect("fresh array is contiguous"));
-    run_streaming(x, x, metric, &plan, &mut sink)?;
+    run_condensed(x, metric, &plan, out.as_slice_mut().expect("fresh array is contiguous"));
     Ok(out)
 }
