@@ -212,6 +212,10 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
         }
     }
     drop(file_sink);
+    // A Ctrl-C while the last tiles were flushed to disk still means "no output".
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted);
+    }
     output.commit()?;
     let pairs = layout.len() as f64;
     log::info!(

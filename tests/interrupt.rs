@@ -1,0 +1,65 @@
+//! A run stopped half way (Ctrl-C, or a polite kill) leaves nothing under the output's name
+//! and no temporary file beside it.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use ndarray::Array2;
+use ndarray_npy::write_npy;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Names in `dir` other than the input.
+fn others(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "x.npy")
+        .collect()
+}
+
+/// Starts a cdist whose output (30000² f32, 3.6 GB) takes many seconds to write, and waits
+/// until its temporary output exists: the run is then under way.
+fn start_long_run(dir: &Path) -> Child {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let x = Array2::from_shape_simple_fn((30_000, 3), || rng.random_range(-1.0f32..1.0));
+    write_npy(dir.join("x.npy"), &x).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pairdist"))
+        .args(["cdist", "x.npy", "-o", "out.npy", "--backend", "cpu", "--quiet"])
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let since = Instant::now();
+    while !others(dir).iter().any(|n| n.ends_with(".partial")) {
+        assert!(since.elapsed() < Duration::from_secs(60), "no temporary output appeared");
+        sleep(Duration::from_millis(20));
+    }
+    sleep(Duration::from_millis(50));
+    child
+}
+
+fn interrupt_with(signal: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let child = start_long_run(dir.path());
+    let status = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{signal}: exit status {:?}, stderr: {stderr}", out.status);
+    assert!(stderr.contains("interrupted"), "{signal}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{signal}: {stderr}");
+    assert_eq!(others(dir.path()), Vec::<String>::new(), "{signal}: files left behind");
+}
+
+#[test]
+fn ctrl_c_leaves_nothing() {
+    interrupt_with("-INT");
+}
+
+#[test]
+fn sigterm_leaves_nothing() {
+    interrupt_with("-TERM");
+}
