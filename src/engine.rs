@@ -125,10 +125,10 @@ impl Engine {
         if let Executor::Gpu(ctx) = &mut executor {
             ctx.fit_tuning_to_tile_cap(options.max_tile_bytes);
         }
-        if matches!(executor, Executor::Cpu) {
-            log::info!("CPU backend: {} threads", rayon::current_num_threads());
-        }
-        Ok(Engine { executor, options })
+        let engine = Engine { executor, options };
+        // The one line that says where every computation of this engine runs.
+        log::info!("pairdist runs on {}", engine.describe());
+        Ok(engine)
     }
 
     /// The adapter in use, or `None` on the CPU.

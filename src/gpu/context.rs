@@ -222,7 +222,7 @@ impl GpuContext {
             immediate_size: 0,
         });
         let tuning = Tuning::for_limits(&limits);
-        log::info!("GPU adapter: {summary}");
+        log::debug!("opened GPU adapter: {summary}");
         log::debug!("tiled kernel tuning for this adapter: {tuning:?}");
         Ok(GpuContext {
             device,

@@ -86,15 +86,13 @@ pub(crate) struct EngineArgs {
 
 impl EngineArgs {
     pub(crate) fn build(&self) -> Result<Engine> {
-        let engine = Engine::with_options(EngineOptions {
+        Engine::with_options(EngineOptions {
             backend: self.backend,
             adapter: self.adapter.clone(),
             max_tile_bytes: self.max_tile_bytes,
             memory_budget: self.memory_budget,
             ..EngineOptions::default()
-        })?;
-        log::info!("running on {}", engine.describe());
-        Ok(engine)
+        })
     }
 }
 
