@@ -47,7 +47,8 @@ impl FromStr for Backend {
 pub struct EngineOptions {
     /// Where the work runs.
     pub backend: Backend,
-    /// Only adapters whose name contains this (case-insensitive); `WGPU_ADAPTER_NAME` also works.
+    /// Only adapters whose "NAME (BACKEND)" contains this, case-insensitive, such as `rtx` or
+    /// `(gl)` (see [`AdapterSummary::selector`]); `WGPU_ADAPTER_NAME` also works.
     pub adapter: Option<String>,
     /// Caps every tile buffer at this many bytes, forcing many small tiles (for tests, and for
     /// devices that misreport their limits).

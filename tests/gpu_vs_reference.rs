@@ -211,3 +211,26 @@ fn metric_names_follow_scipy() {
         assert!(err.contains(name), "{err}");
     }
 }
+
+#[test]
+fn every_adapter_matches_the_oracle() {
+    // Each adapter wgpu sees (Vulkan, and GL where a driver exists), opened by its selector.
+    let adapters = pairdist::gpu::adapters();
+    assert!(!adapters.is_empty(), "no GPU adapter: install a Vulkan driver (mesa-vulkan-drivers)");
+    let x = points(80, 70, 13, -3.0, 3.0);
+    let y = points(81, 131, 13, -3.0, 3.0);
+    for a in adapters {
+        let options = pairdist::EngineOptions {
+            backend: pairdist::Backend::Gpu,
+            adapter: Some(a.selector()),
+            ..Default::default()
+        };
+        let engine = pairdist::Engine::with_options(options).unwrap();
+        eprintln!("checking {}", engine.describe());
+        assert_eq!(engine.adapter().map(|b| b.selector()), Some(a.selector()));
+        for metric in METRICS {
+            let got = engine.cdist(x.view(), y.view(), metric).unwrap();
+            assert_matches(&a.selector(), x.view(), y.view(), metric, got.view());
+        }
+    }
+}

@@ -66,6 +66,14 @@ impl AdapterSummary {
     }
 }
 
+impl AdapterSummary {
+    /// "NAME (BACKEND)": what `--adapter` and [`EngineOptions::adapter`](crate::EngineOptions)
+    /// match against, so one name on two backends (Vulkan and GL) can be told apart.
+    pub fn selector(&self) -> String {
+        format!("{} ({})", self.name, self.backend)
+    }
+}
+
 impl std::fmt::Display for AdapterSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({}, {}, driver {})", self.name, self.backend, self.device_type, self.driver)
@@ -92,10 +100,15 @@ fn enumerate() -> Vec<wgpu::Adapter> {
     pollster::block_on(instance(secondary).enumerate_adapters(secondary))
 }
 
+/// Every adapter on every backend (or on those in WGPU_BACKEND).
+fn all_adapters() -> Vec<wgpu::Adapter> {
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    pollster::block_on(instance(backends).enumerate_adapters(backends))
+}
+
 /// Every adapter wgpu can see on this machine, on every backend (or those in WGPU_BACKEND).
 pub fn adapters() -> Vec<AdapterSummary> {
-    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
-    pollster::block_on(instance(backends).enumerate_adapters(backends)).iter().map(AdapterSummary::new).collect()
+    all_adapters().iter().map(AdapterSummary::new).collect()
 }
 
 /// Ranks adapters: hardware before software, the preferred power class first, native APIs
@@ -116,7 +129,12 @@ fn rank(adapter: &wgpu::Adapter, low_power: bool) -> (u8, u8) {
 /// Chooses an adapter: the one whose name contains `name` (or `WGPU_ADAPTER_NAME`) if given,
 /// else the best by [`rank`] (`WGPU_POWER_PREF=low` prefers integrated GPUs).
 fn choose_adapter(name: Option<&str>) -> Result<wgpu::Adapter> {
-    let mut all = enumerate();
+    let wanted = name.map(str::to_string).or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
+    // A named adapter may be on any backend (GL included); otherwise native APIs come first.
+    let mut all = match wanted {
+        Some(_) => all_adapters(),
+        None => enumerate(),
+    };
     if all.is_empty() {
         return Err(Error::NoGpu(
             "wgpu found no adapter (no Vulkan, Metal, DX12 or GL driver; on Debian/Ubuntu \
@@ -124,12 +142,11 @@ fn choose_adapter(name: Option<&str>) -> Result<wgpu::Adapter> {
                 .into(),
         ));
     }
-    let wanted = name.map(str::to_string).or_else(|| std::env::var("WGPU_ADAPTER_NAME").ok());
     if let Some(wanted) = wanted {
         let lower = wanted.to_lowercase();
-        all.retain(|a| a.get_info().name.to_lowercase().contains(&lower));
+        all.retain(|a| AdapterSummary::new(a).selector().to_lowercase().contains(&lower));
         if all.is_empty() {
-            return Err(Error::NoGpu(format!("no adapter's name contains '{wanted}'")));
+            return Err(Error::NoGpu(format!("no adapter matches '{wanted}' (see `pairdist info`)")));
         }
     }
     let low_power = wgpu::PowerPreference::from_env() == Some(wgpu::PowerPreference::LowPower);

@@ -30,7 +30,7 @@ struct Args {
     /// `Backend::Auto` picks (a hardware GPU, else the CPU).
     #[arg(short, long, default_value = "all", value_parser = parse_target)]
     backend: Target,
-    /// Only GPU adapters whose name contains this (case-insensitive).
+    /// Only GPU adapters whose "NAME (BACKEND)" contains this, case-insensitive: "rtx", "(vulkan)", "(gl)".
     #[arg(long)]
     adapter: Option<String>,
     /// Rows of XA (comma-separated list for several).
@@ -170,12 +170,9 @@ fn devices(args: &Args) -> pairdist::Result<Vec<Device>> {
         }
         Target::Gpu | Target::All => {
             let wanted = args.adapter.as_deref().map(str::to_lowercase);
-            let mut names = Vec::new();
             for a in pairdist::gpu::adapters() {
-                let matches = wanted.as_deref().is_none_or(|w| a.name.to_lowercase().contains(w));
-                // Adapters are opened by name: one entry per name (Vulkan before GL).
-                if matches && !names.contains(&a.name) {
-                    names.push(a.name.clone());
+                // Every adapter on every backend (one GPU seen through Vulkan and GL is two).
+                if wanted.as_deref().is_none_or(|w| a.selector().to_lowercase().contains(w)) {
                     out.push(Device::Gpu(a));
                 }
             }
@@ -280,7 +277,7 @@ fn engines(device: &Device, naive: bool) -> pairdist::Result<Vec<(&'static str, 
                 .map(|&kernel| {
                     let options = EngineOptions {
                         backend: Backend::Gpu,
-                        adapter: Some(a.name.clone()),
+                        adapter: Some(a.selector()),
                         kernel,
                         ..Default::default()
                     };

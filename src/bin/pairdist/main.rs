@@ -73,7 +73,7 @@ pub(crate) struct EngineArgs {
     /// auto: the best hardware GPU, else the CPU; gpu: a GPU adapter (error if none); cpu.
     #[arg(short, long, default_value = "auto", value_parser = parse_backend)]
     backend: Backend,
-    /// Use the adapter whose name contains this text (see `pairdist info`).
+    /// Use the adapter whose "NAME (BACKEND)" contains this text, e.g. "rtx" or "(gl)" (see `pairdist info`).
     #[arg(long)]
     adapter: Option<String>,
     /// Cap every tile buffer at this size (for example 64KiB): more, smaller tiles.
@@ -235,7 +235,7 @@ fn info() -> Result<()> {
         return Ok(());
     }
     for a in adapters {
-        println!("{}", a.name);
+        println!("{}", a.selector());
         println!("  backend:              {}", a.backend);
         println!("  device type:          {}{}", a.device_type, if a.is_software { " (software)" } else { "" });
         println!("  driver:               {}", a.driver);
