@@ -103,7 +103,7 @@ impl Engine {
 
     /// An engine built from `options`.
     pub fn with_options(options: EngineOptions) -> Result<Engine> {
-        let executor = match options.backend {
+        let mut executor = match options.backend {
             Backend::Cpu => Executor::Cpu,
             Backend::Gpu => Executor::Gpu(Box::new(GpuContext::new(options.adapter.as_deref())?)),
             Backend::Auto => match GpuContext::new(options.adapter.as_deref()) {
@@ -122,7 +122,6 @@ impl Engine {
                 }
             },
         };
-        let mut executor = executor;
         if let Executor::Gpu(ctx) = &mut executor {
             ctx.fit_tuning_to_tile_cap(options.max_tile_bytes);
         }

@@ -35,7 +35,7 @@ pub mod io;
 mod metric;
 pub mod plan;
 pub mod sink;
-mod validate;
+pub mod validate;
 
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};

@@ -1,9 +1,18 @@
-//! Input checks shared by every entry point: one place decides what is valid.
+//! Input checks shared by every entry point (the engine and the CLI): one place decides what
+//! is valid.
 
 use crate::error::{Error, Result};
 
-/// XA and XB must have the same number of columns.
-pub(crate) fn same_dims(xa: usize, xb: usize) -> Result<()> {
+/// XA and XB must have the same number of columns (`xa` and `xb` columns).
+///
+/// ```
+/// assert!(pairdist::validate::same_dims(3, 3).is_ok());
+/// assert_eq!(
+///     pairdist::validate::same_dims(3, 4).unwrap_err().to_string(),
+///     "dimension mismatch: XA has 3 columns but XB has 4"
+/// );
+/// ```
+pub fn same_dims(xa: usize, xb: usize) -> Result<()> {
     if xa == xb { Ok(()) } else { Err(Error::DimensionMismatch { xa, xb }) }
 }
 

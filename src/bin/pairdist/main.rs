@@ -169,9 +169,8 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     let xa = read_input(xa_path)?;
     let xb = xb_path.map(read_input).transpose()?;
     let (x, y) = (xa.view(), xb.as_ref().map_or(xa.view(), |b| b.view()));
-    if x.ncols() != y.ncols() {
-        return Err(Error::DimensionMismatch { xa: x.ncols(), xb: y.ncols() });
-    }
+    // Before the engine is built: a mismatch should not wait for a GPU to open.
+    pairdist::validate::same_dims(x.ncols(), y.ncols())?;
     let engine = run.engine.build()?;
     let layout = if pdist { Layout::Condensed { n: x.nrows() } } else { Layout::Matrix { n: x.nrows(), m: y.nrows() } };
     let plan = engine.plan(x.nrows(), y.nrows(), x.ncols(), if pdist { Region::StrictUpper } else { Region::Full })?;
