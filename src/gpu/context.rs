@@ -292,6 +292,7 @@ impl GpuContext {
             slots: 2,
             max_pair_dims_per_pass: MAX_PAIR_DIMS_PER_PASS,
             split_dims: true,
+            max_dims_per_pass: kernel.max_dims_per_pass(&self.tuning),
         }
     }
 

@@ -1,6 +1,8 @@
 //! The WGSL sources, read from `shaders/` at compile time and composed with the shared
 //! snippets they need. Kernels are specialised with override constants, not string templates.
 
+use crate::plan::MAX_DIMS_PER_PASS;
+
 /// A compute kernel, one WGSL file each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
@@ -53,6 +55,25 @@ impl Kernel {
         c
     }
 
+    /// Most dimensions one pass of this kernel may sum: the shader loops of one invocation stay
+    /// within [`LOOP_ITERATION_BUDGET`], and the pass within [`MAX_DIMS_PER_PASS`].
+    pub(crate) fn max_dims_per_pass(self, tuning: &Tuning) -> usize {
+        let by_loops = match self {
+            // One iteration per dimension.
+            Kernel::Naive => LOOP_ITERATION_BUDGET,
+            // Per step of TILE_K dimensions: the step itself, TILE_K inner iterations, and the
+            // staging loop's share of the items (at most the gather path's: the power of two
+            // >= TILE_K dimensions of every group of four rows of X and Y).
+            Kernel::Tiled => {
+                let threads = tuning.wg_x * tuning.wg_y;
+                let items = 2 * (tuning.wg_x + tuning.wg_y) * tuning.tile_k.next_power_of_two();
+                let per_step = 1 + tuning.tile_k + items.div_ceil(threads);
+                (LOOP_ITERATION_BUDGET as u32 / per_step * tuning.tile_k) as usize
+            }
+        };
+        by_loops.min(MAX_DIMS_PER_PASS)
+    }
+
     /// Global-memory bytes loaded per pair-dimension (the kernel's shape, for benchmarks):
     /// each block of R × C outputs reads R + C values per dimension. (The naive kernel reads
     /// two values per pair-dimension; caches may serve some of them.)
@@ -72,6 +93,11 @@ impl Kernel {
         }
     }
 }
+
+/// Loop iterations one invocation may run in one pass, counted over all its loops: a quarter
+/// of the 65 535 after which Mesa's llvmpipe/lavapipe silently ends loops (see
+/// [`MAX_DIMS_PER_PASS`]).
+pub(crate) const LOOP_ITERATION_BUDGET: usize = 16_384;
 
 /// Every invocation of the tiled kernel computes TILED_MICRO × TILED_MICRO outputs (the
 /// register tile of shaders/tiled.wgsl, fixed there).
@@ -126,6 +152,17 @@ mod tests {
             let t = Tuning::for_limits(&limits);
             assert!(t.workgroup_bytes() <= limits.max_compute_workgroup_storage_size, "{t:?}");
             assert!(t.wg_x * t.wg_y <= limits.max_compute_invocations_per_workgroup, "{t:?}");
+        }
+    }
+
+    #[test]
+    fn passes_stay_within_the_loop_budget() {
+        let shapes = [Tuning { wg_x: 16, wg_y: 16, tile_k: 16 }, Tuning { wg_x: 4, wg_y: 4, tile_k: 4 }];
+        for t in shapes {
+            for kernel in Kernel::ALL {
+                let dims = kernel.max_dims_per_pass(&t);
+                assert!(dims >= 1024 && dims <= MAX_DIMS_PER_PASS, "{kernel:?} {t:?}: {dims}");
+            }
         }
     }
 

@@ -23,6 +23,8 @@ pub(super) trait Simd: Copy {
     unsafe fn bcast(p: *const Self::E) -> Self;
     /// `a - b`.
     unsafe fn sub(a: Self, b: Self) -> Self;
+    /// `a + b`.
+    unsafe fn add(a: Self, b: Self) -> Self;
     /// `acc + d·d` (fused where the hardware has it).
     unsafe fn sq_acc(d: Self, acc: Self) -> Self;
     /// `acc + |d|`; `one` is [`Simd::one`]`(1)`, used to issue the add on the FMA units.
@@ -70,6 +72,10 @@ impl<T: Element, const L: usize> Simd for Lanes<T, L> {
     #[inline(always)]
     unsafe fn sub(a: Self, b: Self) -> Self {
         Lanes(std::array::from_fn(|l| a.0[l] - b.0[l]))
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        Lanes(std::array::from_fn(|l| a.0[l] + b.0[l]))
     }
     #[inline(always)]
     unsafe fn sq_acc(d: Self, acc: Self) -> Self {
@@ -131,6 +137,11 @@ mod x86 {
         unsafe fn sub(a: Self, b: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx512(unsafe { _mm512_sub_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_add_ps(a.0, b.0) })
         }
         #[inline(always)]
         unsafe fn sq_acc(d: Self, acc: Self) -> Self {
@@ -200,6 +211,11 @@ mod x86 {
         unsafe fn sub(a: Self, b: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx2(unsafe { _mm256_sub_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_add_ps(a.0, b.0) })
         }
         #[inline(always)]
         unsafe fn sq_acc(d: Self, acc: Self) -> Self {
