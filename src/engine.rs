@@ -8,6 +8,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::cpu;
 use crate::error::{Error, Result};
+use crate::extremes::{Extremes, FixingSink};
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
 use crate::metric::Metric;
 use crate::plan::{Plan, PlanLimits, Region};
@@ -168,7 +169,9 @@ impl Engine {
         let mut phases = GpuPhases::default();
         let mut sink = MatrixSink::new(out);
         if plan.n > 0 && plan.m > 0 {
-            gpu::run(ctx, self.job(x, y, metric, &plan), &mut sink, Some(&mut phases))?;
+            with_extremes_fixed(x, y, metric, &mut sink, |sink| {
+                gpu::run(ctx, self.job(x, y, metric, &plan), sink, Some(&mut phases))
+            })?;
         }
         sink.finish()?;
         Ok(Some(phases))
@@ -243,6 +246,9 @@ impl Engine {
             // The CPU writes blocks in place; no sink copy.
             Executor::Cpu => {
                 cpu::run_into(x, y, metric, &plan, out.view_mut());
+                if let Some(extremes) = Extremes::scan(x, y, metric) {
+                    extremes.fix_matrix(out);
+                }
                 Ok(())
             }
             Executor::Gpu(_) => self.run(x, y, metric, &plan, &mut MatrixSink::new(out)),
@@ -269,6 +275,9 @@ impl Engine {
             Executor::Cpu => {
                 let plan = self.plan(n, n, x.ncols(), Region::StrictUpper)?;
                 cpu::run_condensed(x, metric, &plan, slice);
+                if let Some(extremes) = Extremes::scan(x, x, metric) {
+                    extremes.fix_condensed(slice);
+                }
             }
             Executor::Gpu(_) => self.pdist_to(x, metric, &mut CondensedSink::new(n, slice))?,
         }
@@ -303,11 +312,26 @@ impl Engine {
         sink: &mut dyn Sink,
     ) -> Result<()> {
         if plan.n > 0 && plan.m > 0 {
-            match &self.executor {
-                Executor::Gpu(ctx) => gpu::run(ctx, self.job(x, y, metric, plan), sink, None)?,
-                Executor::Cpu => cpu::run_streaming(x, y, metric, plan, sink)?,
-            }
+            with_extremes_fixed(x, y, metric, sink, |sink| match &self.executor {
+                Executor::Gpu(ctx) => gpu::run(ctx, self.job(x, y, metric, plan), sink, None),
+                Executor::Cpu => cpu::run_streaming(x, y, metric, plan, sink),
+            })?;
         }
         sink.finish()
+    }
+}
+
+/// Runs `compute` into `sink`, through a [`FixingSink`] when some rows of `x` or `y` have
+/// coordinates extreme enough to overflow or underflow f32 sums (see [`crate::extremes`]).
+fn with_extremes_fixed(
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    sink: &mut dyn Sink,
+    compute: impl FnOnce(&mut dyn Sink) -> Result<()>,
+) -> Result<()> {
+    match Extremes::scan(x, y, metric) {
+        Some(extremes) => compute(&mut FixingSink { inner: sink, extremes: &extremes }),
+        None => compute(sink),
     }
 }

@@ -30,6 +30,7 @@
 pub mod cpu;
 mod engine;
 mod error;
+mod extremes;
 pub mod gpu;
 pub mod io;
 mod metric;

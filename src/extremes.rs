@@ -1,0 +1,139 @@
+//! Exact results at both ends of the f32 range, on every backend.
+//!
+//! The kernels sum squares (or absolute values) of differences in f32. Two things can go
+//! wrong there, and only for points with extreme coordinates:
+//!
+//! - **Overflow**: `euclidean` of points 1e20 apart is 1e20, but its squared sum (1e40)
+//!   overflows f32 to `inf`. It happens only when some |coordinate| exceeds
+//!   `sqrt(f32::MAX / d) / 2` (otherwise every squared difference, and their sum, is finite).
+//! - **Underflow**: squares of differences below about 1e-19 are subnormal or zero in f32,
+//!   and GPUs flush subnormals to zero, so `euclidean` of points 1e-30 apart comes out as 0.
+//!   A nonzero difference that small needs a coordinate with 0 < |v| < 2⁻⁴⁰ (two coordinates
+//!   of 2⁻⁴⁰ or more differ by at least their spacing, 2⁻⁶³, whose square is a normal f32).
+//!
+//! So the rows of X and Y are scanned once (O((n + m)·d), next to O(n·m·d) for the matrix),
+//! and only entries that involve a flagged row *and* look suspicious (`inf`, or so small that
+//! lost terms could matter) are recomputed in f64, where neither can happen, and rounded once
+//! to f32. In the common case no row is flagged and nothing else runs.
+//!
+//! `sqeuclidean` and `cityblock` results never overflow wrongly (a sum of non-negative terms
+//! overflows only if the true value exceeds `f32::MAX`), but their small results are fixed
+//! the same way.
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use crate::Result;
+use crate::cpu::reference;
+use crate::metric::Metric;
+use crate::plan::Block;
+use crate::sink::Sink;
+
+/// Coordinates below this (and nonzero) can make squared differences underflow: 2⁻⁴⁰.
+const TINY: f32 = 1.0 / (1u64 << 40) as f32;
+
+/// Entries of flagged rows to recompute for the rows of `x` against the rows of `y`.
+pub(crate) struct Extremes<'a> {
+    x: ArrayView2<'a, f32>,
+    y: ArrayView2<'a, f32>,
+    metric: Metric,
+    x_flagged: Vec<bool>,
+    y_flagged: Vec<bool>,
+    /// Results below this may have lost terms to underflow (the sum `d·2⁻¹⁰²`, where each
+    /// flushed term of at most 2⁻¹²⁶ changes the sum by at most 2⁻²⁴ of it; its square root
+    /// for `euclidean`).
+    small: f32,
+}
+
+impl<'a> Extremes<'a> {
+    /// `None` when no row of `x` or `y` has an extreme coordinate: then no entry can be wrong.
+    pub(crate) fn scan(x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric) -> Option<Self> {
+        let d = x.ncols().max(1) as f64;
+        // A squared sum overflows only if some |difference| exceeds sqrt(MAX / d).
+        let huge =
+            if metric == Metric::Euclidean { ((f32::MAX as f64 / d).sqrt() / 2.0) as f32 } else { f32::INFINITY };
+        let flag = |a: &ArrayView2<f32>| -> Vec<bool> {
+            a.rows()
+                .into_iter()
+                .map(|r| {
+                    r.iter().any(|v| {
+                        let v = v.abs();
+                        (v > 0.0 && v < TINY) || (v > huge && v.is_finite())
+                    })
+                })
+                .collect()
+        };
+        let (x_flagged, y_flagged) = (flag(&x), flag(&y));
+        if !x_flagged.contains(&true) && !y_flagged.contains(&true) {
+            return None;
+        }
+        let small_sum = d * 2f64.powi(-102);
+        let small = if metric == Metric::Euclidean { small_sum.sqrt() } else { small_sum } as f32;
+        Some(Extremes { x, y, metric, x_flagged, y_flagged, small })
+    }
+
+    /// The value entry `(i, j)` must have, given what the kernel computed.
+    fn fixed(&self, i: usize, j: usize, v: f32) -> f32 {
+        if (v.is_infinite() || v < self.small) && (self.x_flagged[i] || self.y_flagged[j]) {
+            let exact = reference::distance(self.x.row(i), self.y.row(j), self.metric);
+            // Points with inf or NaN coordinates keep what IEEE arithmetic gave.
+            if exact.is_finite() { exact as f32 } else { v }
+        } else {
+            v
+        }
+    }
+
+    /// Fixes a whole `n × m` matrix, visiting only the flagged rows and columns.
+    pub(crate) fn fix_matrix(&self, mut out: ArrayViewMut2<f32>) {
+        for (i, _) in self.x_flagged.iter().enumerate().filter(|f| *f.1) {
+            for j in 0..self.y.nrows() {
+                out[(i, j)] = self.fixed(i, j, out[(i, j)]);
+            }
+        }
+        for (j, _) in self.y_flagged.iter().enumerate().filter(|f| *f.1) {
+            for i in 0..self.x.nrows() {
+                out[(i, j)] = self.fixed(i, j, out[(i, j)]);
+            }
+        }
+    }
+
+    /// Fixes SciPy's condensed vector of the rows of `x` (`y` is `x`).
+    pub(crate) fn fix_condensed(&self, out: &mut [f32]) {
+        let n = self.x.nrows();
+        // Offset of pair (i, j), i < j, in the condensed vector.
+        let at = |i: usize, j: usize| n * i - i * (i + 1) / 2 + (j - i - 1);
+        for (k, _) in self.x_flagged.iter().enumerate().filter(|f| *f.1) {
+            for other in (0..n).filter(|&o| o != k) {
+                let (i, j) = (k.min(other), k.max(other));
+                out[at(i, j)] = self.fixed(i, j, out[at(i, j)]);
+            }
+        }
+    }
+
+    /// Whether a block holds any entry of a flagged row or column.
+    fn touches(&self, block: &Block) -> bool {
+        self.x_flagged[block.rows.clone()].contains(&true) || self.y_flagged[block.cols.clone()].contains(&true)
+    }
+}
+
+/// A sink that fixes the blocks with flagged rows before passing them on.
+pub(crate) struct FixingSink<'s, 'a> {
+    pub(crate) inner: &'s mut dyn Sink,
+    pub(crate) extremes: &'s Extremes<'a>,
+}
+
+impl Sink for FixingSink<'_, '_> {
+    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+        if !self.extremes.touches(block) {
+            return self.inner.accept(block, values);
+        }
+        let mut owned = values.to_owned();
+        for ((r, c), v) in owned.indexed_iter_mut() {
+            *v = self.extremes.fixed(block.rows.start + r, block.cols.start + c, *v);
+        }
+        self.inner.accept(block, owned.view())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish()
+    }
+}

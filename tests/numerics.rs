@@ -1,0 +1,183 @@
+//! Wrong numbers with exit status 0, found by adversarial testing of 0.1 (issue 7), and their
+//! neighbours: every dimension summed at any `d`, accuracy that does not decay with `d`, and
+//! `euclidean` exact across the whole f32 range. Each test here failed on 0.1.
+
+mod support;
+
+use ndarray::{Array1, Array2, ArrayView2, array};
+use pairdist::plan::Region;
+use pairdist::sink::{CondensedSink, MatrixSink};
+use pairdist::{Backend, Engine, Metric};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use support::{engines, oracle, with_tiles};
+
+/// Seeded standard normal points (Box–Muller), the data the accuracy targets speak of.
+fn normal(seed: u64, n: usize, d: usize) -> Array2<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_simple_fn((n, d), || {
+        let (u, v): (f64, f64) = (rng.random_range(f64::MIN_POSITIVE..1.0), rng.random());
+        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+    })
+}
+
+/// The largest relative error of `got` against the f64 oracle of every pair.
+fn worst_relative(
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    got: ArrayView2<f32>,
+) -> (f64, (usize, usize)) {
+    let mut worst = (0.0, (0, 0));
+    for i in 0..x.nrows() {
+        let xi = x.row(i).to_vec();
+        for j in 0..y.nrows() {
+            let want = oracle(&xi, &y.row(j).to_vec(), metric);
+            let rel = (got[(i, j)] as f64 - want).abs() / want.abs().max(f64::MIN_POSITIVE);
+            if !(rel <= worst.0) {
+                worst = (rel, (i, j));
+            }
+        }
+    }
+    worst
+}
+
+/// Every way a matrix leaves an engine: allocated, streamed through a sink in tiles, and
+/// condensed (`pdist`, compared with the upper triangle of the oracle).
+fn assert_relative(engine: &Engine, name: &str, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, bound: f64) {
+    let shape = format!("{}x{}x{}", x.nrows(), y.nrows(), x.ncols());
+    let got = engine.cdist(x, y, metric).unwrap();
+    let (rel, at) = worst_relative(x, y, metric, got.view());
+    assert!(rel <= bound, "{name} {metric} {shape}: relative error {rel:e} at {at:?} (bound {bound:e})");
+
+    let mut streamed = Array2::from_elem((x.nrows(), y.nrows()), f32::NAN);
+    engine.cdist_to(x, y, metric, &mut MatrixSink::new(streamed.view_mut())).unwrap();
+    let (rel, at) = worst_relative(x, y, metric, streamed.view());
+    assert!(rel <= bound, "{name} {metric} {shape} streamed: relative error {rel:e} at {at:?}");
+
+    let condensed = engine.pdist(x, metric).unwrap();
+    let (n, mut k) = (x.nrows(), 0);
+    for i in 0..n {
+        for j in i + 1..n {
+            let want = oracle(&x.row(i).to_vec(), &x.row(j).to_vec(), metric);
+            let rel = (condensed[k] as f64 - want).abs() / want.abs().max(f64::MIN_POSITIVE);
+            assert!(rel <= bound, "{name} {metric} pdist of {shape}: ({i}, {j}) relative error {rel:e}");
+            k += 1;
+        }
+    }
+}
+
+#[test]
+fn every_dimension_is_summed_around_the_shader_loop_limit() {
+    // 0.1 on lavapipe stopped summing after about 49 932 dimensions (65 535 with the naive
+    // kernel): the driver ends loops after 65 535 iterations per invocation, counted over all
+    // loops, and the plan let one pass run that long.
+    for d in [65_535, 65_536, 65_537, 200_000] {
+        let x = normal(d as u64, 5, d);
+        let y = normal(d as u64 + 1, 3, d);
+        for metric in Metric::ALL {
+            for (name, engine) in engines() {
+                assert_relative(engine, name, x.view(), y.view(), metric, 1e-5);
+            }
+        }
+    }
+}
+
+#[test]
+fn relative_error_stays_below_1e_5_up_to_a_million_dimensions() {
+    // 0.1 summed in plain running f32 sums: 1.3e-5 at d = 100 000 on the CPU.
+    for (n, m, d) in [(3, 3, 100_000), (64, 64, 50_000), (4, 3, 1_000_000)] {
+        let x = normal(7 + d as u64, n, d);
+        let y = normal(8 + d as u64, m, d);
+        for metric in Metric::ALL {
+            for (name, engine) in engines() {
+                assert_relative(engine, name, x.view(), y.view(), metric, 1e-5);
+            }
+        }
+    }
+}
+
+#[test]
+fn euclidean_does_not_overflow_below_the_largest_f32() {
+    // SciPy: 1e20, 8.06e19, 5e19. 0.1 gave inf for every off-diagonal entry.
+    let cases = [
+        array![[1e20f32, 0.0], [0.0, 0.0], [3e19, 4e19]],
+        // Distances just below f32::MAX, and coordinates whose differences overflow f32.
+        array![[1.5e38f32, 0.0], [-1.5e38, 0.0], [0.0, 1e38], [3e38, 3e38]],
+        // Many moderate coordinates: the squared sum passes f32::MAX, the distance does not.
+        Array2::from_shape_fn((3, 1000), |(i, k)| if i == 0 { 0.0 } else { 1e18 * (1.0 + (i * k % 7) as f32) }),
+    ];
+    for x in &cases {
+        for (name, engine) in engines() {
+            assert_exact_euclidean(engine, name, x.view());
+        }
+        // Many tiles, so the fix-up also meets blocks that do not start at row 0.
+        for backend in [Backend::Gpu, Backend::Cpu] {
+            let engine = with_tiles(backend, 4096);
+            assert_exact_euclidean(&engine, &format!("{backend:?} small tiles"), x.view());
+        }
+    }
+}
+
+#[test]
+fn euclidean_does_not_underflow_above_the_smallest_f32() {
+    // Squares of differences below 1e-19 underflow f32 (GPUs flush them to zero), but the
+    // distances are ordinary f32 values.
+    let cases = [
+        array![[1e-30f32, 0.0], [0.0, 0.0], [3e-31, 4e-31]],
+        array![[1e-22f32, 2e-22, 0.0], [0.0, 0.0, 0.0], [-3e-23, 1e-23, 5e-23]],
+        Array2::from_shape_fn((4, 300), |(i, k)| (i as f32 + 1.0) * 1e-25 * ((k % 5) as f32 - 2.0)),
+    ];
+    for x in &cases {
+        for (name, engine) in engines() {
+            assert_exact_euclidean(engine, name, x.view());
+        }
+    }
+}
+
+/// `euclidean` of the rows of `x` against themselves: every entry within 2.5 ε of the f64 value.
+fn assert_exact_euclidean(engine: &Engine, name: &str, x: ArrayView2<f32>) {
+    let n = x.nrows();
+    let want =
+        Array2::from_shape_fn((n, n), |(i, j)| oracle(&x.row(i).to_vec(), &x.row(j).to_vec(), Metric::Euclidean));
+    // Distances beyond f32::MAX are inf in f32, as NumPy's float32 cast gives.
+    let close = |got: f32, want: f64| match want > f32::MAX as f64 {
+        true => got == f32::INFINITY,
+        false => (got as f64 - want).abs() <= 2.5 * f32::EPSILON as f64 * want,
+    };
+    let full = engine.cdist(x, x, Metric::Euclidean).unwrap();
+    let mut streamed = Array2::from_elem((n, n), f32::NAN);
+    engine.cdist_to(x, x, Metric::Euclidean, &mut MatrixSink::new(streamed.view_mut())).unwrap();
+    for (how, got) in [("cdist", &full), ("cdist_to", &streamed)] {
+        for ((i, j), &w) in want.indexed_iter() {
+            assert!(close(got[(i, j)], w), "{name} {how}: ({i}, {j}) is {}, want {w:e}", got[(i, j)]);
+        }
+    }
+    let condensed = engine.pdist(x, Metric::Euclidean).unwrap();
+    let mut streamed = Array1::from_elem(n * (n - 1) / 2, f32::NAN);
+    let sink = &mut CondensedSink::new(n, streamed.as_slice_mut().unwrap());
+    engine.pdist_to(x, Metric::Euclidean, sink).unwrap();
+    let mut k = 0;
+    for i in 0..n {
+        for j in i + 1..n {
+            assert!(close(condensed[k], want[(i, j)]), "{name} pdist: ({i}, {j}) is {}", condensed[k]);
+            assert!(close(streamed[k], want[(i, j)]), "{name} pdist_to: ({i}, {j}) is {}", streamed[k]);
+            k += 1;
+        }
+    }
+}
+
+#[test]
+fn plans_bound_the_dimensions_of_every_pass() {
+    // The planner's own promise, checked on the engine a user builds.
+    for (name, engine) in engines() {
+        for d in [1, 4096, 65_537, 1_000_000, 10_000_000] {
+            let plan = engine.plan(2, 2, d, Region::Full).unwrap();
+            let chunks: Vec<_> = plan.dim_chunks().collect();
+            assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), d, "{name} d = {d}");
+            if name == "gpu" {
+                assert!(chunks.iter().all(|c| c.len() <= pairdist::plan::MAX_DIMS_PER_PASS), "{name} d = {d}");
+            }
+        }
+    }
+}
