@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::extremes::{Extremes, FixingSink};
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
 use crate::metric::Metric;
-use crate::plan::{Plan, PlanLimits, Region};
+use crate::plan::{MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
 use crate::sink::{CondensedSink, MatrixSink, Sink};
 use crate::validate;
 
@@ -52,9 +52,10 @@ pub struct EngineOptions {
     /// `(gl)` (see [`AdapterSummary::selector`]); `WGPU_ADAPTER_NAME` also works.
     pub adapter: Option<String>,
     /// Caps every tile buffer at this many bytes, forcing many small tiles (for tests, and for
-    /// devices that misreport their limits).
+    /// devices that misreport their limits). At least [`MIN_TILE_BYTES`].
     pub max_tile_bytes: Option<u64>,
-    /// Bytes all of a run's tile buffers may take on the device.
+    /// Bytes all of a run's tile buffers may take on the device; on the CPU, bytes of each
+    /// tile a streaming run holds. At least [`MIN_MEMORY_BUDGET`].
     pub memory_budget: u64,
     /// The GPU kernel (the tiled one unless benchmarking the baseline).
     pub kernel: Kernel,
@@ -103,7 +104,21 @@ impl Engine {
     }
 
     /// An engine built from `options`.
-    pub fn with_options(options: EngineOptions) -> Result<Engine> {
+    ///
+    /// A `max_tile_bytes` below [`MIN_TILE_BYTES`] or a `memory_budget` below
+    /// [`MIN_MEMORY_BUDGET`] is raised to that floor (with a warning), the same on every backend.
+    pub fn with_options(mut options: EngineOptions) -> Result<Engine> {
+        if let Some(b) = options.max_tile_bytes.filter(|&b| b < MIN_TILE_BYTES) {
+            log::warn!("a tile cap of {b} bytes is below the smallest tile; using {MIN_TILE_BYTES} bytes");
+            options.max_tile_bytes = Some(MIN_TILE_BYTES);
+        }
+        if options.memory_budget < MIN_MEMORY_BUDGET {
+            log::warn!(
+                "a memory budget of {} bytes is below the smallest that works; using {MIN_MEMORY_BUDGET} bytes",
+                options.memory_budget
+            );
+            options.memory_budget = MIN_MEMORY_BUDGET;
+        }
         let mut executor = match options.backend {
             Backend::Cpu => Executor::Cpu,
             Backend::Gpu => Executor::Gpu(Box::new(GpuContext::new(options.adapter.as_deref())?)),
@@ -124,7 +139,7 @@ impl Engine {
             },
         };
         if let Executor::Gpu(ctx) = &mut executor {
-            ctx.fit_tuning_to_tile_cap(options.max_tile_bytes);
+            ctx.fit_tuning(options.max_tile_bytes, options.memory_budget);
         }
         let engine = Engine { executor, options };
         // The one line that says where every computation of this engine runs.
@@ -195,7 +210,9 @@ impl Engine {
             Executor::Gpu(ctx) => ctx
                 .plan_limits(self.options.kernel, self.options.memory_budget)
                 .with_max_tile_bytes(self.options.max_tile_bytes),
-            Executor::Cpu => PlanLimits::cpu(self.options.max_tile_bytes),
+            Executor::Cpu => {
+                PlanLimits::cpu(self.options.max_tile_bytes).with_memory_budget(self.options.memory_budget)
+            }
         }
     }
 

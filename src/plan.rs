@@ -86,6 +86,13 @@ impl PlanLimits {
         }
     }
 
+    /// Returns a copy whose tiles (inputs, output, staging) take at most `bytes` together,
+    /// never below [`MIN_MEMORY_BUDGET`].
+    pub fn with_memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget_bytes = bytes.max(MIN_MEMORY_BUDGET);
+        self
+    }
+
     /// Returns a copy whose binding limit is at most `bytes` (the "force small tiles" knob),
     /// never below [`MIN_TILE_BYTES`].
     pub fn with_max_tile_bytes(mut self, bytes: Option<u64>) -> Self {

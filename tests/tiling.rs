@@ -139,3 +139,24 @@ fn an_uncommitted_output_leaves_nothing() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
 }
+
+#[test]
+fn tile_caps_and_memory_budgets_mean_the_same_on_both_backends() {
+    // 0.1's GPU refused --memory-budget 64KiB for 150 points while the CPU took
+    // --max-tile-bytes 1. Now every value works on both, caps below the floors act as the
+    // floors (plan::MIN_TILE_BYTES, plan::MIN_MEMORY_BUDGET), and the results are the same.
+    use pairdist::{Engine, EngineOptions};
+    let x = points(31, 150, 7, -3.0, 3.0);
+    let y = points(32, 140, 7, -3.0, 3.0);
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        for (max_tile_bytes, memory_budget) in [(Some(1), 1), (None, 64 << 10), (Some(4096), 1 << 20), (None, 1)] {
+            let options = EngineOptions { backend, max_tile_bytes, memory_budget, ..Default::default() };
+            let what = format!("{backend:?} tile cap {max_tile_bytes:?}, budget {memory_budget}");
+            let engine = Engine::with_options(options).unwrap_or_else(|e| panic!("{what}: {e}"));
+            for metric in Metric::ALL {
+                let got = engine.cdist(x.view(), y.view(), metric).unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_matches(&what, x.view(), y.view(), metric, got.view());
+            }
+        }
+    }
+}

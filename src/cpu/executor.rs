@@ -179,9 +179,15 @@ pub(crate) fn run_streaming<T: Element>(
     let packed = PackedY::new(y, Isa::detect(), 0);
     debug_assert_eq!(packed.rows(), plan.m);
     // Enough blocks per wave to keep every core busy while the sink takes the last wave.
+    // The plan is walked lazily: a plan of many small tiles can have billions of blocks, and
+    // only one wave of them is ever held (0.1 collected them all and ran out of memory).
     let wave = 4 * rayon::current_num_threads();
-    let blocks: Vec<Block> = plan.blocks().collect();
-    for chunk in blocks.chunks(wave) {
+    let mut blocks = plan.blocks();
+    loop {
+        let chunk: Vec<Block> = blocks.by_ref().take(wave).collect();
+        if chunk.is_empty() {
+            break;
+        }
         let tiles: Vec<Array2<T>> = chunk
             .par_iter()
             .map(|b| {
@@ -195,4 +201,35 @@ pub(crate) fn run_streaming<T: Element>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::plan::{PlanLimits, Region};
+
+    /// Counts blocks and stops the run at the first, as an interrupted run does.
+    struct StopAtFirst(usize);
+
+    impl Sink for StopAtFirst {
+        fn accept(&mut self, _: &Block, _: ArrayView2<f32>) -> Result<()> {
+            self.0 += 1;
+            Err(Error::Interrupted)
+        }
+    }
+
+    #[test]
+    fn plans_of_a_billion_blocks_are_walked_lazily() {
+        // 2^20 points and 4 KiB tiles: about 2^30 blocks, which 0.1 collected into a vector
+        // (tens of GB) before computing the first one.
+        let n = 1 << 20;
+        let x = Array2::<f32>::zeros((n, 1));
+        let plan = Plan::new(n, n, 1, Region::Full, &PlanLimits::cpu(Some(4096))).unwrap();
+        assert!(n.div_ceil(plan.tile_rows) * n.div_ceil(plan.tile_cols) >= 1 << 28, "{plan:?}");
+        let mut sink = StopAtFirst(0);
+        let result = run_streaming(x.view(), x.view(), Metric::Euclidean, &plan, &mut sink);
+        assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
+        assert_eq!(sink.0, 1);
+    }
 }

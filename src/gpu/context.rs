@@ -266,20 +266,25 @@ impl GpuContext {
     }
 
     /// Halves the tiled kernel's workgroup (down to 4 × 4 invocations) until one block of f32
-    /// outputs fits in `max_tile_bytes`, so a small tile cap (`--max-tile-bytes 4KiB`) gives
-    /// small tiles instead of an error. Call before the first pipeline is compiled.
-    pub(crate) fn fit_tuning_to_tile_cap(&mut self, max_tile_bytes: Option<u64>) {
-        let Some(cap) = max_tile_bytes else { return };
-        let block_bytes = |t: &Tuning| {
+    /// outputs fits in `max_tile_bytes` and two slots of one block (with a few dimensions) fit
+    /// in `memory_budget`, so small caps (`--max-tile-bytes 4KiB`, `--memory-budget 64KiB`)
+    /// give small tiles instead of an error. Call before the first pipeline is compiled.
+    pub(crate) fn fit_tuning(&mut self, max_tile_bytes: Option<u64>, memory_budget: u64) {
+        let too_big = |t: &Tuning| {
             let (rows, cols) = Kernel::Tiled.block(t);
-            4 * rows as u64 * cols as u64
+            let (rows, cols) = (rows as u64, cols as u64);
+            let block_bytes = 4 * rows * cols;
+            // Two slots of: 4 dimensions of the block's rows of X and Y, the output and its
+            // staging copy (see `Shrink::of` in plan.rs).
+            let footprint = 2 * 4 * (4 * (rows + cols) + 2 * rows * cols);
+            block_bytes > max_tile_bytes.unwrap_or(u64::MAX) || footprint > memory_budget
         };
-        while block_bytes(&self.tuning) > cap && self.tuning.wg_x > 4 && self.tuning.wg_y > 4 {
+        while too_big(&self.tuning) && self.tuning.wg_x > 4 && self.tuning.wg_y > 4 {
             self.tuning.wg_x /= 2;
             self.tuning.wg_y /= 2;
         }
         debug_assert!(self.pipelines.lock().map(|p| p.is_empty()).unwrap_or(true));
-        log::debug!("tiled kernel tuning for a {cap}-byte tile cap: {:?}", self.tuning);
+        log::debug!("tiled kernel tuning for these caps: {:?}", self.tuning);
     }
 
     /// Limits for the planner, for `kernel`, within `memory_budget` bytes of tile buffers.

@@ -212,7 +212,6 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, sink: &mut dyn Sink, mut phases: O
     let (block_rows, block_cols) = kernel.block(&ctx.tuning);
     let mut slots = [ctx.slot_pool.take(ctx, plan, 0)?, ctx.slot_pool.take(ctx, plan, 1)?];
     let mut host = Vec::new();
-    let chunks: Vec<Range<usize>> = plan.dim_chunks().collect();
     let mut count = 0usize;
 
     for block in plan.blocks() {
@@ -220,21 +219,21 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, sink: &mut dyn Sink, mut phases: O
         count += 1;
         drain(ctx, slot, sink)?;
         let mut readback_start = None;
-        for (c, dims) in chunks.iter().enumerate() {
+        for (c, dims) in plan.dim_chunks().enumerate() {
             let upload_start = Instant::now();
             let want_x = Some((block.rows.clone(), dims.clone()));
             if slot.loaded_x != want_x {
-                pack(&x, &block.rows, dims, &mut host);
+                pack(&x, &block.rows, &dims, &mut host);
                 upload(ctx, &slot.x, &host);
                 slot.loaded_x = want_x;
             }
             let want_y = Some((block.cols.clone(), dims.clone()));
             if slot.loaded_y != want_y {
-                pack(&y, &block.cols, dims, &mut host);
+                pack(&y, &block.cols, &dims, &mut host);
                 upload(ctx, &slot.y, &host);
                 slot.loaded_y = want_y;
             }
-            let last = c + 1 == chunks.len();
+            let last = dims.end == plan.d;
             let params = Params {
                 rows: block.rows.len() as u32,
                 cols: block.cols.len() as u32,
