@@ -34,7 +34,8 @@ fn worst_relative(
         for j in 0..y.nrows() {
             let want = oracle(&xi, &y.row(j).to_vec(), metric);
             let rel = (got[(i, j)] as f64 - want).abs() / want.abs().max(f64::MIN_POSITIVE);
-            if !(rel <= worst.0) {
+            // NaN counts as the worst error.
+            if rel.is_nan() || rel > worst.0 {
                 worst = (rel, (i, j));
             }
         }
