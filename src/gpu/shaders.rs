@@ -161,7 +161,7 @@ mod tests {
         for t in shapes {
             for kernel in Kernel::ALL {
                 let dims = kernel.max_dims_per_pass(&t);
-                assert!(dims >= 1024 && dims <= MAX_DIMS_PER_PASS, "{kernel:?} {t:?}: {dims}");
+                assert!((1024..=MAX_DIMS_PER_PASS).contains(&dims), "{kernel:?} {t:?}: {dims}");
             }
         }
     }
