@@ -45,6 +45,10 @@ pub struct AdapterSummary {
     pub max_invocations: u32,
     /// Workgroup memory, in bytes.
     pub workgroup_storage: u32,
+    /// Why pairdist cannot run on this adapter (`None` when it can): for example an OpenGL
+    /// context older than 4.3, which has no compute shaders. Such adapters are listed by
+    /// `pairdist info` but never chosen.
+    pub unusable: Option<String>,
 }
 
 impl AdapterSummary {
@@ -62,8 +66,22 @@ impl AdapterSummary {
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
             max_invocations: limits.max_compute_invocations_per_workgroup,
             workgroup_storage: limits.max_compute_workgroup_storage_size,
+            unusable: unusable(adapter),
         }
     }
+}
+
+/// Why an adapter cannot run pairdist's kernels, if it cannot.
+fn unusable(adapter: &wgpu::Adapter) -> Option<String> {
+    let caps = adapter.get_downlevel_capabilities();
+    if !caps.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
+        return Some("no compute shaders (OpenGL before 4.3, or WebGL)".into());
+    }
+    let limits = adapter.limits();
+    if limits.max_storage_buffers_per_shader_stage < 3 || limits.max_compute_invocations_per_workgroup < 16 {
+        return Some("too few storage buffers or invocations per workgroup for the kernels".into());
+    }
+    None
 }
 
 impl AdapterSummary {
@@ -148,6 +166,17 @@ fn choose_adapter(name: Option<&str>) -> Result<wgpu::Adapter> {
         if all.is_empty() {
             return Err(Error::NoGpu(format!("no adapter matches '{wanted}' (see `pairdist info`)")));
         }
+    }
+    // Adapters that cannot run compute shaders are never chosen (0.1 picked an H100's OpenGL
+    // 3.3 context when asked for it, and the device was lost).
+    let refused: Vec<String> = all
+        .iter()
+        .map(AdapterSummary::new)
+        .filter_map(|a| a.unusable.as_ref().map(|why| format!("{}: {why}", a.selector())))
+        .collect();
+    all.retain(|a| unusable(a).is_none());
+    if all.is_empty() {
+        return Err(Error::NoGpu(format!("no adapter can run compute shaders ({})", refused.join("; "))));
     }
     let low_power = wgpu::PowerPreference::from_env() == Some(wgpu::PowerPreference::LowPower);
     all.sort_by_key(|a| rank(a, low_power));

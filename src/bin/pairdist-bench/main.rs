@@ -172,8 +172,12 @@ fn devices(args: &Args) -> pairdist::Result<Vec<Device>> {
             let wanted = args.adapter.as_deref().map(str::to_lowercase);
             for a in pairdist::gpu::adapters() {
                 // Every adapter on every backend (one GPU seen through Vulkan and GL is two).
-                if wanted.as_deref().is_none_or(|w| a.selector().to_lowercase().contains(w)) {
-                    out.push(Device::Gpu(a));
+                if !wanted.as_deref().is_none_or(|w| a.selector().to_lowercase().contains(w)) {
+                    continue;
+                }
+                match &a.unusable {
+                    Some(why) => log::warn!("skipping {}: {why}", a.selector()),
+                    None => out.push(Device::Gpu(a)),
                 }
             }
             if out.is_empty() {
