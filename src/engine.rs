@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
-use crate::cpu;
+use crate::cpu::{self, Element};
 use crate::error::{Error, Result};
 use crate::extremes::{Extremes, FixingSink};
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
@@ -263,9 +263,7 @@ impl Engine {
             // The CPU writes blocks in place; no sink copy.
             Executor::Cpu => {
                 cpu::run_into(x, y, metric, &plan, out.view_mut());
-                if let Some(extremes) = Extremes::scan(x, y, metric) {
-                    extremes.fix_matrix(out);
-                }
+                f32::fix_extremes(x, y, metric, out);
                 Ok(())
             }
             Executor::Gpu(_) => self.run(x, y, metric, &plan, &mut MatrixSink::new(out)),
@@ -292,9 +290,7 @@ impl Engine {
             Executor::Cpu => {
                 let plan = self.plan(n, n, x.ncols(), Region::StrictUpper)?;
                 cpu::run_condensed(x, metric, &plan, slice);
-                if let Some(extremes) = Extremes::scan(x, x, metric) {
-                    extremes.fix_condensed(slice);
-                }
+                f32::fix_extremes_condensed(x, metric, slice);
             }
             Executor::Gpu(_) => self.pdist_to(x, metric, &mut CondensedSink::new(n, slice))?,
         }

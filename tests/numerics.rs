@@ -121,6 +121,18 @@ fn euclidean_does_not_overflow_below_the_largest_f32() {
 }
 
 #[test]
+fn the_generic_cpu_functions_fix_f32_extremes_too() {
+    let x = array![[1e20f32, 0.0], [0.0, 0.0], [3e19, 4e19], [1e-30, 0.0]];
+    let d = pairdist::cpu::cdist(x.view(), x.view(), Metric::Euclidean).unwrap();
+    let p = pairdist::cpu::pdist(x.view(), Metric::Euclidean).unwrap();
+    for (i, j, want) in [(0, 1, 1e20), (1, 2, 5e19), (1, 3, 1e-30)] {
+        let rel = |got: f32| (got as f64 - want).abs() / want;
+        assert!(rel(d[(i, j)]) < 1e-6, "cdist ({i}, {j}) is {}", d[(i, j)]);
+        assert!(rel(p[4 * i - i * (i + 1) / 2 + (j - i - 1)]) < 1e-6, "pdist ({i}, {j})");
+    }
+}
+
+#[test]
 fn euclidean_does_not_underflow_above_the_smallest_f32() {
     // Squares of differences below 1e-19 underflow f32 (GPUs flush them to zero), but the
     // distances are ordinary f32 values.

@@ -7,16 +7,41 @@ pub mod reference;
 
 pub(crate) use executor::{run_condensed, run_into, run_streaming};
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 use num_traits::Float;
 
 use crate::error::Result;
+use crate::extremes::Extremes;
 use crate::metric::Metric;
 use crate::plan::{Plan, PlanLimits, Region};
 
 /// An element type the CPU path computes in: `f32` or `f64`.
-pub trait Element: Float + Send + Sync + std::fmt::Debug + 'static {}
-impl Element for f32 {}
+pub trait Element: Float + Send + Sync + std::fmt::Debug + 'static {
+    /// Recomputes the entries whose sums overflowed or underflowed this type although the
+    /// distance did not (see `extremes.rs`). f32 is fixed in f64; f64 follows IEEE arithmetic,
+    /// as SciPy does.
+    #[doc(hidden)]
+    fn fix_extremes(_x: ArrayView2<Self>, _y: ArrayView2<Self>, _metric: Metric, _out: ArrayViewMut2<Self>) {}
+
+    /// [`Element::fix_extremes`] for SciPy's condensed vector of the rows of `x`.
+    #[doc(hidden)]
+    fn fix_extremes_condensed(_x: ArrayView2<Self>, _metric: Metric, _out: &mut [Self]) {}
+}
+
+impl Element for f32 {
+    fn fix_extremes(x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, out: ArrayViewMut2<f32>) {
+        if let Some(extremes) = Extremes::scan(x, y, metric) {
+            extremes.fix_matrix(out);
+        }
+    }
+
+    fn fix_extremes_condensed(x: ArrayView2<f32>, metric: Metric, out: &mut [f32]) {
+        if let Some(extremes) = Extremes::scan(x, x, metric) {
+            extremes.fix_condensed(out);
+        }
+    }
+}
+
 impl Element for f64 {}
 
 /// The distance matrix between the rows of `x` and the rows of `y`, on all CPU cores, in the
@@ -35,6 +60,7 @@ pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric) -> 
     let mut out = Array2::zeros((x.nrows(), y.nrows()));
     let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &PlanLimits::cpu(None))?;
     run_into(x, y, metric, &plan, out.view_mut());
+    T::fix_extremes(x, y, metric, out.view_mut());
     Ok(out)
 }
 
@@ -51,6 +77,8 @@ pub fn pdist<T: Element>(x: ArrayView2<T>, metric: Metric) -> Result<Array1<T>> 
     let n = x.nrows();
     let mut out = Array1::zeros(crate::validate::condensed_len(n)?);
     let plan = Plan::new(n, n, x.ncols(), Region::StrictUpper, &PlanLimits::cpu(None))?;
-    run_condensed(x, metric, &plan, out.as_slice_mut().expect("fresh array is contiguous"));
+    let slice = out.as_slice_mut().expect("fresh array is contiguous");
+    run_condensed(x, metric, &plan, slice);
+    T::fix_extremes_condensed(x, metric, slice);
     Ok(out)
 }
