@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
+use crate::answer::{KnnSink, Neighbors, Pairs, RadiusSink, TopK, Within};
 use crate::cpu::{self, Element};
 use crate::error::{Error, Result};
 use crate::extremes::{Extremes, FixingSink};
@@ -310,6 +311,170 @@ impl Engine {
         validate::condensed_len(x.nrows())?;
         let plan = self.plan(x.nrows(), x.nrows(), x.ncols(), Region::StrictUpper)?;
         self.run(x, x, metric, &plan, sink)
+    }
+
+    /// The `k` nearest rows of `y` to every row of `x`, by ascending distance, ties broken by
+    /// the smaller index (the same on every backend), as scikit-learn's
+    /// `NearestNeighbors(algorithm="brute").kneighbors` gives them. The matrix is never held:
+    /// memory is `n × k` plus the tiles in flight.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Backend, Engine, Metric};
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// let base = array![[0.0f32], [10.0], [1.0], [4.0]];
+    /// let queries = array![[0.4f32], [9.0]];
+    /// let nn = engine.knn(queries.view(), base.view(), 2, Metric::Euclidean)?;
+    /// assert_eq!(nn.indices, array![[0, 2], [1, 3]]);
+    /// assert_eq!(nn.distances[(1, 0)], 1.0);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn knn(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, k: usize, metric: Metric) -> Result<Neighbors> {
+        validate::same_dims(x.ncols(), y.ncols())?;
+        validate::neighbours(k, y.nrows())?;
+        self.neighbours(x, y, k, metric, false)
+    }
+
+    /// The `k` nearest other rows of `x` to every row of `x` (a k-nearest-neighbour graph):
+    /// each point is left out of its own list (by index: a duplicate point still counts).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Backend, Engine, Metric};
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// let x = array![[0.0f32], [3.0], [1.0]];
+    /// let nn = engine.knn_self(x.view(), 1, Metric::Cityblock)?;
+    /// assert_eq!(nn.indices, array![[2], [2], [0]]);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn knn_self(&self, x: ArrayView2<f32>, k: usize, metric: Metric) -> Result<Neighbors> {
+        validate::neighbours(k, x.nrows().saturating_sub(1))?;
+        self.neighbours(x, x, k, metric, true)
+    }
+
+    /// The nearest row of `y` to every row of `x` and its distance (k-means assignment): the
+    /// first column of [`Engine::knn`] with `k = 1`.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Backend, Engine, Metric};
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// let centres = array![[0.0f32, 0.0], [5.0, 5.0]];
+    /// let points = array![[1.0f32, 0.0], [4.0, 6.0], [2.5, 2.5]];
+    /// let (nearest, distance) = engine.argmin(points.view(), centres.view(), Metric::SqEuclidean)?;
+    /// assert_eq!(nearest, array![0, 1, 0]); // a tie goes to the smaller index
+    /// assert_eq!(distance, array![1.0, 2.0, 12.5]);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn argmin(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric) -> Result<(Array1<i64>, Array1<f32>)> {
+        let nn = self.knn(x, y, 1, metric)?;
+        Ok((nn.indices.column(0).to_owned(), nn.distances.column(0).to_owned()))
+    }
+
+    /// Every pair (row of `x`, row of `y`) at distance at most `r`, sorted by row then column;
+    /// an error once more than `max_pairs` are found (before memory runs out). For
+    /// `sqeuclidean`, `r` is a squared distance.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Backend, Engine, Metric};
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// let x = array![[0.0f32], [10.0]];
+    /// let y = array![[0.5f32], [9.0], [0.0]];
+    /// let pairs = engine.radius(x.view(), y.view(), 1.0, Metric::Euclidean, 100)?;
+    /// assert_eq!((pairs.rows, pairs.cols), (vec![0, 0, 1], vec![0, 2, 1]));
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn radius(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        r: f32,
+        metric: Metric,
+        max_pairs: usize,
+    ) -> Result<Pairs> {
+        validate::same_dims(x.ncols(), y.ncols())?;
+        validate::radius(r)?;
+        self.within(x, y, r, metric, max_pairs, false)
+    }
+
+    /// The pairs `i < j` of rows of `x` at distance at most `r` (SciPy's `query_pairs`), sorted.
+    pub fn radius_self(&self, x: ArrayView2<f32>, r: f32, metric: Metric, max_pairs: usize) -> Result<Pairs> {
+        validate::radius(r)?;
+        self.within(x, x, r, metric, max_pairs, true)
+    }
+
+    /// Whether the CPU's band-parallel row reductions may run: on the CPU, when no entry needs
+    /// the f64 fix-up of extreme values (which the streamed path applies).
+    fn reduces_rows_in_place(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric) -> bool {
+        matches!(self.executor, Executor::Cpu) && Extremes::scan(x, y, metric).is_none()
+    }
+
+    fn neighbours(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        k: usize,
+        metric: Metric,
+        own: bool,
+    ) -> Result<Neighbors> {
+        let n = x.nrows();
+        if self.reduces_rows_in_place(x, y, metric) {
+            let plan = self.plan(n, y.nrows(), x.ncols(), Region::Full)?;
+            let mut lists = vec![TopK::new(k); n];
+            cpu::reduce_rows(x, y, metric, &plan, &mut lists, |i, first, values, list| {
+                match own && (first..first + values.len()).contains(&i) {
+                    // Leave the point itself out of its own list.
+                    true => {
+                        list.offer_run(first, &values[..i - first]);
+                        list.offer_run(i + 1, &values[i - first + 1..]);
+                    }
+                    false => list.offer_run(first, values),
+                }
+                Ok(())
+            })?;
+            return Ok(crate::answer::knn::collect(&lists, k));
+        }
+        // Against itself, the strict upper triangle holds every pair once: half the work.
+        let region = if own { Region::StrictUpper } else { Region::Full };
+        let plan = self.plan(n, y.nrows(), x.ncols(), region)?;
+        let mut sink = KnnSink::new(n, k, own);
+        self.run(x, y, metric, &plan, &mut sink)?;
+        Ok(sink.into_neighbors())
+    }
+
+    fn within(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        r: f32,
+        metric: Metric,
+        max_pairs: usize,
+        upper: bool,
+    ) -> Result<Pairs> {
+        let n = x.nrows();
+        if self.reduces_rows_in_place(x, y, metric) {
+            let plan = self.plan(n, y.nrows(), x.ncols(), Region::Full)?;
+            let mut rows = vec![Within::default(); n];
+            let kept = std::sync::atomic::AtomicUsize::new(0);
+            cpu::reduce_rows(x, y, metric, &plan, &mut rows, |i, first, values, within| {
+                let from = if upper { i + 1 } else { 0 };
+                let new = within.offer_run(first, values, r, from);
+                if kept.fetch_add(new, std::sync::atomic::Ordering::Relaxed) + new > max_pairs {
+                    return Err(crate::answer::radius::too_many(max_pairs, r));
+                }
+                Ok(())
+            })?;
+            let mut pairs = Pairs::default();
+            for (i, within) in rows.iter().enumerate() {
+                pairs.push_row(i, within);
+            }
+            return Ok(pairs);
+        }
+        let plan = self.plan(n, y.nrows(), x.ncols(), if upper { Region::StrictUpper } else { Region::Full })?;
+        let mut sink = RadiusSink::new(r, max_pairs, upper);
+        self.run(x, y, metric, &plan, &mut sink)?;
+        Ok(sink.into_pairs())
     }
 
     fn job<'a>(&self, x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric, plan: &'a Plan) -> gpu::Job<'a> {

@@ -39,6 +39,9 @@ pub enum Error {
     /// The computation is too large to index (for example, a pdist of more than 2^64 pairs).
     #[error("{0}")]
     TooLarge(String),
+    /// An argument out of its range, for example `k = 0` nearest neighbours.
+    #[error("{0}")]
+    InvalidArgument(String),
     /// A GPU was required and none could be used.
     #[error("no GPU adapter available: {0}")]
     NoGpu(String),

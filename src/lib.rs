@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod answer;
 pub mod cpu;
 mod engine;
 mod error;
@@ -38,6 +39,7 @@ pub mod plan;
 pub mod sink;
 pub mod validate;
 
+pub use answer::{Neighbors, Pairs};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use metric::Metric;

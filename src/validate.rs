@@ -28,3 +28,33 @@ pub(crate) fn condensed_len(n: usize) -> Result<usize> {
 pub(crate) fn output_shape(expected: (usize, usize), got: (usize, usize)) -> Result<()> {
     if expected == got { Ok(()) } else { Err(Error::OutputShape { expected, got }) }
 }
+
+/// `k` nearest neighbours must be at least 1 and at most the `available` candidates (the
+/// rows of XB, or one fewer for X against itself), as scikit-learn requires.
+///
+/// ```
+/// assert!(pairdist::validate::neighbours(3, 10).is_ok());
+/// assert_eq!(
+///     pairdist::validate::neighbours(11, 10).unwrap_err().to_string(),
+///     "k = 11 nearest neighbours asked, but only 10 candidates exist"
+/// );
+/// ```
+pub fn neighbours(k: usize, available: usize) -> Result<()> {
+    match k {
+        0 => Err(Error::InvalidArgument("k must be at least 1".into())),
+        k if k > available => Err(Error::InvalidArgument(format!(
+            "k = {k} nearest neighbours asked, but only {available} candidates exist"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A radius must be a number, at least 0.
+///
+/// ```
+/// assert!(pairdist::validate::radius(0.5).is_ok());
+/// assert!(pairdist::validate::radius(f32::NAN).is_err());
+/// ```
+pub fn radius(r: f32) -> Result<()> {
+    if r >= 0.0 { Ok(()) } else { Err(Error::InvalidArgument(format!("the radius must be a number >= 0, not {r}"))) }
+}

@@ -167,6 +167,43 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: 
     });
 }
 
+/// Computes the rows of the plan band by band on all cores and hands each row's distances, a
+/// pass of columns at a time, to `reduce` with that row's state (`states[i]` for row `i`):
+/// the CPU's way to answer k-nearest and radius queries without ever holding the matrix. Each
+/// rayon task owns a band of rows and their states, as in [`run_condensed`].
+pub(crate) fn reduce_rows<S: Send>(
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    metric: Metric,
+    plan: &Plan,
+    states: &mut [S],
+    reduce: impl Fn(usize, usize, &[f32], &mut S) -> Result<()> + Sync,
+) -> Result<()> {
+    debug_assert_eq!(states.len(), plan.n);
+    if plan.n == 0 || plan.m == 0 {
+        return Ok(());
+    }
+    let isa = Isa::detect();
+    let x = standard(x);
+    let packed = PackedY::new(y, isa, 0);
+    let (band, tm) = (band_rows::<f32>(plan, isa), pass_cols::<f32>(plan, isa));
+    states.par_chunks_mut(band).enumerate().try_for_each(|(b, band_states)| {
+        let r0 = b * band;
+        let xb = x.slice(s![r0..r0 + band_states.len(), ..]);
+        let mut buf = Array2::zeros((band_states.len(), tm));
+        for c0 in (0..plan.m).step_by(tm) {
+            let c1 = (c0 + tm).min(plan.m);
+            let mut pass = buf.slice_mut(s![.., ..c1 - c0]);
+            kernels::block(xb, &packed, c0..c1, metric, pass.view_mut(), false);
+            for (r, state) in band_states.iter_mut().enumerate() {
+                let row = pass.row(r);
+                reduce(r0 + r, c0, row.as_slice().expect("buffer rows are contiguous"), state)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Computes the plan's blocks and hands them to `sink` in plan order.
 pub(crate) fn run_streaming<T: Element>(
     x: ArrayView2<T>,

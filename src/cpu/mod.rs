@@ -5,7 +5,7 @@ mod executor;
 mod kernels;
 pub mod reference;
 
-pub(crate) use executor::{run_condensed, run_into, run_streaming};
+pub(crate) use executor::{reduce_rows, run_condensed, run_into, run_streaming};
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 use num_traits::Float;

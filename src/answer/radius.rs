@@ -1,0 +1,135 @@
+//! Every pair within a radius.
+
+use ndarray::ArrayView2;
+
+use crate::error::{Error, Result};
+use crate::plan::Block;
+use crate::sink::Sink;
+
+/// Pairs `(rows[p], cols[p])` at distance `distances[p]`, sorted by row, then column: the
+/// coordinate (COO) form of a sparse matrix, ready for `scipy.sparse.coo_matrix` or CSR.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pairs {
+    /// Row of X of each pair.
+    pub rows: Vec<i64>,
+    /// Row of Y of each pair.
+    pub cols: Vec<i64>,
+    /// Distance of each pair.
+    pub distances: Vec<f32>,
+}
+
+impl Pairs {
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Appends one row's pairs (already in column order).
+    pub(crate) fn push_row(&mut self, i: usize, within: &Within) {
+        self.rows.extend(std::iter::repeat_n(i as i64, within.cols.len()));
+        self.cols.extend_from_slice(&within.cols);
+        self.distances.extend_from_slice(&within.distances);
+    }
+}
+
+/// The error for more pairs than the caller allowed.
+pub(crate) fn too_many(max_pairs: usize, r: f32) -> Error {
+    Error::TooLarge(format!(
+        "more than {max_pairs} pairs are within r = {r}: raise the cap (--max-pairs) or lower the radius"
+    ))
+}
+
+/// One row's pairs within the radius, in column order.
+#[derive(Clone, Debug, Default)]
+pub struct Within {
+    cols: Vec<i64>,
+    distances: Vec<f32>,
+}
+
+impl Within {
+    /// Keeps the columns `first, first + 1, …` whose distance in `values` is at most `r`
+    /// (never NaN), skipping columns before `from`; returns how many it kept.
+    #[inline]
+    pub fn offer_run(&mut self, first: usize, values: &[f32], r: f32, from: usize) -> usize {
+        let before = self.cols.len();
+        let skip = from.saturating_sub(first).min(values.len());
+        for (c, &v) in values.iter().enumerate().skip(skip) {
+            if v <= r {
+                self.cols.push((first + c) as i64);
+                self.distances.push(v);
+            }
+        }
+        self.cols.len() - before
+    }
+
+    /// Pairs kept.
+    pub fn len(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Whether no pair was kept.
+    pub fn is_empty(&self) -> bool {
+        self.cols.is_empty()
+    }
+}
+
+/// A sink that keeps the pairs within `r` of the blocks of a plan, taken in plan order (row
+/// bands, columns inner), failing once there are more than `max_pairs`.
+pub struct RadiusSink {
+    r: f32,
+    max_pairs: usize,
+    upper_only: bool,
+    band: std::ops::Range<usize>,
+    pending: Vec<Within>,
+    kept: usize,
+    pairs: Pairs,
+}
+
+impl RadiusSink {
+    /// Pairs within `r`; with `upper_only` (X against itself), only pairs `i < j`.
+    pub fn new(r: f32, max_pairs: usize, upper_only: bool) -> Self {
+        RadiusSink { r, max_pairs, upper_only, band: 0..0, pending: Vec::new(), kept: 0, pairs: Pairs::default() }
+    }
+
+    /// Moves a finished band's rows, in order, into the answer.
+    fn flush(&mut self) {
+        for (r, within) in self.pending.drain(..).enumerate() {
+            self.pairs.push_row(self.band.start + r, &within);
+        }
+    }
+
+    /// The answer, once `finish` has run.
+    pub fn into_pairs(self) -> Pairs {
+        self.pairs
+    }
+}
+
+impl Sink for RadiusSink {
+    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+        if block.rows != self.band {
+            self.flush();
+            self.band = block.rows.clone();
+            self.pending = vec![Within::default(); block.rows.len()];
+        }
+        for (r, row) in values.rows().into_iter().enumerate() {
+            let i = block.rows.start + r;
+            let from = if self.upper_only { i + 1 } else { 0 };
+            let row = row.as_slice().map_or_else(|| row.to_vec().into(), std::borrow::Cow::Borrowed);
+            self.kept += self.pending[r].offer_run(block.cols.start, &row, self.r, from);
+        }
+        if self.kept > self.max_pairs {
+            return Err(too_many(self.max_pairs, self.r));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.flush();
+        Ok(())
+    }
+}

@@ -1,0 +1,208 @@
+//! Answers without the matrix (k nearest, argmin, radius) on every backend, against an
+//! independent f64 oracle: exact lists on integer data (where every distance is exact and ties
+//! abound), no missed neighbour on random and offset data, and the edge cases.
+
+mod support;
+
+use ndarray::{Array2, ArrayView2, array};
+use pairdist::{Error, Metric};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use support::{engines, oracle, points, tolerance, with_tiles};
+
+/// Seeded points with small integer coordinates: every distance is exact in f32, and many tie.
+fn grid(seed: u64, n: usize, d: usize) -> Array2<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_simple_fn((n, d), || rng.random_range(0..4) as f32)
+}
+
+/// The reference lists: every candidate sorted by (f64 distance, index), the first `k`.
+fn reference_knn(x: ArrayView2<f32>, y: ArrayView2<f32>, k: usize, metric: Metric, own: bool) -> Vec<Vec<(f64, i64)>> {
+    (0..x.nrows())
+        .map(|i| {
+            let xi = x.row(i).to_vec();
+            let mut all: Vec<(f64, i64)> = (0..y.nrows())
+                .filter(|&j| !(own && i == j))
+                .map(|j| (oracle(&xi, &y.row(j).to_vec(), metric), j as i64))
+                .collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            all.truncate(k);
+            all
+        })
+        .collect()
+}
+
+#[test]
+fn knn_on_integer_data_is_the_reference_exactly() {
+    for (n, m, d) in [(1, 1, 1), (7, 130, 3), (130, 65, 5), (64, 300, 2)] {
+        let x = grid(n as u64, n, d);
+        let y = grid(m as u64 + 1, m, d);
+        for k in [1, 5.min(m), m] {
+            for metric in Metric::ALL {
+                let want = reference_knn(x.view(), y.view(), k, metric, false);
+                for (name, engine) in engines() {
+                    let got = engine.knn(x.view(), y.view(), k, metric).unwrap();
+                    assert_eq!(got.indices.dim(), (n, k));
+                    for (i, want_row) in want.iter().enumerate() {
+                        for (c, &(w, j)) in want_row.iter().enumerate() {
+                            let what = format!("{name} {metric} {n}x{m}x{d} k={k} row {i} rank {c}");
+                            assert_eq!(got.indices[(i, c)], j, "{what}: index");
+                            // Integer sums are exact; euclidean's f32 square root is correctly rounded.
+                            assert_eq!(got.distances[(i, c)], w as f32, "{what}: distance");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn knn_self_leaves_each_point_out_and_keeps_duplicates() {
+    // Duplicated rows: a point's twin is its nearest neighbour at distance 0, itself never.
+    let base = grid(3, 70, 3);
+    let x = ndarray::concatenate![ndarray::Axis(0), base, base.slice(ndarray::s![..20, ..])];
+    for metric in Metric::ALL {
+        let want = reference_knn(x.view(), x.view(), 4, metric, true);
+        for (name, engine) in engines() {
+            let got = engine.knn_self(x.view(), 4, metric).unwrap();
+            for (i, want_i) in want.iter().enumerate() {
+                let got_row: Vec<(f32, i64)> = (0..4).map(|c| (got.distances[(i, c)], got.indices[(i, c)])).collect();
+                let want_row: Vec<(f32, i64)> = want_i.iter().map(|&(w, j)| (w as f32, j)).collect();
+                assert_eq!(got_row, want_row, "{name} {metric} row {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn knn_misses_no_closer_point_on_random_and_offset_data() {
+    // Offset by 1e4: the |x|² + |y|² − 2x·y trick (FAISS) loses every neighbour here.
+    for offset in [0.0f32, 1e4] {
+        let x = points(11, 90, 24, -1.0, 1.0).mapv(|v| v + offset);
+        let y = points(12, 700, 24, -1.0, 1.0).mapv(|v| v + offset);
+        for metric in Metric::ALL {
+            for (name, engine) in engines() {
+                let k = 10;
+                let got = engine.knn(x.view(), y.view(), k, metric).unwrap();
+                let scale = 1.0 + offset as f64;
+                for i in 0..x.nrows() {
+                    let xi = x.row(i).to_vec();
+                    let exact = |j: i64| oracle(&xi, &y.row(j as usize).to_vec(), metric);
+                    let row: Vec<i64> = got.indices.row(i).to_vec();
+                    // Ascending, each distance right, and nothing outside clearly closer.
+                    for (c, &j) in row.iter().enumerate() {
+                        let w = exact(j);
+                        let g = got.distances[(i, c)] as f64;
+                        assert!(
+                            (g - w).abs() <= tolerance(metric, 24, scale, w),
+                            "{name} {metric} row {i}: {g} vs {w}"
+                        );
+                        assert!(c == 0 || got.distances[(i, c - 1)] <= got.distances[(i, c)]);
+                    }
+                    let kth = exact(row[k - 1]);
+                    for j in (0..y.nrows() as i64).filter(|j| !row.contains(j)) {
+                        let tol = 2.0 * tolerance(metric, 24, scale, kth);
+                        assert!(exact(j) >= kth - tol, "{name} {metric} offset {offset} row {i}: missed {j}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn many_tiles_give_the_same_lists() {
+    let x = grid(21, 150, 4);
+    let y = grid(22, 260, 4);
+    for (name, engine) in engines() {
+        let one = engine.knn(x.view(), y.view(), 7, Metric::Cityblock).unwrap();
+        for backend in [pairdist::Backend::Gpu, pairdist::Backend::Cpu] {
+            let tiny = with_tiles(backend, 4096);
+            assert_eq!(tiny.knn(x.view(), y.view(), 7, Metric::Cityblock).unwrap(), one, "{name} vs {backend:?} tiles");
+        }
+    }
+}
+
+#[test]
+fn argmin_is_the_first_neighbour() {
+    let x = grid(31, 100, 3);
+    let y = grid(32, 9, 3);
+    for (name, engine) in engines() {
+        let (nearest, distance) = engine.argmin(x.view(), y.view(), Metric::Euclidean).unwrap();
+        let nn = engine.knn(x.view(), y.view(), 1, Metric::Euclidean).unwrap();
+        assert_eq!(nearest, nn.indices.column(0), "{name}");
+        assert_eq!(distance, nn.distances.column(0), "{name}");
+    }
+}
+
+#[test]
+fn nan_rows_come_last_and_bad_k_is_an_error() {
+    let x = array![[0.0f32, 0.0], [1.0, 1.0]];
+    let y = array![[f32::NAN, 0.0], [5.0, 5.0], [1.0, 1.0]];
+    for (name, engine) in engines() {
+        let nn = engine.knn(x.view(), y.view(), 3, Metric::SqEuclidean).unwrap();
+        assert_eq!(nn.indices, array![[2, 1, 0], [2, 1, 0]], "{name}");
+        assert!(nn.distances[(0, 2)].is_nan());
+        for k in [0, 4] {
+            let e = engine.knn(x.view(), y.view(), k, Metric::Euclidean).unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{name} k = {k}: {e}");
+        }
+        assert!(engine.knn_self(x.view(), 2, Metric::Euclidean).is_err(), "{name}: 2 neighbours of 2 points");
+        let empty = Array2::<f32>::zeros((0, 2));
+        assert_eq!(engine.knn(empty.view(), y.view(), 2, Metric::Euclidean).unwrap().indices.dim(), (0, 2));
+    }
+}
+
+/// The reference pairs within `r`, by row then column, with the f64 distances rounded to f32
+/// (exactly what f32 gives on integer data).
+fn reference_pairs(
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    r: f32,
+    metric: Metric,
+    upper: bool,
+) -> Vec<(i64, i64, f32)> {
+    let mut out = Vec::new();
+    for i in 0..x.nrows() {
+        for j in if upper { i + 1 } else { 0 }..y.nrows() {
+            let v = oracle(&x.row(i).to_vec(), &y.row(j).to_vec(), metric) as f32;
+            if v <= r {
+                out.push((i as i64, j as i64, v));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn radius_on_integer_data_is_the_reference_exactly() {
+    let x = grid(41, 140, 3);
+    let y = grid(42, 200, 3);
+    for metric in Metric::ALL {
+        let r = if metric == Metric::Euclidean { 2f32.sqrt() } else { 2.0 };
+        let want = reference_pairs(x.view(), y.view(), r, metric, false);
+        let want_self = reference_pairs(x.view(), x.view(), r, metric, true);
+        for (name, engine) in engines() {
+            let got = engine.radius(x.view(), y.view(), r, metric, usize::MAX).unwrap();
+            let got: Vec<_> = (0..got.len()).map(|p| (got.rows[p], got.cols[p], got.distances[p])).collect();
+            assert!(got == want, "{name} {metric}: {} pairs, {} expected", got.len(), want.len());
+            let own = engine.radius_self(x.view(), r, metric, usize::MAX).unwrap();
+            let own: Vec<_> = (0..own.len()).map(|p| (own.rows[p], own.cols[p], own.distances[p])).collect();
+            assert!(own == want_self, "{name} {metric} self: {} pairs, {} expected", own.len(), want_self.len());
+        }
+    }
+}
+
+#[test]
+fn radius_fails_cleanly_past_the_pair_cap() {
+    let x = grid(51, 100, 2);
+    for (name, engine) in engines() {
+        let all = engine.radius(x.view(), x.view(), 100.0, Metric::Euclidean, 10_000).unwrap();
+        assert_eq!(all.len(), 10_000, "{name}");
+        let e = engine.radius(x.view(), x.view(), 100.0, Metric::Euclidean, 9_999).unwrap_err();
+        assert!(e.to_string().contains("more than 9999 pairs"), "{name}: {e}");
+        assert!(engine.radius(x.view(), x.view(), -1.0, Metric::Euclidean, 10).is_err());
+        assert!(engine.radius(x.view(), x.view(), f32::NAN, Metric::Euclidean, 10).is_err());
+    }
+}
