@@ -10,10 +10,13 @@ use crate::answer::{KnnSink, Neighbors, Pairs, RadiusSink, TopK, Within};
 use crate::cpu::{self, Element};
 use crate::error::{Error, Result};
 use crate::extremes::{Extremes, FixingSink};
+#[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
 use crate::metric::Metric;
-use crate::plan::{MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
-use crate::sink::{CondensedSink, MatrixSink, Sink};
+use crate::plan::{DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
+use crate::sink::Sink;
+#[cfg(feature = "gpu")]
+use crate::sink::{CondensedSink, MatrixSink};
 use crate::validate;
 
 /// Where the work runs.
@@ -50,7 +53,7 @@ pub struct EngineOptions {
     /// Where the work runs.
     pub backend: Backend,
     /// Only adapters whose "NAME (BACKEND)" contains this, case-insensitive, such as `rtx` or
-    /// `(gl)` (see [`AdapterSummary::selector`]); `WGPU_ADAPTER_NAME` also works.
+    /// `(gl)` (see `gpu::AdapterSummary::selector`); `WGPU_ADAPTER_NAME` also works.
     pub adapter: Option<String>,
     /// Caps every tile buffer at this many bytes, forcing many small tiles (for tests, and for
     /// devices that misreport their limits). At least [`MIN_TILE_BYTES`].
@@ -59,6 +62,7 @@ pub struct EngineOptions {
     /// tile a streaming run holds. At least [`MIN_MEMORY_BUDGET`].
     pub memory_budget: u64,
     /// The GPU kernel (the tiled one unless benchmarking the baseline).
+    #[cfg(feature = "gpu")]
     pub kernel: Kernel,
 }
 
@@ -68,13 +72,15 @@ impl Default for EngineOptions {
             backend: Backend::Auto,
             adapter: None,
             max_tile_bytes: None,
-            memory_budget: gpu::DEFAULT_MEMORY_BUDGET,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            #[cfg(feature = "gpu")]
             kernel: Kernel::Tiled,
         }
     }
 }
 
 enum Executor {
+    #[cfg(feature = "gpu")]
     Gpu(Box<GpuContext>),
     Cpu,
 }
@@ -120,6 +126,12 @@ impl Engine {
             );
             options.memory_budget = MIN_MEMORY_BUDGET;
         }
+        #[cfg(not(feature = "gpu"))]
+        let executor = match options.backend {
+            Backend::Cpu | Backend::Auto => Executor::Cpu,
+            Backend::Gpu => return Err(Error::NoGpu("this build of pairdist has no `gpu` feature".into())),
+        };
+        #[cfg(feature = "gpu")]
         let mut executor = match options.backend {
             Backend::Cpu => Executor::Cpu,
             Backend::Gpu => Executor::Gpu(Box::new(GpuContext::new(options.adapter.as_deref())?)),
@@ -139,6 +151,7 @@ impl Engine {
                 }
             },
         };
+        #[cfg(feature = "gpu")]
         if let Executor::Gpu(ctx) = &mut executor {
             ctx.fit_tuning(options.max_tile_bytes, options.memory_budget);
         }
@@ -149,6 +162,7 @@ impl Engine {
     }
 
     /// The adapter in use, or `None` on the CPU.
+    #[cfg(feature = "gpu")]
     pub fn adapter(&self) -> Option<&AdapterSummary> {
         match &self.executor {
             Executor::Gpu(ctx) => Some(ctx.adapter()),
@@ -158,6 +172,7 @@ impl Engine {
 
     /// The GPU kernel this engine runs and its tuning on this adapter, or `None` on the CPU.
     /// [`Kernel::bytes_per_pair_dim`] turns it into global-memory traffic, for benchmarks.
+    #[cfg(feature = "gpu")]
     pub fn kernel_shape(&self) -> Option<(Kernel, Tuning)> {
         match &self.executor {
             Executor::Gpu(ctx) => Some((self.options.kernel, ctx.tuning)),
@@ -168,6 +183,7 @@ impl Engine {
     /// Like [`Engine::cdist_into`], but on the GPU runs the phases of each block one after
     /// another, waiting for each (so slower than `cdist_into`), and returns the time each phase
     /// took as seen from the host. For benchmarks; `None` on the CPU, which has no phases.
+    #[cfg(feature = "gpu")]
     pub fn cdist_phases(
         &self,
         x: ArrayView2<f32>,
@@ -196,6 +212,7 @@ impl Engine {
     /// One line saying where the work runs, for logs and reports.
     pub fn describe(&self) -> String {
         match &self.executor {
+            #[cfg(feature = "gpu")]
             Executor::Gpu(ctx) => format!("GPU: {}", ctx.adapter()),
             Executor::Cpu => format!("CPU: {} threads", rayon::current_num_threads()),
         }
@@ -208,6 +225,7 @@ impl Engine {
 
     fn limits(&self) -> PlanLimits {
         match &self.executor {
+            #[cfg(feature = "gpu")]
             Executor::Gpu(ctx) => ctx
                 .plan_limits(self.options.kernel, self.options.memory_budget)
                 .with_max_tile_bytes(self.options.max_tile_bytes),
@@ -267,6 +285,7 @@ impl Engine {
                 f32::fix_extremes(x, y, metric, out);
                 Ok(())
             }
+            #[cfg(feature = "gpu")]
             Executor::Gpu(_) => self.run(x, y, metric, &plan, &mut MatrixSink::new(out)),
         }
     }
@@ -293,6 +312,7 @@ impl Engine {
                 cpu::run_condensed(x, metric, &plan, slice);
                 f32::fix_extremes_condensed(x, metric, slice);
             }
+            #[cfg(feature = "gpu")]
             Executor::Gpu(_) => self.pdist_to(x, metric, &mut CondensedSink::new(n, slice))?,
         }
         Ok(out)
@@ -306,7 +326,7 @@ impl Engine {
     }
 
     /// Streams the blocks on or above the diagonal of `cdist(x, x)` into `sink`; a sink such
-    /// as [`CondensedSink`] keeps the pairs `i < j`.
+    /// as [`CondensedSink`](crate::sink::CondensedSink) keeps the pairs `i < j`.
     pub fn pdist_to(&self, x: ArrayView2<f32>, metric: Metric, sink: &mut dyn Sink) -> Result<()> {
         validate::condensed_len(x.nrows())?;
         let plan = self.plan(x.nrows(), x.nrows(), x.ncols(), Region::StrictUpper)?;
@@ -477,6 +497,7 @@ impl Engine {
         Ok(sink.into_pairs())
     }
 
+    #[cfg(feature = "gpu")]
     fn job<'a>(&self, x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric, plan: &'a Plan) -> gpu::Job<'a> {
         gpu::Job { kernel: self.options.kernel, x, y, metric, plan }
     }
@@ -491,6 +512,7 @@ impl Engine {
     ) -> Result<()> {
         if plan.n > 0 && plan.m > 0 {
             with_extremes_fixed(x, y, metric, sink, |sink| match &self.executor {
+                #[cfg(feature = "gpu")]
                 Executor::Gpu(ctx) => gpu::run(ctx, self.job(x, y, metric, plan), sink, None),
                 Executor::Cpu => cpu::run_streaming(x, y, metric, plan, sink),
             })?;

@@ -22,7 +22,7 @@
 //!
 //! The pieces, in the order data flows through them: inputs are checked once
 //! ([`Error`] names the problem), [`plan`] cuts the work into tiles that fit the device,
-//! an executor ([`gpu`] or [`cpu`]) computes the tiles, and a [`sink`] receives them: the
+//! an executor (`gpu`, with the default `gpu` feature, or [`cpu`]) computes the tiles, and a [`sink`] receives them: the
 //! caller's array, SciPy's condensed vector, or a file on disk.
 
 #![warn(missing_docs)]
@@ -32,6 +32,7 @@ pub mod cpu;
 mod engine;
 mod error;
 mod extremes;
+#[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod io;
 mod metric;

@@ -37,6 +37,7 @@ impl Metric {
     }
 
     /// The value of the `METRIC` override constant in the WGSL shaders.
+    #[cfg(feature = "gpu")]
     pub(crate) fn shader_id(self) -> u32 {
         match self {
             Metric::SqEuclidean => 0,

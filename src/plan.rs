@@ -54,6 +54,9 @@ pub struct PlanLimits {
 /// The cost is one read and write of the output tile per pass: 8 bytes per 4096 terms.
 pub const MAX_DIMS_PER_PASS: usize = 4096;
 
+/// Default bytes all tile buffers of one run may use (`--memory-budget`).
+pub const DEFAULT_MEMORY_BUDGET: u64 = 512 << 20;
+
 /// Smallest `--max-tile-bytes` either backend honours (one 32 × 32 block of f32 outputs, the
 /// GPU's smallest workgroup block); smaller caps act as this one.
 pub const MIN_TILE_BYTES: u64 = 4096;

@@ -15,8 +15,7 @@ use crate::plan::PlanLimits;
 /// submissions far shorter; this only turns a hung device into an error.
 pub(crate) const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Default bytes all tile buffers of one run may use on the device.
-pub const DEFAULT_MEMORY_BUDGET: u64 = 512 << 20;
+pub use crate::plan::DEFAULT_MEMORY_BUDGET;
 
 /// Most pair-dimensions in one submission: a few milliseconds on a discrete GPU, well under
 /// a second on a small integrated one, so no driver watchdog (about 2 s on Windows) fires.
