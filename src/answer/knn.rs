@@ -58,10 +58,71 @@ impl TopK {
     }
 
     /// Offers the columns `first, first + 1, …` at the distances `values`.
+    ///
+    /// Once the list is full, almost every value loses to the k-th: runs of 32 values are
+    /// first compared with it all at once (an OR-reduction of compares, which LLVM
+    /// vectorises), and only runs holding a possible winner are offered one by one. NaN
+    /// compares false, so it always takes the exact path. The loop is compiled for AVX-512 or
+    /// AVX2 where the CPU has them (the crate's baseline target only has 4-wide SSE).
     #[inline]
     pub fn offer_run(&mut self, first: usize, values: &[f32]) {
-        for (c, &v) in values.iter().enumerate() {
-            self.offer(v, (first + c) as i64);
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn avx512(list: &mut TopK, first: usize, values: &[f32]) {
+                list.offer_run_portable(first, values)
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2(list: &mut TopK, first: usize, values: &[f32]) {
+                list.offer_run_portable(first, values)
+            }
+            static LEVEL: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+            let level = *LEVEL.get_or_init(|| match is_x86_feature_detected!("avx512f") {
+                true => 2,
+                false => u8::from(is_x86_feature_detected!("avx2")),
+            });
+            // SAFETY: each entry point runs only on a CPU that reported its feature.
+            match level {
+                2 => return unsafe { avx512(self, first, values) },
+                1 => return unsafe { avx2(self, first, values) },
+                _ => {}
+            }
+        }
+        self.offer_run_portable(first, values)
+    }
+
+    #[inline(always)]
+    fn offer_run_portable(&mut self, first: usize, values: &[f32]) {
+        const RUN: usize = 32;
+        let mut c = 0;
+        while self.best.len() < self.k && c < values.len() {
+            self.offer(values[c], (first + c) as i64);
+            c += 1;
+        }
+        if self.best.len() < self.k {
+            return; // values ran out before the list filled
+        }
+        let rest = &values[c..];
+        let mut runs = rest.chunks_exact(RUN);
+        // The k-th distance, kept in a register and refreshed only when the list changes.
+        let mut worst = self.best[self.k - 1].0;
+        for (r, run) in runs.by_ref().enumerate() {
+            if run.iter().fold(0u32, |any, &v| any | u32::from(!(v > worst))) == 0 {
+                continue;
+            }
+            let at = first + c + r * RUN;
+            for (i, &v) in run.iter().enumerate() {
+                if v > worst {
+                    continue;
+                }
+                self.offer(v, (at + i) as i64);
+                worst = self.best[self.k - 1].0;
+            }
+        }
+        let tail = runs.remainder();
+        let at = first + values.len() - tail.len();
+        for (i, &v) in tail.iter().enumerate() {
+            self.offer(v, (at + i) as i64);
         }
     }
 
@@ -152,6 +213,26 @@ mod tests {
             u.offer(v, j);
         }
         assert_eq!(t.as_slice(), u.as_slice());
+    }
+
+    #[test]
+    fn runs_give_what_single_offers_give() {
+        // Long runs with ties, NaN and a full list, against one offer at a time.
+        let values: Vec<f32> =
+            (0..200).map(|i| if i % 37 == 5 { f32::NAN } else { ((i * 7919) % 23) as f32 }).collect();
+        for k in [1, 3, 16, 40] {
+            for split in [0, 1, 17, 100] {
+                let mut runs = TopK::new(k);
+                runs.offer_run(1000, &values[..split]);
+                runs.offer_run(1000 + split, &values[split..]);
+                let mut single = TopK::new(k);
+                for (c, &v) in values.iter().enumerate() {
+                    single.offer(v, 1000 + c as i64);
+                }
+                let same = runs.as_slice().iter().zip(single.as_slice()).all(|(a, b)| a.1 == b.1);
+                assert!(same && runs.as_slice().len() == k, "k = {k}, split at {split}");
+            }
+        }
     }
 
     #[test]

@@ -187,6 +187,9 @@ pub(crate) fn reduce_rows<S: Send>(
     let x = standard(x);
     let packed = PackedY::new(y, isa, 0);
     let (band, tm) = (band_rows::<f32>(plan, isa), pass_cols::<f32>(plan, isa));
+    // A band's pass of distances is read right after it is written: keep it in L2 too.
+    let mr = isa.mr::<f32>();
+    let band = band.min((PANEL_BYTES / (4 * tm)).max(mr) / mr * mr);
     states.par_chunks_mut(band).enumerate().try_for_each(|(b, band_states)| {
         let r0 = b * band;
         let xb = x.slice(s![r0..r0 + band_states.len(), ..]);
