@@ -92,6 +92,7 @@ impl TopK {
     }
 
     #[inline(always)]
+    #[expect(clippy::neg_cmp_op_on_partial_ord, reason = "NaN must count as not above the k-th")]
     fn offer_run_portable(&mut self, first: usize, values: &[f32]) {
         const RUN: usize = 32;
         let mut c = 0;
