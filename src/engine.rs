@@ -202,7 +202,7 @@ impl Engine {
         let mut sink = MatrixSink::new(out);
         if plan.n > 0 && plan.m > 0 {
             with_extremes_fixed(x, y, metric, &mut sink, |sink| {
-                gpu::run(ctx, self.job(x, y, metric, &plan), sink, Some(&mut phases))
+                gpu::run(ctx, self.job(x, y, metric, &plan), gpu::Output::Tiles(sink), Some(&mut phases))
             })?;
         }
         sink.finish()?;
@@ -455,6 +455,23 @@ impl Engine {
             })?;
             return Ok(crate::answer::knn::collect(&lists, k));
         }
+        #[cfg(feature = "gpu")]
+        if let Executor::Gpu(ctx) = &self.executor {
+            // The select epilogue reduces every tile on the device: n·m/segment·k candidates
+            // come back instead of the n·m matrix. Entries that need the host's f64 fix-up, a
+            // k beyond the epilogue's lists, or columns beyond u32 take the streamed path.
+            let fits = k <= gpu::SELECT_K_MAX && u32::try_from(y.nrows()).is_ok();
+            if fits && Extremes::scan(x, y, metric).is_none() {
+                let plan = self.plan(n, y.nrows(), x.ncols(), Region::Full)?;
+                let mut lists = vec![TopK::new(k); n];
+                if n > 0 {
+                    let epilogue = gpu::Epilogue::Select { k, skip_diag: own };
+                    let job = gpu::Job { epilogue, ..self.job(x, y, metric, &plan) };
+                    gpu::run(ctx, job, gpu::Output::Candidates(&mut lists), None)?;
+                }
+                return Ok(crate::answer::knn::collect(&lists, k));
+            }
+        }
         // Against itself, the strict upper triangle holds every pair once: half the work.
         let region = if own { Region::StrictUpper } else { Region::Full };
         let plan = self.plan(n, y.nrows(), x.ncols(), region)?;
@@ -499,7 +516,7 @@ impl Engine {
 
     #[cfg(feature = "gpu")]
     fn job<'a>(&self, x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric, plan: &'a Plan) -> gpu::Job<'a> {
-        gpu::Job { kernel: self.options.kernel, x, y, metric, plan }
+        gpu::Job { kernel: self.options.kernel, x, y, metric, plan, epilogue: gpu::Epilogue::Store }
     }
 
     fn run(
@@ -513,7 +530,7 @@ impl Engine {
         if plan.n > 0 && plan.m > 0 {
             with_extremes_fixed(x, y, metric, sink, |sink| match &self.executor {
                 #[cfg(feature = "gpu")]
-                Executor::Gpu(ctx) => gpu::run(ctx, self.job(x, y, metric, plan), sink, None),
+                Executor::Gpu(ctx) => gpu::run(ctx, self.job(x, y, metric, plan), gpu::Output::Tiles(sink), None),
                 Executor::Cpu => cpu::run_streaming(x, y, metric, plan, sink),
             })?;
         }

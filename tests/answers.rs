@@ -206,3 +206,23 @@ fn radius_fails_cleanly_past_the_pair_cap() {
         assert!(engine.radius(x.view(), x.view(), f32::NAN, Metric::Euclidean, 10).is_err());
     }
 }
+
+#[test]
+fn gpu_selection_on_the_device_equals_the_cpu_around_its_limits() {
+    // The GPU reduces tiles to candidates for k <= SELECT_K_MAX (segments of max(256, 32k)
+    // columns) and reads back the tiles beyond it: both sides of the limit, several segments
+    // per row, and tiles split in columns, must give the CPU's lists exactly.
+    let x = grid(61, 70, 3);
+    let y = grid(62, 1500, 3);
+    let cpu = support::cpu();
+    for k in [pairdist::gpu::SELECT_K_MAX - 1, pairdist::gpu::SELECT_K_MAX, pairdist::gpu::SELECT_K_MAX + 1] {
+        for metric in Metric::ALL {
+            let want = cpu.knn(x.view(), y.view(), k, metric).unwrap();
+            assert_eq!(support::gpu().knn(x.view(), y.view(), k, metric).unwrap(), want, "k = {k} {metric}");
+            let tiled = with_tiles(pairdist::Backend::Gpu, 64 << 10);
+            assert_eq!(tiled.knn(x.view(), y.view(), k, metric).unwrap(), want, "small tiles, k = {k} {metric}");
+            let own = cpu.knn_self(y.view(), k, metric).unwrap();
+            assert_eq!(support::gpu().knn_self(y.view(), k, metric).unwrap(), own, "self, k = {k} {metric}");
+        }
+    }
+}

@@ -10,7 +10,10 @@ use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
 use pairdist::Metric;
-use pairdist::gpu::{Kernel, Tuning};
+use pairdist::gpu::{Kernel, SELECT_WGSL, Tuning};
+
+/// Epilogues: shaders run after a kernel on its finished tile, with no overrides.
+const EPILOGUES: [(&str, &str); 1] = [("select", SELECT_WGSL)];
 
 /// The capabilities the kernels may use. They need none beyond core WGSL, which is what keeps
 /// them portable; a kernel that starts using, say, subgroups must add it here on purpose.
@@ -85,6 +88,20 @@ fn front_end(kernel: Kernel) -> Result<(String, Module, ModuleInfo), String> {
         format!("shader {path}: naga validation failed:\n{}", e.emit_to_string_with_path(&source, &path))
     })?;
     Ok((source, module, info))
+}
+
+#[test]
+fn every_epilogue_validates_and_translates_to_every_backend() {
+    let mut failures = Vec::new();
+    for (name, source) in EPILOGUES {
+        let path = format!("{name}.wgsl");
+        let module = naga::front::wgsl::parse_str(source)
+            .unwrap_or_else(|e| panic!("shader {path}: {}", e.emit_to_string_with_path(source, &path)));
+        let info = validate(&module)
+            .unwrap_or_else(|e| panic!("shader {path}: {}", e.emit_to_string_with_path(source, &path)));
+        translate_all(&path, &module, &info, "main", &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
@@ -262,15 +279,19 @@ fn every_shader_file_is_a_kernel_and_every_kernel_a_file() {
     assert!(!files.is_empty(), "no .wgsl files under {}", dir.display());
     for file in &files {
         let rel = file.strip_prefix(&dir).unwrap().with_extension("");
+        let text = std::fs::read_to_string(file).unwrap();
+        if let Some((_, source)) = EPILOGUES.iter().find(|(name, _)| Path::new(name) == rel) {
+            assert_eq!(source.trim(), text.trim(), "{} is not the epilogue the crate builds", file.display());
+            continue;
+        }
         let kernel = Kernel::ALL.iter().find(|k| Path::new(k.name()) == rel);
         let kernel = kernel.unwrap_or_else(|| {
             panic!(
-                "shader {} is not a Kernel (Kernel::ALL names: {:?}): add it to src/gpu/shaders.rs so it is built and tested",
+                "shader {} is neither a Kernel (Kernel::ALL names: {:?}) nor an epilogue: add it to src/gpu/shaders.rs and here so it is built and tested",
                 file.display(),
                 Kernel::ALL.map(|k| k.name())
             )
         });
-        let text = std::fs::read_to_string(file).unwrap();
         assert!(
             kernel.source().contains(text.trim()),
             "Kernel::{kernel:?}.source() does not contain {} (wrong include_str! path?)",

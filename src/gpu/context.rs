@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::executor::SlotPool;
-use super::shaders::{Kernel, Tuning};
+use super::shaders::{Kernel, SELECT_WGSL, Tuning};
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::plan::PlanLimits;
@@ -196,6 +196,9 @@ pub struct GpuContext {
     pipeline_layout: wgpu::PipelineLayout,
     modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
     pipelines: Mutex<HashMap<(Kernel, Metric), Arc<wgpu::ComputePipeline>>>,
+    /// The k-nearest epilogue (shaders/select.wgsl), compiled on first use.
+    select: Mutex<Option<Arc<wgpu::ComputePipeline>>>,
+    select_layout: wgpu::BindGroupLayout,
     async_error: ErrorSlot,
     /// Tile buffers kept between runs.
     pub(crate) slot_pool: SlotPool,
@@ -261,6 +264,23 @@ impl GpuContext {
                 storage(3, false),
             ],
         });
+        let select_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("pairdist select"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                storage(1, true),
+                storage(2, false),
+            ],
+        });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("pairdist"),
             bind_group_layouts: &[Some(&layout)],
@@ -279,9 +299,16 @@ impl GpuContext {
             pipeline_layout,
             modules: Mutex::default(),
             pipelines: Mutex::default(),
+            select: Mutex::default(),
+            select_layout,
             async_error,
             slot_pool: SlotPool::default(),
         })
+    }
+
+    /// The device's limits (the adapter's own, requested at creation).
+    pub(crate) fn limits(&self) -> &wgpu::Limits {
+        &self.limits
     }
 
     /// The adapter this context runs on.
@@ -291,6 +318,40 @@ impl GpuContext {
 
     pub(crate) fn bind_group_layout(&self) -> &wgpu::BindGroupLayout {
         &self.layout
+    }
+
+    pub(crate) fn select_bind_group_layout(&self) -> &wgpu::BindGroupLayout {
+        &self.select_layout
+    }
+
+    /// The k-nearest epilogue's pipeline, compiled on first use and kept.
+    pub(crate) fn select_pipeline(&self) -> Result<Arc<wgpu::ComputePipeline>> {
+        let mut cached = self.select.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cached.as_ref() {
+            return Ok(p.clone());
+        }
+        let pipeline = self.scoped("compiling shaders/select.wgsl", || {
+            let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("select"),
+                source: wgpu::ShaderSource::Wgsl(SELECT_WGSL.into()),
+            });
+            let layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("pairdist select"),
+                bind_group_layouts: &[Some(&self.select_layout)],
+                immediate_size: 0,
+            });
+            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some("select"),
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions::default(),
+                cache: None,
+            })
+        })?;
+        let pipeline = Arc::new(pipeline);
+        *cached = Some(pipeline.clone());
+        Ok(pipeline)
     }
 
     /// Halves the tiled kernel's workgroup (down to 4 × 4 invocations) until one block of f32

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use ndarray::{ArrayView2, s};
 
 use super::context::{GpuContext, POLL_TIMEOUT};
-use super::shaders::Kernel;
+use super::shaders::{Kernel, select_segment};
+use crate::answer::TopK;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::plan::{Block, Plan};
@@ -47,6 +48,64 @@ struct Slot {
     loaded_y: Loaded,
     in_flight: Option<InFlight>,
     sizes: Sizes,
+    /// The select epilogue's buffers, made the first time a run needs them.
+    select: Option<SelectBuffers>,
+}
+
+/// Buffers of the select epilogue: its parameters, the candidates and their staging copy.
+struct SelectBuffers {
+    params: wgpu::Buffer,
+    cand: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    bytes: u64,
+}
+
+/// The uniform block of `SelectParams` in `shaders/select.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct SelectParams {
+    rows: u32,
+    cols: u32,
+    k: u32,
+    segment: u32,
+    col0: u32,
+    skip_diag: u32,
+    row0: u32,
+    pad: u32,
+}
+
+/// Candidate slots the select epilogue pads short lists with (`NONE` in the shader).
+const NO_CANDIDATE: u32 = u32::MAX;
+
+impl SelectBuffers {
+    /// Buffers for `bytes` of candidates, reading the distances of `out`.
+    fn new(ctx: &GpuContext, out: &wgpu::Buffer, bytes: u64) -> Result<SelectBuffers> {
+        ctx.scoped("allocating select buffers", || {
+            let buffer = |name: &str, size: u64, usage| {
+                ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(name),
+                    size,
+                    usage,
+                    mapped_at_creation: false,
+                })
+            };
+            let params = buffer("select params", 32, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
+            let cand = buffer("candidates", bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
+            let staging =
+                buffer("candidate staging", bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+            let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("pairdist select"),
+                layout: ctx.select_bind_group_layout(),
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: out.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 2, resource: cand.as_entire_binding() },
+                ],
+            });
+            SelectBuffers { params, cand, staging, bind_group, bytes }
+        })
+    }
 }
 
 /// Byte sizes of a slot's x, y and output buffers.
@@ -107,6 +166,8 @@ impl SlotPool {
 
 struct InFlight {
     block: Block,
+    /// `Some((k, segments))` when the candidates, not the distances, were read back.
+    candidates: Option<(usize, usize)>,
     bytes: u64,
     submission: wgpu::SubmissionIndex,
     mapped: mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
@@ -145,7 +206,19 @@ impl Slot {
                     wgpu::BindGroupEntry { binding: 3, resource: out.as_entire_binding() },
                 ],
             });
-            Slot { x, y, out, params, staging, bind_group, loaded_x: None, loaded_y: None, in_flight: None, sizes }
+            Slot {
+                x,
+                y,
+                out,
+                params,
+                staging,
+                bind_group,
+                loaded_x: None,
+                loaded_y: None,
+                in_flight: None,
+                sizes,
+                select: None,
+            }
         })
     }
 }
@@ -199,16 +272,40 @@ pub(crate) struct Job<'a> {
     pub y: ArrayView2<'a, f32>,
     pub metric: Metric,
     pub plan: &'a Plan,
+    pub epilogue: Epilogue,
 }
 
-/// Runs `job`, handing finished blocks to `sink` in plan order.
+/// What leaves the device for each block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Epilogue {
+    /// The block's distances.
+    Store,
+    /// The `k` (at most `SELECT_K_MAX`) best candidates of every segment of every row of the
+    /// block (shaders/select.wgsl); with `skip_diag`, column `i` is left out of row `i`.
+    Select { k: usize, skip_diag: bool },
+}
+
+/// Where finished blocks go: distances into a sink, or candidates into per-row lists.
+pub(crate) enum Output<'s> {
+    Tiles(&'s mut dyn Sink),
+    Candidates(&'s mut [TopK]),
+}
+
+/// Runs `job`, handing finished blocks (or their candidates) to `output` in plan order.
 ///
 /// With `phases` given (benchmarks), runs upload, compute and readback of each block one after
 /// another, waiting for each, and adds the time each took to `phases`; without, they overlap.
-pub(crate) fn run(ctx: &GpuContext, job: Job, sink: &mut dyn Sink, mut phases: Option<&mut GpuPhases>) -> Result<()> {
-    let Job { kernel, x, y, metric, plan } = job;
+pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Option<&mut GpuPhases>) -> Result<()> {
+    let Job { kernel, x, y, metric, plan, epilogue } = job;
     ctx.check_async_error()?;
     let pipeline = ctx.pipeline(kernel, metric)?;
+    let select = match epilogue {
+        Epilogue::Store => None,
+        Epilogue::Select { k, skip_diag } => {
+            debug_assert!(phases.is_none() && matches!(output, Output::Candidates(_)));
+            Some((k, skip_diag, ctx.select_pipeline()?))
+        }
+    };
     let (block_rows, block_cols) = kernel.block(&ctx.tuning);
     let mut slots = [ctx.slot_pool.take(ctx, plan, 0)?, ctx.slot_pool.take(ctx, plan, 1)?];
     let mut host = Vec::new();
@@ -217,7 +314,15 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, sink: &mut dyn Sink, mut phases: O
     for block in plan.blocks() {
         let slot = &mut slots[count % 2];
         count += 1;
-        drain(ctx, slot, sink)?;
+        drain(ctx, slot, &mut output)?;
+        if let Some((k, _, _)) = &select {
+            // Candidates of the plan's largest block: rows × segments × k pairs of u32.
+            let need = (plan.tile_rows * plan.tile_cols.div_ceil(select_segment(*k)) * k * 8) as u64;
+            let need = need.max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
+            if slot.select.as_ref().is_none_or(|b| b.bytes < need) {
+                slot.select = Some(SelectBuffers::new(ctx, &slot.out, need)?);
+            }
+        }
         let mut readback_start = None;
         for (c, dims) in plan.dim_chunks().enumerate() {
             let upload_start = Instant::now();
@@ -260,8 +365,38 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, sink: &mut dyn Sink, mut phases: O
                     1,
                 );
             }
-            let bytes = block.len() as u64 * 4;
-            if last && phases.is_none() {
+            let mut bytes = block.len() as u64 * 4;
+            let mut candidates = None;
+            if let (true, Some((k, skip_diag, select_pipeline)), Some(buffers)) = (last, &select, &slot.select) {
+                // The epilogue: reduce the finished tile to candidates on the device.
+                let segment = select_segment(*k);
+                let segments = block.cols.len().div_ceil(segment);
+                let params = SelectParams {
+                    rows: block.rows.len() as u32,
+                    cols: block.cols.len() as u32,
+                    k: *k as u32,
+                    segment: segment as u32,
+                    col0: block.cols.start as u32,
+                    skip_diag: u32::from(*skip_diag),
+                    row0: block.rows.start as u32,
+                    pad: 0,
+                };
+                ctx.queue.write_buffer(&buffers.params, 0, bytemuck::bytes_of(&params));
+                let groups = (block.rows.len() * segments).div_ceil(64) as u32;
+                let max = ctx.limits().max_compute_workgroups_per_dimension;
+                {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("select"),
+                        timestamp_writes: None,
+                    });
+                    pass.set_pipeline(select_pipeline);
+                    pass.set_bind_group(0, &buffers.bind_group, &[]);
+                    pass.dispatch_workgroups(groups.min(max), groups.div_ceil(max), 1);
+                }
+                bytes = (block.rows.len() * segments * k * 8) as u64;
+                encoder.copy_buffer_to_buffer(&buffers.cand, 0, &buffers.staging, 0, bytes);
+                candidates = Some((*k, segments));
+            } else if last && phases.is_none() {
                 encoder.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
             }
             let mut submission = ctx.queue.submit([encoder.finish()]);
@@ -280,15 +415,19 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, sink: &mut dyn Sink, mut phases: O
             }
             if last {
                 let (tx, rx) = mpsc::channel();
-                slot.staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
+                let staging = match (&candidates, &slot.select) {
+                    (Some(_), Some(buffers)) => &buffers.staging,
+                    _ => &slot.staging,
+                };
+                staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
                     // The receiver may be gone if the run failed; nothing to do then.
                     let _ = tx.send(r);
                 });
-                slot.in_flight = Some(InFlight { block: block.clone(), bytes, submission, mapped: rx });
+                slot.in_flight = Some(InFlight { block: block.clone(), candidates, bytes, submission, mapped: rx });
             }
         }
         if let Some(p) = phases.as_deref_mut() {
-            drain(ctx, slot, sink)?;
+            drain(ctx, slot, &mut output)?;
             p.readback += readback_start.map_or(Duration::ZERO, |t| t.elapsed());
             p.blocks += 1;
         }
@@ -299,15 +438,16 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, sink: &mut dyn Sink, mut phases: O
     // Drain in plan order: the older block is in the slot that would be used next.
     let next = count % 2;
     for i in [next, 1 - next] {
-        drain(ctx, &mut slots[i], sink)?;
+        drain(ctx, &mut slots[i], &mut output)?;
     }
     // Only after a clean run: a failed one may leave a buffer mapped.
     ctx.slot_pool.give_back(slots);
     Ok(())
 }
 
-/// Waits for the slot's block, if any, and hands it to the sink.
-fn drain(ctx: &GpuContext, slot: &mut Slot, sink: &mut dyn Sink) -> Result<()> {
+/// Waits for the slot's block, if any, and hands it (its distances or its candidates) to
+/// `output`.
+fn drain(ctx: &GpuContext, slot: &mut Slot, output: &mut Output) -> Result<()> {
     let Some(f) = slot.in_flight.take() else { return Ok(()) };
     ctx.device
         .poll(wgpu::PollType::Wait { submission_index: Some(f.submission), timeout: Some(POLL_TIMEOUT) })
@@ -317,17 +457,33 @@ fn drain(ctx: &GpuContext, slot: &mut Slot, sink: &mut dyn Sink) -> Result<()> {
         .recv_timeout(POLL_TIMEOUT)
         .map_err(|_| Error::Gpu("reading back a tile timed out".into()))?
         .map_err(|e| Error::Gpu(format!("reading back a tile: {e}")))?;
-    let result = {
-        let view = slot
-            .staging
-            .slice(..f.bytes)
-            .get_mapped_range()
-            .map_err(|e| Error::Gpu(format!("reading back a tile: {e}")))?;
-        let values: &[f32] = bytemuck::cast_slice(&view);
-        let values = ArrayView2::from_shape((f.block.rows.len(), f.block.cols.len()), values)
-            .expect("staging holds exactly one block");
-        sink.accept(&f.block, values)
+    let staging = match (&f.candidates, &slot.select) {
+        (Some(_), Some(buffers)) => &buffers.staging,
+        _ => &slot.staging,
     };
-    slot.staging.unmap();
+    let result = {
+        let view =
+            staging.slice(..f.bytes).get_mapped_range().map_err(|e| Error::Gpu(format!("reading back a tile: {e}")))?;
+        match (output, f.candidates) {
+            (Output::Tiles(sink), None) => {
+                let values: &[f32] = bytemuck::cast_slice(&view);
+                let values = ArrayView2::from_shape((f.block.rows.len(), f.block.cols.len()), values)
+                    .expect("staging holds exactly one block");
+                sink.accept(&f.block, values)
+            }
+            (Output::Candidates(lists), Some((k, segments))) => {
+                let pairs: &[[u32; 2]] = bytemuck::cast_slice(&view);
+                for (r, row) in pairs.chunks_exact(segments * k).enumerate() {
+                    let list = &mut lists[f.block.rows.start + r];
+                    for &[key, col] in row.iter().filter(|c| c[1] != NO_CANDIDATE) {
+                        list.offer(f32::from_bits(key), i64::from(col));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(Error::Internal("a GPU run read back what its output does not take".into())),
+        }
+    };
+    staging.unmap();
     result
 }

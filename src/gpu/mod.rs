@@ -6,5 +6,5 @@ mod shaders;
 
 pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, MAX_PAIR_DIMS_PER_PASS, adapters};
 pub use executor::GpuPhases;
-pub(crate) use executor::{Job, run};
-pub use shaders::{Kernel, Tuning};
+pub(crate) use executor::{Epilogue, Job, Output, run};
+pub use shaders::{Kernel, SELECT_K_MAX, SELECT_WGSL, Tuning};

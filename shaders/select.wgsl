@@ -1,0 +1,86 @@
+// The k-nearest epilogue: reduces a finished tile of distances to the k best candidates of
+// every segment of SEGMENT columns of every row, so that n * m / SEGMENT * k candidates are
+// read back instead of the n * m matrix.
+//
+// A candidate is (key, column) with key = the distance's bits: for the non-negative floats
+// that distances are, the bits order as the values do, +inf after every number and NaN (made
+// one canonical NaN) after +inf. Candidates are ordered by (key, column), integers only, so
+// the order is exact and the same as the host's (smaller distance, then smaller index, NaN
+// last) whatever the GPU does with NaN in float compares. Lists shorter than k are padded with
+// (0xffffffff, 0xffffffff).
+//
+// One invocation per (row, segment) keeps a sorted list of at most K_MAX in private arrays;
+// its loops run at most SEGMENT * (K_MAX + 1) iterations, within the drivers' loop limits (see
+// MAX_DIMS_PER_PASS in src/plan.rs).
+
+struct SelectParams {
+    rows: u32,      // rows of the tile
+    cols: u32,      // columns of the tile
+    k: u32,         // candidates kept per segment (<= K_MAX)
+    segment: u32,   // columns per segment
+    col0: u32,      // first column of the tile in Y (candidates hold global columns)
+    skip_diag: u32, // 1: leave out column row0 + r of row r (X against itself)
+    row0: u32,      // first row of the tile in X
+    pad: u32,
+}
+
+const K_MAX: u32 = 32u;
+const NONE: u32 = 0xffffffffu;
+const NAN_KEY: u32 = 0x7fc00000u;
+
+@group(0) @binding(0) var<uniform> sp: SelectParams;
+@group(0) @binding(1) var<storage, read> dist: array<f32>;
+@group(0) @binding(2) var<storage, read_write> cand: array<vec2<u32>>;
+
+// Whether (ka, ia) comes before (kb, ib).
+fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
+    return ka < kb || (ka == kb && ia < ib);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let segs = (sp.cols + sp.segment - 1u) / sp.segment;
+    let item = gid.x + gid.y * groups.x * 64u;
+    if item >= sp.rows * segs {
+        return;
+    }
+    let r = item / segs;
+    let s = item % segs;
+    let c_start = s * sp.segment;
+    let c_end = min(c_start + sp.segment, sp.cols);
+
+    var keys: array<u32, K_MAX>;
+    var idxs: array<u32, K_MAX>;
+    var count = 0u;
+    for (var c = c_start; c < c_end; c++) {
+        let j = sp.col0 + c;
+        if sp.skip_diag == 1u && j == sp.row0 + r {
+            continue;
+        }
+        var key = bitcast<u32>(dist[r * sp.cols + c]);
+        if (key & 0x7fffffffu) > 0x7f800000u {
+            key = NAN_KEY;
+        }
+        if count == sp.k && !before(key, j, keys[count - 1u], idxs[count - 1u]) {
+            continue;
+        }
+        // Insert, shifting the worse entries right (the last falls off a full list).
+        var at = min(count, sp.k - 1u);
+        while at > 0u && before(key, j, keys[at - 1u], idxs[at - 1u]) {
+            keys[at] = keys[at - 1u];
+            idxs[at] = idxs[at - 1u];
+            at -= 1u;
+        }
+        keys[at] = key;
+        idxs[at] = j;
+        count = min(count + 1u, sp.k);
+    }
+    let base = item * sp.k;
+    for (var q = 0u; q < sp.k; q++) {
+        if q < count {
+            cand[base + q] = vec2<u32>(keys[q], idxs[q]);
+        } else {
+            cand[base + q] = vec2<u32>(NONE, NONE);
+        }
+    }
+}
