@@ -52,16 +52,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var keys: array<u32, K_MAX>;
     var idxs: array<u32, K_MAX>;
     var count = 0u;
+    // The list's last entry, in registers: almost every candidate loses to it, and compilers
+    // may keep dynamically indexed arrays in slow memory.
+    var worst_key = NONE;
+    var worst_idx = NONE;
     for (var c = c_start; c < c_end; c++) {
         let j = sp.col0 + c;
+        var key = bitcast<u32>(dist[r * sp.cols + c]);
+        if key > worst_key {
+            continue; // the common case once the list is full (never NaN: canonicalised below)
+        }
         if sp.skip_diag == 1u && j == sp.row0 + r {
             continue;
         }
-        var key = bitcast<u32>(dist[r * sp.cols + c]);
         if (key & 0x7fffffffu) > 0x7f800000u {
             key = NAN_KEY;
         }
-        if count == sp.k && !before(key, j, keys[count - 1u], idxs[count - 1u]) {
+        if count == sp.k && !before(key, j, worst_key, worst_idx) {
             continue;
         }
         // Insert, shifting the worse entries right (the last falls off a full list).
@@ -74,6 +81,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         keys[at] = key;
         idxs[at] = j;
         count = min(count + 1u, sp.k);
+        if count == sp.k {
+            worst_key = keys[count - 1u];
+            worst_idx = idxs[count - 1u];
+        }
     }
     let base = item * sp.k;
     for (var q = 0u; q < sp.k; q++) {

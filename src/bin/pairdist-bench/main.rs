@@ -5,6 +5,7 @@
 //! the same run as the baseline of the tuned one. A table goes to stdout, progress to stderr,
 //! and `--json FILE` keeps one object per case, backend and kernel.
 
+mod knn;
 mod measure;
 mod report;
 
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use pairdist::gpu::{AdapterSummary, Kernel};
 use pairdist::{Backend, Engine, EngineOptions, Error, Metric};
 
@@ -60,6 +61,10 @@ struct Args {
     /// Also write the results here as a JSON array, one object per case, backend and kernel.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also time the k nearest neighbours of every row (`Engine::knn`) on each case, beside the
+    /// matrix, with its recall against the f64 reference on sampled rows.
+    #[arg(long)]
+    knn: Option<usize>,
 }
 
 /// Which backends to run.
@@ -395,8 +400,44 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 ok = false;
             }
             println!("{}", row.line());
+            if let Some(k) = args.knn.filter(|_| *label != "naive") {
+                ok &= knn_line(engine, x.view(), y.view(), k, metric, &row, args.repeats);
+            }
             rows.push(row);
         }
     }
     ok
+}
+
+/// Times `knn` on the case of `row` and prints it beside the matrix's figures.
+fn knn_line(
+    engine: &Engine,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    k: usize,
+    metric: Metric,
+    row: &Row,
+    repeats: usize,
+) -> bool {
+    match knn::time(engine, x, y, k, metric, repeats) {
+        Ok((timing, answer)) => {
+            let gpd = (row.n * row.m * row.d) as f64 / timing.median / 1e9;
+            let recall = knn::recall(x, y, metric, &answer, 32);
+            // On the GPU, against the matrix kernel's compute phase alone (no readback).
+            let vs_compute = row.compute_s.map_or(String::new(), |c| {
+                let compute_gpd = (row.n * row.m * row.d) as f64 / c / 1e9;
+                format!(", {:.2}x the matrix kernel's compute-only Gpd/s", gpd / compute_gpd)
+            });
+            println!(
+                "    knn k={k}: {gpd:.1} Gpd/s ({:.4} s), {:.2}x cdist_into{vs_compute}; recall@{k} {recall:.4} on 32 rows",
+                timing.median,
+                gpd / row.gpd_per_s,
+            );
+            recall >= 0.999
+        }
+        Err(e) => {
+            log::error!("knn k={k} {metric} {} x {} x {} failed: {e}", row.n, row.m, row.d);
+            false
+        }
+    }
 }
