@@ -24,7 +24,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::Result;
 use crate::cpu::reference;
-use crate::metric::Metric;
+use crate::metric::{Finalize, Metric, Term};
 use crate::plan::Block;
 use crate::sink::Sink;
 
@@ -49,8 +49,10 @@ impl<'a> Extremes<'a> {
     pub(crate) fn scan(x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric) -> Option<Self> {
         let d = x.ncols().max(1) as f64;
         // A squared sum overflows only if some |difference| exceeds sqrt(MAX / d).
-        let huge =
-            if metric == Metric::Euclidean { ((f32::MAX as f64 / d).sqrt() / 2.0) as f32 } else { f32::INFINITY };
+        // Only a final square root brings a sum beyond f32::MAX back into range.
+        let def = metric.definition();
+        let shrinks = def.finalize == Finalize::Sqrt && def.term == Term::SquaredDifference;
+        let huge = if shrinks { ((f32::MAX as f64 / d).sqrt() / 2.0) as f32 } else { f32::INFINITY };
         let flag = |a: &ArrayView2<f32>| -> Vec<bool> {
             a.rows()
                 .into_iter()
@@ -67,7 +69,7 @@ impl<'a> Extremes<'a> {
             return None;
         }
         let small_sum = d * 2f64.powi(-102);
-        let small = if metric == Metric::Euclidean { small_sum.sqrt() } else { small_sum } as f32;
+        let small = metric.finalize(small_sum) as f32;
         Some(Extremes { x, y, metric, x_flagged, y_flagged, small })
     }
 

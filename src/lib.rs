@@ -43,7 +43,7 @@ pub mod validate;
 pub use answer::{Neighbors, Pairs};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
-pub use metric::Metric;
+pub use metric::{Definition, Finalize, Merge, Metric, Term};
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot go stale.
 #[cfg(doctest)]

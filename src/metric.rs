@@ -1,9 +1,20 @@
-//! Metrics: SciPy's names, their definitions, and the scalar CPU twin of each shader body.
+//! Metrics: SciPy's names, and the one definition of each that every backend follows.
 //!
-//! Every metric is written as "accumulate a term per dimension, then finalize", which is the
-//! shape of the WGSL code in `shaders/common/metric.wgsl`. Differences are always taken first:
-//! the `|x|² + |y|² − 2x·y` form is never used, so `cdist(X, X)` has exact zeros on its
-//! diagonal and nearby points do not cancel to zero.
+//! A metric is "accumulate a [`Term`] per dimension, [`Merge`] partial accumulators (chunks of
+//! `d`, passes), then [`Finalize`]" — the shape of cubecl's `Reduce` (init, reduce, merge,
+//! finalize). [`Metric::definition`] is the only place that says which term, merge and final
+//! step a metric has. From it follow:
+//!
+//! - the WGSL kernels: the `TERM` and `FINALIZE` override constants select the bodies in
+//!   `shaders/common/metric.wgsl` ([`Term::shader_id`], [`Finalize::shader_id`]);
+//! - the CPU kernels: one monomorphised micro-kernel per (term, finalize) pair;
+//! - the scalar twin ([`Metric::term`], [`Metric::finalize`]) and through it the f64 reference
+//!   (`cpu::reference`), which the tests check against an oracle of their own.
+//!
+//! So a metric whose term and final step exist already is one entry in
+//! [`Metric::definition`]; a new kind of term is one `Term` variant, its WGSL body and its
+//! SIMD twin. Differences are always taken first: the `|x|² + |y|² − 2x·y` form is never used,
+//! so `cdist(X, X)` has exact zeros on its diagonal and nearby points do not cancel to zero.
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,51 +34,142 @@ pub enum Metric {
     Cityblock,
 }
 
+/// What one dimension adds to the accumulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Term {
+    /// (x − y)².
+    SquaredDifference,
+    /// |x − y|.
+    AbsoluteDifference,
+}
+
+/// How two partial accumulators (of disjoint dimensions) combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Merge {
+    /// Their sum.
+    Sum,
+}
+
+/// The step from the accumulator to the distance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Finalize {
+    /// The accumulator is the distance.
+    Identity,
+    /// The square root of the accumulator.
+    Sqrt,
+}
+
+impl Term {
+    /// The value of the `TERM` override constant in `shaders/common/metric.wgsl`.
+    pub fn shader_id(self) -> u32 {
+        match self {
+            Term::SquaredDifference => 0,
+            Term::AbsoluteDifference => 1,
+        }
+    }
+}
+
+impl Finalize {
+    /// The value of the `FINALIZE` override constant in `shaders/common/metric.wgsl`.
+    pub fn shader_id(self) -> u32 {
+        match self {
+            Finalize::Identity => 0,
+            Finalize::Sqrt => 1,
+        }
+    }
+}
+
+/// The one definition of a metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Definition {
+    /// SciPy's name.
+    pub name: &'static str,
+    /// Other names accepted when parsing.
+    pub aliases: &'static [&'static str],
+    /// The formula, for `--help` and the docs.
+    pub formula: &'static str,
+    /// What each dimension adds.
+    pub term: Term,
+    /// How partial accumulators combine.
+    pub merge: Merge,
+    /// From accumulator to distance.
+    pub finalize: Finalize,
+}
+
 impl Metric {
     /// Every metric, in the order they are listed to users.
     pub const ALL: [Metric; 3] = [Metric::Euclidean, Metric::SqEuclidean, Metric::Cityblock];
 
-    /// SciPy's name for the metric.
-    pub fn name(self) -> &'static str {
+    /// The metric's definition: the one place its term, merge and final step are decided.
+    pub const fn definition(self) -> &'static Definition {
+        const SQEUCLIDEAN: Definition = Definition {
+            name: "sqeuclidean",
+            aliases: &[],
+            formula: "Σ (x − y)²",
+            term: Term::SquaredDifference,
+            merge: Merge::Sum,
+            finalize: Finalize::Identity,
+        };
+        const EUCLIDEAN: Definition = Definition {
+            name: "euclidean",
+            aliases: &[],
+            formula: "√Σ (x − y)²",
+            term: Term::SquaredDifference,
+            merge: Merge::Sum,
+            finalize: Finalize::Sqrt,
+        };
+        const CITYBLOCK: Definition = Definition {
+            name: "cityblock",
+            aliases: &["manhattan"],
+            formula: "Σ |x − y|",
+            term: Term::AbsoluteDifference,
+            merge: Merge::Sum,
+            finalize: Finalize::Identity,
+        };
         match self {
-            Metric::SqEuclidean => "sqeuclidean",
-            Metric::Euclidean => "euclidean",
-            Metric::Cityblock => "cityblock",
+            Metric::SqEuclidean => &SQEUCLIDEAN,
+            Metric::Euclidean => &EUCLIDEAN,
+            Metric::Cityblock => &CITYBLOCK,
         }
     }
 
-    /// The value of the `METRIC` override constant in the WGSL shaders.
-    #[cfg(feature = "gpu")]
-    pub(crate) fn shader_id(self) -> u32 {
-        match self {
-            Metric::SqEuclidean => 0,
-            Metric::Euclidean => 1,
-            Metric::Cityblock => 2,
-        }
+    /// SciPy's name for the metric.
+    pub fn name(self) -> &'static str {
+        self.definition().name
     }
 
     /// The term one dimension adds to the accumulator (twin of `metric_term` in WGSL).
     #[inline(always)]
     pub fn term<T: Float>(self, x: T, y: T) -> T {
         let diff = x - y;
-        match self {
-            Metric::SqEuclidean | Metric::Euclidean => diff * diff,
-            Metric::Cityblock => diff.abs(),
+        match self.definition().term {
+            Term::SquaredDifference => diff * diff,
+            Term::AbsoluteDifference => diff.abs(),
         }
     }
 
-    /// The distance from the accumulated sum of terms (twin of `metric_finalize` in WGSL).
+    /// Combines two partial accumulators of disjoint dimensions.
+    #[inline(always)]
+    pub fn merge<T: Float>(self, a: T, b: T) -> T {
+        match self.definition().merge {
+            Merge::Sum => a + b,
+        }
+    }
+
+    /// The distance from the accumulated terms (twin of `metric_finalize` in WGSL).
     #[inline(always)]
     pub fn finalize<T: Float>(self, acc: T) -> T {
-        match self {
-            Metric::Euclidean => acc.sqrt(),
-            Metric::SqEuclidean | Metric::Cityblock => acc,
+        match self.definition().finalize {
+            Finalize::Sqrt => acc.sqrt(),
+            Finalize::Identity => acc,
         }
     }
 
     fn valid_names() -> String {
-        let mut names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-        names.push("manhattan");
+        let names: Vec<&str> = Metric::ALL
+            .iter()
+            .flat_map(|m| std::iter::once(m.name()).chain(m.definition().aliases.iter().copied()))
+            .collect();
         names.join(", ")
     }
 }
@@ -81,13 +183,12 @@ impl fmt::Display for Metric {
 impl FromStr for Metric {
     type Err = Error;
 
-    /// Parses SciPy's metric names (case-insensitive); `manhattan` is an alias of `cityblock`.
+    /// Parses SciPy's metric names (case-insensitive) and their aliases (`manhattan`).
     fn from_str(s: &str) -> Result<Self, Error> {
-        match s.to_ascii_lowercase().as_str() {
-            "sqeuclidean" => Ok(Metric::SqEuclidean),
-            "euclidean" => Ok(Metric::Euclidean),
-            "cityblock" | "manhattan" => Ok(Metric::Cityblock),
-            _ => Err(Error::UnknownMetric { name: s.to_string(), valid: Metric::valid_names() }),
-        }
+        let lower = s.to_ascii_lowercase();
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.name() == lower || m.definition().aliases.contains(&lower.as_str()))
+            .ok_or_else(|| Error::UnknownMetric { name: s.to_string(), valid: Metric::valid_names() })
     }
 }

@@ -19,10 +19,6 @@ const EPILOGUES: [(&str, &str); 1] = [("select", SELECT_WGSL)];
 /// them portable; a kernel that starts using, say, subgroups must add it here on purpose.
 const CAPABILITIES: Capabilities = Capabilities::empty();
 
-/// `METRIC` ids, as shaders/common/metric.wgsl defines them: 0 sqeuclidean, 1 euclidean,
-/// 2 cityblock.
-const METRIC_IDS: [u32; 3] = [0, 1, 2];
-
 /// Every shape of the tiled kernel the engine can pick: what `Tuning::for_limits` chooses for
 /// a range of devices, the standard shapes, and the 4 × 4 workgroups a small tile cap
 /// (`--max-tile-bytes`) shrinks them to.
@@ -61,15 +57,14 @@ fn tunings() -> Vec<Tuning> {
     out
 }
 
-/// The override constants the engine passes for one pipeline, restricted to the ones the module
-/// declares (naga rejects values for constants a shader does not have).
-fn constants(module: &Module, metric: u32, tuning: &Tuning) -> naga::back::PipelineConstants {
+/// The override constants the engine passes for one pipeline (`Kernel::constants`, from the
+/// metric's definition and the tuning), each of which the module must declare.
+fn constants(kernel: Kernel, module: &Module, metric: Metric, tuning: &Tuning) -> naga::back::PipelineConstants {
     let declared: BTreeSet<&str> = module.overrides.iter().filter_map(|(_, o)| o.name.as_deref()).collect();
     let mut c = naga::back::PipelineConstants::default();
-    for (name, value) in [("METRIC", metric), ("WG_X", tuning.wg_x), ("WG_Y", tuning.wg_y), ("TILE_K", tuning.tile_k)] {
-        if declared.contains(name) {
-            c.insert(name.to_string(), f64::from(value));
-        }
+    for (name, value) in kernel.constants(metric, tuning) {
+        assert!(declared.contains(name), "{}.wgsl does not declare the override {name}", kernel.name());
+        c.insert(name.to_string(), value);
     }
     c
 }
@@ -111,21 +106,22 @@ fn every_kernel_parses_and_validates() {
 }
 
 #[test]
-fn every_kernel_has_the_metric_override_and_one_compute_entry_point() {
+fn every_kernel_has_the_metric_overrides_and_one_compute_entry_point() {
     for kernel in Kernel::ALL {
         let (_, module, _) = front_end(kernel).unwrap_or_else(|e| panic!("{e}"));
         let name = kernel.name();
-        assert!(
-            module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("METRIC")),
-            "shader {name}.wgsl: no `override METRIC` (is shaders/common/metric.wgsl prepended?)"
-        );
+        for wanted in ["TERM", "FINALIZE"] {
+            assert!(
+                module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some(wanted)),
+                "shader {name}.wgsl: no `override {wanted}` (is shaders/common/metric.wgsl prepended?)"
+            );
+        }
         let entries: Vec<_> = module.entry_points.iter().map(|e| (e.name.as_str(), e.stage)).collect();
         assert!(
             !entries.is_empty() && entries.iter().all(|&(_, s)| s == ShaderStage::Compute),
             "shader {name}.wgsl: expected compute entry points only, found {entries:?}"
         );
     }
-    assert_eq!(METRIC_IDS.len(), Metric::ALL.len(), "a metric was added: give it an id here and in metric.wgsl");
 }
 
 /// Translates one specialised module with every backend, pushing a message per failure.
@@ -209,9 +205,9 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
         };
         let uses_tuning = module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("WG_X"));
         let kernel_tunings: &[Tuning] = if uses_tuning { &tunings } else { &tunings[..1] };
-        for &metric in &METRIC_IDS {
+        for metric in Metric::ALL {
             for tuning in kernel_tunings {
-                let constants = constants(&module, metric, tuning);
+                let constants = constants(kernel, &module, metric, tuning);
                 let mut keys: Vec<_> = constants.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 keys.sort();
                 let label = format!("{}.wgsl [{}]", kernel.name(), keys.join(", "));
@@ -250,7 +246,7 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
         }
     }
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n\n"));
-    assert!(translated >= Kernel::ALL.len() * METRIC_IDS.len());
+    assert!(translated >= Kernel::ALL.len() * Metric::ALL.len());
 }
 
 fn shader_dir() -> PathBuf {

@@ -1,10 +1,14 @@
-// Metric bodies shared by every kernel; the CPU twins are Metric::term and Metric::finalize
-// in src/metric.rs. METRIC is an override constant, so the branch folds away when the
-// pipeline is compiled: 0 = sqeuclidean, 1 = euclidean, 2 = cityblock.
+// Metric bodies shared by every kernel, selected by override constants that come from the
+// metric's one definition (Metric::definition in src/metric.rs; its scalar twins are
+// Metric::term and Metric::finalize). The branches fold away when the pipeline is compiled.
+//   TERM:     0 = (x - y)^2, 1 = |x - y|          (Term::shader_id)
+//   FINALIZE: 0 = identity,  1 = square root      (Finalize::shader_id)
+// Partial sums merge by addition (Merge::Sum), the only merge so far.
 // Differences are taken first (never |x|^2 + |y|^2 - 2x.y): no cancellation, exact zeros for
 // identical points, and NaN/Inf propagate as IEEE arithmetic says.
 
-override METRIC: u32 = 0u;
+override TERM: u32 = 0u;
+override FINALIZE: u32 = 0u;
 
 // Per-dispatch parameters of one tile pass.
 struct Params {
@@ -19,7 +23,7 @@ const FLAG_FINALIZE: u32 = 2u;
 
 fn metric_term(a: f32, b: f32) -> f32 {
     let t = a - b;
-    if METRIC == 2u {
+    if TERM == 1u {
         return abs(t);
     }
     return t * t;
@@ -27,14 +31,14 @@ fn metric_term(a: f32, b: f32) -> f32 {
 
 fn metric_term4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     let t = a - b;
-    if METRIC == 2u {
+    if TERM == 1u {
         return abs(t);
     }
     return t * t;
 }
 
 fn metric_finalize(acc: f32) -> f32 {
-    if METRIC == 1u {
+    if FINALIZE == 1u {
         return sqrt(acc);
     }
     return acc;
@@ -53,7 +57,7 @@ fn metric_store(partial: f32, previous: f32, flags: u32) -> f32 {
 }
 
 fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
-    if METRIC == 1u {
+    if FINALIZE == 1u {
         return sqrt(acc);
     }
     return acc;

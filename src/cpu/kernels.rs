@@ -22,7 +22,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::cpu::Element;
-use crate::metric::Metric;
+use crate::metric::{Finalize, Metric, Term};
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx512};
 use simd::{Lanes, Simd};
@@ -273,9 +273,9 @@ unsafe fn f64_avx2(a: &Args<f64>) {
     unsafe { by_metric::<Lanes<f64, 8>, 4, 1>(a) }
 }
 
-const SQ: u8 = 0;
-const EUCLID: u8 = 1;
-const CITY: u8 = 2;
+/// The micro-kernels' term (the metric's `Term`, as a const generic).
+const SQUARED: u8 = 0;
+const ABSOLUTE: u8 = 1;
 
 /// Largest `MR × nr` register block (for the scratch tile of edge blocks).
 const MAX_TILE: usize = 6 * 64;
@@ -287,10 +287,14 @@ where
 {
     // SAFETY: forwarded from `block`.
     unsafe {
-        match a.metric {
-            Metric::SqEuclidean => drive::<S, MR, NV, SQ>(a),
-            Metric::Euclidean => drive::<S, MR, NV, EUCLID>(a),
-            Metric::Cityblock => drive::<S, MR, NV, CITY>(a),
+        // One micro-kernel per (term, final step) of the metric's definition.
+        let def = a.metric.definition();
+        let sqrt = def.finalize == Finalize::Sqrt;
+        match (def.term, sqrt) {
+            (Term::SquaredDifference, false) => drive::<S, MR, NV, SQUARED, false>(a),
+            (Term::SquaredDifference, true) => drive::<S, MR, NV, SQUARED, true>(a),
+            (Term::AbsoluteDifference, false) => drive::<S, MR, NV, ABSOLUTE, false>(a),
+            (Term::AbsoluteDifference, true) => drive::<S, MR, NV, ABSOLUTE, true>(a),
         }
     }
 }
@@ -305,7 +309,7 @@ pub(crate) const DEPTH_CHUNK: usize = 512;
 /// panel, in chunks of [`DEPTH_CHUNK`] dimensions. Full register blocks in a unit-stride output
 /// are stored in place; the edges go through a scratch tile.
 #[inline(always)]
-unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const M: u8>(a: &Args<S::E>)
+unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const SQRT: bool>(a: &Args<S::E>)
 where
     S::E: Element,
 {
@@ -337,7 +341,7 @@ where
                     let at = |r: usize, c: usize| dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs);
                     if mr == MR && hi - lo == nr && a.cs == 1 {
                         let nt = stream && (dst as usize).is_multiple_of(align);
-                        micro::<S, MR, NV, M>(&xr, panel, k1 - k0, one, dst, a.rs, first, last, nt);
+                        micro::<S, MR, NV, TERM, SQRT>(&xr, panel, k1 - k0, one, dst, a.rs, first, last, nt);
                     } else {
                         if !first {
                             for r in 0..mr {
@@ -347,7 +351,7 @@ where
                             }
                         }
                         let tile = scratch.as_mut_ptr();
-                        micro::<S, MR, NV, M>(&xr, panel, k1 - k0, one, tile, nr as isize, first, last, false);
+                        micro::<S, MR, NV, TERM, SQRT>(&xr, panel, k1 - k0, one, tile, nr as isize, first, last, false);
                         for r in 0..mr {
                             for c in lo..hi {
                                 *at(r, c) = scratch[r * nr + c - p * nr];
@@ -370,7 +374,7 @@ where
 /// they are finalized.
 #[inline(always)]
 #[expect(clippy::too_many_arguments, reason = "the micro-kernel's registers, passed by value")]
-unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const SQRT: bool>(
     xr: &[*const S::E; MR],
     panel: *const S::E,
     d: usize,
@@ -398,14 +402,15 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const M: u8>(
                 let xb = S::bcast(xr[r].add(k));
                 for v in 0..NV {
                     let diff = S::sub(yv[v], xb);
-                    acc[r][v] = if M == CITY { S::abs_acc(diff, one, acc[r][v]) } else { S::sq_acc(diff, acc[r][v]) };
+                    acc[r][v] =
+                        if TERM == ABSOLUTE { S::abs_acc(diff, one, acc[r][v]) } else { S::sq_acc(diff, acc[r][v]) };
                 }
             }
         }
         for (r, row) in acc.iter().enumerate() {
             for (v, &s) in row.iter().enumerate() {
                 let s = if first { s } else { S::add(S::load(at(r, v)), s) };
-                let s = if M == EUCLID && last { S::sqrt(s) } else { s };
+                let s = if SQRT && last { S::sqrt(s) } else { s };
                 if nt { S::stream(at(r, v), s) } else { S::store(at(r, v), s) }
             }
         }

@@ -1,12 +1,13 @@
 //! The f64 oracle: the simplest loops, accumulated in f64, kept apart from the fast paths.
 //!
-//! Tests and the CLI's `--check` compare every result against these functions. They are
-//! written independently of [`Metric::term`](crate::Metric::term) so that a bug in the metric
-//! twins cannot hide in the oracle too.
+//! Tests and the CLI's `--check` compare every result against these functions. They evaluate
+//! each metric's one definition ([`Metric::definition`](crate::Metric::definition)) term by
+//! term in f64; the tests hold them against an oracle written out on its own, so a wrong
+//! definition cannot hide here.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 
-use crate::metric::Metric;
+use crate::metric::{Finalize, Metric, Term};
 
 /// The distance between two points, computed in f64.
 ///
@@ -18,18 +19,10 @@ use crate::metric::Metric;
 /// ```
 pub fn distance<T: Copy + Into<f64>>(x: ArrayView1<T>, y: ArrayView1<T>, metric: Metric) -> f64 {
     assert_eq!(x.len(), y.len(), "reference::distance needs points of equal dimension");
-    let mut sum = 0.0f64;
-    for (&a, &b) in x.iter().zip(y.iter()) {
-        let diff = a.into() - b.into();
-        sum += match metric {
-            Metric::SqEuclidean | Metric::Euclidean => diff * diff,
-            Metric::Cityblock => diff.abs(),
-        };
-    }
-    match metric {
-        Metric::Euclidean => sum.sqrt(),
-        Metric::SqEuclidean | Metric::Cityblock => sum,
-    }
+    // The metric's definition, evaluated term by term in f64 (the tests hold this against an
+    // oracle written out on its own).
+    let sum = x.iter().zip(y.iter()).fold(0.0f64, |acc, (&a, &b)| metric.merge(acc, metric.term(a.into(), b.into())));
+    metric.finalize(sum)
 }
 
 /// The full `n × m` distance matrix in f64.
@@ -58,10 +51,14 @@ pub fn pdist<T: Copy + Into<f64>>(x: ArrayView2<T>, metric: Metric) -> Array1<f6
 pub fn tolerance(metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
     let eps = f32::EPSILON as f64;
     let root_d = (d.max(1) as f64).sqrt();
-    let abs = match metric {
-        Metric::SqEuclidean => root_d * eps * scale * scale * 4.0,
-        Metric::Euclidean => (root_d * eps * 4.0).sqrt() * scale,
-        Metric::Cityblock => root_d * eps * scale * 2.0,
+    let sum = match metric.definition().term {
+        Term::SquaredDifference => root_d * eps * scale * scale * 4.0,
+        Term::AbsoluteDifference => root_d * eps * scale * 2.0,
+    };
+    // A square root takes the absolute error's square root with it.
+    let abs = match metric.definition().finalize {
+        Finalize::Identity => sum,
+        Finalize::Sqrt => sum.sqrt(),
     };
     1e-5 * expected.abs() + abs
 }

@@ -419,7 +419,7 @@ impl GpuContext {
             return Ok(p.clone());
         }
         let module = self.module(kernel)?;
-        let constants = kernel.constants(metric.shader_id(), &self.tuning);
+        let constants = kernel.constants(metric, &self.tuning);
         let pipeline = self.scoped(&format!("compiling the {} kernel", kernel.name()), || {
             self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(kernel.name()),

@@ -1,6 +1,7 @@
 //! The WGSL sources, read from `shaders/` at compile time and composed with the shared
 //! snippets they need. Kernels are specialised with override constants, not string templates.
 
+use crate::metric::Metric;
 use crate::plan::MAX_DIMS_PER_PASS;
 
 /// A compute kernel, one WGSL file each.
@@ -60,9 +61,11 @@ impl Kernel {
         }
     }
 
-    /// The override constants for a pipeline of this kernel.
-    pub(crate) fn constants(self, metric_id: u32, tuning: &Tuning) -> Vec<(&'static str, f64)> {
-        let mut c = vec![("METRIC", metric_id as f64)];
+    /// The override constants of this kernel's pipeline for `metric` and `tuning`: the
+    /// metric's term and final step ([`Metric::definition`]) and the tiled kernel's shape.
+    pub fn constants(self, metric: Metric, tuning: &Tuning) -> Vec<(&'static str, f64)> {
+        let def = metric.definition();
+        let mut c = vec![("TERM", f64::from(def.term.shader_id())), ("FINALIZE", f64::from(def.finalize.shader_id()))];
         if self == Kernel::Tiled {
             c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);
         }
