@@ -65,6 +65,10 @@ struct Args {
     /// matrix, with its recall against the f64 reference on sampled rows.
     #[arg(long)]
     knn: Option<usize>,
+    /// Add this to every coordinate (points far from the origin: where the |x|² + |y|² − 2x·y
+    /// trick of other tools loses its precision).
+    #[arg(long, default_value_t = 0.0)]
+    offset: f32,
 }
 
 /// Which backends to run.
@@ -336,7 +340,8 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
         let Case { n, m, d, metric } = *case;
         if data.as_ref().is_none_or(|(c, _, _)| (c.n, c.m, c.d) != (n, m, d)) {
             drop(data.take()); // free the previous inputs first
-            data = Some((*case, measure::points(n, d, 1), measure::points(m, d, 2)));
+            let shifted = |a: Array2<f32>| a.mapv(|v| v + args.offset);
+            data = Some((*case, shifted(measure::points(n, d, 1)), shifted(measure::points(m, d, 2))));
         }
         let (_, x, y) = data.as_ref().expect("just filled");
         let mut out = Array2::<f32>::zeros((n, m));
