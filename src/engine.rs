@@ -3,6 +3,7 @@
 //! run the executor into a sink.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
@@ -13,6 +14,7 @@ use crate::extremes::{Extremes, FixingSink};
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
 use crate::metric::Metric;
+use crate::monitor::Monitor;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
 use crate::sink::Sink;
 #[cfg(feature = "gpu")]
@@ -64,6 +66,8 @@ pub struct EngineOptions {
     /// The GPU kernel (the tiled one unless benchmarking the baseline).
     #[cfg(feature = "gpu")]
     pub kernel: Kernel,
+    /// Progress and stop requests for every call of the engine (see [`Monitor`]).
+    pub monitor: Option<Arc<Monitor>>,
 }
 
 impl Default for EngineOptions {
@@ -75,6 +79,7 @@ impl Default for EngineOptions {
             memory_budget: DEFAULT_MEMORY_BUDGET,
             #[cfg(feature = "gpu")]
             kernel: Kernel::Tiled,
+            monitor: None,
         }
     }
 }
@@ -443,6 +448,7 @@ impl Engine {
             let plan = self.plan(n, y.nrows(), x.ncols(), Region::Full)?;
             let mut lists = vec![TopK::new(k); n];
             cpu::reduce_rows(x, y, metric, &plan, &mut lists, |i, first, values, list| {
+                self.advance(values.len())?;
                 match own && (first..first + values.len()).contains(&i) {
                     // Leave the point itself out of its own list.
                     true => {
@@ -466,7 +472,11 @@ impl Engine {
                 let mut lists = vec![TopK::new(k); n];
                 if n > 0 {
                     let epilogue = gpu::Epilogue::Select { k, skip_diag: own };
-                    let job = gpu::Job { epilogue, ..self.job(x, y, metric, &plan) };
+                    let job = gpu::Job {
+                        epilogue,
+                        monitor: self.options.monitor.as_deref(),
+                        ..self.job(x, y, metric, &plan)
+                    };
                     gpu::run(ctx, job, gpu::Output::Candidates(&mut lists), None)?;
                 }
                 return Ok(crate::answer::knn::collect(&lists, k));
@@ -495,6 +505,7 @@ impl Engine {
             let mut rows = vec![Within::default(); n];
             let kept = std::sync::atomic::AtomicUsize::new(0);
             cpu::reduce_rows(x, y, metric, &plan, &mut rows, |i, first, values, within| {
+                self.advance(values.len())?;
                 let from = if upper { i + 1 } else { 0 };
                 let new = within.offer_run(first, values, r, from);
                 if kept.fetch_add(new, std::sync::atomic::Ordering::Relaxed) + new > max_pairs {
@@ -515,8 +526,14 @@ impl Engine {
     }
 
     #[cfg(feature = "gpu")]
+    /// Counts `pairs` on the monitor, if any; fails once a stop was requested.
+    fn advance(&self, pairs: usize) -> Result<()> {
+        self.options.monitor.as_ref().map_or(Ok(()), |m| m.advance(pairs as u64))
+    }
+
+    #[cfg(feature = "gpu")]
     fn job<'a>(&self, x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric, plan: &'a Plan) -> gpu::Job<'a> {
-        gpu::Job { kernel: self.options.kernel, x, y, metric, plan, epilogue: gpu::Epilogue::Store }
+        gpu::Job { kernel: self.options.kernel, x, y, metric, plan, epilogue: gpu::Epilogue::Store, monitor: None }
     }
 
     fn run(
@@ -527,6 +544,14 @@ impl Engine {
         plan: &Plan,
         sink: &mut dyn Sink,
     ) -> Result<()> {
+        let mut monitored;
+        let sink: &mut dyn Sink = match self.options.monitor.as_deref() {
+            Some(monitor) => {
+                monitored = MonitoredSink { inner: sink, monitor };
+                &mut monitored
+            }
+            None => sink,
+        };
         if plan.n > 0 && plan.m > 0 {
             with_extremes_fixed(x, y, metric, sink, |sink| match &self.executor {
                 #[cfg(feature = "gpu")]
@@ -535,6 +560,23 @@ impl Engine {
             })?;
         }
         sink.finish()
+    }
+}
+
+/// Counts each block's pairs on the monitor and stops when asked to.
+struct MonitoredSink<'s> {
+    inner: &'s mut dyn Sink,
+    monitor: &'s Monitor,
+}
+
+impl Sink for MonitoredSink<'_> {
+    fn accept(&mut self, block: &crate::plan::Block, values: ArrayView2<f32>) -> Result<()> {
+        self.monitor.advance(block.len() as u64)?;
+        self.inner.accept(block, values)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish()
     }
 }
 

@@ -36,6 +36,7 @@ mod extremes;
 pub mod gpu;
 pub mod io;
 mod metric;
+mod monitor;
 pub mod plan;
 pub mod sink;
 pub mod validate;
@@ -44,6 +45,7 @@ pub use answer::{Neighbors, Pairs};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use metric::{Definition, Finalize, Merge, Metric, Term};
+pub use monitor::Monitor;
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot go stale.
 #[cfg(doctest)]

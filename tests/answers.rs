@@ -226,3 +226,27 @@ fn gpu_selection_on_the_device_equals_the_cpu_around_its_limits() {
         }
     }
 }
+
+#[test]
+fn a_monitor_counts_every_pair_and_stops_the_next_call() {
+    use pairdist::{Backend, Engine, EngineOptions, Monitor};
+    use std::sync::Arc;
+    let x = grid(71, 300, 3);
+    let y = grid(72, 500, 3);
+    for backend in [Backend::Gpu, Backend::Cpu] {
+        let monitor = Arc::new(Monitor::default());
+        let options = EngineOptions { backend, monitor: Some(monitor.clone()), ..Default::default() };
+        let engine = Engine::with_options(options).unwrap();
+        engine.knn(x.view(), y.view(), 3, Metric::Euclidean).unwrap(); // on the GPU: the select epilogue
+        assert_eq!(monitor.pairs_done(), 300 * 500, "{backend:?} knn");
+        engine.knn(x.view(), y.view(), 40, Metric::Euclidean).unwrap(); // on the GPU: streamed tiles
+        engine.radius(x.view(), y.view(), 1.0, Metric::Euclidean, usize::MAX).unwrap();
+        assert_eq!(monitor.pairs_done(), 3 * 300 * 500, "{backend:?} knn and radius");
+        monitor.request_stop();
+        for k in [3, 40] {
+            let e = engine.knn(x.view(), y.view(), k, Metric::Euclidean).unwrap_err();
+            assert!(matches!(e, Error::Interrupted), "{backend:?} k = {k}: {e}");
+        }
+        assert!(matches!(engine.radius(x.view(), y.view(), 1.0, Metric::Euclidean, 10), Err(Error::Interrupted)));
+    }
+}

@@ -17,6 +17,7 @@ use super::shaders::{Kernel, select_segment};
 use crate::answer::TopK;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
+use crate::monitor::Monitor;
 use crate::plan::{Block, Plan};
 use crate::sink::Sink;
 
@@ -273,6 +274,8 @@ pub(crate) struct Job<'a> {
     pub metric: Metric,
     pub plan: &'a Plan,
     pub epilogue: Epilogue,
+    /// Counts each block's pairs and stops the run when asked to.
+    pub monitor: Option<&'a Monitor>,
 }
 
 /// What leaves the device for each block.
@@ -296,7 +299,7 @@ pub(crate) enum Output<'s> {
 /// With `phases` given (benchmarks), runs upload, compute and readback of each block one after
 /// another, waiting for each, and adds the time each took to `phases`; without, they overlap.
 pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Option<&mut GpuPhases>) -> Result<()> {
-    let Job { kernel, x, y, metric, plan, epilogue } = job;
+    let Job { kernel, x, y, metric, plan, epilogue, monitor } = job;
     ctx.check_async_error()?;
     let pipeline = ctx.pipeline(kernel, metric)?;
     let select = match epilogue {
@@ -312,6 +315,9 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Op
     let mut count = 0usize;
 
     for block in plan.blocks() {
+        if let Some(monitor) = monitor {
+            monitor.advance(block.len() as u64)?;
+        }
         let slot = &mut slots[count % 2];
         count += 1;
         drain(ctx, slot, &mut output)?;
