@@ -525,7 +525,6 @@ impl Engine {
         Ok(sink.into_pairs())
     }
 
-    #[cfg(feature = "gpu")]
     /// Counts `pairs` on the monitor, if any; fails once a stop was requested.
     fn advance(&self, pairs: usize) -> Result<()> {
         self.options.monitor.as_ref().map_or(Ok(()), |m| m.advance(pairs as u64))
