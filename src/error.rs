@@ -90,12 +90,6 @@ impl Error {
         Error::WriteFile { path: path.into(), reason: err.to_string() }
     }
 
-    /// The error for a failed write to the output named `path`: [`Error::Stdout`] for `-`
-    /// (standard output), else [`Error::WriteFile`] with the OS's reason.
-    pub(crate) fn output(path: &std::path::Path, err: std::io::Error) -> Self {
-        if path.as_os_str() == crate::io::STDIO { Error::Stdout(err) } else { Error::write(path, io_reason(&err)) }
-    }
-
     /// A `BadInput` error.
     pub(crate) fn bad_input(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::BadInput { path: path.into(), reason: reason.into() }

@@ -133,7 +133,7 @@ impl Sink for NpyFileSink {
 /// row at a time. Memory stays bounded whatever the output's shape.
 pub struct TextFileSink {
     out: BufWriter<TextOut>,
-    /// The output's name in errors (`-` for standard output).
+    /// The output's name in errors.
     path: PathBuf,
     layout: Layout,
     delimiter: char,
@@ -191,7 +191,7 @@ impl TextFileSink {
 
     /// A text sink writing `layout` to standard output; large bands spill to the temporary folder.
     pub fn stdout(layout: Layout, delimiter: char) -> Self {
-        let path = PathBuf::from(crate::io::STDIO);
+        let path = PathBuf::from("standard output");
         Self::with_output(TextOut::Stdout(io::stdout()), path, std::env::temp_dir(), layout, delimiter)
     }
 
@@ -216,8 +216,12 @@ impl TextFileSink {
         }
     }
 
+    /// A failed write: to standard output its own error (a closed pipe ends a CLI quietly).
     fn error(&self, e: io::Error) -> Error {
-        Error::output(&self.path, e)
+        match self.out.get_ref() {
+            TextOut::Stdout(_) => Error::Stdout(e),
+            TextOut::File(_) => Error::write(&self.path, e),
+        }
     }
 
     /// Starts gathering the band `rows`: in memory if it is small enough, else in the spill file.
