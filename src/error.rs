@@ -81,6 +81,10 @@ pub enum Error {
     /// The run was interrupted (Ctrl-C) or cancelled by a sink.
     #[error("interrupted")]
     Interrupted,
+    /// Writing to standard output failed. Kept apart from [`Error::WriteFile`] because a closed
+    /// pipe (`| head`) is how a reader says it has seen enough, which a CLI ends quietly.
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
 }
 
 impl Error {
@@ -92,5 +96,15 @@ impl Error {
     /// A `BadInput` error.
     pub(crate) fn bad_input(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::BadInput { path: path.into(), reason: reason.into() }
+    }
+}
+
+/// The reason an I/O error gives, without the "at path ..." that `tempfile` appends: that path
+/// is the temporary output, a name the user never gave and need not see.
+pub(crate) fn io_reason(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" at path ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }

@@ -1,45 +1,132 @@
-//! Files in and out: `.npy` (memory-mapped) and NumPy-style text in, `.npy` or text out, and
-//! atomic outputs (a temporary file in the same folder, renamed at the end, removed on error).
+//! Files in and out: `.npy` and NumPy-style text in (from a file or standard input), `.npy` or
+//! text out (to a file or standard output), and atomic outputs (a temporary file in the same
+//! folder, renamed at the end, removed on error).
+//!
+//! Inputs are read into memory, not memory-mapped. A mapped file that another process
+//! truncates during a run kills the reader with SIGBUS at its next access, which no error
+//! handling can catch. Reading costs one copy of the input, small next to the n × m output it
+//! is for; in exchange a run computes from one consistent snapshot, and
+//! [`Input::check_unchanged`] tells whether the file changed after it was read.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
-use memmap2::Mmap;
 use ndarray::{Array2, ArrayView2, ShapeBuilder};
-use ndarray_npy::npy::header::Header;
-use ndarray_npy::{ViewNpyError, ViewNpyExt, WritableElement};
+use ndarray_npy::npy::header::{Header, ReadHeaderError};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, io_reason};
 use crate::sink::{Layout, NpyFileSink, Sink, TextFileSink};
+use crate::validate;
 
-/// A 2-D f32 input: a memory map of an f32 `.npy` file (no copy), or values read into memory.
-pub enum Input {
-    /// A memory-mapped f32 `.npy` file (C or Fortran order).
-    Mapped {
-        /// The map.
-        map: Mmap,
-        /// Rows, columns.
-        shape: (usize, usize),
-        /// Whether the file is in Fortran (column-major) order.
-        fortran: bool,
-        /// Byte offset of the data in the map.
-        offset: usize,
-    },
-    /// Values held in memory (text files, and f64 `.npy` converted to f32).
-    Owned(Array2<f32>),
+/// The name that stands for standard input (as an input) or standard output (as an output).
+pub const STDIO: &str = "-";
+
+/// Whether `path` is [`STDIO`], standard input or output.
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == STDIO
+}
+
+/// How errors name standard input.
+const STDIN_NAME: &str = "standard input";
+
+/// NumPy's magic string, the first bytes of every `.npy` file.
+const NPY_MAGIC: &[u8; 6] = b"\x93NUMPY";
+
+/// The longest `.npy` header read, as NumPy's own reader allows by default; a header for a 2-D
+/// array takes about 120 bytes.
+const MAX_NPY_HEADER: usize = 10_000;
+
+/// A 2-D input of points (one per row), held in memory.
+pub struct Input {
+    /// The values computed with (float32).
+    values: Array2<f32>,
+    /// The values as read, when the file held float64.
+    original: Option<Array2<f64>>,
+    /// The regular file the values came from and its stamp when read.
+    source: Option<(PathBuf, Stamp)>,
+}
+
+/// The values of an input as they were read, before any conversion.
+#[derive(Clone, Copy, Debug)]
+pub enum AsRead<'a> {
+    /// A float32 file, or text.
+    F32(ArrayView2<'a, f32>),
+    /// A float64 file.
+    F64(ArrayView2<'a, f64>),
 }
 
 impl Input {
-    /// The values as an `n × d` view.
+    /// The values as an `n × d` float32 view: what pairdist computes with.
     pub fn view(&self) -> ArrayView2<'_, f32> {
-        match self {
-            Input::Owned(a) => a.view(),
-            Input::Mapped { map, shape, fortran, offset } => {
-                let data: &[f32] = bytemuck::cast_slice(&map[*offset..*offset + shape.0 * shape.1 * 4]);
-                let shape = if *fortran { shape.f() } else { (*shape).into_shape_with_order() };
-                ArrayView2::from_shape(shape, data).expect("checked when opened")
-            }
+        self.values.view()
+    }
+
+    /// The values as read: float64 when the file held float64 (the reference `--check` uses).
+    pub fn as_read(&self) -> AsRead<'_> {
+        match &self.original {
+            Some(original) => AsRead::F64(original.view()),
+            None => AsRead::F32(self.values.view()),
         }
+    }
+
+    /// An error if the file this input was read from has changed since (size, modification
+    /// time, or a different file under its name): results computed from the snapshot would
+    /// no longer describe the file. Inputs from pipes and standard input have nothing to check.
+    pub fn check_unchanged(&self) -> Result<()> {
+        let Some((path, stamp)) = &self.source else { return Ok(()) };
+        match std::fs::metadata(path) {
+            Ok(now) if Stamp::of(&now) == *stamp => Ok(()),
+            _ => Err(changed(path)),
+        }
+    }
+}
+
+/// What identifies a file's content cheaply: a change of any of these means it was rewritten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    device: u64,
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(meta: &Metadata) -> Stamp {
+        let (device, inode) = file_id(meta);
+        Stamp { len: meta.len(), modified: meta.modified().ok(), device, inode }
+    }
+}
+
+fn changed(path: &Path) -> Error {
+    Error::bad_input(path, "changed during the run (its size or modification time differs from when it was read)")
+}
+
+/// Whether `a` and `b` name the same existing file, whatever the spelling, hard link or
+/// symbolic link (same device and inode).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        #[cfg(unix)]
+        (Ok(ma), Ok(mb)) => file_id(&ma) == file_id(&mb),
+        // Elsewhere: the same canonical path (hard links are not seen).
+        #[cfg(not(unix))]
+        (Ok(_), Ok(_)) => std::fs::canonicalize(a).ok() == std::fs::canonicalize(b).ok(),
+        _ => false,
+    }
+}
+
+/// The (device, inode) pair that names a file on Unix; (0, 0) elsewhere.
+fn file_id(meta: &Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        (0, 0)
     }
 }
 
@@ -66,80 +153,320 @@ impl Format {
     }
 }
 
-/// Reads a 2-D array of points (one per row) from `.npy` or text.
+/// Reads a 2-D array of points (one per row) from `.npy` or text; `-` reads standard input.
 ///
-/// Files without a known extension are read as `.npy` if they start with NumPy's magic
-/// string, else as text.
+/// A `.npy` file is recognised by NumPy's magic string, whatever its name; anything else is
+/// read as text (a name ending in `.npy` without the magic string is an error). Float32 and
+/// float64 `.npy` are read in either byte order, C or Fortran order. Float64 values are kept
+/// as read ([`Input::as_read`]) and rounded to float32 for computing, with a warning in the
+/// log saying how much that changed them.
 pub fn read_input(path: &Path) -> Result<Input> {
-    let file = File::open(path).map_err(|source| Error::ReadFile { path: path.into(), source })?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    if is_stdio(path) {
+        return read_stream(Path::new(STDIN_NAME), io::stdin().lock(), None);
+    }
+    let read_error = |source| Error::ReadFile { path: path.into(), source };
+    let file = File::open(path).map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if meta.is_dir() {
         return Err(Error::bad_input(path, "is a directory"));
     }
-    let npy = match Format::of(path) {
-        Some(Format::Npy) => true,
-        Some(Format::Text(_)) => false,
-        None => {
-            let mut magic = [0u8; 6];
-            use std::io::Read;
-            let n = (&file).read(&mut magic).unwrap_or(0);
-            n == 6 && &magic == b"\x93NUMPY"
+    // Only a regular file has a size to check the data against, and a stamp that can change.
+    let stamp = meta.is_file().then(|| Stamp::of(&meta));
+    let mut input = read_stream(path, &file, stamp.map(|s| s.len))?;
+    if let Some(stamp) = stamp {
+        if Stamp::of(&file.metadata().map_err(read_error)?) != stamp {
+            return Err(changed(path));
         }
-    };
-    if npy { read_npy(path, &file) } else { read_text(path) }
+        input.source = Some((path.to_path_buf(), stamp));
+    }
+    Ok(input)
 }
 
-fn read_npy(path: &Path, file: &File) -> Result<Input> {
+/// Reads an input from `reader`; `size` is the file's length when it is a regular file.
+fn read_stream(path: &Path, mut reader: impl Read, size: Option<u64>) -> Result<Input> {
+    // Sniff the format from a buffer that stays in front of the stream: a pipe cannot be
+    // rewound, so the bytes looked at must still be read as part of the input.
+    let mut magic = [0u8; NPY_MAGIC.len()];
+    let got = read_up_to(&mut reader, &mut magic).map_err(|source| Error::ReadFile { path: path.into(), source })?;
+    let stream = BufReader::with_capacity(1 << 16, (&magic[..got]).chain(reader));
+    if magic[..got] == NPY_MAGIC[..] {
+        read_npy(path, stream, size)
+    } else if Format::of(path) == Some(Format::Npy) {
+        Err(Error::bad_input(path, "not a .npy file: it does not start with NumPy's magic string \\x93NUMPY"))
+    } else {
+        read_text(path, stream)
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// A `.npy` element type pairdist reads.
+trait Element: Copy {
+    const SIZE: usize;
+    const NAME: &'static str;
+    fn from_bytes(bytes: &[u8], big_endian: bool) -> Self;
+}
+
+impl Element for f32 {
+    const SIZE: usize = 4;
+    const NAME: &'static str = "float32";
+    fn from_bytes(bytes: &[u8], big_endian: bool) -> Self {
+        let b = bytes.try_into().expect("4 bytes");
+        if big_endian { f32::from_be_bytes(b) } else { f32::from_le_bytes(b) }
+    }
+}
+
+impl Element for f64 {
+    const SIZE: usize = 8;
+    const NAME: &'static str = "float64";
+    fn from_bytes(bytes: &[u8], big_endian: bool) -> Self {
+        let b = bytes.try_into().expect("8 bytes");
+        if big_endian { f64::from_be_bytes(b) } else { f64::from_le_bytes(b) }
+    }
+}
+
+/// What a `.npy` header says about the array that follows it.
+struct NpyArray {
+    rows: usize,
+    cols: usize,
+    fortran: bool,
+    float64: bool,
+    big_endian: bool,
+    /// Bytes before the data: magic, version, header length and header.
+    header_bytes: u64,
+}
+
+fn read_npy(path: &Path, mut reader: impl BufRead, size: Option<u64>) -> Result<Input> {
+    let array = read_npy_header(path, &mut reader)?;
+    if array.float64 {
+        let original = read_npy_data::<f64>(path, &array, reader, size)?;
+        let values = original.mapv(|v| v as f32);
+        warn_about_rounding(path, original.view(), values.view());
+        Ok(Input { values, original: Some(original), source: None })
+    } else {
+        Ok(Input { values: read_npy_data::<f32>(path, &array, reader, size)?, original: None, source: None })
+    }
+}
+
+/// Reads and checks the header: a 2-D float32 or float64 array.
+fn read_npy_header(path: &Path, reader: &mut impl Read) -> Result<NpyArray> {
     let bad = |reason: String| Error::bad_input(path, reason);
-    let header = Header::from_reader(&mut &*file).map_err(|e| bad(format!("not a valid .npy file ({e})")))?;
-    if header.shape.len() != 2 {
-        return Err(bad(format!("expected a 2-D array (points x dimensions), got shape {:?}", header.shape)));
-    }
-    // SAFETY: the map is read-only; pairdist does not write the input, and a file changed by
-    // another process during the run is the same hazard as with any reader.
-    let map = unsafe { Mmap::map(file) }.map_err(|source| Error::ReadFile { path: path.into(), source })?;
-    let explain = |e: ViewNpyError| match e {
-        ViewNpyError::MissingBytes(n) => format!("truncated: {n} bytes of data missing"),
-        ViewNpyError::ExtraBytes(n) => format!("{n} unexpected bytes after the data"),
-        ViewNpyError::NonNativeEndian => "big-endian data is not supported".to_string(),
-        other => format!("cannot read the data ({other})"),
+    let truncated = || bad("truncated: the .npy header is incomplete".to_string());
+    let mut bytes = vec![0u8; 8]; // magic, then the format version
+    reader.read_exact(&mut bytes).map_err(|_| truncated())?;
+    let (major, minor) = (bytes[6], bytes[7]);
+    let length_bytes = match major {
+        1 => 2,
+        2 | 3 => 4,
+        _ => return Err(bad(format!("unknown .npy format version {major}.{minor}"))),
     };
-    let descriptor = header.type_descriptor.clone();
-    if descriptor == <f32 as WritableElement>::type_descriptor() {
-        let view = ArrayView2::<f32>::view_npy(&map).map_err(|e| bad(explain(e)))?;
-        let shape = view.dim();
-        let offset = view.as_ptr() as usize - map.as_ptr() as usize;
-        let fortran = header.layout.is_fortran();
-        return Ok(Input::Mapped { map, shape, fortran, offset });
+    let mut length = [0u8; 4];
+    reader.read_exact(&mut length[..length_bytes]).map_err(|_| truncated())?;
+    bytes.extend_from_slice(&length[..length_bytes]);
+    let header_len = u32::from_le_bytes(length) as usize;
+    if header_len > MAX_NPY_HEADER {
+        return Err(bad(format!(
+            "a .npy header of {header_len} bytes; a 2-D array needs about 120, and at most {MAX_NPY_HEADER} are read"
+        )));
     }
-    if descriptor == <f64 as WritableElement>::type_descriptor() {
-        let view = ArrayView2::<f64>::view_npy(&map).map_err(|e| bad(explain(e)))?;
-        log::info!("{}: converting float64 to float32", path.display());
-        return Ok(Input::Owned(view.mapv(|v| v as f32)));
+    let before = bytes.len();
+    reader.take(header_len as u64).read_to_end(&mut bytes).map_err(|_| truncated())?;
+    if bytes.len() - before < header_len {
+        return Err(truncated());
     }
-    Err(bad(format!("unsupported dtype {descriptor}; pairdist reads float32 and float64")))
+    let header = Header::from_reader(&mut bytes.as_slice()).map_err(|e| bad(header_error(e)))?;
+    let &[rows, cols] = header.shape.as_slice() else {
+        return Err(bad(format!("expected a 2-D array (points x dimensions), got shape {:?}", header.shape)));
+    };
+    let descr = header.type_descriptor.to_string();
+    let (float64, big_endian) = float_type(&descr).ok_or_else(|| {
+        let name = dtype_name(&descr).map(|n| format!(" ({n})")).unwrap_or_default();
+        bad(format!("unsupported dtype {descr}{name}; pairdist reads float32 and float64, in either byte order"))
+    })?;
+    Ok(NpyArray {
+        rows,
+        cols,
+        fortran: header.layout.is_fortran(),
+        float64,
+        big_endian,
+        header_bytes: bytes.len() as u64,
+    })
+}
+
+/// The first line of a header parser's message: the rest quotes the header back.
+fn header_error(e: ReadHeaderError) -> String {
+    let text = e.to_string();
+    format!("not a valid .npy file ({})", text.lines().next().unwrap_or_default())
+}
+
+/// (float64, big-endian) for the dtypes pairdist reads: `'<f4'`, `'>f8'`, `'=f4'`, `'f8'`.
+fn float_type(descr: &str) -> Option<(bool, bool)> {
+    let code = descr.strip_prefix('\'')?.strip_suffix('\'')?;
+    let (order, kind) = match code.as_bytes().first()? {
+        b'<' | b'=' | b'|' => ('<', &code[1..]),
+        b'>' => ('>', &code[1..]),
+        // No byte order: native, which is little-endian (src/sink/file.rs refuses to build otherwise).
+        _ => ('<', code),
+    };
+    let float64 = match kind {
+        "f4" => false,
+        "f8" => true,
+        _ => return None,
+    };
+    Some((float64, order == '>'))
+}
+
+/// NumPy's name for a simple dtype code, for messages: `'<f2'` is float16.
+fn dtype_name(descr: &str) -> Option<String> {
+    let code = descr.trim_matches('\'').trim_start_matches(['<', '>', '=', '|']);
+    let (kind, size) = code.split_at(code.find(|c: char| c.is_ascii_digit())?);
+    let bits = size.parse::<u32>().ok()?.checked_mul(8)?;
+    let kind = match kind {
+        "f" => "float",
+        "i" => "int",
+        "u" => "uint",
+        "c" => "complex",
+        "b" => return Some("bool".to_string()),
+        _ => return None,
+    };
+    Some(format!("{kind}{bits}"))
+}
+
+/// Reads the data of a `.npy` array of `T`: checks the size first (against the file's length
+/// and the memory available), then converts chunk by chunk from the file's byte order.
+fn read_npy_data<T: Element>(
+    path: &Path,
+    array: &NpyArray,
+    mut reader: impl Read,
+    size: Option<u64>,
+) -> Result<Array2<T>> {
+    let (rows, cols) = (array.rows, array.cols);
+    let count = rows.checked_mul(cols);
+    let bytes = count.and_then(|c| c.checked_mul(T::SIZE)).and_then(|b| u64::try_from(b).ok());
+    let Some(bytes) = bytes else {
+        return Err(Error::bad_input(path, format!("shape ({rows}, {cols}) has more values than can be counted")));
+    };
+    if let Some(size) = size {
+        let data = size.saturating_sub(array.header_bytes);
+        if data < bytes {
+            return Err(Error::bad_input(path, format!("truncated: {} bytes of data missing", bytes - data)));
+        }
+        if data > bytes {
+            return Err(Error::bad_input(path, format!("{} unexpected bytes after the data", data - bytes)));
+        }
+    }
+    let count = count.expect("counted above");
+    // A float64 input also keeps a float32 copy to compute with.
+    let per_value = if T::SIZE == 8 { 12 } else { 4 };
+    let what = format!("'{}' ({rows} x {cols} {})", path.display(), T::NAME);
+    validate::fits_in_memory(&what, (count as u64).checked_mul(per_value))?;
+    let mut values: Vec<T> = Vec::new();
+    values.try_reserve_exact(count).map_err(|_| Error::TooLarge(format!("{what}: the memory cannot be allocated")))?;
+
+    let mut chunk = vec![0u8; (1 << 20) / T::SIZE * T::SIZE];
+    let mut left = bytes;
+    while left > 0 {
+        let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let got = read_up_to(&mut reader, &mut chunk[..want])
+            .map_err(|source| Error::ReadFile { path: path.into(), source })?;
+        values.extend(chunk[..got - got % T::SIZE].chunks_exact(T::SIZE).map(|b| T::from_bytes(b, array.big_endian)));
+        left -= got as u64;
+        if got < want {
+            return Err(Error::bad_input(path, format!("truncated: {left} bytes of data missing")));
+        }
+    }
+    // Standard input has no size to check beforehand: anything after the data is an error too.
+    let extra =
+        io::copy(&mut reader, &mut io::sink()).map_err(|source| Error::ReadFile { path: path.into(), source })?;
+    if extra > 0 {
+        return Err(Error::bad_input(path, format!("{extra} unexpected bytes after the data")));
+    }
+    let shape = if array.fortran { (rows, cols).f() } else { (rows, cols).into_shape_with_order() };
+    Array2::from_shape_vec(shape, values).map_err(|e| Error::Internal(format!("npy shape: {e}")))
+}
+
+/// Logs, as a warning so that it shows even under `--quiet`, how much rounding float64 values
+/// to float32 changed them: the result is computed from the rounded values.
+fn warn_about_rounding(path: &Path, original: ArrayView2<f64>, rounded: ArrayView2<f32>) {
+    let mut worst: Option<(f64, (usize, usize))> = None; // largest relative change, and where
+    let mut largest = 0.0f64; // largest absolute change: what distances between close points feel
+    let mut overflowed = 0usize;
+    for ((at, &v), &r) in original.indexed_iter().zip(rounded.iter()) {
+        let r = f64::from(r);
+        if v.is_finite() && r.is_infinite() {
+            overflowed += 1;
+        } else if v != 0.0 && v.is_finite() {
+            let change = (r - v).abs();
+            largest = largest.max(change);
+            if change > 0.0 && worst.is_none_or(|(w, _)| change / v.abs() > w) {
+                worst = Some((change / v.abs(), at));
+            }
+        }
+    }
+    let name = path.display().to_string().escape_debug().to_string();
+    let beyond = match overflowed {
+        0 => String::new(),
+        k => format!("; {k} values beyond the float32 range became infinite"),
+    };
+    match worst {
+        None if overflowed == 0 => log::info!("{name}: float64 values, all exact in float32"),
+        None => log::warn!("{name}: float64 values rounded to float32{beyond}"),
+        Some((change, (i, j))) => log::warn!(
+            "{name}: float64 values rounded to float32, which pairdist computes in: largest relative change \
+             {change:.3e} (row {i}, column {j}: {} became {}), largest absolute change {largest:.3e}{beyond}; \
+             --check compares results with the float64 values",
+            original[(i, j)],
+            rounded[(i, j)]
+        ),
+    }
 }
 
 /// Reads NumPy `loadtxt`-style text: one point per line, values separated by commas or white
 /// space, `#` starting a comment, blank lines skipped.
-fn read_text(path: &Path) -> Result<Input> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile { path: path.into(), source })?;
-    let mut values = Vec::new();
+fn read_text(path: &Path, mut reader: impl BufRead) -> Result<Input> {
+    let mut values: Vec<f32> = Vec::new();
     let mut width: Option<(usize, usize)> = None; // (columns, first line)
     let mut rows = 0;
-    for (lineno, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
+    let mut line = String::new();
+    for lineno in 1.. {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Err(Error::bad_input(path, format!("line {lineno} is not text (not valid UTF-8)")));
+            }
+            Err(source) => return Err(Error::ReadFile { path: path.into(), source }),
+        }
+        let content = line.split('#').next().unwrap_or("").trim();
+        if content.is_empty() {
             continue;
         }
         let before = values.len();
-        let tokens: Box<dyn Iterator<Item = &str>> = if line.contains(',') {
-            Box::new(line.split(',').map(str::trim))
+        let tokens: Box<dyn Iterator<Item = &str>> = if content.contains(',') {
+            Box::new(content.split(',').map(str::trim))
         } else {
-            Box::new(line.split_whitespace())
+            Box::new(content.split_whitespace())
         };
         for tok in tokens {
             let v: f32 =
                 tok.parse().map_err(|_| Error::bad_input(path, format!("line {lineno}: '{tok}' is not a number")))?;
+            // Grows like push, but a failed allocation is an error, not an abort.
+            values
+                .try_reserve(1)
+                .map_err(|_| Error::TooLarge(format!("'{}': more values than memory can hold", path.display())))?;
             values.push(v);
         }
         let count = values.len() - before;
@@ -156,23 +483,33 @@ fn read_text(path: &Path) -> Result<Input> {
         rows += 1;
     }
     let cols = width.map_or(0, |(w, _)| w);
-    Ok(Input::Owned(Array2::from_shape_vec((rows, cols), values).expect("rows x cols values")))
+    let values = Array2::from_shape_vec((rows, cols), values).expect("rows x cols values");
+    Ok(Input { values, original: None, source: None })
 }
 
-/// An output file written atomically: everything goes to a temporary file beside it, which is
+/// An output written atomically: everything goes to a temporary file beside it, which is
 /// renamed to the final name only by [`OutputFile::commit`]. Dropped uncommitted (on error or
-/// interruption) the temporary file is removed, so nothing is ever left under the output's name.
+/// interruption) the temporary file is removed, so nothing is ever left under the output's
+/// name. `-` is standard output, written as text as the blocks arrive (no atomicity there:
+/// a failed run has written part of the text, and exits with an error).
 pub struct OutputFile {
     path: PathBuf,
     format: Format,
-    temp: tempfile::NamedTempFile,
+    /// The temporary file; None for standard output.
+    temp: Option<tempfile::NamedTempFile>,
 }
 
 impl OutputFile {
     /// Checks the output can be written and opens its temporary file, before any work starts.
     pub fn create(path: &Path) -> Result<OutputFile> {
+        if is_stdio(path) {
+            return Ok(OutputFile { path: path.to_path_buf(), format: Format::Text(' '), temp: None });
+        }
         let format = Format::of(path).ok_or_else(|| {
-            Error::write(path, "unknown output format; use a name ending in .npy, .txt, .csv or .tsv")
+            Error::write(
+                path,
+                "unknown output format; use a name ending in .npy, .txt, .csv or .tsv, or - for standard output",
+            )
         })?;
         if path.is_dir() {
             return Err(Error::write(path, "is a directory"));
@@ -181,25 +518,34 @@ impl OutputFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            // Like any new file (the umask applies), not tempfile's private 0600.
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-            .tempfile_in(&dir)
-            .map_err(|e| Error::write(path, e))?;
-        Ok(OutputFile { path: path.to_path_buf(), format, temp })
+        // A short name of its own, not derived from the output's: any name the file system
+        // takes for the output (up to 255 bytes) must leave room for the temporary one.
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".pd-").suffix(".partial");
+        // Like any new file (the umask applies), not tempfile's private 0600.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(&dir).map_err(|e| Error::write(path, io_reason(&e)))?;
+        Ok(OutputFile { path: path.to_path_buf(), format, temp: Some(temp) })
     }
 
-    /// The final path.
+    /// The final path (`-` for standard output).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// A sink writing `layout` into the temporary file in this output's format.
+    /// The output's name for messages: its path, or "standard output".
+    pub fn name(&self) -> String {
+        if self.temp.is_some() { self.path.display().to_string() } else { "standard output".to_string() }
+    }
+
+    /// A sink writing `layout` into the temporary file (or standard output) in this output's format.
     pub fn sink(&self, layout: Layout) -> Result<Box<dyn Sink + 'static>> {
-        let file = self.temp.reopen().map_err(|e| Error::write(&self.path, e))?;
+        let Some(temp) = &self.temp else {
+            let Format::Text(delimiter) = self.format else { unreachable!("standard output is text") };
+            return Ok(Box::new(TextFileSink::stdout(layout, delimiter)));
+        };
+        let file = temp.reopen().map_err(|e| Error::write(&self.path, io_reason(&e)))?;
         Ok(match self.format {
             Format::Npy => Box::new(NpyFileSink::new(file, self.path.clone(), layout)?),
             Format::Text(delimiter) => Box::new(TextFileSink::new(file, self.path.clone(), layout, delimiter)),
@@ -209,7 +555,27 @@ impl OutputFile {
     /// Renames the finished temporary file to the final name.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
-        self.temp.persist(&path).map_err(|e| Error::write(&path, e.error))?;
+        if let Some(temp) = self.temp {
+            temp.persist(&path).map_err(|e| Error::write(&path, io_reason(&e.error)))?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtypes() {
+        assert_eq!(float_type("'<f4'"), Some((false, false)));
+        assert_eq!(float_type("'>f8'"), Some((true, true)));
+        assert_eq!(float_type("'f8'"), Some((true, false)));
+        assert_eq!(float_type("'<f2'"), None);
+        assert_eq!(float_type("[('a', '<f4')]"), None);
+        assert_eq!(dtype_name("'<f2'").as_deref(), Some("float16"));
+        assert_eq!(dtype_name("'>i8'").as_deref(), Some("int64"));
+        assert_eq!(dtype_name("'|b1'").as_deref(), Some("bool"));
+        assert_eq!(dtype_name("'<U5'"), None);
     }
 }

@@ -3,9 +3,9 @@
 //! temporary one and renaming it at the end is the job of [`crate::io::OutputFile`].
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, Write};
-use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::io::{self, BufWriter, Seek, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, ArrayView2, s};
 use ndarray_npy::WritableElement;
@@ -58,8 +58,7 @@ impl NpyFileSink {
     }
 
     fn write_at(&self, data: &[f32], offset: u64) -> Result<()> {
-        self.file
-            .write_all_at(bytemuck::cast_slice(data), self.data_offset + offset * 4)
+        write_all_at(&self.file, bytemuck::cast_slice(data), self.data_offset + offset * 4)
             .map_err(|e| Error::write(&self.path, e))
     }
 
@@ -121,71 +120,356 @@ impl Sink for NpyFileSink {
     }
 }
 
-/// Writes a text file in NumPy `savetxt` style: one matrix row per line (or one condensed
-/// value per line), values separated by `delimiter`, in the shortest form that reads back to
-/// the same f32.
+/// Writes text in NumPy `savetxt` style: one matrix row per line (or one condensed value per
+/// line), values separated by `delimiter`, in the shortest form that reads back to the same f32.
 ///
-/// Text must be written in order, so the sink holds one band of rows until the band is done.
+/// Text must be written row by row, but blocks arrive a row band at a time, columns inner: the
+/// first line of a band is done only when its last block is. So the sink gathers one band
+/// before writing it. A band of up to 64 MiB is gathered in memory; a larger one
+/// (a few rows of a very wide output) is gathered in an unnamed temporary file beside the
+/// output (removed by the OS however the run ends), and written out from there a piece of a
+/// row at a time. Memory stays bounded whatever the output's shape.
 pub struct TextFileSink {
-    out: BufWriter<File>,
+    out: BufWriter<TextOut>,
+    /// The output's name in errors.
     path: PathBuf,
     layout: Layout,
     delimiter: char,
-    band: Option<(std::ops::Range<usize>, Array2<f32>)>,
+    /// Where a band too large for memory is spilled.
+    spill_dir: PathBuf,
+    /// Bands of more bytes than this are spilled.
+    band_limit: usize,
+    band: Option<TextBand>,
+    /// The spill file, created when a band first needs it and reused.
+    spill: Option<File>,
 }
 
-impl TextFileSink {
-    /// A text sink writing `layout` into `file`, separating values by `delimiter`.
-    pub fn new(file: File, path: PathBuf, layout: Layout, delimiter: char) -> Self {
-        TextFileSink { out: BufWriter::with_capacity(1 << 20, file), path, layout, delimiter, band: None }
+/// Where text goes.
+enum TextOut {
+    File(File),
+    Stdout(io::Stdout),
+}
+
+impl Write for TextOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            TextOut::File(f) => f.write(buf),
+            TextOut::Stdout(s) => s.write(buf),
+        }
     }
 
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            TextOut::File(f) => f.flush(),
+            TextOut::Stdout(s) => s.flush(),
+        }
+    }
+}
+
+/// A band of output rows being gathered: in memory, or (None) in the spill file at
+/// `(row in band × width + column) × 4` bytes.
+struct TextBand {
+    rows: Range<usize>,
+    memory: Option<Array2<f32>>,
+}
+
+/// Values formatted per step when a band is written out.
+const TEXT_CHUNK: usize = 1 << 14;
+
+impl TextFileSink {
+    /// A text sink writing `layout` into `file`, separating values by `delimiter`; `path`
+    /// names the output in errors, and its folder takes the spill file of large bands.
+    pub fn new(file: File, path: PathBuf, layout: Layout, delimiter: char) -> Self {
+        let spill_dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Self::with_output(TextOut::File(file), path, spill_dir, layout, delimiter)
+    }
+
+    /// A text sink writing `layout` to standard output; large bands spill to the temporary folder.
+    pub fn stdout(layout: Layout, delimiter: char) -> Self {
+        let path = PathBuf::from("standard output");
+        Self::with_output(TextOut::Stdout(io::stdout()), path, std::env::temp_dir(), layout, delimiter)
+    }
+
+    fn with_output(out: TextOut, path: PathBuf, spill_dir: PathBuf, layout: Layout, delimiter: char) -> Self {
+        TextFileSink {
+            out: BufWriter::with_capacity(1 << 20, out),
+            path,
+            layout,
+            delimiter,
+            spill_dir,
+            band_limit: MAX_BAND_BYTES,
+            band: None,
+            spill: None,
+        }
+    }
+
+    /// Values per band row: columns of the matrix, or points for the condensed vector.
+    fn width(&self) -> usize {
+        match self.layout {
+            Layout::Matrix { m, .. } => m,
+            Layout::Condensed { n } => n,
+        }
+    }
+
+    /// A failed write: to standard output its own error (a closed pipe ends a CLI quietly).
+    fn error(&self, e: io::Error) -> Error {
+        match self.out.get_ref() {
+            TextOut::Stdout(_) => Error::Stdout(e),
+            TextOut::File(_) => Error::write(&self.path, e),
+        }
+    }
+
+    /// Starts gathering the band `rows`: in memory if it is small enough, else in the spill file.
+    fn start_band(&mut self, rows: Range<usize>) -> Result<TextBand> {
+        let width = self.width();
+        let bytes = rows.len().checked_mul(width).and_then(|v| v.checked_mul(4));
+        if bytes.is_some_and(|b| b <= self.band_limit) {
+            return Ok(TextBand { memory: Some(Array2::zeros((rows.len(), width))), rows });
+        }
+        if self.spill.is_none() {
+            let file = tempfile::tempfile_in(&self.spill_dir).map_err(|e| {
+                Error::write(&self.path, format!("cannot create a temporary file in {}: {e}", self.spill_dir.display()))
+            })?;
+            self.spill = Some(file);
+        }
+        Ok(TextBand { rows, memory: None })
+    }
+
+    /// Stores a block of the current band.
+    fn gather(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+        let width = self.width();
+        let band = self.band.as_mut().expect("a band was started");
+        if let Some(memory) = &mut band.memory {
+            memory.slice_mut(s![.., block.cols.clone()]).assign(&values);
+            return Ok(());
+        }
+        let spill = self.spill.as_ref().expect("spilled bands have a spill file");
+        let mut row_buf = Vec::new();
+        for (r, row) in values.rows().into_iter().enumerate() {
+            let data: &[f32] = match row.as_slice() {
+                Some(d) => d,
+                None => {
+                    row_buf.clear();
+                    row_buf.extend(row.iter());
+                    &row_buf
+                }
+            };
+            let offset = (r as u64 * width as u64 + block.cols.start as u64) * 4;
+            write_all_at(spill, bytemuck::cast_slice(data), offset).map_err(|e| spill_error(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the gathered band as text, row by row, a chunk of a row at a time.
     fn flush_band(&mut self) -> Result<()> {
-        let Some((rows, band)) = self.band.take() else { return Ok(()) };
-        let io = |e: std::io::Error| Error::write(&self.path, e);
-        let full = Block { rows: rows.clone(), cols: 0..band.ncols() };
-        for seg in self.layout.segments(&full) {
-            let values = band.slice(s![seg.row, seg.cols.clone()]);
+        let Some(band) = self.band.take() else { return Ok(()) };
+        let width = self.width();
+        let mut chunk: Vec<f32> = Vec::new();
+        for (r, i) in band.rows.clone().enumerate() {
+            let cols = match self.layout {
+                Layout::Matrix { m, .. } => 0..m,
+                Layout::Condensed { n } => (i + 1).min(n)..n,
+            };
+            for start in cols.clone().step_by(TEXT_CHUNK) {
+                let piece = start..(start + TEXT_CHUNK).min(cols.end);
+                let values: &[f32] = match &band.memory {
+                    Some(memory) => &memory.row(r).to_slice().expect("band rows are contiguous")[piece.clone()],
+                    None => {
+                        chunk.resize(piece.len(), 0.0);
+                        let offset = (r as u64 * width as u64 + piece.start as u64) * 4;
+                        let spill = self.spill.as_ref().expect("spilled bands have a spill file");
+                        read_exact_at(spill, bytemuck::cast_slice_mut(&mut chunk), offset)
+                            .map_err(|e| spill_error(&self.path, e))?;
+                        &chunk
+                    }
+                };
+                self.write_values(values, piece.start == cols.start).map_err(|e| self.error(e))?;
+            }
+            if matches!(self.layout, Layout::Matrix { .. }) {
+                self.out.write_all(b"\n").map_err(|e| self.error(e))?;
+            }
+        }
+        if band.memory.is_none() {
+            // Give the disk space back; the next spilled band starts from an empty file.
+            let spill = self.spill.as_ref().expect("spilled bands have a spill file");
+            spill.set_len(0).map_err(|e| spill_error(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes consecutive values of one row: a matrix row's values separated by the delimiter
+    /// (`first`: the row's first value), or condensed values one per line.
+    fn write_values(&mut self, values: &[f32], first: bool) -> io::Result<()> {
+        for (k, v) in values.iter().enumerate() {
             match self.layout {
                 Layout::Matrix { .. } => {
-                    let mut first = true;
-                    for v in values {
-                        if !first {
-                            write!(self.out, "{}", self.delimiter).map_err(io)?;
-                        }
-                        first = false;
-                        write!(self.out, "{v}").map_err(io)?;
+                    if k > 0 || !first {
+                        write!(self.out, "{}", self.delimiter)?;
                     }
-                    writeln!(self.out).map_err(io)?;
+                    write!(self.out, "{v}")?;
                 }
-                Layout::Condensed { .. } => {
-                    for v in values {
-                        writeln!(self.out, "{v}").map_err(io)?;
-                    }
-                }
+                Layout::Condensed { .. } => writeln!(self.out, "{v}")?,
             }
         }
         Ok(())
     }
 }
 
+fn spill_error(path: &Path, e: io::Error) -> Error {
+    Error::write(path, format!("temporary storage of a large band failed: {e}"))
+}
+
 impl Sink for TextFileSink {
     fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
-        if self.band.as_ref().is_some_and(|(rows, _)| *rows != block.rows) {
+        if self.band.as_ref().is_some_and(|band| band.rows != block.rows) {
             self.flush_band()?;
         }
-        let m = match self.layout {
-            Layout::Matrix { m, .. } => m,
-            Layout::Condensed { n } => n,
-        };
-        let (_, band) = self.band.get_or_insert_with(|| (block.rows.clone(), Array2::zeros((block.rows.len(), m))));
-        band.slice_mut(s![.., block.cols.clone()]).assign(&values);
+        if self.band.is_none() {
+            self.band = Some(self.start_band(block.rows.clone())?);
+        }
+        self.gather(block, values)?;
+        // Blocks arrive columns left to right: the band's last block completes it.
+        if block.cols.end == self.width() {
+            self.flush_band()?;
+        }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
         self.flush_band()?;
-        self.out.flush().map_err(|e| Error::write(&self.path, e))?;
-        self.out.get_ref().sync_data().map_err(|e| Error::write(&self.path, e))
+        self.out.flush().map_err(|e| self.error(e))?;
+        match self.out.get_ref() {
+            TextOut::File(file) => file.sync_data().map_err(|e| self.error(e)),
+            TextOut::Stdout(_) => Ok(()),
+        }
+    }
+}
+
+/// Writes all of `buf` at `offset` without moving the file's cursor (positional writes let
+/// blocks land in any order).
+#[cfg(unix)]
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+/// Writes all of `buf` at `offset` (Windows: `seek_write` may write less than asked).
+#[cfg(windows)]
+fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_write(file, buf, offset) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                buf = &buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Fills `buf` from `offset` without moving the file's cursor.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Fills `buf` from `offset` (Windows: `seek_read` may read less than asked).
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blocks of an `n × m` output cut into `tn × tm` tiles, in plan order, with values
+    /// `i * 1000 + j` (condensed: only tiles reaching above the diagonal).
+    fn blocks(n: usize, m: usize, tn: usize, tm: usize, condensed: bool) -> Vec<(Block, Array2<f32>)> {
+        let mut out = Vec::new();
+        for r0 in (0..n).step_by(tn) {
+            for c0 in (0..m).step_by(tm) {
+                let block = Block { rows: r0..(r0 + tn).min(n), cols: c0..(c0 + tm).min(m) };
+                if condensed && block.cols.end <= block.rows.start + 1 {
+                    continue;
+                }
+                let values = Array2::from_shape_fn((block.rows.len(), block.cols.len()), |(r, c)| {
+                    ((r0 + r) * 1000 + c0 + c) as f32
+                });
+                out.push((block, values));
+            }
+        }
+        out
+    }
+
+    /// The text a layout must give, written straight from the definition of the values.
+    fn expected(n: usize, m: usize, condensed: bool, delimiter: char) -> String {
+        let mut text = String::new();
+        for i in 0..n {
+            if condensed {
+                for j in i + 1..n {
+                    text += &format!("{}\n", (i * 1000 + j) as f32);
+                }
+            } else {
+                let row: Vec<String> = (0..m).map(|j| format!("{}", (i * 1000 + j) as f32)).collect();
+                text += &(row.join(&delimiter.to_string()) + "\n");
+            }
+        }
+        text
+    }
+
+    fn write(layout: Layout, tiles: (usize, usize), band_limit: usize, delimiter: char) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let (n, m, condensed) = match layout {
+            Layout::Matrix { n, m } => (n, m, false),
+            Layout::Condensed { n } => (n, n, true),
+        };
+        let mut sink = TextFileSink::new(File::create(&path).unwrap(), path.clone(), layout, delimiter);
+        sink.band_limit = band_limit;
+        for (block, values) in blocks(n, m, tiles.0, tiles.1, condensed) {
+            sink.accept(&block, values.view()).unwrap();
+            // A spilled band holds at most one piece of a row in memory.
+            assert!(sink.band.as_ref().is_none_or(|b| b.memory.is_some() == (band_limit > 0)));
+        }
+        sink.finish().unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.csv")], "the spill file has no name");
+        std::fs::read_to_string(&path).unwrap()
+    }
+
+    #[test]
+    fn text_in_memory_and_spilled_bands_is_the_same() {
+        // Rows and columns longer than a chunk, uneven tiles, both layouts.
+        let (n, m) = (7, 2 * TEXT_CHUNK + 5);
+        for tiles in [(3, 1000), (7, m), (2, 7)] {
+            for band_limit in [0, usize::MAX] {
+                let got = write(Layout::Matrix { n, m }, tiles, band_limit, ',');
+                assert!(got == expected(n, m, false, ','), "matrix, tiles {tiles:?}, band limit {band_limit}");
+            }
+        }
+        let n = 40;
+        for tiles in [(8, 8), (5, 13), (40, 40)] {
+            for band_limit in [0, usize::MAX] {
+                let got = write(Layout::Condensed { n }, tiles, band_limit, ' ');
+                assert!(got == expected(n, n, true, ' '), "condensed, tiles {tiles:?}, band limit {band_limit}");
+            }
+        }
     }
 }

@@ -1,30 +1,48 @@
-//! `--check`: recompute a sample of the entries that were written with the f64 reference.
+//! `--check`: recompute a sample of the entries that were written with the f64 reference,
+//! from the inputs *as read* (float64 when the file held float64).
+//!
+//! Two things can move a result away from the reference, and each is held to its own bound:
+//!
+//! - the f32 computation, from the f32 values it was given: [`reference::tolerance`], the
+//!   bound every backend is tested against;
+//! - rounding a float64 input to f32 before computing: the reference from the rounded values
+//!   may differ from the one from the values as read by at most [`INPUT_ROUNDING`] relative.
+//!   A tolerance with an absolute term scaled by the coordinates would hide exactly the case
+//!   that matters (points near 1e4 that differ by less than 1, where f32's spacing of 1e-3
+//!   moves every distance by 1e-4 relative), so this bound is relative only.
 
 use std::fmt;
 
-use ndarray::{ArrayView2, Axis};
+use ndarray::{Array1, ArrayView1, ArrayView2};
 use pairdist::Metric;
 use pairdist::cpu::reference;
+use pairdist::io::{AsRead, Input};
 use pairdist::plan::Block;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
+use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
 
-/// Entries sampled from each block (plus its first wanted entry).
+/// Entries checked in each block at least (or all of a smaller block's).
 const PER_BLOCK: usize = 16;
+/// Entries checked in a run at least (or all of a smaller output).
+const MIN_TOTAL: u64 = 1000;
+/// How far rounding float64 inputs to f32 may move a result, relative to it.
+const INPUT_ROUNDING: f64 = 1e-5;
 
 /// Samples entries of finished blocks and compares them with the f64 reference.
 pub(crate) struct Checker<'x> {
-    x: ArrayView2<'x, f32>,
-    y: ArrayView2<'x, f32>,
+    x: &'x Input,
+    y: &'x Input,
     metric: Metric,
     upper_only: bool,
+    /// Entries the run writes.
+    total: u64,
     rng: ChaCha8Rng,
-    /// Largest |coordinate| of each row, for the tolerance's absolute term.
-    x_scale: Vec<f64>,
-    y_scale: Vec<f64>,
-    samples: usize,
+    checked: u64,
     worst: Option<Worst>,
-    failures: usize,
+    failures: u64,
+    /// Failures because rounding the input moved the reference by more than [`INPUT_ROUNDING`].
+    rounding_failures: u64,
 }
 
 struct Worst {
@@ -34,54 +52,111 @@ struct Worst {
     want: f64,
 }
 
-fn row_scales(a: ArrayView2<f32>) -> Vec<f64> {
-    a.axis_iter(Axis(0)).map(|r| r.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs()))).collect()
+/// Row `i` as read, in f64.
+fn row64(input: &Input, i: usize) -> Array1<f64> {
+    match input.as_read() {
+        AsRead::F32(a) => a.row(i).mapv(f64::from),
+        AsRead::F64(a) => a.row(i).to_owned(),
+    }
+}
+
+fn is_float64(input: &Input) -> bool {
+    matches!(input.as_read(), AsRead::F64(_))
+}
+
+fn largest_abs(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f64 {
+    a.iter().chain(b.iter()).fold(0.0f64, |m, &v| m.max(f64::from(v).abs()))
+}
+
+/// Entries `(row, column)` of a block, relative to it, that the output keeps: all, or those
+/// above the diagonal for pdist. Indexed 0..len without listing them.
+struct Wanted {
+    cols: usize,
+    /// For pdist: the first wanted column and the count before each row.
+    upper: Option<(Vec<usize>, Vec<usize>)>,
+    len: usize,
+}
+
+impl Wanted {
+    fn of(block: &Block, upper_only: bool) -> Wanted {
+        let (rows, cols) = (block.rows.len(), block.cols.len());
+        if !upper_only {
+            return Wanted { cols, upper: None, len: rows * cols };
+        }
+        let (mut first, mut before, mut len) = (Vec::with_capacity(rows), Vec::with_capacity(rows), 0);
+        for i in block.rows.clone() {
+            let start = (i + 1).max(block.cols.start).min(block.cols.end) - block.cols.start;
+            first.push(start);
+            before.push(len);
+            len += cols - start;
+        }
+        Wanted { cols, upper: Some((first, before)), len }
+    }
+
+    /// The `k`-th wanted entry, row by row.
+    fn get(&self, k: usize) -> (usize, usize) {
+        match &self.upper {
+            None => (k / self.cols, k % self.cols),
+            Some((first, before)) => {
+                let r = before.partition_point(|&b| b <= k) - 1;
+                (r, first[r] + (k - before[r]))
+            }
+        }
+    }
 }
 
 impl<'x> Checker<'x> {
-    pub(crate) fn new(x: ArrayView2<'x, f32>, y: ArrayView2<'x, f32>, metric: Metric, upper_only: bool) -> Self {
+    /// A checker for the `total` entries that `x` against `y` writes (pdist when `upper_only`).
+    pub(crate) fn new(x: &'x Input, y: &'x Input, metric: Metric, upper_only: bool, total: u64) -> Self {
         Checker {
             x,
             y,
             metric,
             upper_only,
+            total,
             rng: ChaCha8Rng::seed_from_u64(0x5eed),
-            x_scale: row_scales(x),
-            y_scale: row_scales(y),
-            samples: 0,
+            checked: 0,
             worst: None,
             failures: 0,
+            rounding_failures: 0,
         }
     }
 
+    /// Entries to check in a block of `wanted` entries: at least [`PER_BLOCK`], and the block's
+    /// share of [`MIN_TOTAL`], so the run checks at least that many (or every entry).
+    fn quota(&self, wanted: usize) -> usize {
+        let share = (MIN_TOTAL as u128 * wanted as u128).div_ceil(self.total.max(1) as u128);
+        (share as usize).max(PER_BLOCK).min(wanted)
+    }
+
     pub(crate) fn sample(&mut self, block: &Block, values: ArrayView2<f32>) {
-        for s in 0..=PER_BLOCK {
-            let (r, c) = if s == 0 {
-                (0, values.ncols() - 1)
-            } else {
-                (self.rng.random_range(0..values.nrows()), self.rng.random_range(0..values.ncols()))
-            };
-            let (i, j) = (block.rows.start + r, block.cols.start + c);
-            if self.upper_only && j <= i {
-                continue;
-            }
-            self.compare(i, j, values[(r, c)]);
+        let wanted = Wanted::of(block, self.upper_only);
+        let quota = self.quota(wanted.len);
+        for k in index::sample(&mut self.rng, wanted.len, quota) {
+            let (r, c) = wanted.get(k);
+            self.compare(block.rows.start + r, block.cols.start + c, values[(r, c)]);
         }
     }
 
     fn compare(&mut self, i: usize, j: usize, got: f32) {
-        let want = reference::distance(self.x.row(i), self.y.row(j), self.metric);
-        let scale = self.x_scale[i].max(self.y_scale[j]);
-        let tol = reference::tolerance(self.metric, self.x.ncols(), scale, want);
-        let got64 = got as f64;
-        let same_special = (want.is_nan() && got.is_nan()) || (want.is_infinite() && got64 == want);
-        let err = if same_special { 0.0 } else { (got64 - want).abs() };
-        let rel = if same_special { 0.0 } else { err / want.abs().max(f64::MIN_POSITIVE) };
-        self.samples += 1;
-        // A NaN error (a NaN where a number was due) is a failure too.
-        if err.is_nan() || err > tol {
+        let (x32, y32) = (self.x.view(), self.y.view());
+        // From the values computed with, and from the values as read (the same for f32 input).
+        let want32 = reference::distance(x32.row(i), y32.row(j), self.metric);
+        let want = if is_float64(self.x) || is_float64(self.y) {
+            reference::distance(row64(self.x, i).view(), row64(self.y, j).view(), self.metric)
+        } else {
+            want32
+        };
+        let tol = reference::tolerance(self.metric, x32.ncols(), largest_abs(x32.row(i), y32.row(j)), want32);
+        let computed_ok = within(f64::from(got), want32, tol);
+        let rounding_ok = within(want32, want, INPUT_ROUNDING * want.abs() + f64::from(f32::MIN_POSITIVE));
+        self.checked += 1;
+        if !(computed_ok && rounding_ok) {
             self.failures += 1;
+            self.rounding_failures += u64::from(!rounding_ok);
         }
+        let err = if same_special(f64::from(got), want) { 0.0 } else { (f64::from(got) - want).abs() };
+        let rel = err / want.abs().max(f64::MIN_POSITIVE);
         let rel = if rel.is_nan() { f64::INFINITY } else { rel };
         if err != 0.0 && self.worst.as_ref().is_none_or(|w| rel > w.rel) {
             self.worst = Some(Worst { rel, at: (i, j), got, want });
@@ -91,6 +166,16 @@ impl<'x> Checker<'x> {
     pub(crate) fn report(&self) -> Report<'_, 'x> {
         Report(self)
     }
+}
+
+/// NaN against NaN, or the same infinity: IEEE results that agree.
+fn same_special(got: f64, want: f64) -> bool {
+    (got.is_nan() && want.is_nan()) || (want.is_infinite() && got == want)
+}
+
+/// Whether `got` is within `tol` of `want` (a NaN where a number was due is not).
+fn within(got: f64, want: f64, tol: f64) -> bool {
+    same_special(got, want) || (got - want).abs() <= tol
 }
 
 /// The outcome of `--check`, printable in one line.
@@ -103,21 +188,51 @@ impl Report<'_, '_> {
 }
 
 impl fmt::Display for Report<'_, '_> {
+    /// One line, the failures first: the CLI shortens long error lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = self.0;
-        write!(f, "{} sampled entries against the f64 reference", c.samples)?;
+        if c.failures > 0 {
+            write!(f, "{} of {} checked entries (of {}) outside the tolerance", c.failures, c.checked, c.total)?;
+            if c.rounding_failures > 0 {
+                write!(
+                    f,
+                    ", {} because rounding the float64 input to float32 moved them by more than {INPUT_ROUNDING:e} relative",
+                    c.rounding_failures
+                )?;
+            }
+        } else {
+            let float64 = if is_float64(c.x) || is_float64(c.y) { " (float64)" } else { "" };
+            write!(f, "{} of {} entries recomputed in f64 from the input as read{float64}", c.checked, c.total)?;
+        }
         match &c.worst {
             Some(w) => write!(
                 f,
-                ", largest relative error {:.2e} at ({}, {}): {} vs {}",
+                ", largest relative error {:.2e} at ({}, {}): {:.8e} vs {:.8e}",
                 w.rel, w.at.0, w.at.1, w.got, w.want
             )?,
             None => write!(f, ", all exact")?,
         }
-        if c.failures > 0 {
-            write!(f, "; {} outside the tolerance", c.failures)
-        } else {
-            write!(f, "; all within tolerance")
+        if c.failures == 0 {
+            write!(f, "; all within tolerance")?;
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wanted_entries_of_a_pdist_block_are_those_above_the_diagonal() {
+        let block = Block { rows: 3..7, cols: 2..9 };
+        let wanted = Wanted::of(&block, true);
+        let listed: Vec<_> = (0..wanted.len).map(|k| wanted.get(k)).collect();
+        let expected: Vec<_> =
+            (0..4).flat_map(|r| (0..7).map(move |c| (r, c))).filter(|&(r, c)| c + 2 > r + 3).collect();
+        assert_eq!(listed, expected);
+        let all = Wanted::of(&block, false);
+        assert_eq!((0..all.len).map(|k| all.get(k)).collect::<Vec<_>>().len(), 28);
+        assert_eq!(all.get(9), (1, 2));
     }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::Args;
 use ndarray::Array2;
 use pairdist::cpu::reference;
-use pairdist::{Metric, Result};
+use pairdist::{Metric, Result, validate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -34,14 +34,21 @@ pub(crate) struct DemoArgs {
 }
 
 pub(crate) fn run(args: &DemoArgs) -> Result<()> {
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let mut points = |rows: usize| Array2::from_shape_simple_fn((rows, args.d), || rng.random_range(-1.0f32..1.0));
-    let (x, y) = (points(args.n), points(args.m));
-    println!("pairdist demo: {} x {} pairs in {} dimensions, {}", args.n, args.m, args.d, args.metric);
-    let engine = args.engine.build()?;
-    println!("device: {}", engine.describe());
+    let (n, m, d) = (args.n, args.m, args.d);
+    // Before any allocation: sizes that cannot fit are an error, not an abort.
+    let values = n.checked_mul(d).and_then(|a| m.checked_mul(d).and_then(|b| a.checked_add(b)));
+    let values = values.and_then(|v| n.checked_mul(m).and_then(|r| v.checked_add(r)));
+    let bytes = values.and_then(|v| (v as u64).checked_mul(4));
+    validate::fits_in_memory(&format!("a demo of {n} x {m} points in {d} dimensions (XA, XB and the result)"), bytes)?;
 
-    let mut out = Array2::zeros((args.n, args.m));
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let mut points = |rows: usize| try_array((rows, d), || rng.random_range(-1.0f32..1.0));
+    let (x, y) = (points(n)?, points(m)?);
+    out!("pairdist demo: {n} x {m} pairs in {d} dimensions, {}", args.metric)?;
+    let engine = args.engine.build()?;
+    out!("device: {}", engine.describe())?;
+
+    let mut out = try_array((n, m), || 0.0)?;
     let mut times = Vec::new();
     for _ in 0..=args.repeats.max(1) {
         let start = Instant::now();
@@ -51,34 +58,44 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     times.remove(0); // the warm-up also compiles the GPU pipeline
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    let pairs = (args.n * args.m) as f64;
-    println!(
+    let pairs = n as f64 * m as f64;
+    out!(
         "time: {:.4} s median of {} runs after a warm-up: {:.3} G pairs/s, {:.2} Gpd/s",
         median,
         times.len(),
         pairs / median / 1e9,
-        pairs * args.d as f64 / median / 1e9
-    );
+        pairs * d as f64 / median / 1e9
+    )?;
 
     // Check a sample of entries against the f64 reference.
-    let samples = 2000.min(args.n * args.m);
+    let samples = n.saturating_mul(m).min(2000);
     let mut worst = 0.0f64;
     let mut failures = 0;
     for _ in 0..samples {
-        let (i, j) = (rng.random_range(0..args.n), rng.random_range(0..args.m));
+        let (i, j) = (rng.random_range(0..n), rng.random_range(0..m));
         let want = reference::distance(x.row(i), y.row(j), args.metric);
         let err = (out[(i, j)] as f64 - want).abs();
         worst = worst.max(err / want.abs().max(f64::MIN_POSITIVE));
-        if err > reference::tolerance(args.metric, args.d, 1.0, want) {
+        if err > reference::tolerance(args.metric, d, 1.0, want) {
             failures += 1;
         }
     }
-    println!(
+    out!(
         "check: {samples} sampled entries against the f64 reference, largest relative error {worst:.2e}: {}",
         if failures == 0 { "OK".to_string() } else { format!("{failures} OUT OF TOLERANCE") }
-    );
+    )?;
     if failures > 0 {
         return Err(pairdist::Error::CheckFailed(format!("{failures} sampled entries out of tolerance")));
     }
     Ok(())
+}
+
+/// A `shape` array filled by `f`, or an error (not an abort) when the memory cannot be had.
+fn try_array(shape: (usize, usize), mut f: impl FnMut() -> f32) -> Result<Array2<f32>> {
+    let mut values = Vec::new();
+    let len = shape.0.checked_mul(shape.1).filter(|&len| values.try_reserve_exact(len).is_ok()).ok_or_else(|| {
+        pairdist::Error::TooLarge(format!("a {} x {} array: the memory cannot be allocated", shape.0, shape.1))
+    })?;
+    values.extend((0..len).map(|_| f()));
+    Ok(Array2::from_shape_vec(shape, values).expect("rows x columns values"))
 }

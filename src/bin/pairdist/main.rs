@@ -1,16 +1,30 @@
 //! `pairdist`: distance matrices from the command line (see `pairdist --help`).
+//!
+//! Nothing here prints with `println!` or `eprintln!`: they panic when a write fails (a full
+//! disk, a closed pipe). Standard output goes through `out!`, which returns the failure as an
+//! error, and standard error through [`say`], which ignores it (with stderr gone, the exit
+//! status is all that is left to tell).
+
+/// `println!` that returns an error ([`Error::Stdout`]) instead of panicking when the write fails.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
 
 mod check;
 mod demo;
 mod progress;
 
+use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use pairdist::io::{OutputFile, read_input};
+use pairdist::io::{OutputFile, is_stdio, read_input, same_file};
 use pairdist::plan::Region;
 use pairdist::sink::{Background, Layout};
 use pairdist::{Backend, Engine, EngineOptions, Error, Metric, Result};
@@ -27,7 +41,8 @@ struct Cli {
 enum Command {
     /// Distance matrix between the rows of XA and the rows of XB (like scipy.spatial.distance.cdist).
     Cdist {
-        /// Points, one per row: .npy (float32/float64, C or Fortran order) or text (.txt, .csv, .tsv).
+        /// Points, one per row: .npy (float32/float64, either byte order, C or Fortran order) or
+        /// text (commas or white space); - reads standard input.
         xa: PathBuf,
         /// Second set of points; XA again when omitted.
         xb: Option<PathBuf>,
@@ -36,7 +51,8 @@ enum Command {
     },
     /// Condensed distance vector of the rows of X, pairs i < j row by row (like scipy.spatial.distance.pdist).
     Pdist {
-        /// Points, one per row: .npy (float32/float64, C or Fortran order) or text (.txt, .csv, .tsv).
+        /// Points, one per row: .npy (float32/float64, either byte order, C or Fortran order) or
+        /// text (commas or white space); - reads standard input.
         x: PathBuf,
         #[command(flatten)]
         run: RunArgs,
@@ -53,9 +69,13 @@ struct RunArgs {
     /// Metric: euclidean, sqeuclidean, cityblock (alias manhattan).
     #[arg(short, long, default_value = "euclidean", value_parser = parse_metric)]
     metric: Metric,
-    /// Output file: .npy (float32), or text when it ends in .txt, .csv or .tsv.
+    /// Output file: .npy (float32), or text when it ends in .txt, .csv or .tsv; - writes text
+    /// to standard output.
     #[arg(short, long)]
     output: PathBuf,
+    /// Write the output even when it is one of the inputs, replacing it.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     engine: EngineArgs,
     /// Recompute a sample of entries with the f64 reference and report the largest relative
@@ -111,12 +131,20 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
 /// Set by Ctrl-C; sinks stop at the next tile and the temporary output is removed.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// The longest error line, in characters: enough for two paths and a reason, not for a file's
+/// content quoted back.
+const MAX_ERROR_CHARS: usize = 300;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // --help and --version (and the help for a bare `pairdist`) are printed as clap does.
+        // --help and --version (and the help for a bare `pairdist`) are printed as clap does;
+        // a failure to print the help that was asked for is an error like any other.
         Err(e) if !e.use_stderr() || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            e.exit()
+            return match e.print() {
+                Err(err) if !e.use_stderr() => exit_with(Error::Stdout(err)),
+                _ => ExitCode::from(e.exit_code().clamp(0, 255) as u8),
+            };
         }
         Err(e) => {
             // Usage errors (unknown metric, missing argument) in the same one-line form as every
@@ -124,7 +152,8 @@ fn main() -> ExitCode {
             let rendered = e.render().to_string();
             let message: Vec<&str> = rendered.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
             let message = message.join(" ");
-            eprintln!("pairdist: error: {} (see pairdist --help)", message.strip_prefix("error: ").unwrap_or(&message));
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            say(&format!("pairdist: error: {} (see pairdist --help)", one_line(message)));
             return ExitCode::from(2);
         }
     };
@@ -132,6 +161,7 @@ fn main() -> ExitCode {
         Command::Cdist { run, .. } | Command::Pdist { run, .. } => run.quiet,
         _ => false,
     };
+    // env_logger ignores failed writes to stderr: a closed stderr cannot fail a run.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(if quiet { "warn" } else { "info" }))
         .format_timestamp(None)
         .init();
@@ -140,7 +170,7 @@ fn main() -> ExitCode {
             // Second Ctrl-C: leave now (only a temporary file can remain, never the output).
             std::process::exit(130);
         }
-        eprintln!("pairdist: interrupted, stopping after the current tile (again to abort at once)");
+        say("pairdist: interrupted, stopping after the current tile (again to abort at once)");
     }) {
         log::warn!("cannot install the Ctrl-C handler: {e}");
     }
@@ -152,25 +182,90 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Error::Interrupted) => {
-            eprintln!("pairdist: interrupted; no output written");
+        Err(e) => exit_with(e),
+    }
+}
+
+/// Reports `e` on stderr and gives the exit status: with the usage errors in `main`, the only
+/// place errors are printed, so every one of them goes through [`one_line`].
+fn exit_with(e: Error) -> ExitCode {
+    match e {
+        Error::Interrupted => {
+            say("pairdist: interrupted; no output written");
             ExitCode::from(130)
         }
-        Err(e) => {
-            eprintln!("pairdist: error: {e}");
+        // A reader that closes the pipe (`| head`) has seen enough: end quietly, as other tools do.
+        Error::Stdout(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        e => {
+            say(&format!("pairdist: error: {}", one_line(&e.to_string())));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `text` as one printable line of at most [`MAX_ERROR_CHARS`] characters: messages quote
+/// input (a token, a header, a file name) that can hold newlines or terminal escapes.
+fn one_line(text: &str) -> String {
+    let mut line = String::new();
+    for (count, c) in text.chars().enumerate() {
+        if count == MAX_ERROR_CHARS {
+            line.push_str("...");
+            break;
+        }
+        match c {
+            '\'' | '"' | '\\' => line.push(c),
+            c => line.extend(c.escape_debug()),
+        }
+    }
+    line
+}
+
+/// Writes a line to stderr. A failure is ignored: there is nowhere left to report it.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Writes a line to stdout (see `out!`).
+fn write_stdout(args: fmt::Arguments) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_fmt(args).and_then(|()| stdout.write_all(b"\n")).map_err(Error::Stdout)
+}
+
+/// Refuses, before any work, what cannot end well: standard input given twice, and an output
+/// that is one of the inputs (same file under any spelling or link), which the run would
+/// replace; `--force` allows that (the inputs are read whole first, so the result is still
+/// computed from them as they were).
+fn check_paths(inputs: &[&Path], output: &Path, force: bool) -> Result<()> {
+    if inputs.iter().filter(|p| is_stdio(p)).count() > 1 {
+        return Err(Error::BadInput {
+            path: "-".into(),
+            reason: "standard input can be read only once: give - as XA or XB, not both".into(),
+        });
+    }
+    if force || is_stdio(output) {
+        return Ok(());
+    }
+    match inputs.iter().find(|input| same_file(output, input)) {
+        Some(input) => Err(Error::WriteFile {
+            path: output.into(),
+            reason: format!("is the input '{}'; use --force to replace it", input.display()),
+        }),
+        None => Ok(()),
     }
 }
 
 /// cdist of XA against XB (XA again when `xb_path` is None), or pdist of XA.
 fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunArgs) -> Result<()> {
     let output = OutputFile::create(&run.output)?;
+    let inputs: Vec<&Path> = std::iter::once(xa_path).chain(xb_path).collect();
+    check_paths(&inputs, &run.output, run.force)?;
     let xa = read_input(xa_path)?;
     let xb = xb_path.map(read_input).transpose()?;
-    let (x, y) = (xa.view(), xb.as_ref().map_or(xa.view(), |b| b.view()));
+    let xb_or_xa = xb.as_ref().unwrap_or(&xa);
+    let (x, y) = (xa.view(), xb_or_xa.view());
     // Before the engine is built: a mismatch should not wait for a GPU to open.
     pairdist::validate::same_dims(x.ncols(), y.ncols())?;
+    let entries = pairdist::validate::output_entries(x.nrows(), y.nrows(), pdist)?;
     let engine = run.engine.build()?;
     let layout = if pdist { Layout::Condensed { n: x.nrows() } } else { Layout::Matrix { n: x.nrows(), m: y.nrows() } };
     let plan = engine.plan(x.nrows(), y.nrows(), x.ncols(), if pdist { Region::StrictUpper } else { Region::Full })?;
@@ -189,7 +284,7 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
 
     // Disk writes run on their own thread, overlapping the computation.
     let mut file_sink = Background::new(output.sink(layout)?);
-    let mut checker = run.check.then(|| check::Checker::new(x, y, run.metric, pdist));
+    let mut checker = run.check.then(|| check::Checker::new(&xa, xb_or_xa, run.metric, pdist, entries));
     let bar = progress::bar(plan.blocks().map(|b| b.len() as u64).sum(), run.quiet);
     let mut sink =
         progress::Observed { inner: &mut file_sink, bar: &bar, interrupted: &INTERRUPTED, checker: checker.as_mut() };
@@ -203,21 +298,25 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     bar.finish_and_clear();
     if let Some(checker) = &checker {
         let report = checker.report();
-        eprintln!("check: {report}");
         if !report.passed() {
             return Err(Error::CheckFailed(format!("{report}; output not written")));
         }
+        say(&format!("check: {report}"));
     }
     drop(file_sink);
     // A Ctrl-C while the last tiles were flushed to disk still means "no output".
     if INTERRUPTED.load(Ordering::SeqCst) {
         return Err(Error::Interrupted);
     }
+    // The result describes the inputs as they were read; if a file changed since, say so.
+    xa.check_unchanged()?;
+    xb.as_ref().map_or(Ok(()), |xb| xb.check_unchanged())?;
+    let name = output.name();
     output.commit()?;
     let pairs = layout.len() as f64;
     log::info!(
         "wrote {} ({}) in {:.3} s: {:.3} G pairs/s, {:.2} Gpd/s",
-        run.output.display(),
+        name,
         layout.shape().iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" x "),
         seconds,
         pairs / seconds / 1e9,
@@ -229,21 +328,34 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
 fn info() -> Result<()> {
     let adapters = pairdist::gpu::adapters();
     if adapters.is_empty() {
-        println!("no GPU adapter found; pairdist runs on the CPU ({} threads)", rayon::current_num_threads());
-        println!("(on Debian/Ubuntu, `apt-get install mesa-vulkan-drivers` gives a software Vulkan adapter)");
+        out!("no GPU adapter found; pairdist runs on the CPU ({} threads)", rayon::current_num_threads())?;
+        out!("(on Debian/Ubuntu, `apt-get install mesa-vulkan-drivers` gives a software Vulkan adapter)")?;
         return Ok(());
     }
     for a in adapters {
-        println!("{}", a.selector());
-        println!("  backend:              {}", a.backend);
-        println!("  device type:          {}{}", a.device_type, if a.is_software { " (software)" } else { "" });
-        println!("  driver:               {}", a.driver);
-        println!("  max storage binding:  {} MiB", a.max_storage_binding >> 20);
-        println!("  max buffer:           {} MiB", a.max_buffer >> 20);
-        println!("  max workgroups/dim:   {}", a.max_workgroups_per_dim);
-        println!("  max invocations/wg:   {}", a.max_invocations);
-        println!("  workgroup memory:     {} KiB", a.workgroup_storage >> 10);
+        out!("{}", a.selector())?;
+        out!("  backend:              {}", a.backend)?;
+        out!("  device type:          {}{}", a.device_type, if a.is_software { " (software)" } else { "" })?;
+        out!("  driver:               {}", a.driver)?;
+        out!("  max storage binding:  {} MiB", a.max_storage_binding >> 20)?;
+        out!("  max buffer:           {} MiB", a.max_buffer >> 20)?;
+        out!("  max workgroups/dim:   {}", a.max_workgroups_per_dim)?;
+        out!("  max invocations/wg:   {}", a.max_invocations)?;
+        out!("  workgroup memory:     {} KiB", a.workgroup_storage >> 10)?;
     }
-    println!("CPU: {} threads", rayon::current_num_threads());
-    Ok(())
+    out!("CPU: {} threads", rayon::current_num_threads())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn error_lines_are_one_printable_line_of_bounded_length() {
+        assert_eq!(one_line("bad 'x' in \"f\\g\""), "bad 'x' in \"f\\g\"");
+        assert_eq!(one_line("a\nb\x1b[31m\u{7}"), "a\\nb\\u{1b}[31m\\u{7}");
+        let long = one_line(&"x".repeat(10_000));
+        assert_eq!(long.len(), super::MAX_ERROR_CHARS + 3);
+        assert!(long.ends_with("..."));
+    }
 }
