@@ -337,6 +337,9 @@ fn info() -> Result<()> {
         out!("  backend:              {}", a.backend)?;
         out!("  device type:          {}{}", a.device_type, if a.is_software { " (software)" } else { "" })?;
         out!("  driver:               {}", a.driver)?;
+        if let Some(why) = &a.unusable {
+            out!("  unusable:             {why} (never chosen)")?;
+        }
         out!("  max storage binding:  {} MiB", a.max_storage_binding >> 20)?;
         out!("  max buffer:           {} MiB", a.max_buffer >> 20)?;
         out!("  max workgroups/dim:   {}", a.max_workgroups_per_dim)?;
