@@ -137,6 +137,8 @@ pub enum Format {
     Npy,
     /// Text with values separated by this delimiter (read: commas or white space).
     Text(char),
+    /// NumPy's `.npz`: several named arrays (written for k-nearest and radius answers).
+    Npz,
 }
 
 impl Format {
@@ -145,6 +147,7 @@ impl Format {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "npy" => Some(Format::Npy),
+            "npz" => Some(Format::Npz),
             "csv" => Some(Format::Text(',')),
             "tsv" => Some(Format::Text('\t')),
             "txt" | "dat" => Some(Format::Text(' ')),
@@ -508,7 +511,7 @@ impl OutputFile {
         let format = Format::of(path).ok_or_else(|| {
             Error::write(
                 path,
-                "unknown output format; use a name ending in .npy, .txt, .csv or .tsv, or - for standard output",
+                "unknown output format; use a name ending in .npy, .npz, .txt, .csv or .tsv, or - for standard output",
             )
         })?;
         if path.is_dir() {
@@ -549,7 +552,24 @@ impl OutputFile {
         Ok(match self.format {
             Format::Npy => Box::new(NpyFileSink::new(file, self.path.clone(), layout)?),
             Format::Text(delimiter) => Box::new(TextFileSink::new(file, self.path.clone(), layout, delimiter)),
+            Format::Npz => {
+                return Err(Error::write(
+                    &self.path,
+                    "a distance matrix is written as .npy or text; .npz holds k-nearest and radius answers",
+                ));
+            }
         })
+    }
+
+    /// The output's format (text for standard output).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// A handle on the temporary file, for outputs written whole rather than through a sink
+    /// (`.npz`, answers as text lines); `None` for standard output.
+    pub fn file(&self) -> Result<Option<File>> {
+        self.temp.as_ref().map(|t| t.reopen().map_err(|e| Error::write(&self.path, io_reason(&e)))).transpose()
     }
 
     /// Renames the finished temporary file to the final name.

@@ -43,6 +43,26 @@ pub(crate) struct Checker<'x> {
     failures: u64,
     /// Failures because rounding the input moved the reference by more than [`INPUT_ROUNDING`].
     rounding_failures: u64,
+    /// Points an answer left out although they belong in it (see [`Checker::answer_row`]).
+    missed: u64,
+    /// Rows whose answer was held against all their f64 distances.
+    rows_searched: u64,
+}
+
+/// What a row's answer promises: its k nearest, or every point within a radius.
+#[derive(Clone, Copy)]
+pub(crate) enum Bound {
+    Nearest(usize),
+    Radius(f32),
+}
+
+/// The f64 distance between row `i` of `x` and row `j` of `y`, from the values as read.
+fn distance64(x: &Input, i: usize, y: &Input, j: usize, metric: Metric) -> f64 {
+    match (x.as_read(), y.as_read()) {
+        (AsRead::F32(a), AsRead::F32(b)) => reference::distance(a.row(i), b.row(j), metric),
+        (AsRead::F64(a), AsRead::F64(b)) => reference::distance(a.row(i), b.row(j), metric),
+        _ => reference::distance(row64(x, i).view(), row64(y, j).view(), metric),
+    }
 }
 
 struct Worst {
@@ -119,6 +139,8 @@ impl<'x> Checker<'x> {
             worst: None,
             failures: 0,
             rounding_failures: 0,
+            missed: 0,
+            rows_searched: 0,
         }
     }
 
@@ -136,6 +158,37 @@ impl<'x> Checker<'x> {
             let (r, c) = wanted.get(k);
             self.compare(block.rows.start + r, block.cols.start + c, values[(r, c)]);
         }
+    }
+
+    /// Checks one row's answer (k nearest or pairs within a radius): every distance given, as
+    /// [`Checker::sample`] does, and against the f64 distances of the whole row that no point
+    /// was missed: with `kth`, nothing left out is closer than the reference's k-th nearest by
+    /// more than the tolerance; with `radius`, nothing left out is inside it by more than that.
+    pub(crate) fn answer_row(&mut self, i: usize, cols: &[i64], distances: &[f32], own: bool, bound: Bound) {
+        for (&j, &v) in cols.iter().zip(distances) {
+            self.compare(i, j as usize, v);
+        }
+        let (x32, y32) = (self.x.view(), self.y.view());
+        let mut all: Vec<(f64, usize)> = (0..y32.nrows())
+            .filter(|&j| !(own && j == i))
+            .map(|j| (distance64(self.x, i, self.y, j, self.metric), j))
+            .collect();
+        let limit = match bound {
+            Bound::Nearest(k) => {
+                all.sort_by(|a, b| a.0.total_cmp(&b.0));
+                all.get(k.saturating_sub(1)).map_or(f64::INFINITY, |&(d, _)| d)
+            }
+            Bound::Radius(r) => f64::from(r),
+        };
+        let slack = |j: usize| {
+            let scale = largest_abs(x32.row(i), y32.row(j));
+            reference::tolerance(self.metric, x32.ncols(), scale, limit) + INPUT_ROUNDING * limit.abs()
+        };
+        // A point left out that is closer than the limit by more than the tolerance was missed.
+        let missed = all.iter().filter(|&&(d, j)| d < limit - slack(j) && !cols.contains(&(j as i64))).count();
+        self.failures += missed as u64;
+        self.missed += missed as u64;
+        self.rows_searched += 1;
     }
 
     fn compare(&mut self, i: usize, j: usize, got: f32) {
@@ -193,6 +246,9 @@ impl fmt::Display for Report<'_, '_> {
         let c = self.0;
         if c.failures > 0 {
             write!(f, "{} of {} checked entries (of {}) outside the tolerance", c.failures, c.checked, c.total)?;
+            if c.missed > 0 {
+                write!(f, ", {} of them points the answer missed", c.missed)?;
+            }
             if c.rounding_failures > 0 {
                 write!(
                     f,
@@ -211,6 +267,9 @@ impl fmt::Display for Report<'_, '_> {
                 w.rel, w.at.0, w.at.1, w.got, w.want
             )?,
             None => write!(f, ", all exact")?,
+        }
+        if c.rows_searched > 0 {
+            write!(f, "; {} rows searched in full for missed points", c.rows_searched)?;
         }
         if c.failures == 0 {
             write!(f, "; all within tolerance")?;

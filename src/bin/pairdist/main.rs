@@ -12,6 +12,7 @@ macro_rules! out {
     };
 }
 
+mod answers;
 mod check;
 mod demo;
 mod progress;
@@ -57,6 +58,38 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// The K nearest rows of XB for every row of XA, without the matrix (like scikit-learn's
+    /// NearestNeighbors.kneighbors): .npz with `distances` (n x K float32) and `indices`
+    /// (n x K int64), or text lines `row,rank,index,distance`. XB omitted: XA against itself,
+    /// each point left out of its own list. Ties go to the smaller index.
+    Knn {
+        /// Query points, one per row (as for cdist).
+        xa: PathBuf,
+        /// Points searched; XA itself when omitted.
+        xb: Option<PathBuf>,
+        /// Neighbours per row.
+        #[arg(short = 'k', long = "neighbors")]
+        k: usize,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Every pair at distance <= R, without the matrix (like scikit-learn's radius_neighbors):
+    /// .npz with `rows`, `cols` (int64) and `distances` (float32) sorted by row then column, or
+    /// text lines `row,col,distance`. XB omitted: pairs i < j of XA. For sqeuclidean, R is squared.
+    Radius {
+        /// Points, one per row (as for cdist).
+        xa: PathBuf,
+        /// Second set of points; XA itself (pairs i < j) when omitted.
+        xb: Option<PathBuf>,
+        /// The radius.
+        #[arg(short = 'r', long = "radius", allow_negative_numbers = true)]
+        r: f32,
+        /// Fail, before memory runs out, when more pairs than this are within R.
+        #[arg(long, default_value_t = 100_000_000)]
+        max_pairs: usize,
+        #[command(flatten)]
+        run: RunArgs,
+    },
     /// List every adapter wgpu sees and the limits that matter to pairdist.
     Info,
     /// Compute a generated problem and report what ran, how fast, and how exact.
@@ -69,8 +102,8 @@ struct RunArgs {
     /// Metric: euclidean, sqeuclidean, cityblock (alias manhattan).
     #[arg(short, long, default_value = "euclidean", value_parser = parse_metric)]
     metric: Metric,
-    /// Output file: .npy (float32), or text when it ends in .txt, .csv or .tsv; - writes text
-    /// to standard output.
+    /// Output file: .npy (float32; .npz for knn and radius), or text when it ends in .txt,
+    /// .csv or .tsv; - writes text to standard output.
     #[arg(short, long)]
     output: PathBuf,
     /// Write the output even when it is one of the inputs, replacing it.
@@ -106,11 +139,17 @@ pub(crate) struct EngineArgs {
 
 impl EngineArgs {
     pub(crate) fn build(&self) -> Result<Engine> {
+        self.build_with(None)
+    }
+
+    /// The engine, reporting progress to and stopping on `monitor`.
+    pub(crate) fn build_with(&self, monitor: Option<std::sync::Arc<pairdist::Monitor>>) -> Result<Engine> {
         Engine::with_options(EngineOptions {
             backend: self.backend,
             adapter: self.adapter.clone(),
             max_tile_bytes: self.max_tile_bytes,
             memory_budget: self.memory_budget,
+            monitor,
             ..EngineOptions::default()
         })
     }
@@ -158,7 +197,10 @@ fn main() -> ExitCode {
         }
     };
     let quiet = match &cli.command {
-        Command::Cdist { run, .. } | Command::Pdist { run, .. } => run.quiet,
+        Command::Cdist { run, .. }
+        | Command::Pdist { run, .. }
+        | Command::Knn { run, .. }
+        | Command::Radius { run, .. } => run.quiet,
         _ => false,
     };
     // env_logger ignores failed writes to stderr: a closed stderr cannot fail a run.
@@ -177,6 +219,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cdist { xa, xb, run } => run_distances(&xa, xb.as_deref(), false, &run),
         Command::Pdist { x, run } => run_distances(&x, None, true, &run),
+        Command::Knn { xa, xb, k, run } => answers::run(&xa, xb.as_deref(), answers::Question::Nearest(k), &run),
+        Command::Radius { xa, xb, r, max_pairs, run } => {
+            answers::run(&xa, xb.as_deref(), answers::Question::Within { r, max_pairs }, &run)
+        }
         Command::Info => info(),
         Command::Demo(args) => demo::run(&args),
     };
