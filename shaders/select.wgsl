@@ -1,6 +1,10 @@
 // The k-nearest epilogue: reduces a finished tile of distances to the k best candidates of
-// every segment of SEGMENT columns of every row, so that n * m / SEGMENT * k candidates are
+// every list of `segment` columns of every row, so that n * m / segment * k candidates are
 // read back instead of the n * m matrix.
+//
+// A row's columns are cut into blocks of lanes * segment columns; the lanes lists of a block
+// interleave (list l takes columns l, l + lanes, l + 2 lanes, ...), so adjacent invocations
+// read adjacent distances (coalesced loads) while each still scans its columns in order.
 //
 // A candidate is (key, column) with key = the distance's bits: for the non-negative floats
 // that distances are, the bits order as the values do, +inf after every number and NaN (made
@@ -21,7 +25,7 @@ struct SelectParams {
     col0: u32,      // first column of the tile in Y (candidates hold global columns)
     skip_diag: u32, // 1: leave out column row0 + r of row r (X against itself)
     row0: u32,      // first row of the tile in X
-    pad: u32,
+    lanes: u32,     // interleaved lists per block of lanes * segment columns
 }
 
 const K_MAX: u32 = 32u;
@@ -39,15 +43,16 @@ fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let segs = (sp.cols + sp.segment - 1u) / sp.segment;
+    let width = sp.lanes * sp.segment;
+    let lists = (sp.cols + width - 1u) / width * sp.lanes; // per row
     let item = gid.x + gid.y * groups.x * 64u;
-    if item >= sp.rows * segs {
+    if item >= sp.rows * lists {
         return;
     }
-    let r = item / segs;
-    let s = item % segs;
-    let c_start = s * sp.segment;
-    let c_end = min(c_start + sp.segment, sp.cols);
+    let r = item / lists;
+    let l = item % lists;
+    let c_start = (l / sp.lanes) * width + l % sp.lanes;
+    let c_end = min((l / sp.lanes + 1u) * width, sp.cols);
 
     var keys: array<u32, K_MAX>;
     var idxs: array<u32, K_MAX>;
@@ -56,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // may keep dynamically indexed arrays in slow memory.
     var worst_key = NONE;
     var worst_idx = NONE;
-    for (var c = c_start; c < c_end; c++) {
+    for (var c = c_start; c < c_end; c += sp.lanes) {
         let j = sp.col0 + c;
         var key = bitcast<u32>(dist[r * sp.cols + c]);
         if key > worst_key {

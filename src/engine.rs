@@ -68,6 +68,11 @@ pub struct EngineOptions {
     pub kernel: Kernel,
     /// Progress and stop requests for every call of the engine (see [`Monitor`]).
     pub monitor: Option<Arc<Monitor>>,
+    /// Whether the GPU reduces k-nearest tiles on the device (the select epilogue) instead of
+    /// reading the tiles back. `None`: on hardware GPUs, where reading back the matrix is the
+    /// bottleneck, and not on software adapters such as lavapipe, where "reading back" is a
+    /// memory copy and the host's vectorised selection is faster.
+    pub select_on_device: Option<bool>,
 }
 
 impl Default for EngineOptions {
@@ -80,6 +85,7 @@ impl Default for EngineOptions {
             #[cfg(feature = "gpu")]
             kernel: Kernel::Tiled,
             monitor: None,
+            select_on_device: None,
         }
     }
 }
@@ -466,8 +472,9 @@ impl Engine {
             // The select epilogue reduces every tile on the device: n·m/segment·k candidates
             // come back instead of the n·m matrix. Entries that need the host's f64 fix-up, a
             // k beyond the epilogue's lists, or columns beyond u32 take the streamed path.
+            let wanted = self.options.select_on_device.unwrap_or(!ctx.adapter().is_software);
             let fits = k <= gpu::SELECT_K_MAX && u32::try_from(y.nrows()).is_ok();
-            if fits && Extremes::scan(x, y, metric).is_none() {
+            if wanted && fits && Extremes::scan(x, y, metric).is_none() {
                 let plan = self.plan(n, y.nrows(), x.ncols(), Region::Full)?;
                 let mut lists = vec![TopK::new(k); n];
                 if n > 0 {

@@ -212,17 +212,25 @@ fn gpu_selection_on_the_device_equals_the_cpu_around_its_limits() {
     // The GPU reduces tiles to candidates for k <= SELECT_K_MAX (segments of max(256, 32k)
     // columns) and reads back the tiles beyond it: both sides of the limit, several segments
     // per row, and tiles split in columns, must give the CPU's lists exactly.
+    use pairdist::{Backend, Engine, EngineOptions};
     let x = grid(61, 70, 3);
     let y = grid(62, 1500, 3);
     let cpu = support::cpu();
-    for k in [pairdist::gpu::SELECT_K_MAX - 1, pairdist::gpu::SELECT_K_MAX, pairdist::gpu::SELECT_K_MAX + 1] {
+    // lavapipe would select on the host; force the device epilogue (and, for the last, tiles
+    // small enough that a row's lists come from several column blocks).
+    let device = |max_tile_bytes| {
+        let options =
+            EngineOptions { backend: Backend::Gpu, select_on_device: Some(true), max_tile_bytes, ..Default::default() };
+        Engine::with_options(options).unwrap()
+    };
+    let (gpu, tiled) = (device(None), device(Some(64 << 10)));
+    for k in [1, 9, pairdist::gpu::SELECT_K_MAX - 1, pairdist::gpu::SELECT_K_MAX, pairdist::gpu::SELECT_K_MAX + 1] {
         for metric in Metric::ALL {
             let want = cpu.knn(x.view(), y.view(), k, metric).unwrap();
-            assert_eq!(support::gpu().knn(x.view(), y.view(), k, metric).unwrap(), want, "k = {k} {metric}");
-            let tiled = with_tiles(pairdist::Backend::Gpu, 64 << 10);
+            assert_eq!(gpu.knn(x.view(), y.view(), k, metric).unwrap(), want, "k = {k} {metric}");
             assert_eq!(tiled.knn(x.view(), y.view(), k, metric).unwrap(), want, "small tiles, k = {k} {metric}");
             let own = cpu.knn_self(y.view(), k, metric).unwrap();
-            assert_eq!(support::gpu().knn_self(y.view(), k, metric).unwrap(), own, "self, k = {k} {metric}");
+            assert_eq!(gpu.knn_self(y.view(), k, metric).unwrap(), own, "self, k = {k} {metric}");
         }
     }
 }
@@ -235,7 +243,12 @@ fn a_monitor_counts_every_pair_and_stops_the_next_call() {
     let y = grid(72, 500, 3);
     for backend in [Backend::Gpu, Backend::Cpu] {
         let monitor = Arc::new(Monitor::default());
-        let options = EngineOptions { backend, monitor: Some(monitor.clone()), ..Default::default() };
+        let options = EngineOptions {
+            backend,
+            monitor: Some(monitor.clone()),
+            select_on_device: Some(true),
+            ..Default::default()
+        };
         let engine = Engine::with_options(options).unwrap();
         engine.knn(x.view(), y.view(), 3, Metric::Euclidean).unwrap(); // on the GPU: the select epilogue
         assert_eq!(monitor.pairs_done(), 300 * 500, "{backend:?} knn");

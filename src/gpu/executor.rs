@@ -73,7 +73,16 @@ struct SelectParams {
     col0: u32,
     skip_diag: u32,
     row0: u32,
-    pad: u32,
+    lanes: u32,
+}
+
+/// The select epilogue's lists per row of `cols` columns, and how many interleave (`lanes`):
+/// one list per `select_segment(k)` columns, up to 64 side by side so that a workgroup's
+/// loads are adjacent.
+fn select_lists(cols: usize, k: usize) -> (usize, usize) {
+    let segment = select_segment(k);
+    let lanes = cols.div_ceil(segment).clamp(1, 64);
+    (cols.div_ceil(lanes * segment) * lanes, lanes)
 }
 
 /// Candidate slots the select epilogue pads short lists with (`NONE` in the shader).
@@ -322,8 +331,8 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Op
         count += 1;
         drain(ctx, slot, &mut output)?;
         if let Some((k, _, _)) = &select {
-            // Candidates of the plan's largest block: rows × segments × k pairs of u32.
-            let need = (plan.tile_rows * plan.tile_cols.div_ceil(select_segment(*k)) * k * 8) as u64;
+            // Candidates of the plan's largest block: rows × lists × k pairs of u32.
+            let need = (plan.tile_rows * select_lists(plan.tile_cols, *k).0 * k * 8) as u64;
             let need = need.max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
             if slot.select.as_ref().is_none_or(|b| b.bytes < need) {
                 slot.select = Some(SelectBuffers::new(ctx, &slot.out, need)?);
@@ -376,7 +385,7 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Op
             if let (true, Some((k, skip_diag, select_pipeline)), Some(buffers)) = (last, &select, &slot.select) {
                 // The epilogue: reduce the finished tile to candidates on the device.
                 let segment = select_segment(*k);
-                let segments = block.cols.len().div_ceil(segment);
+                let (segments, lanes) = select_lists(block.cols.len(), *k);
                 let params = SelectParams {
                     rows: block.rows.len() as u32,
                     cols: block.cols.len() as u32,
@@ -385,7 +394,7 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Op
                     col0: block.cols.start as u32,
                     skip_diag: u32::from(*skip_diag),
                     row0: block.rows.start as u32,
-                    pad: 0,
+                    lanes: lanes as u32,
                 };
                 ctx.queue.write_buffer(&buffers.params, 0, bytemuck::bytes_of(&params));
                 let groups = (block.rows.len() * segments).div_ceil(64) as u32;
