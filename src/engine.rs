@@ -1,24 +1,22 @@
 //! The engine: a backend chosen once (GPU context with compiled pipelines, or the CPU path)
-//! and reused for every call. Every public computation goes through here: validate, plan,
-//! run the executor into a sink.
+//! and reused for every call. Every public computation is a [`Job`] that [`Engine::run`]
+//! checks once and hands to the backend's one entry point.
 
 use std::str::FromStr;
 use std::sync::Arc;
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
-use crate::answer::{KnnSink, Neighbors, Pairs, RadiusSink, TopK, Within};
-use crate::cpu::{self, Element};
+use crate::answer::{Neighbors, Pairs, TopK, Within, knn::collect};
+use crate::cpu;
 use crate::error::{Error, Result};
-use crate::extremes::{Extremes, FixingSink};
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
+use crate::job::{Answer, Job, Target, Task};
 use crate::metric::Metric;
 use crate::monitor::Monitor;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
 use crate::sink::Sink;
-#[cfg(feature = "gpu")]
-use crate::sink::{CondensedSink, MatrixSink};
 use crate::validate;
 
 /// Where the work runs.
@@ -206,17 +204,18 @@ impl Engine {
             self.cdist_into(x, y, metric, out)?;
             return Ok(None);
         };
-        validate::same_dims(x.ncols(), y.ncols())?;
-        validate::output_shape((x.nrows(), y.nrows()), out.dim())?;
-        let plan = self.plan(x.nrows(), y.nrows(), x.ncols(), Region::Full)?;
+        let job = Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out)));
+        let mut task = Task::new(job, None, self.limits())?;
+        let (plan, empty, kernel) = (task.plan.clone(), task.is_empty(), self.options.kernel);
         let mut phases = GpuPhases::default();
-        let mut sink = MatrixSink::new(out);
-        if plan.n > 0 && plan.m > 0 {
-            with_extremes_fixed(x, y, metric, &mut sink, |sink| {
-                gpu::run(ctx, self.job(x, y, metric, &plan), gpu::Output::Tiles(sink), Some(&mut phases))
-            })?;
-        }
-        sink.finish()?;
+        task.stream(|sink| {
+            if empty {
+                return Ok(());
+            }
+            let epilogue = gpu::Epilogue::Store;
+            let job = gpu::Job { kernel, x, y, metric, plan: &plan, epilogue, monitor: None, row0: 0, col0: 0 };
+            gpu::run(ctx, job, gpu::Output::Tiles(sink), Some(&mut phases))
+        })?;
         Ok(Some(phases))
     }
 
@@ -246,6 +245,18 @@ impl Engine {
         }
     }
 
+    /// Runs `job`: checks it once, then hands it to this engine's backend. Every other call
+    /// of the engine is a job; this one also takes windows (shards of a larger problem) and
+    /// answers that add to lists already filled (see [`Job`]).
+    pub fn run(&self, job: Job) -> Result<()> {
+        let task = Task::new(job, self.options.monitor.clone(), self.limits())?;
+        match &self.executor {
+            Executor::Cpu => cpu::run(task),
+            #[cfg(feature = "gpu")]
+            Executor::Gpu(ctx) => gpu::run_task(ctx, self.options.kernel, self.options.select_on_device, task),
+        }
+    }
+
     /// The `n × m` distance matrix between the rows of `x` (`n × d`) and of `y` (`m × d`).
     ///
     /// Any view works, including non-contiguous and transposed ones. Empty inputs give an
@@ -262,6 +273,7 @@ impl Engine {
     /// # Ok::<(), pairdist::Error>(())
     /// ```
     pub fn cdist(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric) -> Result<Array2<f32>> {
+        validate::same_dims(x.ncols(), y.ncols())?;
         let mut out = Array2::zeros((x.nrows(), y.nrows()));
         self.cdist_into(x, y, metric, out.view_mut())?;
         Ok(out)
@@ -284,21 +296,9 @@ impl Engine {
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
         metric: Metric,
-        mut out: ArrayViewMut2<f32>,
+        out: ArrayViewMut2<f32>,
     ) -> Result<()> {
-        validate::same_dims(x.ncols(), y.ncols())?;
-        validate::output_shape((x.nrows(), y.nrows()), out.dim())?;
-        let plan = self.plan(x.nrows(), y.nrows(), x.ncols(), Region::Full)?;
-        match &self.executor {
-            // The CPU writes blocks in place; no sink copy.
-            Executor::Cpu => {
-                cpu::run_into(x, y, metric, &plan, out.view_mut());
-                f32::fix_extremes(x, y, metric, out);
-                Ok(())
-            }
-            #[cfg(feature = "gpu")]
-            Executor::Gpu(_) => self.run(x, y, metric, &plan, &mut MatrixSink::new(out)),
-        }
+        self.run(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))))
     }
 
     /// SciPy's condensed distance vector of the rows of `x`: the pairs `i < j`, row by row,
@@ -313,35 +313,22 @@ impl Engine {
     /// # Ok::<(), pairdist::Error>(())
     /// ```
     pub fn pdist(&self, x: ArrayView2<f32>, metric: Metric) -> Result<Array1<f32>> {
-        let n = x.nrows();
-        let mut out = Array1::zeros(validate::condensed_len(n)?);
+        let mut out = Array1::zeros(validate::condensed_len(x.nrows())?);
         let slice = out.as_slice_mut().expect("fresh array is contiguous");
-        match &self.executor {
-            // The CPU writes each band's pairs in place; no sink copy.
-            Executor::Cpu => {
-                let plan = self.plan(n, n, x.ncols(), Region::StrictUpper)?;
-                cpu::run_condensed(x, metric, &plan, slice);
-                f32::fix_extremes_condensed(x, metric, slice);
-            }
-            #[cfg(feature = "gpu")]
-            Executor::Gpu(_) => self.pdist_to(x, metric, &mut CondensedSink::new(n, slice))?,
-        }
+        self.run(Job::new(x, None, metric, Answer::Matrix(Target::Condensed(slice))).upper())?;
         Ok(out)
     }
 
     /// Streams the blocks of `cdist(x, y)` into `sink` (for example a `.npy` file on disk).
     pub fn cdist_to(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, sink: &mut dyn Sink) -> Result<()> {
-        validate::same_dims(x.ncols(), y.ncols())?;
-        let plan = self.plan(x.nrows(), y.nrows(), x.ncols(), Region::Full)?;
-        self.run(x, y, metric, &plan, sink)
+        self.run(Job::new(x, Some(y), metric, Answer::Matrix(Target::Sink(sink))))
     }
 
     /// Streams the blocks on or above the diagonal of `cdist(x, x)` into `sink`; a sink such
     /// as [`CondensedSink`](crate::sink::CondensedSink) keeps the pairs `i < j`.
     pub fn pdist_to(&self, x: ArrayView2<f32>, metric: Metric, sink: &mut dyn Sink) -> Result<()> {
         validate::condensed_len(x.nrows())?;
-        let plan = self.plan(x.nrows(), x.nrows(), x.ncols(), Region::StrictUpper)?;
-        self.run(x, x, metric, &plan, sink)
+        self.run(Job::new(x, None, metric, Answer::Matrix(Target::Sink(sink))).upper())
     }
 
     /// The `k` nearest rows of `y` to every row of `x`, by ascending distance, ties broken by
@@ -363,7 +350,9 @@ impl Engine {
     pub fn knn(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, k: usize, metric: Metric) -> Result<Neighbors> {
         validate::same_dims(x.ncols(), y.ncols())?;
         validate::neighbours(k, y.nrows())?;
-        self.neighbours(x, y, k, metric, false)
+        let mut lists = vec![TopK::new(k); x.nrows()];
+        self.run(Job::new(x, Some(y), metric, Answer::Nearest { k, lists: &mut lists }))?;
+        Ok(collect(&lists, k))
     }
 
     /// The `k` nearest other rows of `x` to every row of `x` (a k-nearest-neighbour graph):
@@ -380,7 +369,9 @@ impl Engine {
     /// ```
     pub fn knn_self(&self, x: ArrayView2<f32>, k: usize, metric: Metric) -> Result<Neighbors> {
         validate::neighbours(k, x.nrows().saturating_sub(1))?;
-        self.neighbours(x, x, k, metric, true)
+        let mut lists = vec![TopK::new(k); x.nrows()];
+        self.run(Job::new(x, None, metric, Answer::Nearest { k, lists: &mut lists }).upper())?;
+        Ok(collect(&lists, k))
     }
 
     /// The nearest row of `y` to every row of `x` and its distance (k-means assignment): the
@@ -425,178 +416,31 @@ impl Engine {
         max_pairs: usize,
     ) -> Result<Pairs> {
         validate::same_dims(x.ncols(), y.ncols())?;
-        validate::radius(r)?;
-        self.within(x, y, r, metric, max_pairs, false)
+        self.within(x, Some(y), r, metric, max_pairs)
     }
 
     /// The pairs `i < j` of rows of `x` at distance at most `r` (SciPy's `query_pairs`), sorted.
     pub fn radius_self(&self, x: ArrayView2<f32>, r: f32, metric: Metric, max_pairs: usize) -> Result<Pairs> {
-        validate::radius(r)?;
-        self.within(x, x, r, metric, max_pairs, true)
+        self.within(x, None, r, metric, max_pairs)
     }
 
-    /// Whether the CPU's band-parallel row reductions may run: on the CPU, when no entry needs
-    /// the f64 fix-up of extreme values (which the streamed path applies).
-    fn reduces_rows_in_place(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric) -> bool {
-        matches!(self.executor, Executor::Cpu) && Extremes::scan(x, y, metric).is_none()
-    }
-
-    fn neighbours(
-        &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
-        k: usize,
-        metric: Metric,
-        own: bool,
-    ) -> Result<Neighbors> {
-        let n = x.nrows();
-        if self.reduces_rows_in_place(x, y, metric) {
-            let plan = self.plan(n, y.nrows(), x.ncols(), Region::Full)?;
-            let mut lists = vec![TopK::new(k); n];
-            cpu::reduce_rows(x, y, metric, &plan, &mut lists, |i, first, values, list| {
-                self.advance(values.len())?;
-                match own && (first..first + values.len()).contains(&i) {
-                    // Leave the point itself out of its own list.
-                    true => {
-                        list.offer_run(first, &values[..i - first]);
-                        list.offer_run(i + 1, &values[i - first + 1..]);
-                    }
-                    false => list.offer_run(first, values),
-                }
-                Ok(())
-            })?;
-            return Ok(crate::answer::knn::collect(&lists, k));
-        }
-        #[cfg(feature = "gpu")]
-        if let Executor::Gpu(ctx) = &self.executor {
-            // The select epilogue reduces every tile on the device: n·m/segment·k candidates
-            // come back instead of the n·m matrix. Entries that need the host's f64 fix-up, a
-            // k beyond the epilogue's lists, or columns beyond u32 take the streamed path.
-            let wanted = self.options.select_on_device.unwrap_or(!ctx.adapter().is_software);
-            let fits = k <= gpu::SELECT_K_MAX && u32::try_from(y.nrows()).is_ok();
-            if wanted && fits && Extremes::scan(x, y, metric).is_none() {
-                let plan = self.plan(n, y.nrows(), x.ncols(), Region::Full)?;
-                let mut lists = vec![TopK::new(k); n];
-                if n > 0 {
-                    let epilogue = gpu::Epilogue::Select { k, skip_diag: own };
-                    let job = gpu::Job {
-                        epilogue,
-                        monitor: self.options.monitor.as_deref(),
-                        ..self.job(x, y, metric, &plan)
-                    };
-                    gpu::run(ctx, job, gpu::Output::Candidates(&mut lists), None)?;
-                }
-                return Ok(crate::answer::knn::collect(&lists, k));
-            }
-        }
-        // Against itself, the strict upper triangle holds every pair once: half the work.
-        let region = if own { Region::StrictUpper } else { Region::Full };
-        let plan = self.plan(n, y.nrows(), x.ncols(), region)?;
-        let mut sink = KnnSink::new(n, k, own);
-        self.run(x, y, metric, &plan, &mut sink)?;
-        Ok(sink.into_neighbors())
-    }
-
+    /// The pairs within `r` of `x` against `y` (`None`: pairs `i < j` of `x`), by row.
     fn within(
         &self,
         x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
+        y: Option<ArrayView2<f32>>,
         r: f32,
         metric: Metric,
         max_pairs: usize,
-        upper: bool,
     ) -> Result<Pairs> {
-        let n = x.nrows();
-        if self.reduces_rows_in_place(x, y, metric) {
-            let plan = self.plan(n, y.nrows(), x.ncols(), Region::Full)?;
-            let mut rows = vec![Within::default(); n];
-            let kept = std::sync::atomic::AtomicUsize::new(0);
-            cpu::reduce_rows(x, y, metric, &plan, &mut rows, |i, first, values, within| {
-                self.advance(values.len())?;
-                let from = if upper { i + 1 } else { 0 };
-                let new = within.offer_run(first, values, r, from);
-                if kept.fetch_add(new, std::sync::atomic::Ordering::Relaxed) + new > max_pairs {
-                    return Err(crate::answer::radius::too_many(max_pairs, r));
-                }
-                Ok(())
-            })?;
-            let mut pairs = Pairs::default();
-            for (i, within) in rows.iter().enumerate() {
-                pairs.push_row(i, within);
-            }
-            return Ok(pairs);
+        validate::radius(r)?;
+        let mut rows = vec![Within::default(); x.nrows()];
+        let job = Job::new(x, y, metric, Answer::Within { r, max_pairs, rows: &mut rows });
+        self.run(if y.is_none() { job.upper() } else { job })?;
+        let mut pairs = Pairs::default();
+        for (i, within) in rows.iter().enumerate() {
+            pairs.push_row(i, within);
         }
-        let plan = self.plan(n, y.nrows(), x.ncols(), if upper { Region::StrictUpper } else { Region::Full })?;
-        let mut sink = RadiusSink::new(r, max_pairs, upper);
-        self.run(x, y, metric, &plan, &mut sink)?;
-        Ok(sink.into_pairs())
-    }
-
-    /// Counts `pairs` on the monitor, if any; fails once a stop was requested.
-    fn advance(&self, pairs: usize) -> Result<()> {
-        self.options.monitor.as_ref().map_or(Ok(()), |m| m.advance(pairs as u64))
-    }
-
-    #[cfg(feature = "gpu")]
-    fn job<'a>(&self, x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric, plan: &'a Plan) -> gpu::Job<'a> {
-        gpu::Job { kernel: self.options.kernel, x, y, metric, plan, epilogue: gpu::Epilogue::Store, monitor: None }
-    }
-
-    fn run(
-        &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
-        metric: Metric,
-        plan: &Plan,
-        sink: &mut dyn Sink,
-    ) -> Result<()> {
-        let mut monitored;
-        let sink: &mut dyn Sink = match self.options.monitor.as_deref() {
-            Some(monitor) => {
-                monitored = MonitoredSink { inner: sink, monitor };
-                &mut monitored
-            }
-            None => sink,
-        };
-        if plan.n > 0 && plan.m > 0 {
-            with_extremes_fixed(x, y, metric, sink, |sink| match &self.executor {
-                #[cfg(feature = "gpu")]
-                Executor::Gpu(ctx) => gpu::run(ctx, self.job(x, y, metric, plan), gpu::Output::Tiles(sink), None),
-                Executor::Cpu => cpu::run_streaming(x, y, metric, plan, sink),
-            })?;
-        }
-        sink.finish()
-    }
-}
-
-/// Counts each block's pairs on the monitor and stops when asked to.
-struct MonitoredSink<'s> {
-    inner: &'s mut dyn Sink,
-    monitor: &'s Monitor,
-}
-
-impl Sink for MonitoredSink<'_> {
-    fn accept(&mut self, block: &crate::plan::Block, values: ArrayView2<f32>) -> Result<()> {
-        self.monitor.advance(block.len() as u64)?;
-        self.inner.accept(block, values)
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        self.inner.finish()
-    }
-}
-
-/// Runs `compute` into `sink`, through a [`FixingSink`] when some rows of `x` or `y` have
-/// coordinates extreme enough to overflow or underflow f32 sums (see [`crate::extremes`]).
-fn with_extremes_fixed(
-    x: ArrayView2<f32>,
-    y: ArrayView2<f32>,
-    metric: Metric,
-    sink: &mut dyn Sink,
-    compute: impl FnOnce(&mut dyn Sink) -> Result<()>,
-) -> Result<()> {
-    match Extremes::scan(x, y, metric) {
-        Some(extremes) => compute(&mut FixingSink { inner: sink, extremes: &extremes }),
-        None => compute(sink),
+        Ok(pairs)
     }
 }

@@ -35,6 +35,7 @@ mod extremes;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod io;
+pub mod job;
 mod metric;
 mod monitor;
 pub mod plan;

@@ -263,3 +263,77 @@ fn a_monitor_counts_every_pair_and_stops_the_next_call() {
         assert!(matches!(engine.radius(x.view(), y.view(), 1.0, Metric::Euclidean, 10), Err(Error::Interrupted)));
     }
 }
+
+#[test]
+fn jobs_over_windows_are_shards_that_merge_into_the_whole_answer() {
+    use pairdist::answer::{TopK, Within};
+    use pairdist::job::{Answer, Job, Target};
+    let x = grid(81, 150, 3);
+    let y = grid(82, 700, 3);
+    let (n, m, k) = (150, 700, 6);
+    // The GPU's select epilogue must report global columns and skip the global diagonal too.
+    let options =
+        pairdist::EngineOptions { backend: pairdist::Backend::Gpu, select_on_device: Some(true), ..Default::default() };
+    let select = pairdist::Engine::with_options(options).unwrap();
+    let [(gpu_name, gpu), (cpu_name, cpu)] = engines();
+    for (name, engine) in [(gpu_name, gpu), (cpu_name, cpu), ("gpu select", &select)] {
+        // k nearest: the base in three shards, offered to the same lists.
+        let mut lists = vec![TopK::new(k); n];
+        for cols in [0..250, 250..251, 251..m] {
+            let job = Job::new(x.view(), Some(y.view()), Metric::Cityblock, Answer::Nearest { k, lists: &mut lists });
+            engine.run(job.window(0..n, cols)).unwrap();
+        }
+        let whole = engine.knn(x.view(), y.view(), k, Metric::Cityblock).unwrap();
+        for (i, list) in lists.iter().enumerate() {
+            let got: Vec<(f32, i64)> = list.as_slice().to_vec();
+            let want: Vec<(f32, i64)> = (0..k).map(|c| (whole.distances[(i, c)], whole.indices[(i, c)])).collect();
+            assert_eq!(got, want, "{name} row {i}");
+        }
+        // A kNN graph over a window on the diagonal: each point left out by its global index.
+        let mut lists = vec![TopK::new(3); 100];
+        let job = Job::new(y.view(), None, Metric::Euclidean, Answer::Nearest { k: 3, lists: &mut lists });
+        engine.run(job.upper().window(300..400, 300..400)).unwrap();
+        let part = y.slice(ndarray::s![300..400, ..]);
+        let alone = engine.knn_self(part, 3, Metric::Euclidean).unwrap();
+        for (i, list) in lists.iter().enumerate() {
+            let got: Vec<i64> = list.as_slice().iter().map(|c| c.1 - 300).collect();
+            assert_eq!(got, alone.indices.row(i).to_vec(), "{name} graph window row {i}");
+        }
+        // A matrix window is that block of the whole matrix.
+        let full = engine.cdist(x.view(), y.view(), Metric::Euclidean).unwrap();
+        let mut block = Array2::<f32>::zeros((40, 300));
+        let job =
+            Job::new(x.view(), Some(y.view()), Metric::Euclidean, Answer::Matrix(Target::Array(block.view_mut())));
+        engine.run(job.window(100..140, 350..650)).unwrap();
+        assert_eq!(block, full.slice(ndarray::s![100..140, 350..650]), "{name} matrix window");
+        // Pairs within r of a window on the diagonal of X against itself: the pairs i < j there.
+        let mut rows = vec![Within::default(); 50];
+        let job = Job::new(
+            y.view(),
+            None,
+            Metric::Euclidean,
+            Answer::Within { r: 1.0, max_pairs: usize::MAX, rows: &mut rows },
+        );
+        engine.run(job.upper().window(200..250, 200..250)).unwrap();
+        let all = engine.radius_self(y.view(), 1.0, Metric::Euclidean, usize::MAX).unwrap();
+        let want: Vec<(i64, i64)> = (0..all.len())
+            .map(|p| (all.rows[p], all.cols[p]))
+            .filter(|&(i, j)| (200..250).contains(&i) && (200..250).contains(&j))
+            .collect();
+        let mut got = pairdist::Pairs::default();
+        for (r, within) in rows.iter().enumerate() {
+            got.push_row(200 + r, within);
+        }
+        assert_eq!(
+            got.rows.iter().copied().zip(got.cols.iter().copied()).collect::<Vec<_>>(),
+            want,
+            "{name} radius window"
+        );
+        // Windows outside the problem, and pairs i < j off the diagonal, are errors.
+        let mut lists = vec![TopK::new(1); 10];
+        let job = Job::new(x.view(), Some(y.view()), Metric::Euclidean, Answer::Nearest { k: 1, lists: &mut lists });
+        assert!(matches!(engine.run(job.window(0..10, 600..701)), Err(Error::InvalidArgument(_))));
+        let job = Job::new(y.view(), None, Metric::Euclidean, Answer::Nearest { k: 1, lists: &mut lists });
+        assert!(matches!(engine.run(job.upper().window(0..10, 10..20)), Err(Error::InvalidArgument(_))));
+    }
+}

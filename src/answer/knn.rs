@@ -134,7 +134,7 @@ impl TopK {
 }
 
 /// Gathers rows' lists into [`Neighbors`] (`n × k`; every list must be full).
-pub(crate) fn collect(lists: &[TopK], k: usize) -> Neighbors {
+pub fn collect(lists: &[TopK], k: usize) -> Neighbors {
     let n = lists.len();
     let mut distances = Array2::zeros((n, k));
     let mut indices = Array2::zeros((n, k));
@@ -148,40 +148,34 @@ pub(crate) fn collect(lists: &[TopK], k: usize) -> Neighbors {
     Neighbors { distances, indices }
 }
 
-/// A sink that keeps the `k` nearest columns of every row of the blocks it is given.
+/// A sink that offers the distances of the blocks it is given to one [`TopK`] list per row.
 ///
 /// For X against itself it takes the blocks of the strict upper triangle (`pdist`'s plan,
 /// half the work) and offers each pair to both of its rows; a point is never its own
-/// neighbour.
-pub struct KnnSink {
-    lists: Vec<TopK>,
-    k: usize,
+/// neighbour. Columns are reported as `col0 +` their index in the blocks.
+pub struct KnnSink<'l> {
+    lists: &'l mut [TopK],
     symmetric: bool,
+    col0: usize,
 }
 
-impl KnnSink {
-    /// `k` nearest columns for each of `n` rows. With `symmetric`, blocks come from the strict
-    /// upper triangle of X against itself, and every pair `(i, j)`, `i < j`, counts for both.
-    pub fn new(n: usize, k: usize, symmetric: bool) -> Self {
-        KnnSink { lists: vec![TopK::new(k); n], k, symmetric }
-    }
-
-    /// The answer, once every block has been taken.
-    pub fn into_neighbors(self) -> Neighbors {
-        collect(&self.lists, self.k)
+impl<'l> KnnSink<'l> {
+    /// Offers to `lists` (one per row). With `symmetric`, blocks come from the strict upper
+    /// triangle of X against itself, and every pair `(i, j)`, `i < j`, counts for both.
+    pub fn new(lists: &'l mut [TopK], symmetric: bool, col0: usize) -> Self {
+        KnnSink { lists, symmetric, col0 }
     }
 }
 
-impl Sink for KnnSink {
+impl Sink for KnnSink<'_> {
     fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
         for (r, row) in values.rows().into_iter().enumerate() {
             let i = block.rows.start + r;
             if !self.symmetric {
-                let run = row.as_slice().map(|s| self.lists[i].offer_run(block.cols.start, s));
-                if run.is_none() {
-                    for (c, &v) in row.iter().enumerate() {
-                        self.lists[i].offer(v, (block.cols.start + c) as i64);
-                    }
+                let first = block.cols.start + self.col0;
+                match row.as_slice() {
+                    Some(run) => self.lists[i].offer_run(first, run),
+                    None => row.iter().enumerate().for_each(|(c, &v)| self.lists[i].offer(v, (first + c) as i64)),
                 }
                 continue;
             }
@@ -189,8 +183,8 @@ impl Sink for KnnSink {
             let from = (i + 1).max(block.cols.start);
             for j in from..block.cols.end {
                 let v = row[j - block.cols.start];
-                self.lists[i].offer(v, j as i64);
-                self.lists[j].offer(v, i as i64);
+                self.lists[i].offer(v, (j + self.col0) as i64);
+                self.lists[j].offer(v, (i + self.col0) as i64);
             }
         }
         Ok(())

@@ -29,8 +29,8 @@ impl Pairs {
         self.rows.is_empty()
     }
 
-    /// Appends one row's pairs (already in column order).
-    pub(crate) fn push_row(&mut self, i: usize, within: &Within) {
+    /// Appends row `i`'s pairs (already in column order).
+    pub fn push_row(&mut self, i: usize, within: &Within) {
         self.rows.extend(std::iter::repeat_n(i as i64, within.cols.len()));
         self.cols.extend_from_slice(&within.cols);
         self.distances.extend_from_slice(&within.distances);
@@ -78,58 +78,40 @@ impl Within {
     }
 }
 
-/// A sink that keeps the pairs within `r` of the blocks of a plan, taken in plan order (row
-/// bands, columns inner), failing once there are more than `max_pairs`.
-pub struct RadiusSink {
+/// A sink that keeps, per row, the pairs within `r` of the blocks it is given, failing once
+/// there are more than `max_pairs` in all. Blocks of one row band arrive in column order (as
+/// plans give them), so every row's pairs stay in column order. Columns are reported as
+/// `col0 +` their index in the blocks.
+pub struct RadiusSink<'l> {
+    rows: &'l mut [Within],
     r: f32,
     max_pairs: usize,
     upper_only: bool,
-    band: std::ops::Range<usize>,
-    pending: Vec<Within>,
+    col0: usize,
     kept: usize,
-    pairs: Pairs,
 }
 
-impl RadiusSink {
-    /// Pairs within `r`; with `upper_only` (X against itself), only pairs `i < j`.
-    pub fn new(r: f32, max_pairs: usize, upper_only: bool) -> Self {
-        RadiusSink { r, max_pairs, upper_only, band: 0..0, pending: Vec::new(), kept: 0, pairs: Pairs::default() }
-    }
-
-    /// Moves a finished band's rows, in order, into the answer.
-    fn flush(&mut self) {
-        for (r, within) in self.pending.drain(..).enumerate() {
-            self.pairs.push_row(self.band.start + r, &within);
-        }
-    }
-
-    /// The answer, once `finish` has run.
-    pub fn into_pairs(self) -> Pairs {
-        self.pairs
+impl<'l> RadiusSink<'l> {
+    /// Pairs within `r` into `rows` (one per row); with `upper_only` (X against itself), only
+    /// pairs `i < j`.
+    pub fn new(rows: &'l mut [Within], r: f32, max_pairs: usize, upper_only: bool, col0: usize) -> Self {
+        let kept = rows.iter().map(Within::len).sum();
+        RadiusSink { rows, r, max_pairs, upper_only, col0, kept }
     }
 }
 
-impl Sink for RadiusSink {
+impl Sink for RadiusSink<'_> {
     fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
-        if block.rows != self.band {
-            self.flush();
-            self.band = block.rows.clone();
-            self.pending = vec![Within::default(); block.rows.len()];
-        }
+        let first = block.cols.start + self.col0;
         for (r, row) in values.rows().into_iter().enumerate() {
             let i = block.rows.start + r;
-            let from = if self.upper_only { i + 1 } else { 0 };
+            let from = if self.upper_only { i + 1 + self.col0 } else { 0 };
             let row = row.as_slice().map_or_else(|| row.to_vec().into(), std::borrow::Cow::Borrowed);
-            self.kept += self.pending[r].offer_run(block.cols.start, &row, self.r, from);
+            self.kept += self.rows[i].offer_run(first, &row, self.r, from);
         }
         if self.kept > self.max_pairs {
             return Err(too_many(self.max_pairs, self.r));
         }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        self.flush();
         Ok(())
     }
 }

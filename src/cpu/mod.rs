@@ -4,8 +4,10 @@
 mod executor;
 mod kernels;
 pub mod reference;
+mod task;
 
-pub(crate) use executor::{reduce_rows, run_condensed, run_into, run_streaming};
+pub(crate) use executor::{run_condensed, run_into};
+pub(crate) use task::run;
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 use num_traits::Float;

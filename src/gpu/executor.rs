@@ -285,6 +285,10 @@ pub(crate) struct Job<'a> {
     pub epilogue: Epilogue,
     /// Counts each block's pairs and stops the run when asked to.
     pub monitor: Option<&'a Monitor>,
+    /// Where the plan's rows and columns start in the whole problem (a job's window): the
+    /// select epilogue reports global columns and skips the global diagonal.
+    pub row0: usize,
+    pub col0: usize,
 }
 
 /// What leaves the device for each block.
@@ -308,7 +312,7 @@ pub(crate) enum Output<'s> {
 /// With `phases` given (benchmarks), runs upload, compute and readback of each block one after
 /// another, waiting for each, and adds the time each took to `phases`; without, they overlap.
 pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Option<&mut GpuPhases>) -> Result<()> {
-    let Job { kernel, x, y, metric, plan, epilogue, monitor } = job;
+    let Job { kernel, x, y, metric, plan, epilogue, monitor, row0, col0 } = job;
     ctx.check_async_error()?;
     let pipeline = ctx.pipeline(kernel, metric)?;
     let select = match epilogue {
@@ -391,9 +395,9 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Op
                     cols: block.cols.len() as u32,
                     k: *k as u32,
                     segment: segment as u32,
-                    col0: block.cols.start as u32,
+                    col0: (col0 + block.cols.start) as u32,
                     skip_diag: u32::from(*skip_diag),
-                    row0: block.rows.start as u32,
+                    row0: (row0 + block.rows.start) as u32,
                     lanes: lanes as u32,
                 };
                 ctx.queue.write_buffer(&buffers.params, 0, bytemuck::bytes_of(&params));

@@ -1,0 +1,71 @@
+//! The CPU backend's one entry point: a checked [`Task`], whatever its answer.
+//!
+//! Matrices go in place into the caller's array or condensed vector (the fast path, then the
+//! f64 fix-up of extreme rows); k nearest and radius reduce each band of rows as it is
+//! computed; everything else, and answers whose rows need the fix-up, stream tiles through
+//! the task's sink.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::executor::{reduce_rows, run_condensed, run_into, run_streaming};
+use crate::answer::radius::too_many;
+use crate::error::Result;
+use crate::job::{Answer, Target, Task};
+use crate::monitor::Monitor;
+use crate::plan::Region;
+
+/// Runs `task` on all cores.
+pub(crate) fn run(mut task: Task) -> Result<()> {
+    let (x, y, metric, plan) = (task.x, task.y, task.metric, task.plan.clone());
+    let (own, col0, monitor) = (task.region == Region::StrictUpper, task.col0, task.monitor.clone());
+    let empty = task.is_empty();
+    let advance = |pairs: usize| monitor.as_deref().map_or(Ok(()), |m: &Monitor| m.advance(pairs as u64));
+    match &mut task.answer {
+        Answer::Matrix(Target::Array(out)) => {
+            advance(plan.n * plan.m)?;
+            if !empty {
+                run_into(x, y, metric, &plan, out.view_mut());
+            }
+            if let Some(extremes) = &task.extremes {
+                extremes.fix_matrix(out.view_mut());
+            }
+            return Ok(());
+        }
+        Answer::Matrix(Target::Condensed(out)) => {
+            advance(plan.n * plan.n.saturating_sub(1) / 2)?;
+            run_condensed(x, metric, &plan, out);
+            if let Some(extremes) = &task.extremes {
+                extremes.fix_condensed(out);
+            }
+            return Ok(());
+        }
+        Answer::Nearest { lists, .. } if task.extremes.is_none() => {
+            return reduce_rows(x, y, metric, &plan, lists, |i, first, values, list| {
+                advance(values.len())?;
+                if own && (first..first + values.len()).contains(&i) {
+                    // Leave the point itself out of its own list.
+                    list.offer_run(first + col0, &values[..i - first]);
+                    list.offer_run(i + 1 + col0, &values[i - first + 1..]);
+                } else {
+                    list.offer_run(first + col0, values);
+                }
+                Ok(())
+            });
+        }
+        Answer::Within { r, max_pairs, rows } if task.extremes.is_none() => {
+            let (r, max_pairs) = (*r, *max_pairs);
+            let kept = AtomicUsize::new(rows.iter().map(|w| w.len()).sum());
+            return reduce_rows(x, y, metric, &plan, rows, |i, first, values, within| {
+                advance(values.len())?;
+                let from = if own { i + 1 + col0 } else { 0 };
+                let new = within.offer_run(first + col0, values, r, from);
+                if kept.fetch_add(new, Ordering::Relaxed) + new > max_pairs {
+                    return Err(too_many(max_pairs, r));
+                }
+                Ok(())
+            });
+        }
+        _ => {}
+    }
+    task.stream(|sink| if empty { Ok(()) } else { run_streaming(x, y, metric, &plan, sink) })
+}

@@ -1,0 +1,43 @@
+//! The GPU backend's one entry point: a checked [`Task`], whatever its answer.
+//!
+//! Every answer streams the plan's tiles through the task's sink, except k nearest on a
+//! hardware GPU: there the select epilogue reduces each tile on the device, and only the rows'
+//! candidates are read back.
+
+use super::context::GpuContext;
+use super::executor::{Epilogue, Job, Output, run};
+use super::shaders::{Kernel, SELECT_K_MAX};
+use crate::error::Result;
+use crate::job::{Answer, Task};
+use crate::plan::Region;
+
+/// Runs `task` on `ctx`'s device with `kernel`. `select_on_device` chooses the k-nearest
+/// epilogue (`None`: on hardware adapters only; see `EngineOptions::select_on_device`).
+pub(crate) fn run_task(ctx: &GpuContext, kernel: Kernel, select_on_device: Option<bool>, mut task: Task) -> Result<()> {
+    let (x, y, metric) = (task.x, task.y, task.metric);
+    let (row0, col0, monitor) = (task.row0, task.col0, task.monitor.clone());
+    if let Answer::Nearest { k, .. } = task.answer {
+        let wanted = select_on_device.unwrap_or(!ctx.adapter().is_software);
+        // The epilogue's lists hold at most SELECT_K_MAX; its columns are u32; rows that need
+        // the host's f64 fix-up take the streamed path.
+        let fits = k <= SELECT_K_MAX && u32::try_from(col0 + task.plan.m).is_ok();
+        if wanted && fits && task.extremes.is_none() && !task.is_empty() {
+            // Every pair's tile is needed (the diagonal is skipped on the device).
+            let plan = task.plan_for(Region::Full)?;
+            let skip_diag = task.region == Region::StrictUpper;
+            let Answer::Nearest { lists, .. } = &mut task.answer else { unreachable!("matched above") };
+            let epilogue = Epilogue::Select { k, skip_diag };
+            let job = Job { kernel, x, y, metric, plan: &plan, epilogue, monitor: monitor.as_deref(), row0, col0 };
+            return run(ctx, job, Output::Candidates(lists), None);
+        }
+    }
+    let plan = task.plan.clone();
+    let empty = task.is_empty();
+    task.stream(|sink| {
+        if empty {
+            return Ok(());
+        }
+        let job = Job { kernel, x, y, metric, plan: &plan, epilogue: Epilogue::Store, monitor: None, row0, col0 };
+        run(ctx, job, Output::Tiles(sink), None)
+    })
+}

@@ -1,0 +1,276 @@
+//! What to compute, said once and independent of the backend: a [`Job`].
+//!
+//! A job names the inputs, the metric, the pairs that count ([`Region`]: all, or each pair of
+//! X against itself once), the window of the problem it covers (rows of X × rows of Y: one
+//! machine's shard of a larger problem), and the [`Answer`] with where it goes. The engine
+//! checks a job once ([`Engine::run`](crate::Engine::run)), resolves it into a `Task` (the
+//! window's views, the plan, the hooks), and hands the task to one entry point per backend
+//! (`cpu::run`, `gpu::run_task`). Every other call of the engine builds a job.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use ndarray::{ArrayView2, ArrayViewMut2, s};
+
+use crate::answer::{KnnSink, RadiusSink, TopK, Within};
+use crate::error::{Error, Result};
+use crate::extremes::{Extremes, FixingSink};
+use crate::metric::Metric;
+use crate::monitor::Monitor;
+use crate::plan::{Block, Plan, PlanLimits, Region};
+use crate::sink::Sink;
+
+/// One computation: `x` against `y` (or against itself), a metric, the pairs and window that
+/// count, and the answer.
+///
+/// ```
+/// use ndarray::array;
+/// use pairdist::job::{Answer, Job};
+/// use pairdist::{Backend, Engine, Metric, answer::TopK};
+///
+/// let engine = Engine::new(Backend::Cpu)?;
+/// let base = array![[0.0f32], [1.0], [5.0], [6.0]];
+/// let queries = array![[0.2f32], [5.8]];
+/// // The 1 nearest of each query among base rows 2..4 only (a shard): indices stay global.
+/// let mut lists = vec![TopK::new(1); 2];
+/// let job = Job::new(queries.view(), Some(base.view()), Metric::Euclidean, Answer::Nearest { k: 1, lists: &mut lists })
+///     .window(0..2, 2..4);
+/// engine.run(job)?;
+/// assert_eq!(lists[0].as_slice()[0].1, 2);
+/// assert_eq!(lists[1].as_slice()[0].1, 3);
+/// # Ok::<(), pairdist::Error>(())
+/// ```
+pub struct Job<'a, 'o> {
+    /// The points whose rows are the answer's rows.
+    pub x: ArrayView2<'a, f32>,
+    /// The points searched (the answer's columns); `None`: `x` itself.
+    pub y: Option<ArrayView2<'a, f32>>,
+    /// The metric.
+    pub metric: Metric,
+    /// Which pairs count: every `(i, j)`, or (`x` against itself only) each pair `i < j` once.
+    pub region: Region,
+    /// Rows of `x` × rows of `y` this job covers; `None`: all of them.
+    pub window: Option<(Range<usize>, Range<usize>)>,
+    /// What to compute and where it goes.
+    pub answer: Answer<'o>,
+}
+
+/// What a job computes and where it goes.
+pub enum Answer<'o> {
+    /// Every distance of the window's pairs.
+    Matrix(Target<'o>),
+    /// The `k` nearest columns of every row, offered to `lists` (one per row of the window).
+    /// For [`Region::StrictUpper`] every pair counts for both of its rows, and no point for
+    /// itself (a kNN graph).
+    Nearest {
+        /// Neighbours per row.
+        k: usize,
+        /// One list per row; they may already hold candidates (say, from another shard).
+        lists: &'o mut [TopK],
+    },
+    /// The pairs at distance at most `r`, kept by row (columns in order); an error past
+    /// `max_pairs` pairs in all.
+    Within {
+        /// The radius.
+        r: f32,
+        /// Most pairs the answer may hold.
+        max_pairs: usize,
+        /// One collection per row of the window.
+        rows: &'o mut [Within],
+    },
+}
+
+/// Where the distances of a matrix answer go.
+pub enum Target<'o> {
+    /// An `n × m` array (any strides); [`Region::Full`] only.
+    Array(ArrayViewMut2<'o, f32>),
+    /// SciPy's condensed vector of the pairs `i < j`; [`Region::StrictUpper`] only.
+    Condensed(&'o mut [f32]),
+    /// Finished tiles, in plan order (for [`Region::StrictUpper`], entries on or below the
+    /// diagonal of a tile are meaningless).
+    Sink(&'o mut dyn Sink),
+}
+
+impl<'a, 'o> Job<'a, 'o> {
+    /// `x` against `y` (`None`: against itself), every pair, the whole problem.
+    pub fn new(x: ArrayView2<'a, f32>, y: Option<ArrayView2<'a, f32>>, metric: Metric, answer: Answer<'o>) -> Self {
+        Job { x, y, metric, region: Region::Full, window: None, answer }
+    }
+
+    /// Only the pairs `i < j` of `x` against itself, each once.
+    pub fn upper(mut self) -> Self {
+        self.region = Region::StrictUpper;
+        self
+    }
+
+    /// Only rows `rows` of `x` against rows `cols` of `y`. Answers index columns by their row
+    /// in all of `y`; an upper-triangle job's window must sit on the diagonal (`rows == cols`).
+    pub fn window(mut self, rows: Range<usize>, cols: Range<usize>) -> Self {
+        self.window = Some((rows, cols));
+        self
+    }
+}
+
+/// A checked job: the window's views, its plan, and what every backend applies around it.
+pub(crate) struct Task<'a, 'o> {
+    pub x: ArrayView2<'a, f32>,
+    pub y: ArrayView2<'a, f32>,
+    pub metric: Metric,
+    pub region: Region,
+    /// Added to columns the answers report: the window's start in `y`.
+    pub col0: usize,
+    /// The window's start in `x` (the GPU's select epilogue skips the global diagonal).
+    #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "read by the GPU backend"))]
+    pub row0: usize,
+    pub plan: Plan,
+    /// The limits the plan was made with (a backend may plan the task's problem again, say
+    /// every pair instead of the upper triangle).
+    #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "read by the GPU backend"))]
+    pub limits: PlanLimits,
+    pub answer: Answer<'o>,
+    /// Rows with coordinates extreme enough that some sums need the f64 fix-up.
+    pub extremes: Option<Extremes<'a>>,
+    pub monitor: Option<Arc<Monitor>>,
+}
+
+impl<'a, 'o> Task<'a, 'o> {
+    /// Checks `job` and resolves it, planning within `limits`.
+    pub(crate) fn new(job: Job<'a, 'o>, monitor: Option<Arc<Monitor>>, limits: PlanLimits) -> Result<Self> {
+        let Job { x, y, metric, region, window, answer } = job;
+        let own = y.is_none();
+        let y = y.unwrap_or(x);
+        crate::validate::same_dims(x.ncols(), y.ncols())?;
+        let (rows, cols) = window.unwrap_or((0..x.nrows(), 0..y.nrows()));
+        if rows.end > x.nrows() || cols.end > y.nrows() || rows.start > rows.end || cols.start > cols.end {
+            return Err(Error::InvalidArgument(format!(
+                "window {rows:?} x {cols:?} is outside the {} x {} problem",
+                x.nrows(),
+                y.nrows()
+            )));
+        }
+        if region == Region::StrictUpper && !(own && rows == cols) {
+            return Err(Error::InvalidArgument(
+                "only X against itself, over a window on the diagonal, has pairs i < j".into(),
+            ));
+        }
+        let (xw, yw) = (x.slice_move(s![rows.clone(), ..]), y.slice_move(s![cols.clone(), ..]));
+        let (n, m) = (xw.nrows(), yw.nrows());
+        match &answer {
+            Answer::Matrix(Target::Array(out)) => {
+                if region != Region::Full {
+                    return Err(Error::InvalidArgument("a matrix of pairs i < j is written condensed".into()));
+                }
+                crate::validate::output_shape((n, m), out.dim())?;
+            }
+            Answer::Matrix(Target::Condensed(out)) => {
+                if region != Region::StrictUpper {
+                    return Err(Error::InvalidArgument("only pairs i < j are written condensed".into()));
+                }
+                if out.len() != crate::validate::condensed_len(n)? {
+                    return Err(Error::OutputShape {
+                        expected: (crate::validate::condensed_len(n)?, 1),
+                        got: (out.len(), 1),
+                    });
+                }
+            }
+            Answer::Matrix(Target::Sink(_)) => {}
+            Answer::Nearest { lists, .. } => same_len(lists.len(), n, "neighbour lists")?,
+            Answer::Within { rows, .. } => same_len(rows.len(), n, "radius rows")?,
+        }
+        Ok(Task {
+            x: xw,
+            y: yw,
+            metric,
+            region,
+            col0: cols.start,
+            row0: rows.start,
+            plan: Plan::new(n, m, x.ncols(), region, &limits)?,
+            limits,
+            answer,
+            extremes: Extremes::scan(xw, yw, metric),
+            monitor,
+        })
+    }
+
+    /// The task's problem planned for `region`.
+    #[cfg(feature = "gpu")]
+    pub(crate) fn plan_for(&self, region: Region) -> Result<Plan> {
+        Plan::new(self.plan.n, self.plan.m, self.plan.d, region, &self.limits)
+    }
+
+    /// Whether there is nothing to compute.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.plan.n == 0 || self.plan.m == 0
+    }
+
+    /// Runs `tiles`, which computes the plan's blocks into a sink, for any answer: the
+    /// answer's own sink (a matrix), or one that reduces the tiles (k nearest, radius); with
+    /// the f64 fix-up of extreme values and the monitor wrapped around it. The backends'
+    /// shared path; each has faster ones for the common cases.
+    pub(crate) fn stream(&mut self, tiles: impl FnOnce(&mut dyn Sink) -> Result<()>) -> Result<()> {
+        let (col0, upper) = (self.col0, self.region == Region::StrictUpper);
+        let (extremes, monitor) = (self.extremes.as_ref(), self.monitor.as_deref());
+        let mut matrix;
+        let mut condensed;
+        let mut knn;
+        let mut radius;
+        let sink: &mut dyn Sink = match &mut self.answer {
+            Answer::Matrix(Target::Array(out)) => {
+                matrix = crate::sink::MatrixSink::new(out.view_mut());
+                &mut matrix
+            }
+            Answer::Matrix(Target::Condensed(out)) => {
+                condensed = crate::sink::CondensedSink::new(self.plan.n, out);
+                &mut condensed
+            }
+            Answer::Matrix(Target::Sink(sink)) => *sink,
+            Answer::Nearest { lists, .. } => {
+                knn = KnnSink::new(lists, upper, col0);
+                &mut knn
+            }
+            Answer::Within { r, max_pairs, rows } => {
+                radius = RadiusSink::new(rows, *r, *max_pairs, upper, col0);
+                &mut radius
+            }
+        };
+        let mut fixing;
+        let sink: &mut dyn Sink = match extremes {
+            Some(extremes) => {
+                fixing = FixingSink { inner: sink, extremes };
+                &mut fixing
+            }
+            None => sink,
+        };
+        let mut watched;
+        let sink: &mut dyn Sink = match monitor {
+            Some(monitor) => {
+                watched = MonitoredSink { inner: sink, monitor };
+                &mut watched
+            }
+            None => sink,
+        };
+        tiles(&mut *sink)?;
+        sink.finish()
+    }
+}
+
+fn same_len(got: usize, want: usize, what: &str) -> Result<()> {
+    if got == want { Ok(()) } else { Err(Error::InvalidArgument(format!("{got} {what} given for {want} rows"))) }
+}
+
+/// Counts each block's pairs on the monitor and stops when asked to.
+struct MonitoredSink<'s> {
+    inner: &'s mut dyn Sink,
+    monitor: &'s Monitor,
+}
+
+impl Sink for MonitoredSink<'_> {
+    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+        self.monitor.advance(block.len() as u64)?;
+        self.inner.accept(block, values)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish()
+    }
+}
