@@ -209,12 +209,12 @@ impl Engine {
         let (plan, empty, kernel) = (task.plan.clone(), task.is_empty(), self.options.kernel);
         let mut phases = GpuPhases::default();
         task.stream(|sink| {
-            if empty {
-                return Ok(());
+            if !empty {
+                let epilogue = gpu::Epilogue::Store;
+                let job = gpu::Job { kernel, x, y, metric, plan: &plan, epilogue, monitor: None, row0: 0, col0: 0 };
+                phases = gpu::run_phased(ctx, job, sink)?;
             }
-            let epilogue = gpu::Epilogue::Store;
-            let job = gpu::Job { kernel, x, y, metric, plan: &plan, epilogue, monitor: None, row0: 0, col0: 0 };
-            gpu::run(ctx, job, gpu::Output::Tiles(sink), Some(&mut phases))
+            Ok(())
         })?;
         Ok(Some(phases))
     }

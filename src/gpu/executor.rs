@@ -8,7 +8,6 @@
 
 use std::ops::Range;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use ndarray::{ArrayView2, s};
 
@@ -38,7 +37,7 @@ const FLAG_FINALIZE: u32 = 2;
 type Loaded = Option<(Range<usize>, Range<usize>)>;
 
 /// One set of device buffers and the block in flight in it.
-struct Slot {
+pub(super) struct Slot {
     x: wgpu::Buffer,
     y: wgpu::Buffer,
     out: wgpu::Buffer,
@@ -152,7 +151,7 @@ const POOL_SLOTS: usize = 2;
 
 impl SlotPool {
     /// A slot big enough for `plan`: a pooled one if any fits, else a new one.
-    fn take(&self, ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
+    pub(super) fn take(&self, ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
         let need = Sizes::for_plan(plan);
         let pooled = {
             let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -166,7 +165,7 @@ impl SlotPool {
     }
 
     /// Returns finished slots to the pool, keeping the largest.
-    fn give_back(&self, slots: impl IntoIterator<Item = Slot>) {
+    pub(super) fn give_back(&self, slots: impl IntoIterator<Item = Slot>) {
         let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
         pool.extend(slots.into_iter().filter(|s| s.in_flight.is_none()));
         pool.sort_by_key(|s| std::cmp::Reverse(s.sizes.x + s.sizes.y + s.sizes.out));
@@ -250,30 +249,6 @@ fn upload(ctx: &GpuContext, buffer: &wgpu::Buffer, host: &[f32]) {
     }
 }
 
-/// Host-measured time of each phase of a GPU run, from [`Engine::cdist_phases`](crate::Engine::cdist_phases),
-/// which runs the phases one after another (no overlap between blocks) so each can be timed.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct GpuPhases {
-    /// Packing the inputs and copying them to the device, until the copies complete.
-    pub upload: Duration,
-    /// The compute passes, from submission until the device reports them done.
-    pub compute: Duration,
-    /// Copying results to a mappable buffer, mapping it and writing them to the sink.
-    pub readback: Duration,
-    /// Blocks (tiles) the plan had.
-    pub blocks: usize,
-    /// Compute passes (dispatches) submitted: one per block and chunk of dimensions.
-    pub passes: usize,
-}
-
-/// Blocks the host until `submission` has finished on the device.
-fn wait(ctx: &GpuContext, submission: wgpu::SubmissionIndex) -> Result<()> {
-    ctx.device
-        .poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: Some(POLL_TIMEOUT) })
-        .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
-    ctx.check_async_error()
-}
-
 /// One GPU computation: which kernel, on which inputs, with which metric and plan.
 #[derive(Clone, Copy)]
 pub(crate) struct Job<'a> {
@@ -307,22 +282,17 @@ pub(crate) enum Output<'s> {
     Candidates(&'s mut [TopK]),
 }
 
-/// Runs `job`, handing finished blocks (or their candidates) to `output` in plan order.
-///
-/// With `phases` given (benchmarks), runs upload, compute and readback of each block one after
-/// another, waiting for each, and adds the time each took to `phases`; without, they overlap.
-pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Option<&mut GpuPhases>) -> Result<()> {
+/// Runs `job`, handing finished blocks (or their candidates) to `output` in plan order. Two
+/// slots overlap the work: while the device computes one block, the host uploads the next and
+/// reads back the one before. (`gpu::phases` runs the same steps one after another, timed.)
+pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> {
     let Job { kernel, x, y, metric, plan, epilogue, monitor, row0, col0 } = job;
     ctx.check_async_error()?;
     let pipeline = ctx.pipeline(kernel, metric)?;
     let select = match epilogue {
         Epilogue::Store => None,
-        Epilogue::Select { k, skip_diag } => {
-            debug_assert!(phases.is_none() && matches!(output, Output::Candidates(_)));
-            Some((k, skip_diag, ctx.select_pipeline()?))
-        }
+        Epilogue::Select { k, skip_diag } => Some((k, skip_diag, ctx.select_pipeline()?)),
     };
-    let (block_rows, block_cols) = kernel.block(&ctx.tuning);
     let mut slots = [ctx.slot_pool.take(ctx, plan, 0)?, ctx.slot_pool.take(ctx, plan, 1)?];
     let mut host = Vec::new();
     let mut count = 0usize;
@@ -335,120 +305,27 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Op
         count += 1;
         drain(ctx, slot, &mut output)?;
         if let Some((k, _, _)) = &select {
-            // Candidates of the plan's largest block: rows × lists × k pairs of u32.
-            let need = (plan.tile_rows * select_lists(plan.tile_cols, *k).0 * k * 8) as u64;
-            let need = need.max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
-            if slot.select.as_ref().is_none_or(|b| b.bytes < need) {
-                slot.select = Some(SelectBuffers::new(ctx, &slot.out, need)?);
-            }
+            slot.ensure_select_buffers(ctx, plan, *k)?;
         }
-        let mut readback_start = None;
         for (c, dims) in plan.dim_chunks().enumerate() {
-            let upload_start = Instant::now();
-            let want_x = Some((block.rows.clone(), dims.clone()));
-            if slot.loaded_x != want_x {
-                pack(&x, &block.rows, &dims, &mut host);
-                upload(ctx, &slot.x, &host);
-                slot.loaded_x = want_x;
-            }
-            let want_y = Some((block.cols.clone(), dims.clone()));
-            if slot.loaded_y != want_y {
-                pack(&y, &block.cols, &dims, &mut host);
-                upload(ctx, &slot.y, &host);
-                slot.loaded_y = want_y;
-            }
             let last = dims.end == plan.d;
-            let params = Params {
-                rows: block.rows.len() as u32,
-                cols: block.cols.len() as u32,
-                dims: dims.len() as u32,
-                flags: if c > 0 { FLAG_ACCUMULATE } else { 0 } | if last { FLAG_FINALIZE } else { 0 },
-            };
-            ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
-            if let Some(p) = phases.as_deref_mut() {
-                // An empty submission flushes the queued buffer writes.
-                wait(ctx, ctx.queue.submit([]))?;
-                p.upload += upload_start.elapsed();
-            }
-
+            stage(ctx, slot, (&x, &y), &block, &dims, c, &mut host);
             let mut encoder =
                 ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
-            {
-                let mut pass = encoder
-                    .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tile"), timestamp_writes: None });
-                pass.set_pipeline(&pipeline);
-                pass.set_bind_group(0, &slot.bind_group, &[]);
-                pass.dispatch_workgroups(
-                    block.cols.len().div_ceil(block_cols) as u32,
-                    block.rows.len().div_ceil(block_rows) as u32,
-                    1,
-                );
+            encode_distances(&mut encoder, &pipeline, slot, &block, kernel.block(&ctx.tuning));
+            if !last {
+                ctx.queue.submit([encoder.finish()]);
+                continue;
             }
-            let mut bytes = block.len() as u64 * 4;
-            let mut candidates = None;
-            if let (true, Some((k, skip_diag, select_pipeline)), Some(buffers)) = (last, &select, &slot.select) {
-                // The epilogue: reduce the finished tile to candidates on the device.
-                let segment = select_segment(*k);
-                let (segments, lanes) = select_lists(block.cols.len(), *k);
-                let params = SelectParams {
-                    rows: block.rows.len() as u32,
-                    cols: block.cols.len() as u32,
-                    k: *k as u32,
-                    segment: segment as u32,
-                    col0: (col0 + block.cols.start) as u32,
-                    skip_diag: u32::from(*skip_diag),
-                    row0: (row0 + block.rows.start) as u32,
-                    lanes: lanes as u32,
-                };
-                ctx.queue.write_buffer(&buffers.params, 0, bytemuck::bytes_of(&params));
-                let groups = (block.rows.len() * segments).div_ceil(64) as u32;
-                let max = ctx.limits().max_compute_workgroups_per_dimension;
-                {
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("select"),
-                        timestamp_writes: None,
-                    });
-                    pass.set_pipeline(select_pipeline);
-                    pass.set_bind_group(0, &buffers.bind_group, &[]);
-                    pass.dispatch_workgroups(groups.min(max), groups.div_ceil(max), 1);
+            let readback = match &select {
+                Some((k, skip_diag, select_pipeline)) => {
+                    let at = (row0 + block.rows.start, col0 + block.cols.start);
+                    encode_select(ctx, &mut encoder, select_pipeline, slot, &block, (*k, *skip_diag), at)
                 }
-                bytes = (block.rows.len() * segments * k * 8) as u64;
-                encoder.copy_buffer_to_buffer(&buffers.cand, 0, &buffers.staging, 0, bytes);
-                candidates = Some((*k, segments));
-            } else if last && phases.is_none() {
-                encoder.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
-            }
-            let mut submission = ctx.queue.submit([encoder.finish()]);
-            if let Some(p) = phases.as_deref_mut() {
-                let compute_start = Instant::now();
-                wait(ctx, submission.clone())?;
-                p.compute += compute_start.elapsed();
-                p.passes += 1;
-                if last {
-                    readback_start = Some(Instant::now());
-                    let mut copy =
-                        ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
-                    copy.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
-                    submission = ctx.queue.submit([copy.finish()]);
-                }
-            }
-            if last {
-                let (tx, rx) = mpsc::channel();
-                let staging = match (&candidates, &slot.select) {
-                    (Some(_), Some(buffers)) => &buffers.staging,
-                    _ => &slot.staging,
-                };
-                staging.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
-                    // The receiver may be gone if the run failed; nothing to do then.
-                    let _ = tx.send(r);
-                });
-                slot.in_flight = Some(InFlight { block: block.clone(), candidates, bytes, submission, mapped: rx });
-            }
-        }
-        if let Some(p) = phases.as_deref_mut() {
-            drain(ctx, slot, &mut output)?;
-            p.readback += readback_start.map_or(Duration::ZERO, |t| t.elapsed());
-            p.blocks += 1;
+                None => encode_copy(&mut encoder, slot, &block),
+            };
+            let submission = ctx.queue.submit([encoder.finish()]);
+            slot.map_in_flight(block.clone(), readback, submission);
         }
         // Let the device make progress on callbacks without blocking.
         ctx.device.poll(wgpu::PollType::Poll).map_err(|e| Error::Gpu(e.to_string()))?;
@@ -464,9 +341,143 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output, mut phases: Op
     Ok(())
 }
 
+/// What a block's last pass copies to a mappable buffer: the distances, or the candidates.
+#[derive(Clone, Copy)]
+pub(super) struct Readback {
+    bytes: u64,
+    /// `Some((k, lists per row))` for candidates.
+    candidates: Option<(usize, usize)>,
+}
+
+/// Uploads the rows of X and Y that `block` needs for `dims` (what the slot does not hold
+/// already) and the pass's parameters; `chunk` counts the chunks of `d` (0 first).
+pub(super) fn stage(
+    ctx: &GpuContext,
+    slot: &mut Slot,
+    (x, y): (&ArrayView2<f32>, &ArrayView2<f32>),
+    block: &Block,
+    dims: &Range<usize>,
+    chunk: usize,
+    host: &mut Vec<f32>,
+) {
+    let want_x = Some((block.rows.clone(), dims.clone()));
+    if slot.loaded_x != want_x {
+        pack(x, &block.rows, dims, host);
+        upload(ctx, &slot.x, host);
+        slot.loaded_x = want_x;
+    }
+    let want_y = Some((block.cols.clone(), dims.clone()));
+    if slot.loaded_y != want_y {
+        pack(y, &block.cols, dims, host);
+        upload(ctx, &slot.y, host);
+        slot.loaded_y = want_y;
+    }
+    let last = dims.end == x.ncols();
+    let params = Params {
+        rows: block.rows.len() as u32,
+        cols: block.cols.len() as u32,
+        dims: dims.len() as u32,
+        flags: if chunk > 0 { FLAG_ACCUMULATE } else { 0 } | if last { FLAG_FINALIZE } else { 0 },
+    };
+    ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
+}
+
+/// Records the distance pass of `block` (workgroups of `(rows, cols)` outputs).
+pub(super) fn encode_distances(
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    slot: &Slot,
+    block: &Block,
+    (block_rows, block_cols): (usize, usize),
+) {
+    let mut pass =
+        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tile"), timestamp_writes: None });
+    pass.set_pipeline(pipeline);
+    pass.set_bind_group(0, &slot.bind_group, &[]);
+    pass.dispatch_workgroups(
+        block.cols.len().div_ceil(block_cols) as u32,
+        block.rows.len().div_ceil(block_rows) as u32,
+        1,
+    );
+}
+
+/// Records the copy of `block`'s distances to the slot's mappable buffer.
+pub(super) fn encode_copy(encoder: &mut wgpu::CommandEncoder, slot: &Slot, block: &Block) -> Readback {
+    let bytes = block.len() as u64 * 4;
+    encoder.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
+    Readback { bytes, candidates: None }
+}
+
+/// Records the select epilogue on `block`'s finished distances and the copy of its candidates
+/// to a mappable buffer. `(row0, col0)`: where the block starts in the whole problem.
+fn encode_select(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    slot: &Slot,
+    block: &Block,
+    (k, skip_diag): (usize, bool),
+    (row0, col0): (usize, usize),
+) -> Readback {
+    let buffers = slot.select.as_ref().expect("select buffers are made before the pass");
+    let segment = select_segment(k);
+    let (lists, lanes) = select_lists(block.cols.len(), k);
+    let params = SelectParams {
+        rows: block.rows.len() as u32,
+        cols: block.cols.len() as u32,
+        k: k as u32,
+        segment: segment as u32,
+        col0: col0 as u32,
+        skip_diag: u32::from(skip_diag),
+        row0: row0 as u32,
+        lanes: lanes as u32,
+    };
+    ctx.queue.write_buffer(&buffers.params, 0, bytemuck::bytes_of(&params));
+    let groups = (block.rows.len() * lists).div_ceil(64) as u32;
+    let max = ctx.limits().max_compute_workgroups_per_dimension;
+    {
+        let mut pass =
+            encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("select"), timestamp_writes: None });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &buffers.bind_group, &[]);
+        pass.dispatch_workgroups(groups.min(max), groups.div_ceil(max), 1);
+    }
+    let bytes = (block.rows.len() * lists * k * 8) as u64;
+    encoder.copy_buffer_to_buffer(&buffers.cand, 0, &buffers.staging, 0, bytes);
+    Readback { bytes, candidates: Some((k, lists)) }
+}
+
+impl Slot {
+    /// Makes sure the slot has select buffers for the candidates of the plan's largest block.
+    fn ensure_select_buffers(&mut self, ctx: &GpuContext, plan: &Plan, k: usize) -> Result<()> {
+        let need = (plan.tile_rows * select_lists(plan.tile_cols, k).0 * k * 8) as u64;
+        let need = need.max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
+        if self.select.as_ref().is_none_or(|b| b.bytes < need) {
+            self.select = Some(SelectBuffers::new(ctx, &self.out, need)?);
+        }
+        Ok(())
+    }
+
+    /// Maps the mappable buffer that `submission` fills with `block`'s readback, and keeps the
+    /// block in flight until [`drain`] takes it.
+    pub(super) fn map_in_flight(&mut self, block: Block, readback: Readback, submission: wgpu::SubmissionIndex) {
+        let (tx, rx) = mpsc::channel();
+        let staging = match (&readback.candidates, &self.select) {
+            (Some(_), Some(buffers)) => &buffers.staging,
+            _ => &self.staging,
+        };
+        staging.slice(..readback.bytes).map_async(wgpu::MapMode::Read, move |r| {
+            // The receiver may be gone if the run failed; nothing to do then.
+            let _ = tx.send(r);
+        });
+        let Readback { bytes, candidates } = readback;
+        self.in_flight = Some(InFlight { block, candidates, bytes, submission, mapped: rx });
+    }
+}
+
 /// Waits for the slot's block, if any, and hands it (its distances or its candidates) to
 /// `output`.
-fn drain(ctx: &GpuContext, slot: &mut Slot, output: &mut Output) -> Result<()> {
+pub(super) fn drain(ctx: &GpuContext, slot: &mut Slot, output: &mut Output) -> Result<()> {
     let Some(f) = slot.in_flight.take() else { return Ok(()) };
     ctx.device
         .poll(wgpu::PollType::Wait { submission_index: Some(f.submission), timeout: Some(POLL_TIMEOUT) })

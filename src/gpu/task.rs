@@ -28,7 +28,7 @@ pub(crate) fn run_task(ctx: &GpuContext, kernel: Kernel, select_on_device: Optio
             let Answer::Nearest { lists, .. } = &mut task.answer else { unreachable!("matched above") };
             let epilogue = Epilogue::Select { k, skip_diag };
             let job = Job { kernel, x, y, metric, plan: &plan, epilogue, monitor: monitor.as_deref(), row0, col0 };
-            return run(ctx, job, Output::Candidates(lists), None);
+            return run(ctx, job, Output::Candidates(lists));
         }
     }
     let plan = task.plan.clone();
@@ -38,6 +38,6 @@ pub(crate) fn run_task(ctx: &GpuContext, kernel: Kernel, select_on_device: Optio
             return Ok(());
         }
         let job = Job { kernel, x, y, metric, plan: &plan, epilogue: Epilogue::Store, monitor: None, row0, col0 };
-        run(ctx, job, Output::Tiles(sink), None)
+        run(ctx, job, Output::Tiles(sink))
     })
 }
