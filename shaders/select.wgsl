@@ -1,8 +1,8 @@
 // The k-nearest epilogue: reduces a finished tile of distances to the k best candidates of
-// every list of `segment` columns of every row, so that n * m / segment * k candidates are
+// every list of `span` columns of every row, so that n * m / span * k candidates are
 // read back instead of the n * m matrix.
 //
-// A row's columns are cut into blocks of lanes * segment columns; the lanes lists of a block
+// A row's columns are cut into groups of lanes * span columns; the lanes lists of a group
 // interleave (list l takes columns l, l + lanes, l + 2 lanes, ...), so adjacent invocations
 // read adjacent distances (coalesced loads) while each still scans its columns in order.
 //
@@ -13,19 +13,19 @@
 // last) whatever the GPU does with NaN in float compares. Lists shorter than k are padded with
 // (0xffffffff, 0xffffffff).
 //
-// One invocation per (row, segment) keeps a sorted list of at most K_MAX in private arrays;
+// One invocation per (row, list) keeps a sorted list of at most K_MAX in private arrays;
 // its loops run at most SEGMENT * (K_MAX + 1) iterations, within the drivers' loop limits (see
 // MAX_DIMS_PER_PASS in src/plan.rs).
 
 struct SelectParams {
     rows: u32,      // rows of the tile
     cols: u32,      // columns of the tile
-    k: u32,         // candidates kept per segment (<= K_MAX)
-    segment: u32,   // columns per segment
+    k: u32,         // candidates kept per list (<= K_MAX)
+    span: u32,      // columns per list
     col0: u32,      // first column of the tile in Y (candidates hold global columns)
     skip_diag: u32, // 1: leave out column row0 + r of row r (X against itself)
     row0: u32,      // first row of the tile in X
-    lanes: u32,     // interleaved lists per block of lanes * segment columns
+    lanes: u32,     // interleaved lists per group of lanes * span columns
 }
 
 const K_MAX: u32 = 32u;
@@ -43,7 +43,7 @@ fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let width = sp.lanes * sp.segment;
+    let width = sp.lanes * sp.span;
     let lists = (sp.cols + width - 1u) / width * sp.lanes; // per row
     let item = gid.x + gid.y * groups.x * 64u;
     if item >= sp.rows * lists {

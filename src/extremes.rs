@@ -25,7 +25,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use crate::Result;
 use crate::cpu::reference;
 use crate::metric::{Finalize, Metric, Term};
-use crate::plan::Block;
+use crate::plan::Tile;
 use crate::sink::Sink;
 
 /// Coordinates below this (and nonzero) can make squared differences underflow: 2⁻⁴⁰.
@@ -111,28 +111,28 @@ impl<'a> Extremes<'a> {
         }
     }
 
-    /// Whether a block holds any entry of a flagged row or column.
-    fn touches(&self, block: &Block) -> bool {
-        self.x_flagged[block.rows.clone()].contains(&true) || self.y_flagged[block.cols.clone()].contains(&true)
+    /// Whether a tile holds any entry of a flagged row or column.
+    fn touches(&self, tile: &Tile) -> bool {
+        self.x_flagged[tile.rows.clone()].contains(&true) || self.y_flagged[tile.cols.clone()].contains(&true)
     }
 }
 
-/// A sink that fixes the blocks with flagged rows before passing them on.
+/// A sink that fixes the tiles with flagged rows before passing them on.
 pub(crate) struct FixingSink<'s, 'a> {
     pub(crate) inner: &'s mut dyn Sink,
     pub(crate) extremes: &'s Extremes<'a>,
 }
 
 impl Sink for FixingSink<'_, '_> {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
-        if !self.extremes.touches(block) {
-            return self.inner.accept(block, values);
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+        if !self.extremes.touches(tile) {
+            return self.inner.accept(tile, values);
         }
         let mut owned = values.to_owned();
         for ((r, c), v) in owned.indexed_iter_mut() {
-            *v = self.extremes.fixed(block.rows.start + r, block.cols.start + c, *v);
+            *v = self.extremes.fixed(tile.rows.start + r, tile.cols.start + c, *v);
         }
-        self.inner.accept(block, owned.view())
+        self.inner.accept(tile, owned.view())
     }
 
     fn finish(&mut self) -> Result<()> {

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::extremes::{Extremes, FixingSink};
 use crate::metric::Metric;
 use crate::monitor::Monitor;
-use crate::plan::{Block, Plan, PlanLimits, Region};
+use crate::plan::{Plan, PlanLimits, Region, Tile};
 use crate::sink::Sink;
 
 /// One computation: `x` against `y` (or against itself), a metric, the pairs and window that
@@ -203,7 +203,7 @@ impl<'a, 'o> Task<'a, 'o> {
         self.plan.n == 0 || self.plan.m == 0
     }
 
-    /// Runs `tiles`, which computes the plan's blocks into a sink, for any answer: the
+    /// Runs `tiles`, which computes the plan's tiles into a sink, for any answer: the
     /// answer's own sink (a matrix), or one that reduces the tiles (k nearest, radius); with
     /// the f64 fix-up of extreme values and the monitor wrapped around it. The backends'
     /// shared path; each has faster ones for the common cases.
@@ -258,16 +258,16 @@ fn same_len(got: usize, want: usize, what: &str) -> Result<()> {
     if got == want { Ok(()) } else { Err(Error::InvalidArgument(format!("{got} {what} given for {want} rows"))) }
 }
 
-/// Counts each block's pairs on the monitor and stops when asked to.
+/// Counts each tile's pairs on the monitor and stops when asked to.
 struct MonitoredSink<'s> {
     inner: &'s mut dyn Sink,
     monitor: &'s Monitor,
 }
 
 impl Sink for MonitoredSink<'_> {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
-        self.monitor.advance(block.len() as u64)?;
-        self.inner.accept(block, values)
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+        self.monitor.advance(tile.len() as u64)?;
+        self.inner.accept(tile, values)
     }
 
     fn finish(&mut self) -> Result<()> {

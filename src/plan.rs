@@ -1,10 +1,25 @@
 //! The tile planner: pure functions of the problem's sizes and the device's limits.
 //!
-//! A distance matrix of `n × m` pairs in `d` dimensions is cut into blocks of
-//! `tile_rows × tile_cols` outputs; when one block cannot hold whole rows of `d` values within a
-//! binding (or within the work budget of one submission), `d` is cut into chunks too and the
-//! executor accumulates the chunks of a block before finalizing it. The GPU and the CPU executors
-//! walk the same plan, so every limit is decided here and nowhere else.
+//! A distance matrix of `n × m` pairs in `d` dimensions is cut into [`Tile`]s of
+//! `tile_rows × tile_cols` outputs; when one tile cannot hold whole rows of `d` values within a
+//! binding (or a pass would sum too many), `d` is cut into chunks too and the executor adds up
+//! the chunks of a tile before finalizing it. The GPU and the CPU executors walk the same plan,
+//! so every limit is decided here and nowhere else.
+//!
+//! One word per sub-rectangle, everywhere in the code:
+//!
+//! | word | what it is |
+//! |---|---|
+//! | window | the part of a problem one [`Job`](crate::job::Job) covers (a shard) |
+//! | tile | the plan's unit: rows × columns of outputs computed and delivered at once |
+//! | chunk | a range of dimensions summed in one pass (`dim_chunks`) |
+//! | pass | one dispatch (GPU) or one walk over a tile's columns (CPU) |
+//! | block | the outputs of one GPU workgroup (`PlanLimits::block`); tiles are made of them |
+//! | band | whole rows of the output one CPU task owns |
+//! | panel | `nr` rows of Y packed k-major for the CPU micro-kernel |
+//! | register block | `mr × nr` outputs a CPU micro-kernel keeps in registers |
+//! | segment | a contiguous run of one tile row in a flat output (`sink::Layout`) |
+//! | list | a row's best candidates (k nearest) over a run of columns |
 //!
 //! No wgpu types appear here: the planner is unit-tested without a GPU.
 
@@ -115,22 +130,22 @@ pub enum Region {
     StrictUpper,
 }
 
-/// One block of outputs: rows of X by rows of Y.
+/// One tile of outputs: rows of X by rows of Y.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Block {
+pub struct Tile {
     /// Rows of X (rows of the output).
     pub rows: Range<usize>,
     /// Rows of Y (columns of the output).
     pub cols: Range<usize>,
 }
 
-impl Block {
-    /// Number of output entries in the block.
+impl Tile {
+    /// Number of output entries in the tile.
     pub fn len(&self) -> usize {
         self.rows.len() * self.cols.len()
     }
 
-    /// Whether the block has no entries.
+    /// Whether the tile has no entries.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -145,9 +160,9 @@ pub struct Plan {
     pub m: usize,
     /// Dimensions.
     pub d: usize,
-    /// Rows of X per block (a multiple of the workgroup block, but never more than needed).
+    /// Rows of X per tile (a multiple of the workgroup block, but never more than needed).
     pub tile_rows: usize,
-    /// Rows of Y per block.
+    /// Rows of Y per tile.
     pub tile_cols: usize,
     /// Dimensions per pass; equal to `d` unless `d` had to be split.
     pub tile_dims: usize,
@@ -222,29 +237,29 @@ impl Plan {
         Ok(Plan { n, m, d, tile_rows: tn.min(n.max(1)), tile_cols: tm.min(m.max(1)), tile_dims, region })
     }
 
-    /// Whether the block is needed for this plan's region.
-    fn wanted(&self, block: &Block) -> bool {
+    /// Whether the tile is needed for this plan's region.
+    fn wanted(&self, tile: &Tile) -> bool {
         match self.region {
             Region::Full => true,
             // Some (i, j) with j > i exists iff the last column exceeds the first row.
-            Region::StrictUpper => block.cols.end > block.rows.start + 1,
+            Region::StrictUpper => tile.cols.end > tile.rows.start + 1,
         }
     }
 
-    /// The blocks to compute, row band by row band (columns inner), so a sink sees the rows
+    /// The tiles to compute, row band by row band (columns inner), so a sink sees the rows
     /// of the output in order.
-    pub fn blocks(&self) -> impl Iterator<Item = Block> + '_ {
+    pub fn tiles(&self) -> impl Iterator<Item = Tile> + '_ {
         let (n, m) = (self.n, self.m);
         let (tn, tm) = (self.tile_rows, self.tile_cols);
         (0..n.div_ceil(tn)).flat_map(move |bi| {
             (0..m.div_ceil(tm)).filter_map(move |bj| {
-                let block = Block { rows: bi * tn..((bi + 1) * tn).min(n), cols: bj * tm..((bj + 1) * tm).min(m) };
-                self.wanted(&block).then_some(block)
+                let tile = Tile { rows: bi * tn..((bi + 1) * tn).min(n), cols: bj * tm..((bj + 1) * tm).min(m) };
+                self.wanted(&tile).then_some(tile)
             })
         })
     }
 
-    /// The chunks of `d` each block is computed in (one chunk unless `d` is split).
+    /// The chunks of `d` each tile is computed in (one chunk unless `d` is split).
     pub fn dim_chunks(&self) -> impl Iterator<Item = Range<usize>> + '_ {
         let td = self.tile_dims.max(1);
         (0..self.d.div_ceil(td).max(1)).map(move |k| k * td..((k + 1) * td).min(self.d))
@@ -364,12 +379,12 @@ mod tests {
         }
     }
 
-    /// Checks that the blocks of a plan cover the wanted region exactly once and that every
+    /// Checks that the tiles of a plan cover the wanted region exactly once and that every
     /// block respects the limits.
     fn check_cover(plan: &Plan, limits: &PlanLimits) {
         let mut covered = 0u64;
         let mut last_row_start = 0;
-        for b in plan.blocks() {
+        for b in plan.tiles() {
             assert!(!b.is_empty(), "empty block {b:?}");
             assert!(b.rows.len() <= plan.tile_rows && b.cols.len() <= plan.tile_cols);
             assert!(b.rows.start >= last_row_start, "row bands out of order");
@@ -396,7 +411,7 @@ mod tests {
         let l = gpu_limits();
         let p = Plan::new(100, 70, 3, Region::Full, &l).unwrap();
         assert_eq!((p.tile_rows, p.tile_cols, p.tile_dims), (100, 70, 3));
-        assert_eq!(p.blocks().count(), 1);
+        assert_eq!(p.tiles().count(), 1);
         check_cover(&p, &l);
     }
 
@@ -405,7 +420,7 @@ mod tests {
         let l = gpu_limits();
         let p = Plan::new(20_000, 20_000, 64, Region::Full, &l).unwrap();
         assert!(p.tile_rows as u64 * p.tile_cols as u64 * 4 <= l.max_binding_bytes);
-        assert!(p.blocks().count() > 1);
+        assert!(p.tiles().count() > 1);
         assert!(!p.splits_dims());
         check_cover(&p, &l);
     }
@@ -456,7 +471,7 @@ mod tests {
         l.max_binding_bytes = 64 * 64 * 4;
         let p = Plan::new(1000, 1000, 4, Region::StrictUpper, &l).unwrap();
         let full = Plan { region: Region::Full, ..p.clone() };
-        assert!(p.blocks().count() * 2 < full.blocks().count() + p.n.div_ceil(p.tile_rows) * 2);
+        assert!(p.tiles().count() * 2 < full.tiles().count() + p.n.div_ceil(p.tile_rows) * 2);
         check_cover(&p, &l);
     }
 
@@ -465,7 +480,7 @@ mod tests {
         let l = gpu_limits();
         for (n, m, d) in [(0, 5, 3), (5, 0, 3), (0, 0, 0), (1, 1, 0), (1, 1, 1), (3, 2, 0)] {
             let p = Plan::new(n, m, d, Region::Full, &l).unwrap();
-            assert_eq!(p.blocks().map(|b| b.len() as u64).sum::<u64>(), (n * m) as u64);
+            assert_eq!(p.tiles().map(|b| b.len() as u64).sum::<u64>(), (n * m) as u64);
         }
     }
 
@@ -500,7 +515,7 @@ mod tests {
         let forced = PlanLimits::cpu(Some(1024));
         let p = Plan::new(300, 300, 16, Region::Full, &forced).unwrap();
         assert!(p.tile_rows * p.tile_cols * 4 <= 1024);
-        assert!(p.blocks().count() >= 100);
+        assert!(p.tiles().count() >= 100);
         check_cover(&p, &forced);
     }
 

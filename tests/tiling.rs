@@ -23,15 +23,15 @@ fn tiny_tiles_equal_one_tile_bit_for_bit() {
     for (backend, cap) in [(Backend::Gpu, TINY_GPU), (Backend::Cpu, TINY_CPU)] {
         let tiny = with_tiles(backend, cap);
         let plan = tiny.plan(1000, 999, 24, Region::Full).unwrap();
-        assert!(plan.blocks().count() >= 200, "{backend:?}: only {} tiles", plan.blocks().count());
+        assert!(plan.tiles().count() >= 200, "{backend:?}: only {} tiles", plan.tiles().count());
         assert!(!plan.splits_dims());
         // The GPU's default plan is one tile here; the CPU's default tiles for its cache, but
         // still 10x fewer than the forced ones.
         let one = with_tiles(backend, u64::MAX);
-        let default_blocks = one.plan(1000, 999, 24, Region::Full).unwrap().blocks().count();
+        let default_blocks = one.plan(1000, 999, 24, Region::Full).unwrap().tiles().count();
         match backend {
             Backend::Gpu => assert_eq!(default_blocks, 1),
-            _ => assert!(default_blocks * 10 <= plan.blocks().count()),
+            _ => assert!(default_blocks * 10 <= plan.tiles().count()),
         }
         for metric in Metric::ALL {
             let a = tiny.cdist(x.view(), y.view(), metric).unwrap();

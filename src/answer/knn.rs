@@ -3,7 +3,7 @@
 use ndarray::{Array2, ArrayView2};
 
 use crate::error::Result;
-use crate::plan::Block;
+use crate::plan::Tile;
 use crate::sink::Sink;
 
 /// The `k` nearest neighbours of every row of X among the rows of Y, shaped like
@@ -148,11 +148,11 @@ pub fn collect(lists: &[TopK], k: usize) -> Neighbors {
     Neighbors { distances, indices }
 }
 
-/// A sink that offers the distances of the blocks it is given to one [`TopK`] list per row.
+/// A sink that offers the distances of the tiles it is given to one [`TopK`] list per row.
 ///
-/// For X against itself it takes the blocks of the strict upper triangle (`pdist`'s plan,
+/// For X against itself it takes the tiles of the strict upper triangle (`pdist`'s plan,
 /// half the work) and offers each pair to both of its rows; a point is never its own
-/// neighbour. Columns are reported as `col0 +` their index in the blocks.
+/// neighbour. Columns are reported as `col0 +` their index in the tiles.
 pub struct KnnSink<'l> {
     lists: &'l mut [TopK],
     symmetric: bool,
@@ -160,7 +160,7 @@ pub struct KnnSink<'l> {
 }
 
 impl<'l> KnnSink<'l> {
-    /// Offers to `lists` (one per row). With `symmetric`, blocks come from the strict upper
+    /// Offers to `lists` (one per row). With `symmetric`, tiles come from the strict upper
     /// triangle of X against itself, and every pair `(i, j)`, `i < j`, counts for both.
     pub fn new(lists: &'l mut [TopK], symmetric: bool, col0: usize) -> Self {
         KnnSink { lists, symmetric, col0 }
@@ -168,21 +168,21 @@ impl<'l> KnnSink<'l> {
 }
 
 impl Sink for KnnSink<'_> {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
         for (r, row) in values.rows().into_iter().enumerate() {
-            let i = block.rows.start + r;
+            let i = tile.rows.start + r;
             if !self.symmetric {
-                let first = block.cols.start + self.col0;
+                let first = tile.cols.start + self.col0;
                 match row.as_slice() {
                     Some(run) => self.lists[i].offer_run(first, run),
                     None => row.iter().enumerate().for_each(|(c, &v)| self.lists[i].offer(v, (first + c) as i64)),
                 }
                 continue;
             }
-            // Only j > i is meaningful in an upper-triangle block.
-            let from = (i + 1).max(block.cols.start);
-            for j in from..block.cols.end {
-                let v = row[j - block.cols.start];
+            // Only j > i is meaningful in an upper-triangle tile.
+            let from = (i + 1).max(tile.cols.start);
+            for j in from..tile.cols.end {
+                let v = row[j - tile.cols.start];
                 self.lists[i].offer(v, (j + self.col0) as i64);
                 self.lists[j].offer(v, (i + self.col0) as i64);
             }

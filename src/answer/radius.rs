@@ -3,7 +3,7 @@
 use ndarray::ArrayView2;
 
 use crate::error::{Error, Result};
-use crate::plan::Block;
+use crate::plan::Tile;
 use crate::sink::Sink;
 
 /// Pairs `(rows[p], cols[p])` at distance `distances[p]`, sorted by row, then column: the
@@ -78,10 +78,10 @@ impl Within {
     }
 }
 
-/// A sink that keeps, per row, the pairs within `r` of the blocks it is given, failing once
+/// A sink that keeps, per row, the pairs within `r` of the tiles it is given, failing once
 /// there are more than `max_pairs` in all. Blocks of one row band arrive in column order (as
 /// plans give them), so every row's pairs stay in column order. Columns are reported as
-/// `col0 +` their index in the blocks.
+/// `col0 +` their index in the tiles.
 pub struct RadiusSink<'l> {
     rows: &'l mut [Within],
     r: f32,
@@ -101,10 +101,10 @@ impl<'l> RadiusSink<'l> {
 }
 
 impl Sink for RadiusSink<'_> {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
-        let first = block.cols.start + self.col0;
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+        let first = tile.cols.start + self.col0;
         for (r, row) in values.rows().into_iter().enumerate() {
-            let i = block.rows.start + r;
+            let i = tile.rows.start + r;
             let from = if self.upper_only { i + 1 + self.col0 } else { 0 };
             let row = row.as_slice().map_or_else(|| row.to_vec().into(), std::borrow::Cow::Borrowed);
             self.kept += self.rows[i].offer_run(first, &row, self.r, from);

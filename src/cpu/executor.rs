@@ -15,7 +15,7 @@ use super::Element;
 use super::kernels::{self, Isa, PackedY};
 use crate::error::Result;
 use crate::metric::Metric;
-use crate::plan::{Block, Plan};
+use crate::plan::{Plan, Tile};
 use crate::sink::{Layout, Sink};
 
 /// Rows in contiguous memory, as the kernels need them; a copy only for other layouts.
@@ -158,7 +158,7 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: 
             let c1 = (c0 + tm).min(n);
             let mut pass = buf.slice_mut(s![.., ..c1 - c0]);
             kernels::block(xb, &packed, c0..c1, metric, pass.view_mut(), false);
-            for seg in layout.segments(&Block { rows: rows.clone(), cols: c0..c1 }) {
+            for seg in layout.segments(&Tile { rows: rows.clone(), cols: c0..c1 }) {
                 let at = (seg.offset - base) as usize;
                 let src = pass.slice(s![seg.row, seg.cols.clone()]);
                 piece[at..at + src.len()].copy_from_slice(src.as_slice().expect("buffer rows are contiguous"));
@@ -222,9 +222,9 @@ pub(crate) fn run_streaming<T: Element>(
     // The plan is walked lazily: a plan of many small tiles can have billions of blocks, and
     // only one wave of them is ever held (0.1 collected them all and ran out of memory).
     let wave = 4 * rayon::current_num_threads();
-    let mut blocks = plan.blocks();
+    let mut blocks = plan.tiles();
     loop {
-        let chunk: Vec<Block> = blocks.by_ref().take(wave).collect();
+        let chunk: Vec<Tile> = blocks.by_ref().take(wave).collect();
         if chunk.is_empty() {
             break;
         }
@@ -253,7 +253,7 @@ mod tests {
     struct StopAtFirst(usize);
 
     impl Sink for StopAtFirst {
-        fn accept(&mut self, _: &Block, _: ArrayView2<f32>) -> Result<()> {
+        fn accept(&mut self, _: &Tile, _: ArrayView2<f32>) -> Result<()> {
             self.0 += 1;
             Err(Error::Interrupted)
         }

@@ -1,10 +1,10 @@
-//! The GPU executor: walks a plan's blocks with two slots of device buffers, so that while
-//! the device computes one block the host uploads the next and reads back the one before.
+//! The GPU executor: walks a plan's tiles with two slots of device buffers, so that while
+//! the device computes one tile the host uploads the next and reads back the one before.
 //!
-//! Per block: pack the rows of X and Y it needs (any strides) into contiguous f32, upload,
+//! Per tile: pack the rows of X and Y it needs (any strides) into contiguous f32, upload,
 //! dispatch one pass per chunk of `d` (accumulating in the output buffer), copy the result to
-//! a mappable staging buffer, and map it. A slot's previous block is drained into the sink
-//! just before the slot is reused, so blocks reach the sink in plan order.
+//! a mappable staging buffer, and map it. A slot's previous tile is drained into the sink
+//! just before the slot is reused, so tiles reach the sink in plan order.
 
 use std::ops::Range;
 use std::sync::mpsc;
@@ -12,12 +12,12 @@ use std::sync::mpsc;
 use ndarray::{ArrayView2, s};
 
 use super::context::{GpuContext, POLL_TIMEOUT};
-use super::shaders::{Kernel, select_segment};
+use super::shaders::{Kernel, select_span};
 use crate::answer::TopK;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::monitor::Monitor;
-use crate::plan::{Block, Plan};
+use crate::plan::{Plan, Tile};
 use crate::sink::Sink;
 
 /// The uniform block of `Params` in `shaders/common/metric.wgsl`.
@@ -36,7 +36,7 @@ const FLAG_FINALIZE: u32 = 2;
 /// Which rows and dimensions a slot's input buffer holds, to skip needless uploads.
 type Loaded = Option<(Range<usize>, Range<usize>)>;
 
-/// One set of device buffers and the block in flight in it.
+/// One set of device buffers and the tile in flight in it.
 pub(super) struct Slot {
     x: wgpu::Buffer,
     y: wgpu::Buffer,
@@ -68,7 +68,7 @@ struct SelectParams {
     rows: u32,
     cols: u32,
     k: u32,
-    segment: u32,
+    span: u32,
     col0: u32,
     skip_diag: u32,
     row0: u32,
@@ -76,12 +76,12 @@ struct SelectParams {
 }
 
 /// The select epilogue's lists per row of `cols` columns, and how many interleave (`lanes`):
-/// one list per `select_segment(k)` columns, up to 64 side by side so that a workgroup's
+/// one list per `select_span(k)` columns, up to 64 side by side so that a workgroup's
 /// loads are adjacent.
 fn select_lists(cols: usize, k: usize) -> (usize, usize) {
-    let segment = select_segment(k);
-    let lanes = cols.div_ceil(segment).clamp(1, 64);
-    (cols.div_ceil(lanes * segment) * lanes, lanes)
+    let span = select_span(k);
+    let lanes = cols.div_ceil(span).clamp(1, 64);
+    (cols.div_ceil(lanes * span) * lanes, lanes)
 }
 
 /// Candidate slots the select epilogue pads short lists with (`NONE` in the shader).
@@ -174,8 +174,8 @@ impl SlotPool {
 }
 
 struct InFlight {
-    block: Block,
-    /// `Some((k, segments))` when the candidates, not the distances, were read back.
+    tile: Tile,
+    /// `Some((k, lists per row))` when the candidates, not the distances, were read back.
     candidates: Option<(usize, usize)>,
     bytes: u64,
     submission: wgpu::SubmissionIndex,
@@ -258,7 +258,7 @@ pub(crate) struct Job<'a> {
     pub metric: Metric,
     pub plan: &'a Plan,
     pub epilogue: Epilogue,
-    /// Counts each block's pairs and stops the run when asked to.
+    /// Counts each tile's pairs and stops the run when asked to.
     pub monitor: Option<&'a Monitor>,
     /// Where the plan's rows and columns start in the whole problem (a job's window): the
     /// select epilogue reports global columns and skips the global diagonal.
@@ -266,24 +266,24 @@ pub(crate) struct Job<'a> {
     pub col0: usize,
 }
 
-/// What leaves the device for each block.
+/// What leaves the device for each tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Epilogue {
-    /// The block's distances.
+    /// The tile's distances.
     Store,
-    /// The `k` (at most `SELECT_K_MAX`) best candidates of every segment of every row of the
-    /// block (shaders/select.wgsl); with `skip_diag`, column `i` is left out of row `i`.
+    /// The `k` (at most `SELECT_K_MAX`) best candidates of every span of every row of the
+    /// tile (shaders/select.wgsl); with `skip_diag`, column `i` is left out of row `i`.
     Select { k: usize, skip_diag: bool },
 }
 
-/// Where finished blocks go: distances into a sink, or candidates into per-row lists.
+/// Where finished tiles go: distances into a sink, or candidates into per-row lists.
 pub(crate) enum Output<'s> {
     Tiles(&'s mut dyn Sink),
     Candidates(&'s mut [TopK]),
 }
 
-/// Runs `job`, handing finished blocks (or their candidates) to `output` in plan order. Two
-/// slots overlap the work: while the device computes one block, the host uploads the next and
+/// Runs `job`, handing finished tiles (or their candidates) to `output` in plan order. Two
+/// slots overlap the work: while the device computes one tile, the host uploads the next and
 /// reads back the one before. (`gpu::phases` runs the same steps one after another, timed.)
 pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> {
     let Job { kernel, x, y, metric, plan, epilogue, monitor, row0, col0 } = job;
@@ -297,9 +297,9 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> 
     let mut host = Vec::new();
     let mut count = 0usize;
 
-    for block in plan.blocks() {
+    for tile in plan.tiles() {
         if let Some(monitor) = monitor {
-            monitor.advance(block.len() as u64)?;
+            monitor.advance(tile.len() as u64)?;
         }
         let slot = &mut slots[count % 2];
         count += 1;
@@ -309,29 +309,29 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> 
         }
         for (c, dims) in plan.dim_chunks().enumerate() {
             let last = dims.end == plan.d;
-            stage(ctx, slot, (&x, &y), &block, &dims, c, &mut host);
+            stage(ctx, slot, (&x, &y), &tile, &dims, c, &mut host);
             let mut encoder =
                 ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
-            encode_distances(&mut encoder, &pipeline, slot, &block, kernel.block(&ctx.tuning));
+            encode_distances(&mut encoder, &pipeline, slot, &tile, kernel.block(&ctx.tuning));
             if !last {
                 ctx.queue.submit([encoder.finish()]);
                 continue;
             }
             let readback = match &select {
                 Some((k, skip_diag, select_pipeline)) => {
-                    let at = (row0 + block.rows.start, col0 + block.cols.start);
-                    encode_select(ctx, &mut encoder, select_pipeline, slot, &block, (*k, *skip_diag), at)
+                    let at = (row0 + tile.rows.start, col0 + tile.cols.start);
+                    encode_select(ctx, &mut encoder, select_pipeline, slot, &tile, (*k, *skip_diag), at)
                 }
-                None => encode_copy(&mut encoder, slot, &block),
+                None => encode_copy(&mut encoder, slot, &tile),
             };
             let submission = ctx.queue.submit([encoder.finish()]);
-            slot.map_in_flight(block.clone(), readback, submission);
+            slot.map_in_flight(tile.clone(), readback, submission);
         }
         // Let the device make progress on callbacks without blocking.
         ctx.device.poll(wgpu::PollType::Poll).map_err(|e| Error::Gpu(e.to_string()))?;
         ctx.check_async_error()?;
     }
-    // Drain in plan order: the older block is in the slot that would be used next.
+    // Drain in plan order: the older tile is in the slot that would be used next.
     let next = count % 2;
     for i in [next, 1 - next] {
         drain(ctx, &mut slots[i], &mut output)?;
@@ -341,7 +341,7 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> 
     Ok(())
 }
 
-/// What a block's last pass copies to a mappable buffer: the distances, or the candidates.
+/// What a tile's last pass copies to a mappable buffer: the distances, or the candidates.
 #[derive(Clone, Copy)]
 pub(super) struct Readback {
     bytes: u64,
@@ -349,45 +349,45 @@ pub(super) struct Readback {
     candidates: Option<(usize, usize)>,
 }
 
-/// Uploads the rows of X and Y that `block` needs for `dims` (what the slot does not hold
+/// Uploads the rows of X and Y that `tile` needs for `dims` (what the slot does not hold
 /// already) and the pass's parameters; `chunk` counts the chunks of `d` (0 first).
 pub(super) fn stage(
     ctx: &GpuContext,
     slot: &mut Slot,
     (x, y): (&ArrayView2<f32>, &ArrayView2<f32>),
-    block: &Block,
+    tile: &Tile,
     dims: &Range<usize>,
     chunk: usize,
     host: &mut Vec<f32>,
 ) {
-    let want_x = Some((block.rows.clone(), dims.clone()));
+    let want_x = Some((tile.rows.clone(), dims.clone()));
     if slot.loaded_x != want_x {
-        pack(x, &block.rows, dims, host);
+        pack(x, &tile.rows, dims, host);
         upload(ctx, &slot.x, host);
         slot.loaded_x = want_x;
     }
-    let want_y = Some((block.cols.clone(), dims.clone()));
+    let want_y = Some((tile.cols.clone(), dims.clone()));
     if slot.loaded_y != want_y {
-        pack(y, &block.cols, dims, host);
+        pack(y, &tile.cols, dims, host);
         upload(ctx, &slot.y, host);
         slot.loaded_y = want_y;
     }
     let last = dims.end == x.ncols();
     let params = Params {
-        rows: block.rows.len() as u32,
-        cols: block.cols.len() as u32,
+        rows: tile.rows.len() as u32,
+        cols: tile.cols.len() as u32,
         dims: dims.len() as u32,
         flags: if chunk > 0 { FLAG_ACCUMULATE } else { 0 } | if last { FLAG_FINALIZE } else { 0 },
     };
     ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
 }
 
-/// Records the distance pass of `block` (workgroups of `(rows, cols)` outputs).
+/// Records the distance pass of `tile` (workgroups of `(rows, cols)` outputs).
 pub(super) fn encode_distances(
     encoder: &mut wgpu::CommandEncoder,
     pipeline: &wgpu::ComputePipeline,
     slot: &Slot,
-    block: &Block,
+    tile: &Tile,
     (block_rows, block_cols): (usize, usize),
 ) {
     let mut pass =
@@ -395,45 +395,45 @@ pub(super) fn encode_distances(
     pass.set_pipeline(pipeline);
     pass.set_bind_group(0, &slot.bind_group, &[]);
     pass.dispatch_workgroups(
-        block.cols.len().div_ceil(block_cols) as u32,
-        block.rows.len().div_ceil(block_rows) as u32,
+        tile.cols.len().div_ceil(block_cols) as u32,
+        tile.rows.len().div_ceil(block_rows) as u32,
         1,
     );
 }
 
-/// Records the copy of `block`'s distances to the slot's mappable buffer.
-pub(super) fn encode_copy(encoder: &mut wgpu::CommandEncoder, slot: &Slot, block: &Block) -> Readback {
-    let bytes = block.len() as u64 * 4;
+/// Records the copy of `tile`'s distances to the slot's mappable buffer.
+pub(super) fn encode_copy(encoder: &mut wgpu::CommandEncoder, slot: &Slot, tile: &Tile) -> Readback {
+    let bytes = tile.len() as u64 * 4;
     encoder.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
     Readback { bytes, candidates: None }
 }
 
-/// Records the select epilogue on `block`'s finished distances and the copy of its candidates
-/// to a mappable buffer. `(row0, col0)`: where the block starts in the whole problem.
+/// Records the select epilogue on `tile`'s finished distances and the copy of its candidates
+/// to a mappable buffer. `(row0, col0)`: where the tile starts in the whole problem.
 fn encode_select(
     ctx: &GpuContext,
     encoder: &mut wgpu::CommandEncoder,
     pipeline: &wgpu::ComputePipeline,
     slot: &Slot,
-    block: &Block,
+    tile: &Tile,
     (k, skip_diag): (usize, bool),
     (row0, col0): (usize, usize),
 ) -> Readback {
     let buffers = slot.select.as_ref().expect("select buffers are made before the pass");
-    let segment = select_segment(k);
-    let (lists, lanes) = select_lists(block.cols.len(), k);
+    let span = select_span(k);
+    let (lists, lanes) = select_lists(tile.cols.len(), k);
     let params = SelectParams {
-        rows: block.rows.len() as u32,
-        cols: block.cols.len() as u32,
+        rows: tile.rows.len() as u32,
+        cols: tile.cols.len() as u32,
         k: k as u32,
-        segment: segment as u32,
+        span: span as u32,
         col0: col0 as u32,
         skip_diag: u32::from(skip_diag),
         row0: row0 as u32,
         lanes: lanes as u32,
     };
     ctx.queue.write_buffer(&buffers.params, 0, bytemuck::bytes_of(&params));
-    let groups = (block.rows.len() * lists).div_ceil(64) as u32;
+    let groups = (tile.rows.len() * lists).div_ceil(64) as u32;
     let max = ctx.limits().max_compute_workgroups_per_dimension;
     {
         let mut pass =
@@ -442,13 +442,13 @@ fn encode_select(
         pass.set_bind_group(0, &buffers.bind_group, &[]);
         pass.dispatch_workgroups(groups.min(max), groups.div_ceil(max), 1);
     }
-    let bytes = (block.rows.len() * lists * k * 8) as u64;
+    let bytes = (tile.rows.len() * lists * k * 8) as u64;
     encoder.copy_buffer_to_buffer(&buffers.cand, 0, &buffers.staging, 0, bytes);
     Readback { bytes, candidates: Some((k, lists)) }
 }
 
 impl Slot {
-    /// Makes sure the slot has select buffers for the candidates of the plan's largest block.
+    /// Makes sure the slot has select buffers for the candidates of the plan's largest tile.
     fn ensure_select_buffers(&mut self, ctx: &GpuContext, plan: &Plan, k: usize) -> Result<()> {
         let need = (plan.tile_rows * select_lists(plan.tile_cols, k).0 * k * 8) as u64;
         let need = need.max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
@@ -458,9 +458,9 @@ impl Slot {
         Ok(())
     }
 
-    /// Maps the mappable buffer that `submission` fills with `block`'s readback, and keeps the
-    /// block in flight until [`drain`] takes it.
-    pub(super) fn map_in_flight(&mut self, block: Block, readback: Readback, submission: wgpu::SubmissionIndex) {
+    /// Maps the mappable buffer that `submission` fills with `tile`'s readback, and keeps the
+    /// tile in flight until [`drain`] takes it.
+    pub(super) fn map_in_flight(&mut self, tile: Tile, readback: Readback, submission: wgpu::SubmissionIndex) {
         let (tx, rx) = mpsc::channel();
         let staging = match (&readback.candidates, &self.select) {
             (Some(_), Some(buffers)) => &buffers.staging,
@@ -471,11 +471,11 @@ impl Slot {
             let _ = tx.send(r);
         });
         let Readback { bytes, candidates } = readback;
-        self.in_flight = Some(InFlight { block, candidates, bytes, submission, mapped: rx });
+        self.in_flight = Some(InFlight { tile, candidates, bytes, submission, mapped: rx });
     }
 }
 
-/// Waits for the slot's block, if any, and hands it (its distances or its candidates) to
+/// Waits for the slot's tile, if any, and hands it (its distances or its candidates) to
 /// `output`.
 pub(super) fn drain(ctx: &GpuContext, slot: &mut Slot, output: &mut Output) -> Result<()> {
     let Some(f) = slot.in_flight.take() else { return Ok(()) };
@@ -497,14 +497,14 @@ pub(super) fn drain(ctx: &GpuContext, slot: &mut Slot, output: &mut Output) -> R
         match (output, f.candidates) {
             (Output::Tiles(sink), None) => {
                 let values: &[f32] = bytemuck::cast_slice(&view);
-                let values = ArrayView2::from_shape((f.block.rows.len(), f.block.cols.len()), values)
-                    .expect("staging holds exactly one block");
-                sink.accept(&f.block, values)
+                let values = ArrayView2::from_shape((f.tile.rows.len(), f.tile.cols.len()), values)
+                    .expect("staging holds exactly one tile");
+                sink.accept(&f.tile, values)
             }
-            (Output::Candidates(lists), Some((k, segments))) => {
+            (Output::Candidates(lists), Some((k, per_row))) => {
                 let pairs: &[[u32; 2]] = bytemuck::cast_slice(&view);
-                for (r, row) in pairs.chunks_exact(segments * k).enumerate() {
-                    let list = &mut lists[f.block.rows.start + r];
+                for (r, row) in pairs.chunks_exact(per_row * k).enumerate() {
+                    let list = &mut lists[f.tile.rows.start + r];
                     for &[key, col] in row.iter().filter(|c| c[1] != NO_CANDIDATE) {
                         list.offer(f32::from_bits(key), i64::from(col));
                     }

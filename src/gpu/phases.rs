@@ -1,5 +1,5 @@
 //! Benchmark-only timing, kept out of the executor's hot loop: the same steps as
-//! `executor::run` (stage, compute, copy, map, drain), one block at a time with nothing
+//! `executor::run` (stage, compute, copy, map, drain), one tile at a time with nothing
 //! overlapping, each waited for and timed on the host.
 
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::sink::Sink;
 
 /// Host-measured time of each phase of a GPU run, from [`Engine::cdist_phases`](crate::Engine::cdist_phases),
-/// which runs the phases one after another (no overlap between blocks) so each can be timed.
+/// which runs the phases one after another (no overlap between tiles) so each can be timed.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GpuPhases {
     /// Packing the inputs and copying them to the device, until the copies complete.
@@ -20,8 +20,8 @@ pub struct GpuPhases {
     /// Copying results to a mappable buffer, mapping it and writing them to the sink.
     pub readback: Duration,
     /// Blocks (tiles) the plan had.
-    pub blocks: usize,
-    /// Compute passes (dispatches) submitted: one per block and chunk of dimensions.
+    pub tiles: usize,
+    /// Compute passes (dispatches) submitted: one per tile and chunk of dimensions.
     pub passes: usize,
 }
 
@@ -33,7 +33,7 @@ fn wait(ctx: &GpuContext, submission: wgpu::SubmissionIndex) -> Result<()> {
     ctx.check_async_error()
 }
 
-/// Runs `job`'s distances into `sink`, each phase of each block waited for and timed.
+/// Runs `job`'s distances into `sink`, each phase of each tile waited for and timed.
 pub(crate) fn run_phased(ctx: &GpuContext, job: Job, sink: &mut dyn Sink) -> Result<GpuPhases> {
     let Job { kernel, x, y, metric, plan, .. } = job;
     ctx.check_async_error()?;
@@ -41,10 +41,10 @@ pub(crate) fn run_phased(ctx: &GpuContext, job: Job, sink: &mut dyn Sink) -> Res
     let mut slot = ctx.slot_pool.take(ctx, plan, 0)?;
     let mut output = Output::Tiles(sink);
     let (mut host, mut phases) = (Vec::new(), GpuPhases::default());
-    for block in plan.blocks() {
+    for tile in plan.tiles() {
         for (c, dims) in plan.dim_chunks().enumerate() {
             let start = Instant::now();
-            stage(ctx, &mut slot, (&x, &y), &block, &dims, c, &mut host);
+            stage(ctx, &mut slot, (&x, &y), &tile, &dims, c, &mut host);
             // An empty submission flushes the queued buffer writes.
             wait(ctx, ctx.queue.submit([]))?;
             phases.upload += start.elapsed();
@@ -52,7 +52,7 @@ pub(crate) fn run_phased(ctx: &GpuContext, job: Job, sink: &mut dyn Sink) -> Res
             let start = Instant::now();
             let mut encoder =
                 ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
-            encode_distances(&mut encoder, &pipeline, &slot, &block, kernel.block(&ctx.tuning));
+            encode_distances(&mut encoder, &pipeline, &slot, &tile, kernel.block(&ctx.tuning));
             wait(ctx, ctx.queue.submit([encoder.finish()]))?;
             phases.compute += start.elapsed();
             phases.passes += 1;
@@ -60,12 +60,12 @@ pub(crate) fn run_phased(ctx: &GpuContext, job: Job, sink: &mut dyn Sink) -> Res
         let start = Instant::now();
         let mut encoder =
             ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
-        let readback = encode_copy(&mut encoder, &slot, &block);
+        let readback = encode_copy(&mut encoder, &slot, &tile);
         let submission = ctx.queue.submit([encoder.finish()]);
-        slot.map_in_flight(block, readback, submission);
+        slot.map_in_flight(tile, readback, submission);
         drain(ctx, &mut slot, &mut output)?;
         phases.readback += start.elapsed();
-        phases.blocks += 1;
+        phases.tiles += 1;
     }
     ctx.slot_pool.give_back([slot]);
     Ok(phases)

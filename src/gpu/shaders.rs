@@ -15,17 +15,17 @@ pub enum Kernel {
 
 const METRIC_WGSL: &str = include_str!("../../shaders/common/metric.wgsl");
 
-/// The k-nearest epilogue: reduces a tile of distances to the best candidates of each segment
+/// The k-nearest epilogue: reduces a tile of distances to the best candidates of each span
 /// of each row (see the file's header).
 pub const SELECT_WGSL: &str = include_str!("../../shaders/select.wgsl");
 
-/// Most candidates the select epilogue keeps per segment (`K_MAX` in shaders/select.wgsl);
+/// Most candidates the select epilogue keeps per span (`K_MAX` in shaders/select.wgsl);
 /// larger `k` read back the tiles instead.
 pub const SELECT_K_MAX: usize = 32;
 
-/// Columns per segment of the select epilogue for `k` candidates: at least 32 per candidate
+/// Columns per span of the select epilogue for `k` candidates: at least 32 per candidate
 /// kept (so at most 1/4 of the tile's bytes come back, 1/13 for k = 10), at least 256.
-pub(crate) fn select_segment(k: usize) -> usize {
+pub(crate) fn select_span(k: usize) -> usize {
     (32 * k).max(256)
 }
 

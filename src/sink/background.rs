@@ -1,5 +1,5 @@
-//! A sink that hands blocks to another sink on a writer thread, so disk writes overlap the
-//! computation of the next blocks instead of stalling it.
+//! A sink that hands tiles to another sink on a writer thread, so disk writes overlap the
+//! computation of the next tiles instead of stalling it.
 
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -8,26 +8,26 @@ use ndarray::{Array2, ArrayView2};
 
 use super::Sink;
 use crate::error::{Error, Result};
-use crate::plan::Block;
+use crate::plan::Tile;
 
 /// Blocks queued for the writer at most; bounds the memory the queue can hold.
 const QUEUE: usize = 4;
 
-/// Runs `inner` on a writer thread, fed through a bounded queue of owned blocks.
+/// Runs `inner` on a writer thread, fed through a bounded queue of owned tiles.
 pub struct Background {
-    queue: Option<SyncSender<(Block, Array2<f32>)>>,
+    queue: Option<SyncSender<(Tile, Array2<f32>)>>,
     writer: Option<JoinHandle<Result<()>>>,
 }
 
 impl Background {
     /// Starts the writer thread for `inner`.
     pub fn new(mut inner: Box<dyn Sink + 'static>) -> Self {
-        let (tx, rx) = sync_channel::<(Block, Array2<f32>)>(QUEUE);
+        let (tx, rx) = sync_channel::<(Tile, Array2<f32>)>(QUEUE);
         let writer = std::thread::Builder::new()
             .name("pairdist-writer".into())
             .spawn(move || {
-                for (block, values) in rx {
-                    inner.accept(&block, values.view())?;
+                for (tile, values) in rx {
+                    inner.accept(&tile, values.view())?;
                 }
                 inner.finish()
             })
@@ -47,16 +47,16 @@ impl Background {
 }
 
 impl Sink for Background {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
         let queue = self.queue.as_ref().ok_or(Error::Interrupted)?;
-        if queue.send((block.clone(), values.to_owned())).is_err() {
+        if queue.send((tile.clone(), values.to_owned())).is_err() {
             // The writer stopped early: its error says why.
             return self.join().and(Err(Error::Interrupted));
         }
         Ok(())
     }
 
-    /// Waits until every queued block is written and the inner sink has finished.
+    /// Waits until every queued tile is written and the inner sink has finished.
     fn finish(&mut self) -> Result<()> {
         self.join()
     }

@@ -1,4 +1,4 @@
-//! Sinks that write to an open file as blocks arrive, so an output larger than memory never
+//! Sinks that write to an open file as tiles arrive, so an output larger than memory never
 //! lives in memory. They write into whatever file they are given; making that file a
 //! temporary one and renaming it at the end is the job of [`crate::io::OutputFile`].
 
@@ -13,7 +13,7 @@ use ndarray_npy::npy::header::{Header, Layout as NpyLayout};
 
 use super::{Layout, Sink};
 use crate::error::{Error, Result};
-use crate::plan::Block;
+use crate::plan::Tile;
 
 // The .npy header says little-endian f32 ('<f4'); the bytes are written as they are in memory.
 #[cfg(not(target_endian = "little"))]
@@ -23,7 +23,7 @@ compile_error!("pairdist writes .npy data in native byte order, which must be li
 /// ones are written row segment by row segment. Bounds the sink's memory whatever the output.
 const MAX_BAND_BYTES: usize = 64 << 20;
 
-/// Writes an f32 `.npy` file (C order) as blocks arrive, so the output never has to fit in
+/// Writes an f32 `.npy` file (C order) as tiles arrive, so the output never has to fit in
 /// memory. Blocks of one row band are gathered into one contiguous write when the band is
 /// small enough (a few large writes keep the disk busy; many small ones do not).
 pub struct NpyFileSink {
@@ -52,7 +52,7 @@ impl NpyFileSink {
         let wrap = |e: &dyn std::fmt::Display| Error::write(&path, e);
         header.write(&mut file).map_err(|e| wrap(&e))?;
         let data_offset = file.stream_position().map_err(|e| wrap(&e))?;
-        // A sparse file of the final size: blocks land at their offsets in any order.
+        // A sparse file of the final size: tiles land at their offsets in any order.
         file.set_len(data_offset + layout.len() * 4).map_err(|e| wrap(&e))?;
         Ok(NpyFileSink { file, path, layout, data_offset, band: None })
     }
@@ -62,10 +62,10 @@ impl NpyFileSink {
             .map_err(|e| Error::write(&self.path, e))
     }
 
-    /// Writes every row segment of a block where it belongs.
-    fn write_segments(&self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+    /// Writes every row segment of a tile where it belongs.
+    fn write_segments(&self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
         let mut row_buf = Vec::new();
-        for seg in self.layout.segments(block) {
+        for seg in self.layout.segments(tile) {
             let row = values.slice(s![seg.row, seg.cols.clone()]);
             let data: &[f32] = match row.as_slice() {
                 Some(d) => d,
@@ -91,23 +91,23 @@ impl NpyFileSink {
 }
 
 impl Sink for NpyFileSink {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
         let Layout::Matrix { m, .. } = self.layout else {
-            return self.write_segments(block, values);
+            return self.write_segments(tile, values);
         };
-        if block.rows.len() * m * 4 > MAX_BAND_BYTES {
-            return self.write_segments(block, values);
+        if tile.rows.len() * m * 4 > MAX_BAND_BYTES {
+            return self.write_segments(tile, values);
         }
-        if self.band.as_ref().is_some_and(|b| b.rows != block.rows) {
+        if self.band.as_ref().is_some_and(|b| b.rows != tile.rows) {
             self.flush_band()?;
         }
         let band = self.band.get_or_insert_with(|| Band {
-            rows: block.rows.clone(),
-            values: Array2::zeros((block.rows.len(), m)),
+            rows: tile.rows.clone(),
+            values: Array2::zeros((tile.rows.len(), m)),
             filled: 0,
         });
-        band.values.slice_mut(s![.., block.cols.clone()]).assign(&values);
-        band.filled += block.cols.len();
+        band.values.slice_mut(s![.., tile.cols.clone()]).assign(&values);
+        band.filled += tile.cols.len();
         if band.filled == m {
             self.flush_band()?;
         }
@@ -123,8 +123,8 @@ impl Sink for NpyFileSink {
 /// Writes text in NumPy `savetxt` style: one matrix row per line (or one condensed value per
 /// line), values separated by `delimiter`, in the shortest form that reads back to the same f32.
 ///
-/// Text must be written row by row, but blocks arrive a row band at a time, columns inner: the
-/// first line of a band is done only when its last block is. So the sink gathers one band
+/// Text must be written row by row, but tiles arrive a row band at a time, columns inner: the
+/// first line of a band is done only when its last tile is. So the sink gathers one band
 /// before writing it. A band of up to 64 MiB is gathered in memory; a larger one
 /// (a few rows of a very wide output) is gathered in an unnamed temporary file beside the
 /// output (removed by the OS however the run ends), and written out from there a piece of a
@@ -238,12 +238,12 @@ impl TextFileSink {
         Ok(TextBand { rows, memory: None })
     }
 
-    /// Stores a block of the current band.
-    fn gather(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+    /// Stores a tile of the current band.
+    fn gather(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
         let width = self.width();
         let band = self.band.as_mut().expect("a band was started");
         if let Some(memory) = &mut band.memory {
-            memory.slice_mut(s![.., block.cols.clone()]).assign(&values);
+            memory.slice_mut(s![.., tile.cols.clone()]).assign(&values);
             return Ok(());
         }
         let spill = self.spill.as_ref().expect("spilled bands have a spill file");
@@ -257,7 +257,7 @@ impl TextFileSink {
                     &row_buf
                 }
             };
-            let offset = (r as u64 * width as u64 + block.cols.start as u64) * 4;
+            let offset = (r as u64 * width as u64 + tile.cols.start as u64) * 4;
             write_all_at(spill, bytemuck::cast_slice(data), offset).map_err(|e| spill_error(&self.path, e))?;
         }
         Ok(())
@@ -323,16 +323,16 @@ fn spill_error(path: &Path, e: io::Error) -> Error {
 }
 
 impl Sink for TextFileSink {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
-        if self.band.as_ref().is_some_and(|band| band.rows != block.rows) {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+        if self.band.as_ref().is_some_and(|band| band.rows != tile.rows) {
             self.flush_band()?;
         }
         if self.band.is_none() {
-            self.band = Some(self.start_band(block.rows.clone())?);
+            self.band = Some(self.start_band(tile.rows.clone())?);
         }
-        self.gather(block, values)?;
-        // Blocks arrive columns left to right: the band's last block completes it.
-        if block.cols.end == self.width() {
+        self.gather(tile, values)?;
+        // Blocks arrive columns left to right: the band's last tile completes it.
+        if tile.cols.end == self.width() {
             self.flush_band()?;
         }
         Ok(())
@@ -349,7 +349,7 @@ impl Sink for TextFileSink {
 }
 
 /// Writes all of `buf` at `offset` without moving the file's cursor (positional writes let
-/// blocks land in any order).
+/// tiles land in any order).
 #[cfg(unix)]
 fn write_all_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
@@ -401,18 +401,18 @@ mod tests {
 
     /// Blocks of an `n × m` output cut into `tn × tm` tiles, in plan order, with values
     /// `i * 1000 + j` (condensed: only tiles reaching above the diagonal).
-    fn blocks(n: usize, m: usize, tn: usize, tm: usize, condensed: bool) -> Vec<(Block, Array2<f32>)> {
+    fn tiles(n: usize, m: usize, tn: usize, tm: usize, condensed: bool) -> Vec<(Tile, Array2<f32>)> {
         let mut out = Vec::new();
         for r0 in (0..n).step_by(tn) {
             for c0 in (0..m).step_by(tm) {
-                let block = Block { rows: r0..(r0 + tn).min(n), cols: c0..(c0 + tm).min(m) };
-                if condensed && block.cols.end <= block.rows.start + 1 {
+                let tile = Tile { rows: r0..(r0 + tn).min(n), cols: c0..(c0 + tm).min(m) };
+                if condensed && tile.cols.end <= tile.rows.start + 1 {
                     continue;
                 }
-                let values = Array2::from_shape_fn((block.rows.len(), block.cols.len()), |(r, c)| {
+                let values = Array2::from_shape_fn((tile.rows.len(), tile.cols.len()), |(r, c)| {
                     ((r0 + r) * 1000 + c0 + c) as f32
                 });
-                out.push((block, values));
+                out.push((tile, values));
             }
         }
         out
@@ -434,7 +434,7 @@ mod tests {
         text
     }
 
-    fn write(layout: Layout, tiles: (usize, usize), band_limit: usize, delimiter: char) -> String {
+    fn write(layout: Layout, tile_shape: (usize, usize), band_limit: usize, delimiter: char) -> String {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
         let (n, m, condensed) = match layout {
@@ -443,8 +443,8 @@ mod tests {
         };
         let mut sink = TextFileSink::new(File::create(&path).unwrap(), path.clone(), layout, delimiter);
         sink.band_limit = band_limit;
-        for (block, values) in blocks(n, m, tiles.0, tiles.1, condensed) {
-            sink.accept(&block, values.view()).unwrap();
+        for (tile, values) in tiles(n, m, tile_shape.0, tile_shape.1, condensed) {
+            sink.accept(&tile, values.view()).unwrap();
             // A spilled band holds at most one piece of a row in memory.
             assert!(sink.band.as_ref().is_none_or(|b| b.memory.is_some() == (band_limit > 0)));
         }

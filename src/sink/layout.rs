@@ -1,9 +1,9 @@
-//! Where each entry of a block lands in a flat output: a row-major matrix or SciPy's condensed
+//! Where each entry of a tile lands in a flat output: a row-major matrix or SciPy's condensed
 //! vector. One place for the index arithmetic that the memory and file sinks share.
 
 use std::ops::Range;
 
-use crate::plan::Block;
+use crate::plan::Tile;
 
 /// The shape of a flat output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,12 +22,12 @@ pub enum Layout {
     },
 }
 
-/// A run of one block row that is contiguous in the output.
+/// A run of one tile row that is contiguous in the output.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
-    /// Row inside the block.
+    /// Row inside the tile.
     pub row: usize,
-    /// Columns inside the block.
+    /// Columns inside the tile.
     pub cols: Range<usize>,
     /// Offset of the first entry in the flat output, in elements.
     pub offset: u64,
@@ -55,11 +55,11 @@ impl Layout {
         }
     }
 
-    /// The contiguous runs a block contributes to the output, in output order.
-    pub fn segments<'b>(&self, block: &'b Block) -> impl Iterator<Item = Segment> + 'b {
+    /// The contiguous runs a tile contributes to the output, in output order.
+    pub fn segments<'b>(&self, tile: &'b Tile) -> impl Iterator<Item = Segment> + 'b {
         let layout = *self;
-        let (c0, c1) = (block.cols.start, block.cols.end);
-        block.rows.clone().enumerate().filter_map(move |(r, i)| match layout {
+        let (c0, c1) = (tile.cols.start, tile.cols.end);
+        tile.rows.clone().enumerate().filter_map(move |(r, i)| match layout {
             Layout::Matrix { m, .. } => {
                 Some(Segment { row: r, cols: 0..c1 - c0, offset: i as u64 * m as u64 + c0 as u64 })
             }
@@ -87,11 +87,11 @@ mod tests {
         let n = 7;
         let layout = Layout::Condensed { n };
         let mut seen = vec![None; layout.len() as usize];
-        // Cut the square into uneven blocks and check every (i < j) lands where SciPy puts it.
+        // Cut the square into uneven tiles and check every (i < j) lands where SciPy puts it.
         for rows in [0..3, 3..5, 5..7] {
             for cols in [0..2, 2..6, 6..7] {
-                let block = Block { rows: rows.clone(), cols: cols.clone() };
-                for seg in layout.segments(&block) {
+                let tile = Tile { rows: rows.clone(), cols: cols.clone() };
+                for seg in layout.segments(&tile) {
                     for (k, c) in seg.cols.clone().enumerate() {
                         let (i, j) = (rows.start + seg.row, cols.start + c);
                         assert!(j > i);
@@ -109,8 +109,8 @@ mod tests {
     #[test]
     fn matrix_offsets_are_row_major() {
         let layout = Layout::Matrix { n: 4, m: 5 };
-        let block = Block { rows: 1..3, cols: 2..5 };
-        let segs: Vec<_> = layout.segments(&block).collect();
+        let tile = Tile { rows: 1..3, cols: 2..5 };
+        let segs: Vec<_> = layout.segments(&tile).collect();
         assert_eq!(segs.len(), 2);
         assert_eq!((segs[0].offset, segs[1].offset), (7, 12));
         assert_eq!(segs[0].cols, 0..3);

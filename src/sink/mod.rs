@@ -1,6 +1,6 @@
-//! Sinks: where finished blocks go. A new output form is a new sink and nothing else.
+//! Sinks: where finished tiles go. A new output form is a new sink and nothing else.
 //!
-//! Executors hand each finished block to [`Sink::accept`] in plan order (row bands top to
+//! Executors hand each finished tile to [`Sink::accept`] in plan order (row bands top to
 //! bottom, columns left to right inside a band), then call [`Sink::finish`] once.
 
 mod background;
@@ -14,22 +14,22 @@ pub use layout::Layout;
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
 use crate::error::Result;
-use crate::plan::Block;
+use crate::plan::Tile;
 
-/// Receives finished blocks of a distance matrix.
+/// Receives finished tiles of a distance matrix.
 pub trait Sink<T: Copy = f32>: Send {
-    /// Takes one finished block: `values` is `block.rows.len() × block.cols.len()`, holding the
-    /// distances between rows `block.rows` of X and rows `block.cols` of Y. For a condensed
+    /// Takes one finished tile: `values` is `tile.rows.len() × tile.cols.len()`, holding the
+    /// distances between rows `tile.rows` of X and rows `tile.cols` of Y. For a condensed
     /// (pdist) run, entries on or below the diagonal are present but meaningless.
-    fn accept(&mut self, block: &Block, values: ArrayView2<T>) -> Result<()>;
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()>;
 
-    /// Called once after the last block.
+    /// Called once after the last tile.
     fn finish(&mut self) -> Result<()> {
         Ok(())
     }
 }
 
-/// Writes blocks into a caller's `n × m` matrix view.
+/// Writes tiles into a caller's `n × m` matrix view.
 pub struct MatrixSink<'a, T> {
     out: ArrayViewMut2<'a, T>,
 }
@@ -42,13 +42,13 @@ impl<'a, T> MatrixSink<'a, T> {
 }
 
 impl<T: Copy + Send> Sink<T> for MatrixSink<'_, T> {
-    fn accept(&mut self, block: &Block, values: ArrayView2<T>) -> Result<()> {
-        self.out.slice_mut(s![block.rows.clone(), block.cols.clone()]).assign(&values);
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
+        self.out.slice_mut(s![tile.rows.clone(), tile.cols.clone()]).assign(&values);
         Ok(())
     }
 }
 
-/// Writes the strictly-upper part of blocks into SciPy's condensed vector of length n(n−1)/2.
+/// Writes the strictly-upper part of tiles into SciPy's condensed vector of length n(n−1)/2.
 pub struct CondensedSink<'a, T> {
     layout: Layout,
     out: &'a mut [T],
@@ -64,8 +64,8 @@ impl<'a, T> CondensedSink<'a, T> {
 }
 
 impl<T: Copy + Send> Sink<T> for CondensedSink<'_, T> {
-    fn accept(&mut self, block: &Block, values: ArrayView2<T>) -> Result<()> {
-        for seg in self.layout.segments(block) {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
+        for seg in self.layout.segments(tile) {
             let src = values.slice(s![seg.row, seg.cols.clone()]);
             let start = seg.offset as usize;
             let dst = &mut self.out[start..start + seg.cols.len()];

@@ -394,7 +394,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 upload_s: phases.filter(|_| api != "Gl").map(|p| p.upload.as_secs_f64()),
                 compute_s: phases.filter(|_| api != "Gl").map(|p| p.compute.as_secs_f64()),
                 readback_s: phases.filter(|_| api != "Gl").map(|p| p.readback.as_secs_f64()),
-                blocks: phases.map(|p| p.blocks),
+                blocks: phases.map(|p| p.tiles),
                 passes: phases.map(|p| p.passes),
                 bytes_per_pair_dim: shape.map(|(k, t)| k.bytes_per_pair_dim(&t)),
                 speedup_vs_naive: speedup,

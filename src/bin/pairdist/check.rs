@@ -17,19 +17,19 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use pairdist::Metric;
 use pairdist::cpu::reference;
 use pairdist::io::{AsRead, Input};
-use pairdist::plan::Block;
+use pairdist::plan::Tile;
 use rand::SeedableRng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
 
-/// Entries checked in each block at least (or all of a smaller block's).
+/// Entries checked in each tile at least (or all of a smaller tile's).
 const PER_BLOCK: usize = 16;
 /// Entries checked in a run at least (or all of a smaller output).
 const MIN_TOTAL: u64 = 1000;
 /// How far rounding float64 inputs to f32 may move a result, relative to it.
 const INPUT_ROUNDING: f64 = 1e-5;
 
-/// Samples entries of finished blocks and compares them with the f64 reference.
+/// Samples entries of finished tiles and compares them with the f64 reference.
 pub(crate) struct Checker<'x> {
     x: &'x Input,
     y: &'x Input,
@@ -88,7 +88,7 @@ fn largest_abs(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f64 {
     a.iter().chain(b.iter()).fold(0.0f64, |m, &v| m.max(f64::from(v).abs()))
 }
 
-/// Entries `(row, column)` of a block, relative to it, that the output keeps: all, or those
+/// Entries `(row, column)` of a tile, relative to it, that the output keeps: all, or those
 /// above the diagonal for pdist. Indexed 0..len without listing them.
 struct Wanted {
     cols: usize,
@@ -98,14 +98,14 @@ struct Wanted {
 }
 
 impl Wanted {
-    fn of(block: &Block, upper_only: bool) -> Wanted {
-        let (rows, cols) = (block.rows.len(), block.cols.len());
+    fn of(tile: &Tile, upper_only: bool) -> Wanted {
+        let (rows, cols) = (tile.rows.len(), tile.cols.len());
         if !upper_only {
             return Wanted { cols, upper: None, len: rows * cols };
         }
         let (mut first, mut before, mut len) = (Vec::with_capacity(rows), Vec::with_capacity(rows), 0);
-        for i in block.rows.clone() {
-            let start = (i + 1).max(block.cols.start).min(block.cols.end) - block.cols.start;
+        for i in tile.rows.clone() {
+            let start = (i + 1).max(tile.cols.start).min(tile.cols.end) - tile.cols.start;
             first.push(start);
             before.push(len);
             len += cols - start;
@@ -144,19 +144,19 @@ impl<'x> Checker<'x> {
         }
     }
 
-    /// Entries to check in a block of `wanted` entries: at least [`PER_BLOCK`], and the block's
+    /// Entries to check in a tile of `wanted` entries: at least [`PER_BLOCK`], and the tile's
     /// share of [`MIN_TOTAL`], so the run checks at least that many (or every entry).
     fn quota(&self, wanted: usize) -> usize {
         let share = (MIN_TOTAL as u128 * wanted as u128).div_ceil(self.total.max(1) as u128);
         (share as usize).max(PER_BLOCK).min(wanted)
     }
 
-    pub(crate) fn sample(&mut self, block: &Block, values: ArrayView2<f32>) {
-        let wanted = Wanted::of(block, self.upper_only);
+    pub(crate) fn sample(&mut self, tile: &Tile, values: ArrayView2<f32>) {
+        let wanted = Wanted::of(tile, self.upper_only);
         let quota = self.quota(wanted.len);
         for k in index::sample(&mut self.rng, wanted.len, quota) {
             let (r, c) = wanted.get(k);
-            self.compare(block.rows.start + r, block.cols.start + c, values[(r, c)]);
+            self.compare(tile.rows.start + r, tile.cols.start + c, values[(r, c)]);
         }
     }
 
@@ -284,13 +284,13 @@ mod tests {
 
     #[test]
     fn wanted_entries_of_a_pdist_block_are_those_above_the_diagonal() {
-        let block = Block { rows: 3..7, cols: 2..9 };
-        let wanted = Wanted::of(&block, true);
+        let tile = Tile { rows: 3..7, cols: 2..9 };
+        let wanted = Wanted::of(&tile, true);
         let listed: Vec<_> = (0..wanted.len).map(|k| wanted.get(k)).collect();
         let expected: Vec<_> =
             (0..4).flat_map(|r| (0..7).map(move |c| (r, c))).filter(|&(r, c)| c + 2 > r + 3).collect();
         assert_eq!(listed, expected);
-        let all = Wanted::of(&block, false);
+        let all = Wanted::of(&tile, false);
         assert_eq!((0..all.len).map(|k| all.get(k)).collect::<Vec<_>>().len(), 28);
         assert_eq!(all.get(9), (1, 2));
     }

@@ -322,7 +322,7 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
         y.nrows(),
         x.ncols(),
         run.metric,
-        plan.blocks().count(),
+        plan.tiles().count(),
         plan.tile_rows,
         plan.tile_cols,
         if plan.splits_dims() { format!(", d in chunks of {}", plan.tile_dims) } else { String::new() }
@@ -331,7 +331,7 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     // Disk writes run on their own thread, overlapping the computation.
     let mut file_sink = Background::new(output.sink(layout)?);
     let mut checker = run.check.then(|| check::Checker::new(&xa, xb_or_xa, run.metric, pdist, entries));
-    let bar = progress::bar(plan.blocks().map(|b| b.len() as u64).sum(), run.quiet);
+    let bar = progress::bar(plan.tiles().map(|b| b.len() as u64).sum(), run.quiet);
     let mut sink =
         progress::Observed { inner: &mut file_sink, bar: &bar, interrupted: &INTERRUPTED, checker: checker.as_mut() };
     let start = Instant::now();

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::ArrayView2;
-use pairdist::plan::Block;
+use pairdist::plan::Tile;
 use pairdist::sink::Sink;
 use pairdist::{Error, Result};
 
@@ -23,7 +23,7 @@ pub(crate) fn bar(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Passes blocks to the real sink, counting them on the bar, sampling them for `--check`, and
+/// Passes tiles to the real sink, counting them on the bar, sampling them for `--check`, and
 /// stopping the run when Ctrl-C was pressed.
 pub(crate) struct Observed<'a, 'x> {
     pub inner: &'a mut dyn Sink,
@@ -33,15 +33,15 @@ pub(crate) struct Observed<'a, 'x> {
 }
 
 impl Sink for Observed<'_, '_> {
-    fn accept(&mut self, block: &Block, values: ArrayView2<f32>) -> Result<()> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
         if self.interrupted.load(Ordering::SeqCst) {
             return Err(Error::Interrupted);
         }
         if let Some(c) = self.checker.as_mut() {
-            c.sample(block, values);
+            c.sample(tile, values);
         }
-        self.inner.accept(block, values)?;
-        self.bar.inc(block.len() as u64);
+        self.inner.accept(tile, values)?;
+        self.bar.inc(tile.len() as u64);
         Ok(())
     }
 
