@@ -13,7 +13,15 @@
 //!
 //! So a metric whose term and final step exist already is one entry in
 //! [`Metric::definition`]; a new kind of term is one `Term` variant, its WGSL body and its
-//! SIMD twin. Differences are always taken first: the `|x|² + |y|² − 2x·y` form is never used,
+//! SIMD twin. The metrics still to come fit the same shape:
+//!
+//! - `chebyshev`: `|x − y|` merged by [`Merge`]`::Max` (a max instead of an add in the
+//!   accumulate step of both kernels, and in the passes' merge);
+//! - `minkowski` with `p`: a term `|x − y|^p` and a final `^(1/p)`, with `p` carried by the
+//!   metric (a parameter becomes an override constant on the GPU, a value in the CPU kernel);
+//!   `p = 1, 2, ∞` resolve to the cityblock, euclidean and chebyshev definitions;
+//! - `cosine` and `correlation`: a per-row preparation (norms, means) computed once per input,
+//!   a product term, and a final step that reads the two rows' prepared values. Differences are always taken first: the `|x|² + |y|² − 2x·y` form is never used,
 //! so `cdist(X, X)` has exact zeros on its diagonal and nearby points do not cancel to zero.
 
 use std::fmt;
