@@ -63,3 +63,31 @@ fn ctrl_c_leaves_nothing() {
 fn sigterm_leaves_nothing() {
     interrupt_with("-TERM");
 }
+
+#[test]
+fn ctrl_c_stops_a_knn_search_and_leaves_nothing() {
+    // 60 000 points in 256 dimensions against themselves: about 10^12 pair-dimensions, many
+    // seconds on any CPU; the monitor stops it at the next band.
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let x = Array2::from_shape_simple_fn((60_000, 256), || rng.random_range(-1.0f32..1.0));
+    write_npy(dir.path().join("x.npy"), &x).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pairdist"))
+        .args(["knn", "x.npy", "-k", "5", "-o", "nn.npz", "--backend", "cpu", "--quiet"])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let since = Instant::now();
+    while !others(dir.path()).iter().any(|n| n.ends_with(".partial")) {
+        assert!(since.elapsed() < Duration::from_secs(60), "no temporary output appeared");
+        sleep(Duration::from_millis(20));
+    }
+    sleep(Duration::from_millis(500)); // reading the input, then searching
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "exit status {:?}, stderr: {stderr}", out.status);
+    assert!(stderr.contains("interrupted") && !stderr.contains("panicked"), "{stderr}");
+    assert_eq!(others(dir.path()), Vec::<String>::new(), "files left behind");
+}
