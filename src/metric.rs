@@ -21,8 +21,10 @@
 //!   metric (a parameter becomes an override constant on the GPU, a value in the CPU kernel);
 //!   `p = 1, 2, ∞` resolve to the cityblock, euclidean and chebyshev definitions;
 //! - `cosine` and `correlation`: a per-row preparation (norms, means) computed once per input,
-//!   a product term, and a final step that reads the two rows' prepared values. Differences are always taken first: the `|x|² + |y|² − 2x·y` form is never used,
-//! so `cdist(X, X)` has exact zeros on its diagonal and nearby points do not cancel to zero.
+//!   a product term, and a final step that reads the two rows' prepared values.
+//!
+//! Differences are always taken first: the `|x|² + |y|² − 2x·y` form is never used, so
+//! `cdist(X, X)` has exact zeros on its diagonal and nearby points do not cancel to zero.
 
 use std::fmt;
 use std::str::FromStr;
