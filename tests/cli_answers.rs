@@ -165,3 +165,14 @@ fn bad_arguments_fail_with_one_line_and_no_output() {
         .filter(|e| e.as_ref().unwrap().path().to_string_lossy().ends_with(".partial"));
     assert_eq!(leftovers.count(), 0);
 }
+
+#[test]
+fn metrics_lists_every_metric_with_its_formula() {
+    let (ok, stdout, _) = run(&["metrics"]);
+    assert!(ok);
+    for (name, formula) in [("euclidean", "√Σ (x − y)²"), ("sqeuclidean", "Σ (x − y)²"), ("cityblock", "Σ |x − y|")]
+    {
+        assert!(stdout.lines().any(|l| l.starts_with(name) && l.contains(formula)), "{name}: {stdout}");
+    }
+    assert!(stdout.contains("manhattan"));
+}

@@ -92,6 +92,8 @@ enum Command {
     },
     /// List every adapter wgpu sees and the limits that matter to pairdist.
     Info,
+    /// List the metrics, their SciPy names, aliases and formulas.
+    Metrics,
     /// Compute a generated problem and report what ran, how fast, and how exact.
     Demo(demo::DemoArgs),
 }
@@ -224,6 +226,7 @@ fn main() -> ExitCode {
             answers::run(&xa, xb.as_deref(), answers::Question::Within { r, max_pairs }, &run)
         }
         Command::Info => info(),
+        Command::Metrics => metrics(),
         Command::Demo(args) => demo::run(&args),
     };
     match result {
@@ -368,6 +371,16 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
         pairs / seconds / 1e9,
         pairs * x.ncols() as f64 / seconds / 1e9
     );
+    Ok(())
+}
+
+fn metrics() -> Result<()> {
+    for metric in Metric::ALL {
+        let def = metric.definition();
+        let aliases =
+            if def.aliases.is_empty() { String::new() } else { format!(" (alias {})", def.aliases.join(", ")) };
+        out!("{:<12} {}{aliases}", def.name, def.formula)?;
+    }
     Ok(())
 }
 
