@@ -1,0 +1,700 @@
+"""pairdist: pairwise distances on any GPU (wgpu: Vulkan, Metal, DX12) or on all CPU cores.
+
+A drop-in for SciPy's ``cdist`` and ``pdist`` (same argument names, shapes and condensed
+layout), and the answers people want without the matrix: the ``k`` nearest neighbours
+(scikit-learn's ``kneighbors`` shapes) and every pair within a radius.
+
+>>> import numpy as np, pairdist
+>>> XA = np.array([[0.0, 0.0], [3.0, 4.0]])
+>>> pairdist.cdist(XA, XA)
+array([[0., 5.],
+       [5., 0.]])
+>>> distances, indices = pairdist.knn(XA, k=1)      # XB omitted: XA against itself
+>>> indices
+array([[1],
+       [0]])
+
+Metrics: ``euclidean`` (default), ``sqeuclidean``, ``cityblock`` (alias ``manhattan``).
+
+Precision: pairdist computes in float32, exactly as its Rust library does (differences
+first, never the ``|x|² + |y|² − 2x·y`` shortcut): float64 inputs are rounded to float32, and
+every result is within a relative 1e-5 (plus a tiny absolute term scaled by the data) of
+SciPy's float64 answer. Results are float64 by default, as SciPy returns them; pass
+``dtype=np.float32`` to get the float32 values without the widening copy (half the memory).
+
+Backends: ``backend="auto"`` (default) uses the best hardware GPU and the CPU when there is
+none (a software GPU such as lavapipe is slower than pairdist's own CPU path, so ``auto``
+never picks one); ``"gpu"`` uses any GPU adapter, software ones included, and fails without
+one; ``"cpu"`` uses all CPU cores. The module-level functions share one :class:`Engine` per
+backend, built on first use; build your own :class:`Engine` to choose the adapter or the
+memory budget.
+
+Threads and Ctrl-C: the GIL is released while pairdist computes, so Python threads calling it
+run in parallel. A call is computed in blocks of about a tenth of a second each, and Python
+handles signals between blocks: Ctrl-C (``KeyboardInterrupt``) stops a long call within a
+second. An array passed as ``out=`` is then partly filled.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+import time
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _pairdist
+
+__version__: str = _pairdist.__version__
+
+__all__ = ["Engine", "METRICS", "cdist", "pdist", "knn", "radius", "info"]
+
+#: The metrics pairdist computes, by SciPy's names.
+METRICS: Tuple[str, ...] = ("euclidean", "sqeuclidean", "cityblock")
+
+# Every name accepted for each metric: SciPy's aliases, and scikit-learn's (manhattan, l1, l2).
+_ALIASES: Dict[str, str] = {
+    **dict.fromkeys(["euclidean", "euclid", "eu", "e", "l2"], "euclidean"),
+    **dict.fromkeys(["sqeuclidean", "sqe", "sqeuclid"], "sqeuclidean"),
+    **dict.fromkeys(["cityblock", "cblock", "cb", "c", "manhattan", "l1"], "cityblock"),
+}
+_SUPPORTED = "'euclidean', 'sqeuclidean', 'cityblock' (alias 'manhattan')"
+# SciPy's other metrics: known names, not (yet) computed by pairdist.
+_SCIPY_OTHERS = frozenset(
+    "braycurtis canberra chebyshev chebychev correlation cosine dice hamming matching jaccard "
+    "jensenshannon kulczynski1 mahalanobis minkowski pnorm rogerstanimoto russellrao seuclidean "
+    "sokalmichener sokalsneath yule".split()
+)
+# SciPy's metric parameters: none of pairdist's metrics has one.
+_METRIC_PARAMS = ("p", "w", "V", "VI")
+
+_COLUMNS = "XA and XB must have the same number of columns (i.e. feature dimension.)"
+_DEFAULT_MAX_PAIRS = 100_000_000
+
+# Calls run in blocks so that Python can handle Ctrl-C between them: the first block of a call
+# is this many pair-dimensions (a few milliseconds on the slowest device), each later one is
+# sized from the time the last one took, aiming at _BLOCK_SECONDS.
+_FIRST_BLOCK = 1 << 22
+_BLOCK_SECONDS = 0.1
+# Rows of a block when even one row of the matrix is more than a block (the columns are cut).
+_MIN_ROWS = 64
+# Largest block (entries) computed into a temporary float32 buffer (float64 and condensed outputs).
+_BUFFER_ENTRIES = 1 << 22
+
+ArrayLike = npt.ArrayLike
+Metric = Union[str, Callable[..., Any]]
+
+
+def _metric_name(metric: Metric) -> str:
+    """SciPy's canonical name of a metric pairdist computes, or a ValueError/TypeError."""
+    if callable(metric):
+        # SciPy's own functions (scipy.spatial.distance.euclidean, ...) name a metric.
+        name = getattr(metric, "__name__", "")
+        if getattr(metric, "__module__", "").startswith("scipy.spatial") and name in _ALIASES:
+            return _ALIASES[name]
+        raise TypeError(f"pairdist takes a metric by name, not a function; supported metrics: {_SUPPORTED}")
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string such as 'euclidean', not {type(metric).__name__}")
+    name = metric.lower()
+    if name in _ALIASES:
+        return _ALIASES[name]
+    if name in _SCIPY_OTHERS:
+        raise ValueError(f"metric '{metric}' is not supported by pairdist yet; supported metrics: {_SUPPORTED}")
+    raise ValueError(f"Unknown Distance Metric: {metric}; supported metrics: {_SUPPORTED}")
+
+
+def _reject_params(params: Dict[str, Any], function: str) -> None:
+    """pairdist's metrics take no parameters: p, w, V, VI (other than None) are an error."""
+    given = {key: value for key, value in params.items() if not (key in _METRIC_PARAMS and value is None)}
+    for key in given:
+        if key in _METRIC_PARAMS:
+            raise TypeError(
+                f"{function}() does not take metric parameters yet (got {key}=): "
+                f"{_SUPPORTED} have none; weighted and parametrised metrics (p, w, V, VI) come "
+                "with pairdist's metrics issue"
+            )
+        raise TypeError(f"{function}() got an unexpected keyword argument '{key}'")
+
+
+def _points(X: ArrayLike, name: str, not_2d: Optional[str] = None) -> np.ndarray:
+    """X as a 2-D float32 array that the engine reads in place: a view of X when X already is
+    float32, C-contiguous and aligned, else one float32 copy (float64 values rounded)."""
+    a = np.asarray(X)
+    if a.dtype == object:
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must hold real numbers") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, not {a.dtype}")
+    if a.ndim != 2:
+        raise ValueError(not_2d or f"{name} must be a 2-dimensional array.")
+    if a.dtype != np.float32 or not a.flags.c_contiguous or not a.flags.aligned:
+        a = np.array(a, dtype=np.float32, order="C", copy=True)
+    return a
+
+
+def _dtype(dtype: Optional[npt.DTypeLike], out: Optional[np.ndarray]) -> np.dtype:
+    """The result's dtype: float64 (SciPy's) unless dtype or out says float32."""
+    if dtype is None:
+        return out.dtype if out is not None else np.dtype(np.float64)
+    try:
+        wanted = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, not {dtype!r}") from None
+    if wanted not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, not {wanted}")
+    if out is not None and out.dtype != wanted:
+        raise ValueError(f"out is {out.dtype} but dtype={wanted} was asked for")
+    return wanted
+
+
+def _check_out(out: Any, shape: Tuple[int, ...]) -> np.ndarray:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a NumPy array, not {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"Output array has incorrect shape: {out.shape}, expected {shape}.")
+    if out.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"Output array must be float64 or float32 (native byte order), not {out.dtype}.")
+    if not out.flags.writeable:
+        raise ValueError("Output array is read-only.")
+    return out
+
+
+def _count(value: Any, name: str) -> int:
+    """An integer argument (bools refused)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {value!r}") from None
+
+
+def _blocks(
+    n: int, m: int, d: int, *, upper: bool = False, most: Optional[int] = None
+) -> Iterator[Tuple[int, int, int, int]]:
+    """Yields blocks (r0, r1, c0, c1) that cover the n × m matrix row band by row band, each band
+    from left to right (with ``upper``, only the columns after the band's first row: the pairs
+    i < j, and a few below the diagonal that the caller skips). Times each block (the time until
+    the next is asked for) and sizes the next one to take about _BLOCK_SECONDS, so a call
+    returns to Python, which handles Ctrl-C, several times a second. ``most``: entries at most."""
+    pairs = max(1, _FIRST_BLOCK // max(d, 1))
+    if most is not None:
+        pairs = min(pairs, most)
+    r0 = 0
+    while r0 < n:
+        first_col = r0 + 1 if upper else 0
+        width = m - first_col
+        if width <= 0:
+            return
+        rows = min(n - r0, pairs // width) if pairs >= width else min(n - r0, _MIN_ROWS)
+        c0 = first_col
+        while c0 < m:
+            cols = min(m - c0, max(1, pairs // rows))
+            start = time.perf_counter()
+            yield r0, r0 + rows, c0, c0 + cols
+            elapsed = time.perf_counter() - start
+            # A block cut short by the matrix's edge says little about the rate: keep the size.
+            # (_BLOCK_SECONDS = 0 keeps every block the first one's size, for tests.)
+            if _BLOCK_SECONDS and rows * cols * 2 >= pairs:
+                scale = min(4.0, max(0.25, _BLOCK_SECONDS / max(elapsed, 1e-6)))
+                pairs = max(1, int(rows * cols * scale))
+                if most is not None:
+                    pairs = min(pairs, most)
+            c0 += cols
+        r0 += rows
+
+
+def _knn_block(
+    core: Any, a: np.ndarray, b: np.ndarray, k: int, metric: str, row0: int, col0: int, own: bool
+) -> Tuple[np.ndarray, np.ndarray]:
+    """The nearest (up to k) rows of ``b`` to each row of ``a``: float32 distances and global
+    indices (``col0`` + row of b). ``a``'s rows are ``row0, ...``; with ``own`` (a and b are
+    parts of the same X), each point's own entry is marked -1, which _merge puts last."""
+    overlap = own and row0 < col0 + len(b) and col0 < row0 + len(a)
+    kb = min(k + int(overlap), len(b))
+    if kb == 0 or len(a) == 0:
+        return np.empty((len(a), 0), np.float32), np.empty((len(a), 0), np.int64)
+    dist, idx = core.knn(a, b, kb, metric)
+    idx += col0
+    if overlap:
+        idx[idx == np.arange(row0, row0 + len(a))[:, None]] = -1
+    return dist, idx
+
+
+def _merge(parts: List[Tuple[np.ndarray, np.ndarray]], k: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Merges partial neighbour lists of the same rows: the k first by (distance, index), NaN
+    after every number, entries marked -1 after everything: the engine's own order, so a merged
+    answer is the one a single call gives."""
+    dist = np.concatenate([p[0] for p in parts], axis=1)
+    idx = np.concatenate([p[1] for p in parts], axis=1)
+    order = np.lexsort((idx, dist, idx < 0), axis=1)[:, :k]
+    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(idx, order, axis=1)
+
+
+def _too_many(max_pairs: int, r: float) -> ValueError:
+    return ValueError(f"more than {max_pairs} pairs are within r = {r}: raise max_pairs or lower r")
+
+
+class Engine:
+    """A backend chosen once and reused by every call: a GPU adapter with its compiled
+    pipelines, or the CPU. Immutable after construction and safe to share between threads.
+
+    Parameters
+    ----------
+    backend : {"auto", "gpu", "cpu"}
+        ``"auto"``: the best hardware GPU, else the CPU. ``"gpu"``: any GPU adapter, software
+        ones (lavapipe) included; ``RuntimeError`` if there is none. ``"cpu"``: all CPU cores.
+    adapter : str, optional
+        Only GPU adapters whose ``"NAME (BACKEND)"`` contains this text (case-insensitive),
+        such as ``"rtx"`` or ``"(vulkan)"``; see :func:`info`.
+    memory_budget : int, optional
+        Bytes of device memory for all tile buffers together (default 512 MiB; on the CPU,
+        bytes of each streamed tile).
+    max_tile_bytes : int, optional
+        Caps every tile buffer at this many bytes (more, smaller tiles).
+
+    Examples
+    --------
+    >>> import numpy as np, pairdist
+    >>> engine = pairdist.Engine("cpu")
+    >>> engine.cdist(np.zeros((2, 3)), np.ones((1, 3)), "cityblock")
+    array([[3.],
+           [3.]])
+    """
+
+    __slots__ = ("_core",)
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        adapter: Optional[str] = None,
+        memory_budget: Optional[int] = None,
+        max_tile_bytes: Optional[int] = None,
+    ) -> None:
+        if not isinstance(backend, str) or backend.lower() not in ("auto", "gpu", "cpu"):
+            raise ValueError(f"unknown backend {backend!r}; valid backends are 'auto', 'gpu', 'cpu'")
+        if adapter is not None and not isinstance(adapter, str):
+            raise TypeError(f"adapter must be a string or None, not {type(adapter).__name__}")
+        sizes = {"memory_budget": memory_budget, "max_tile_bytes": max_tile_bytes}
+        for name, value in sizes.items():
+            if value is not None and _count(value, name) <= 0:
+                raise ValueError(f"{name} must be a positive number of bytes, not {value}")
+        self._core = _pairdist.Engine(
+            backend.lower(),
+            adapter,
+            None if memory_budget is None else int(memory_budget),
+            None if max_tile_bytes is None else int(max_tile_bytes),
+        )
+
+    @property
+    def backend(self) -> str:
+        """``"gpu"`` or ``"cpu"``: where this engine computes (``"auto"`` resolved)."""
+        return self._core.backend
+
+    @property
+    def device(self) -> str:
+        """One line naming the device, e.g. ``"GPU: NVIDIA ... (Vulkan)"`` or ``"CPU: 8 threads"``."""
+        return self._core.device
+
+    @property
+    def adapter(self) -> Optional[Dict[str, Any]]:
+        """The GPU adapter in use (name, backend, device_type, driver, ...), or None on the CPU."""
+        return self._core.adapter
+
+    def __repr__(self) -> str:
+        return f"pairdist.Engine(backend={self.backend!r})  # {self.device}"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a pairdist.Engine holds a device and cannot be pickled; build one in each process")
+
+    def cdist(
+        self,
+        XA: ArrayLike,
+        XB: ArrayLike,
+        metric: Metric = "euclidean",
+        *,
+        out: Optional[np.ndarray] = None,
+        dtype: Optional[npt.DTypeLike] = None,
+        **params: Any,
+    ) -> np.ndarray:
+        """The distance between each pair of the two collections of inputs, like SciPy's
+        ``scipy.spatial.distance.cdist``.
+
+        Parameters
+        ----------
+        XA : array_like, (mA, n)
+            mA points in n dimensions: any real dtype (float32 is read in place when
+            C-contiguous; anything else is converted to float32 once), any memory order.
+        XB : array_like, (mB, n)
+            mB points in n dimensions.
+        metric : str
+            ``"euclidean"`` (default), ``"sqeuclidean"``, ``"cityblock"`` (``"manhattan"``), or
+            one of SciPy's aliases of these.
+        out : ndarray, (mA, mB), optional
+            Filled in place and returned: float64 or float32, any strides.
+        dtype : {None, np.float64, np.float32}
+            The result's dtype: float64 by default (as SciPy), or float32 (the values as
+            computed, half the memory); with ``out``, out's dtype.
+        **params
+            SciPy's metric parameters (``p``, ``w``, ``V``, ``VI``) are not supported yet:
+            ``TypeError``.
+
+        Returns
+        -------
+        ndarray, (mA, mB)
+            ``Y[i, j]`` is the distance between ``XA[i]`` and ``XB[j]``.
+
+        Raises
+        ------
+        ValueError
+            For inputs that are not 2-D, different numbers of columns, an unknown metric, or
+            an ``out`` of the wrong shape or dtype (SciPy's messages).
+        """
+        name = _metric_name(metric)
+        _reject_params(params, "cdist")
+        xa = _points(XA, "XA")
+        xb = _points(XB, "XB")
+        if xa.shape[1] != xb.shape[1]:
+            raise ValueError(_COLUMNS)
+        (n, d), m = xa.shape, xb.shape[0]
+        result_dtype = _dtype(dtype, out)
+        if out is None:
+            result = np.empty((n, m), result_dtype)
+        else:
+            result = _check_out(out, (n, m))
+            if np.may_share_memory(result, xa) or np.may_share_memory(result, xb):
+                # Writing blocks would change inputs that later blocks read.
+                result[...] = self.cdist(xa, xb, name, dtype=result.dtype)
+                return result
+        core = self._core
+        if result.dtype == np.float32 and result.flags.aligned:
+            for r0, r1, c0, c1 in _blocks(n, m, d):
+                core.cdist_into(xa[r0:r1], xb[c0:c1], name, result[r0:r1, c0:c1])
+        else:
+            buffer = np.empty(min(n * m, _BUFFER_ENTRIES), np.float32)
+            for r0, r1, c0, c1 in _blocks(n, m, d, most=_BUFFER_ENTRIES):
+                block = buffer[: (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
+                core.cdist_into(xa[r0:r1], xb[c0:c1], name, block)
+                result[r0:r1, c0:c1] = block
+        return result
+
+    def pdist(
+        self,
+        X: ArrayLike,
+        metric: Metric = "euclidean",
+        *,
+        out: Optional[np.ndarray] = None,
+        dtype: Optional[npt.DTypeLike] = None,
+        **params: Any,
+    ) -> np.ndarray:
+        """Pairwise distances between the points of ``X``, like SciPy's
+        ``scipy.spatial.distance.pdist``: the condensed vector of the pairs i < j, row by row
+        (``scipy.spatial.distance.squareform`` turns it into the square matrix).
+
+        Parameters
+        ----------
+        X : array_like, (m, n)
+            m points in n dimensions.
+        metric, dtype, **params
+            As for :meth:`cdist`.
+        out : ndarray, (m * (m - 1) // 2,), optional
+            Filled in place and returned: float64 or float32.
+
+        Returns
+        -------
+        ndarray, (m * (m - 1) // 2,)
+            The distance of pair (i, j), i < j, is at ``m * i + j - ((i + 2) * (i + 1)) // 2``.
+        """
+        name = _metric_name(metric)
+        _reject_params(params, "pdist")
+        x = _points(X, "X", not_2d=f"A 2-dimensional array must be passed. (Shape was {np.shape(X)}).")
+        n, d = x.shape
+        size = n * (n - 1) // 2
+        result_dtype = _dtype(dtype, out)
+        if out is None:
+            result = np.empty(size, result_dtype)
+        else:
+            result = _check_out(out, (size,))
+            if np.may_share_memory(result, x):
+                result[...] = self.pdist(x, name, dtype=result.dtype)
+                return result
+        core = self._core
+        buffer = np.empty(min(n * n, _BUFFER_ENTRIES), np.float32)
+        for r0, r1, c0, c1 in _blocks(n, n, d, upper=True, most=_BUFFER_ENTRIES):
+            block = buffer[: (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
+            core.cdist_into(x[r0:r1], x[c0:c1], name, block)
+            for i in range(r0, r1):
+                j0 = max(c0, i + 1)  # the pairs i < j only
+                if j0 < c1:
+                    start = n * i - i * (i + 1) // 2 + (j0 - i - 1)
+                    result[start : start + (c1 - j0)] = block[i - r0, j0 - c0 :]
+        return result
+
+    def knn(
+        self,
+        XA: ArrayLike,
+        XB: Optional[ArrayLike] = None,
+        *,
+        k: int,
+        metric: Metric = "euclidean",
+        dtype: Optional[npt.DTypeLike] = None,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest points of ``XB`` to each point of ``XA``, as scikit-learn's
+        ``NearestNeighbors(algorithm="brute").fit(XB).kneighbors(XA, k)`` returns them, without
+        building the distance matrix (memory: the answer plus the blocks in flight).
+
+        Parameters
+        ----------
+        XA : array_like, (n, d)
+            The query points.
+        XB : array_like, (m, d), optional
+            The points searched. ``None``: XA against itself, each point left out of its own
+            list (by index: a duplicate of it still counts), as scikit-learn's
+            ``kneighbors()`` without X.
+        k : int
+            Neighbours per query, 1 <= k <= m (m - 1 when XB is None).
+        metric, dtype
+            As for :meth:`cdist`.
+
+        Returns
+        -------
+        distances : ndarray, (n, k)
+            Ascending along each row; float64 unless ``dtype=np.float32``.
+        indices : ndarray of int64, (n, k)
+            Rows of XB; among equal distances the smaller index comes first (NaN distances last).
+        """
+        name = _metric_name(metric)
+        if XB is not None and np.ndim(XB) == 0:
+            raise TypeError("XB must be an array of points or None; pass k by keyword: knn(X, k=5)")
+        xa = _points(XA, "XA")
+        own = XB is None
+        xb = xa if own else _points(XB, "XB")
+        if xa.shape[1] != xb.shape[1]:
+            raise ValueError(_COLUMNS)
+        (n, d), m = xa.shape, xb.shape[0]
+        k = _count(k, "k")
+        available = m - 1 if own else m
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        if k > available:
+            what = f"X has only {available} other points" if own else f"XB has only {m} points"
+            raise ValueError(f"k = {k} nearest neighbours asked, but {what}")
+        result_dtype = _dtype(dtype, None)
+        distances = np.empty((n, k), result_dtype)
+        indices = np.empty((n, k), np.int64)
+        core = self._core
+        parts: List[Tuple[np.ndarray, np.ndarray]] = []
+        for r0, r1, c0, c1 in _blocks(n, m, d):
+            parts.append(_knn_block(core, xa[r0:r1], xb[c0:c1], k, name, r0, c0, own))
+            if len(parts) >= 8 or c1 == m:
+                parts = [_merge(parts, k)]
+            if c1 == m:  # the band is done
+                distances[r0:r1], indices[r0:r1] = parts[0]
+                parts = []
+        return distances, indices
+
+    def radius(
+        self,
+        XA: ArrayLike,
+        XB: Optional[ArrayLike] = None,
+        *,
+        r: float,
+        metric: Metric = "euclidean",
+        max_pairs: int = _DEFAULT_MAX_PAIRS,
+        dtype: Optional[npt.DTypeLike] = None,
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every pair of points within distance ``r``, as coordinate (COO) triplets, without
+        building the distance matrix.
+
+        Parameters
+        ----------
+        XA : array_like, (n, d)
+            The query points.
+        XB : array_like, (m, d), optional
+            The points searched. ``None``: the pairs i < j of XA with itself, each once (as
+            SciPy's ``cKDTree.query_pairs``).
+        r : float
+            Pairs at distance <= r (compared in float32); for ``sqeuclidean``, a squared
+            distance.
+        metric, dtype
+            As for :meth:`cdist`.
+        max_pairs : int
+            ``ValueError`` once more pairs than this are found, before they fill memory
+            (default 10**8).
+
+        Returns
+        -------
+        rows, cols : ndarray of int64
+            The pairs (rows[p], cols[p]), sorted by row, then column.
+        distances : ndarray
+            Their distances; float64 unless ``dtype=np.float32``.
+
+        ``scipy.sparse.coo_matrix((distances, (rows, cols)), shape=(n, m))`` makes them a sparse
+        matrix, and ``np.split(cols, np.searchsorted(rows, np.arange(1, n)))`` gives each
+        query's neighbours as scikit-learn's ``radius_neighbors(..., sort_results=False)``
+        lists them (in column order).
+        """
+        name = _metric_name(metric)
+        if XB is not None and np.ndim(XB) == 0:
+            raise TypeError("XB must be an array of points or None; pass r by keyword: radius(X, r=0.5)")
+        xa = _points(XA, "XA")
+        own = XB is None
+        xb = xa if own else _points(XB, "XB")
+        if xa.shape[1] != xb.shape[1]:
+            raise ValueError(_COLUMNS)
+        (n, d), m = xa.shape, xb.shape[0]
+        try:
+            r = float(r)
+        except (TypeError, ValueError):
+            raise TypeError(f"r must be a number, not {r!r}") from None
+        if not r >= 0:
+            raise ValueError(f"r must be a number >= 0, got {r}")
+        max_pairs = _count(max_pairs, "max_pairs")
+        if max_pairs < 0:
+            raise ValueError(f"max_pairs must be >= 0, got {max_pairs}")
+        result_dtype = _dtype(dtype, None)
+        r32 = np.float32(r) if r <= np.finfo(np.float32).max else np.float32(np.inf)
+        core = self._core
+        found = 0
+        done: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        band: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for r0, r1, c0, c1 in _blocks(n, m, d, upper=own):
+            # With XB None, blocks near the diagonal also hold pairs j <= i, dropped below.
+            below = int(np.clip(np.arange(r0 + 1, r1 + 1) - c0, 0, c1 - c0).sum()) if own else 0
+            got = core.radius(xa[r0:r1], xb[c0:c1], float(r32), name, max_pairs - found + below)
+            if got is None:
+                raise _too_many(max_pairs, r)
+            rows, cols, dist = got
+            rows += r0
+            cols += c0
+            if below:
+                keep = cols > rows
+                rows, cols, dist = rows[keep], cols[keep], dist[keep]
+            found += len(rows)
+            if found > max_pairs:
+                raise _too_many(max_pairs, r)
+            band.append((rows, cols, dist))
+            if c1 == m:  # the band is done: its blocks' pairs in (row, column) order
+                rows, cols, dist = (np.concatenate(x) for x in zip(*band))
+                if len(band) > 1:
+                    order = np.argsort(rows, kind="stable")
+                    rows, cols, dist = rows[order], cols[order], dist[order]
+                done.append((rows, cols, dist))
+                band = []
+        if not done:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, result_dtype)
+        rows, cols, dist = (np.concatenate(x) for x in zip(*done))
+        return rows, cols, dist.astype(result_dtype, copy=False)
+
+
+_engines: Dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _engine(backend: str) -> Engine:
+    """The shared engine of a backend, built on first use."""
+    key = backend.lower() if isinstance(backend, str) else backend
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = Engine(key)
+        return engine
+
+
+def cdist(
+    XA: ArrayLike,
+    XB: ArrayLike,
+    metric: Metric = "euclidean",
+    *,
+    out: Optional[np.ndarray] = None,
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+    **params: Any,
+) -> np.ndarray:
+    """The distance between each pair of the two collections of inputs: SciPy's ``cdist``.
+
+    ``pairdist.cdist(XA, XB, metric)`` returns what ``scipy.spatial.distance.cdist(XA, XB,
+    metric)`` does (an ``(mA, mB)`` float64 array) within float32 precision. ``backend``
+    (``"auto"``, ``"gpu"``, ``"cpu"``) picks the shared :class:`Engine`; everything else is
+    :meth:`Engine.cdist`.
+
+    >>> import numpy as np, pairdist
+    >>> pairdist.cdist([[0, 0], [1, 1]], [[0, 0], [3, 4]], "sqeuclidean")
+    array([[ 0., 25.],
+           [ 2., 13.]])
+    """
+    return _engine(backend).cdist(XA, XB, metric, out=out, dtype=dtype, **params)
+
+
+def pdist(
+    X: ArrayLike,
+    metric: Metric = "euclidean",
+    *,
+    out: Optional[np.ndarray] = None,
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+    **params: Any,
+) -> np.ndarray:
+    """Pairwise distances between the points of ``X`` in SciPy's condensed form: SciPy's ``pdist``.
+
+    See :meth:`Engine.pdist`.
+
+    >>> import pairdist
+    >>> pairdist.pdist([[0, 0], [0, 1], [2, 1]], "cityblock")
+    array([1., 3., 2.])
+    """
+    return _engine(backend).pdist(X, metric, out=out, dtype=dtype, **params)
+
+
+def knn(
+    XA: ArrayLike,
+    XB: Optional[ArrayLike] = None,
+    *,
+    k: int,
+    metric: Metric = "euclidean",
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest points of ``XB`` (default: XA itself, each point left out of its own
+    list) to each point of ``XA``: ``(distances, indices)``, both ``(n, k)``, as scikit-learn's
+    ``kneighbors`` returns them. See :meth:`Engine.knn`.
+
+    >>> import pairdist
+    >>> d, i = pairdist.knn([[0.4], [9.0]], [[0.0], [10.0], [1.0], [4.0]], k=2)
+    >>> i
+    array([[0, 2],
+           [1, 3]])
+    """
+    return _engine(backend).knn(XA, XB, k=k, metric=metric, dtype=dtype)
+
+
+def radius(
+    XA: ArrayLike,
+    XB: Optional[ArrayLike] = None,
+    *,
+    r: float,
+    metric: Metric = "euclidean",
+    max_pairs: int = _DEFAULT_MAX_PAIRS,
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair within distance ``r``: ``(rows, cols, distances)`` sorted by row, then column
+    (with XB omitted, the pairs i < j of XA). See :meth:`Engine.radius`.
+
+    >>> import pairdist
+    >>> rows, cols, dist = pairdist.radius([[0.0], [10.0]], [[0.5], [9.0], [0.0]], r=1.0)
+    >>> rows, cols
+    (array([0, 0, 1]), array([0, 2, 1]))
+    """
+    return _engine(backend).radius(XA, XB, r=r, metric=metric, max_pairs=max_pairs, dtype=dtype)
+
+
+def info() -> List[Dict[str, Any]]:
+    """Every GPU adapter wgpu finds, as dicts: ``name``, ``backend`` (Vulkan, Metal, Dx12, Gl),
+    ``device_type``, ``driver``, ``is_software`` (lavapipe and other rasterizers running on the
+    CPU) and ``unusable`` (why pairdist cannot use it, or None)."""
+    return _pairdist.adapters()

@@ -1,0 +1,192 @@
+"""pairdist on Dask arrays: distance matrices and nearest neighbours beyond one machine.
+
+Dask is an optional dependency (``pip install "dask[array,distributed]"``), imported when a
+function here is called. Every task is one pairdist call on one pair of chunks, run by the
+worker's own shared :class:`pairdist.Engine` (one per process and backend, built on first use).
+
+>>> import dask.array as da, pairdist.dask
+>>> XA = da.random.random((100_000, 32), chunks=(10_000, 32))
+>>> XB = da.random.random((50_000, 32), chunks=(10_000, 32))
+>>> D = pairdist.dask.cdist(XA, XB)                       # lazy, 100 000 × 50 000, 50 chunks
+>>> D.to_zarr("D.zarr")                                   # or da.to_npy_stack("D/", D)
+>>> distances, indices = pairdist.dask.knn(XA, XB, k=10)  # lazy; neither side in one worker
+>>> distances, indices = dask.compute(distances, indices)
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+import pairdist
+from pairdist import _COLUMNS, _count, _dtype, _knn_block, _merge, _metric_name
+
+__all__ = ["cdist", "knn"]
+
+
+def _dask_array() -> Any:
+    try:
+        import dask.array as da
+    except ImportError:
+        raise ImportError(
+            'pairdist.dask needs Dask: pip install "dask[array,distributed]" (or "pairdist[dask]")'
+        ) from None
+    return da
+
+
+def _points(da: Any, X: Any, name: str) -> Any:
+    """X as a 2-D dask array with one chunk along the columns (each task needs whole points)."""
+    x = da.asarray(X)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be a 2-dimensional array.")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, not {x.dtype}")
+    return x.rechunk({1: -1})
+
+
+def _cdist_block(a: np.ndarray, b: np.ndarray, metric: str, out_dtype: np.dtype, backend: str) -> np.ndarray:
+    return pairdist.cdist(a, b, metric, dtype=out_dtype, backend=backend)
+
+
+def cdist(
+    XA: Any,
+    XB: Any,
+    metric: str = "euclidean",
+    *,
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+) -> Any:
+    """The distance matrix between the rows of two dask arrays, as a lazy dask array.
+
+    One :func:`pairdist.cdist` call per pair of row chunks (``blockwise``): block (i, j) of the
+    result is chunk i of XA against chunk j of XB, so the result is chunked as
+    ``(XA.chunks[0], XB.chunks[0])``. XA and XB are rechunked to a single chunk along the
+    columns. Nothing is computed until asked: ``.to_zarr()`` or ``da.to_npy_stack()`` write a
+    matrix far larger than any one machine's memory, a chunk at a time.
+
+    Parameters
+    ----------
+    XA : dask array (or array_like), (mA, n)
+    XB : dask array (or array_like), (mB, n)
+    metric : str
+        As for :func:`pairdist.cdist`.
+    dtype : {None, np.float64, np.float32}
+        float64 by default (as SciPy), or float32.
+    backend : {"auto", "gpu", "cpu"}
+        The backend of each worker's shared engine.
+    """
+    da = _dask_array()
+    from dask.base import tokenize
+
+    name = _metric_name(metric)
+    xa = _points(da, XA, "XA")
+    xb = _points(da, XB, "XB")
+    if xa.shape[1] != xb.shape[1]:
+        raise ValueError(_COLUMNS)
+    result_dtype = _dtype(dtype, None)
+    return da.blockwise(
+        _cdist_block, "ij", xa, "ik", xb, "jk",
+        concatenate=True,
+        dtype=result_dtype,
+        meta=np.empty((0, 0), result_dtype),
+        name="pairdist-cdist-" + tokenize(xa, xb, name, result_dtype, backend),
+        metric=name,
+        out_dtype=result_dtype,
+        backend=backend,
+    )
+
+
+def _knn_partial(
+    a: np.ndarray, b: np.ndarray, k: int, metric: str, backend: str, row0: int, col0: int, own: bool
+) -> Tuple[np.ndarray, np.ndarray]:
+    """A query chunk's (up to) k nearest in one base chunk, indices global."""
+    core = pairdist._engine(backend)._core
+    return _knn_block(core, pairdist._points(a, "XA"), pairdist._points(b, "XB"), k, metric, row0, col0, own)
+
+
+def _knn_merge(parts: List[Tuple[np.ndarray, np.ndarray]], k: int) -> Tuple[np.ndarray, np.ndarray]:
+    return _merge(parts, k)
+
+
+def _knn_finish(part: Tuple[np.ndarray, np.ndarray], which: int, dtype: np.dtype) -> np.ndarray:
+    return part[0].astype(dtype) if which == 0 else part[1]
+
+
+def knn(
+    XA: Any,
+    XB: Any = None,
+    *,
+    k: int,
+    metric: str = "euclidean",
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+    split_every: int = 8,
+) -> Tuple[Any, Any]:
+    """The ``k`` nearest rows of XB to each row of XA, on dask arrays, as two lazy dask arrays
+    ``(distances, indices)`` of shape ``(n, k)``, chunked like XA's rows.
+
+    Each task computes a query chunk's k nearest in one base chunk (indices offset by that
+    chunk's first row); a tree reduction (``split_every`` lists at a time) merges each query
+    chunk's partial lists by (distance, index), the tie rule of :func:`pairdist.knn`, so the
+    answer is the one a single call would give and neither XA nor XB has to fit in one worker.
+    Compute both together, ``dask.compute(distances, indices)``, to run the graph once.
+
+    Parameters
+    ----------
+    XA : dask array (or array_like), (n, d)
+        The queries.
+    XB : dask array (or array_like), (m, d), optional
+        The points searched; ``None``: XA against itself, each point left out of its own list.
+    k : int
+        1 <= k <= m (m - 1 when XB is None).
+    metric, dtype, backend
+        As for :func:`cdist`.
+    split_every : int
+        How many partial lists each merge task takes (at least 2).
+    """
+    import dask
+
+    da = _dask_array()
+    name = _metric_name(metric)
+    xa = _points(da, XA, "XA")
+    own = XB is None
+    xb = xa if own else _points(da, XB, "XB")
+    if xa.shape[1] != xb.shape[1]:
+        raise ValueError(_COLUMNS)
+    m = xb.shape[0]
+    k = _count(k, "k")
+    available = m - 1 if own else m
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if k > available:
+        what = f"X has only {available} other points" if own else f"XB has only {m} points"
+        raise ValueError(f"k = {k} nearest neighbours asked, but {what}")
+    split_every = max(2, _count(split_every, "split_every"))
+    result_dtype = _dtype(dtype, None)
+
+    partial = dask.delayed(_knn_partial, pure=True)
+    merge = dask.delayed(_knn_merge, pure=True)
+    finish = dask.delayed(_knn_finish, pure=True)
+    queries = xa.to_delayed().ravel()
+    bases = xb.to_delayed().ravel()
+    row_starts = np.cumsum((0,) + xa.chunks[0])
+    col_starts = np.cumsum((0,) + xb.chunks[0])
+    distance_chunks, index_chunks = [], []
+    for i, query in enumerate(queries):
+        level = [
+            partial(query, base, k, name, backend, int(row_starts[i]), int(col_starts[j]), own)
+            for j, base in enumerate(bases)
+        ]
+        # Tree reduction: merge split_every lists at a time until one is left (at least one
+        # merge: it also drops the entries of each point itself and keeps k).
+        while True:
+            level = [merge(level[s : s + split_every], k) for s in range(0, len(level), split_every)]
+            if len(level) == 1:
+                break
+        answer = level[0]
+        rows = xa.chunks[0][i]
+        distance_chunks.append(da.from_delayed(finish(answer, 0, result_dtype), (rows, k), dtype=result_dtype))
+        index_chunks.append(da.from_delayed(finish(answer, 1, result_dtype), (rows, k), dtype=np.int64))
+    return da.concatenate(distance_chunks), da.concatenate(index_chunks)
