@@ -37,6 +37,7 @@ second. An array passed as ``out=`` is then partly filled.
 
 from __future__ import annotations
 
+import numbers
 import operator
 import threading
 import time
@@ -361,11 +362,13 @@ class Engine:
         if xa.shape[1] != xb.shape[1]:
             raise ValueError(_COLUMNS)
         (n, d), m = xa.shape, xb.shape[0]
+        if out is not None:
+            _check_out(out, (n, m))
         result_dtype = _dtype(dtype, out)
         if out is None:
             result = np.empty((n, m), result_dtype)
         else:
-            result = _check_out(out, (n, m))
+            result = out
             if np.may_share_memory(result, xa) or np.may_share_memory(result, xb):
                 # Writing blocks would change inputs that later blocks read.
                 result[...] = self.cdist(xa, xb, name, dtype=result.dtype)
@@ -414,11 +417,13 @@ class Engine:
         x = _points(X, "X", not_2d=f"A 2-dimensional array must be passed. (Shape was {np.shape(X)}).")
         n, d = x.shape
         size = n * (n - 1) // 2
+        if out is not None:
+            _check_out(out, (size,))
         result_dtype = _dtype(dtype, out)
         if out is None:
             result = np.empty(size, result_dtype)
         else:
-            result = _check_out(out, (size,))
+            result = out
             if np.may_share_memory(result, x):
                 result[...] = self.pdist(x, name, dtype=result.dtype)
                 return result
@@ -469,7 +474,7 @@ class Engine:
         """
         name = _metric_name(metric)
         if XB is not None and np.ndim(XB) == 0:
-            raise TypeError("XB must be an array of points or None; pass k by keyword: knn(X, k=5)")
+            raise TypeError("XB must be an array of points or None (k is given by keyword: knn(X, k=5))")
         xa = _points(XA, "XA")
         own = XB is None
         xb = xa if own else _points(XB, "XB")
@@ -540,17 +545,16 @@ class Engine:
         """
         name = _metric_name(metric)
         if XB is not None and np.ndim(XB) == 0:
-            raise TypeError("XB must be an array of points or None; pass r by keyword: radius(X, r=0.5)")
+            raise TypeError("XB must be an array of points or None (r is given by keyword: radius(X, r=0.5))")
         xa = _points(XA, "XA")
         own = XB is None
         xb = xa if own else _points(XB, "XB")
         if xa.shape[1] != xb.shape[1]:
             raise ValueError(_COLUMNS)
         (n, d), m = xa.shape, xb.shape[0]
-        try:
-            r = float(r)
-        except (TypeError, ValueError):
-            raise TypeError(f"r must be a number, not {r!r}") from None
+        if not isinstance(r, numbers.Real) or isinstance(r, (bool, np.bool_)):
+            raise TypeError(f"r must be a number, not {r!r}")
+        r = float(r)
         if not r >= 0:
             raise ValueError(f"r must be a number >= 0, got {r}")
         max_pairs = _count(max_pairs, "max_pairs")

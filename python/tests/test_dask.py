@@ -1,0 +1,117 @@
+"""pairdist.dask on a multi-process local cluster, against SciPy and scikit-learn."""
+
+import numpy as np
+import pytest
+import scipy.spatial.distance as sd
+from conftest import DATASETS, METRICS, tolerance
+from sklearn.neighbors import NearestNeighbors
+
+da = pytest.importorskip("dask.array", reason="the Dask tests need dask[array,distributed]")
+distributed = pytest.importorskip("dask.distributed")
+
+import pairdist  # noqa: E402
+import pairdist.dask  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    # Two worker processes, one thread each: every task runs in another process than the
+    # test, with its own pairdist engine.
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def test_tasks_run_in_the_worker_processes(client):
+    import os
+
+    pids = set(client.run(os.getpid).values())
+    assert len(pids) == 2 and os.getpid() not in pids
+    # pairdist imports there, and computes there.
+    versions = set(client.run(lambda: __import__("pairdist").__version__).values())
+    assert versions == {pairdist.__version__}
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("name", ["digits", "breast_cancer"])
+def test_cdist_on_chunks_matches_scipy(name, metric, client):
+    X = DATASETS[name]
+    XA = da.from_array(X, chunks=(200, 7))  # column chunks too: rechunked to whole points
+    XB = da.from_array(X[::2], chunks=(150, -1))
+    D = pairdist.dask.cdist(XA, XB, metric)
+    assert isinstance(D, da.Array)
+    assert D.shape == (len(X), len(X[::2])) and D.dtype == np.float64
+    assert D.chunks == (XA.chunks[0], XB.chunks[0])
+    # One task per pair of row chunks (plus the tasks that read and rechunk the inputs).
+    assert D.numblocks == (XA.numblocks[0], XB.numblocks[0])
+    np.testing.assert_allclose(D.compute(), sd.cdist(X, X[::2], metric), **tolerance(metric, X))
+
+
+def test_cdist_streams_to_disk(tmp_path, client):
+    X = DATASETS["digits"]
+    XA = da.from_array(X, chunks=(400, -1))
+    D = pairdist.dask.cdist(XA, XA, "cityblock", dtype=np.float32)
+    assert D.dtype == np.float32
+    da.to_npy_stack(tmp_path, D, axis=0)  # one .npy per row chunk, written by the workers
+    back = np.concatenate([np.load(tmp_path / f"{i}.npy") for i in range(D.numblocks[0])])
+    assert back.dtype == np.float32
+    np.testing.assert_array_equal(back, sd.cdist(X, X, "cityblock"))  # integer data: exact
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("name", ["wine", "breast_cancer"])
+def test_knn_matches_scikit_learn(name, metric, client):
+    X = DATASETS[name]
+    queries, base = X[::4], np.delete(X, np.s_[::4], axis=0)
+    k = 6
+    dist, idx = pairdist.dask.knn(
+        da.from_array(queries, chunks=(37, -1)), da.from_array(base, chunks=(50, -1)), k=k, metric=metric
+    )
+    assert isinstance(dist, da.Array) and isinstance(idx, da.Array)
+    dist, idx = client.compute([dist, idx], sync=True)
+    assert dist.shape == idx.shape == (len(queries), k) and idx.dtype == np.int64
+    sk = {"euclidean": "euclidean", "sqeuclidean": "sqeuclidean", "cityblock": "manhattan"}[metric]
+    sk_dist, sk_idx = NearestNeighbors(n_neighbors=k, algorithm="brute", metric=sk).fit(base).kneighbors(queries)
+    tol = tolerance(metric, X)
+    np.testing.assert_allclose(dist, sk_dist, **tol)
+    D = sd.cdist(queries, base, metric)
+    np.testing.assert_allclose(np.take_along_axis(D, idx, 1), np.take_along_axis(D, sk_idx, 1), **tol)
+
+
+@pytest.mark.parametrize("split_every", [2, 8])
+@pytest.mark.parametrize("own", [False, True], ids=["XB", "self"])
+def test_knn_merges_give_exactly_the_single_call_answer(own, split_every, client):
+    # Integer data with many ties and duplicates, base chunks smaller than k: the tree of
+    # merges must keep the tie rule (distance, then index) of one pairdist.knn call.
+    X = DATASETS["digits"][:700]
+    queries = X[::3]
+    k = 12
+    base = None if own else da.from_array(X, chunks=(5, -1))
+    dist, idx = pairdist.dask.knn(
+        da.from_array(X if own else queries, chunks=(64, -1)), base, k=k, metric="sqeuclidean", split_every=split_every
+    )
+    dist, idx = client.compute([dist, idx], sync=True)
+    want_dist, want_idx = pairdist.knn(X if own else queries, None if own else X, k=k, metric="sqeuclidean")
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(dist, want_dist)
+    # ... which is the float64 reference, exactly: ties by index.
+    D = sd.cdist(X if own else queries, X, "sqeuclidean")
+    if own:
+        np.fill_diagonal(D, np.inf)
+    order = np.lexsort((np.broadcast_to(np.arange(D.shape[1]), D.shape), D), axis=1)[:, :k]
+    np.testing.assert_array_equal(idx, order)
+
+
+def test_knn_float32_and_errors(client):
+    X = da.from_array(DATASETS["iris"], chunks=(40, -1))
+    dist, idx = pairdist.dask.knn(X, k=3, dtype=np.float32)
+    assert dist.dtype == np.float32 and dist.compute().dtype == np.float32
+    with pytest.raises(ValueError, match="k = 150 nearest neighbours asked, but X has only 149 other points"):
+        pairdist.dask.knn(X, k=150)
+    with pytest.raises(ValueError, match="same number of columns"):
+        pairdist.dask.cdist(X, X[:, :2])
+    with pytest.raises(ValueError, match="Unknown Distance Metric"):
+        pairdist.dask.cdist(X, X, "bogus")
+    with pytest.raises(ValueError, match="XA must be a 2-dimensional array"):
+        pairdist.dask.cdist(X[:, 0], X)

@@ -1,0 +1,99 @@
+"""Bad inputs: one clear Python exception each (SciPy's wording where SciPy has one), never a
+Rust panic."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import pairdist
+
+X = np.arange(12.0).reshape(4, 3)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: pairdist.cdist(X[0], X), ValueError, "XA must be a 2-dimensional array."),
+        (lambda: pairdist.cdist(X, X[None]), ValueError, "XB must be a 2-dimensional array."),
+        (lambda: pairdist.cdist(X, 3.0), ValueError, "XB must be a 2-dimensional array."),
+        (lambda: pairdist.pdist(X[0]), ValueError, r"A 2-dimensional array must be passed. \(Shape was \(3,\)\)."),
+        (
+            lambda: pairdist.cdist(X, X[:, :2]),
+            ValueError,
+            r"XA and XB must have the same number of columns \(i.e. feature dimension.\)",
+        ),
+        (lambda: pairdist.knn(X, X[:, :2], k=1), ValueError, "same number of columns"),
+        (lambda: pairdist.radius(X, X[:, :2], r=1), ValueError, "same number of columns"),
+        (lambda: pairdist.cdist(X, X, "bogus"), ValueError, "Unknown Distance Metric: bogus; supported metrics: 'euclidean'"),
+        (lambda: pairdist.pdist(X, "cosine"), ValueError, "metric 'cosine' is not supported by pairdist yet; supported"),
+        (lambda: pairdist.knn(X, k=1, metric="minkowski"), ValueError, "not supported by pairdist yet"),
+        (lambda: pairdist.cdist(X, X, 3), TypeError, "metric must be a string"),
+        (lambda: pairdist.cdist(X, X, lambda u, v: 0.0), TypeError, "metric by name, not a function"),
+        (lambda: pairdist.cdist(X, X, "euclidean", p=3), TypeError, r"does not take metric parameters yet \(got p=\)"),
+        (lambda: pairdist.pdist(X, "euclidean", w=np.ones(3)), TypeError, "metrics issue"),
+        (lambda: pairdist.cdist(X, X, VI=np.eye(3)), TypeError, "got VI="),
+        (lambda: pairdist.cdist(X, X, foo=1), TypeError, "unexpected keyword argument 'foo'"),
+        (lambda: pairdist.cdist(X, X + 1j), TypeError, "XB must hold real numbers, not complex128"),
+        (lambda: pairdist.cdist([["a", "b", "c"]], X), TypeError, "XA must hold real numbers"),
+        (lambda: pairdist.cdist(X, X, out=np.zeros((4, 5))), ValueError, "Output array has incorrect shape"),
+        (lambda: pairdist.cdist(X, X, out=np.zeros((4, 4), np.int64)), ValueError, "Output array must be float64 or float32"),
+        (lambda: pairdist.cdist(X, X, out=np.zeros((4, 4), ">f8")), ValueError, "native byte order"),
+        (lambda: pairdist.cdist(X, X, out=[[0.0] * 4] * 4), TypeError, "out must be a NumPy array"),
+        (lambda: pairdist.pdist(X, out=np.zeros(5)), ValueError, "Output array has incorrect shape"),
+        (lambda: pairdist.cdist(X, X, out=np.zeros((4, 4)), dtype=np.float32), ValueError, "out is float64 but dtype=float32"),
+        (lambda: pairdist.cdist(X, X, dtype=np.int32), ValueError, "dtype must be float32 or float64"),
+        (lambda: pairdist.cdist(X, X, dtype="bogus"), TypeError, "dtype must be float32 or float64"),
+        (lambda: pairdist.knn(X, k=0), ValueError, "k must be at least 1, got 0"),
+        (lambda: pairdist.knn(X, k=4), ValueError, "k = 4 nearest neighbours asked, but X has only 3 other points"),
+        (lambda: pairdist.knn(X, X[:2], k=3), ValueError, "but XB has only 2 points"),
+        (lambda: pairdist.knn(X, k=1.5), TypeError, "k must be an integer"),
+        (lambda: pairdist.knn(X, k=True), TypeError, "k must be an integer"),
+        (lambda: pairdist.knn(X, 2), TypeError, "missing 1 required keyword-only argument: 'k'"),
+        (lambda: pairdist.knn(X, 2, k=1), TypeError, r"XB must be an array of points or None \(k is given by keyword"),
+        (lambda: pairdist.radius(X, 0.5, r=1), TypeError, r"XB must be an array of points or None \(r is given by keyword"),
+        (lambda: pairdist.radius(X, r=-1), ValueError, r"r must be a number >= 0, got -1.0"),
+        (lambda: pairdist.radius(X, r=float("nan")), ValueError, "r must be a number >= 0, got nan"),
+        (lambda: pairdist.radius(X, r="1"), TypeError, "r must be a number"),
+        (lambda: pairdist.radius(X, r=True), TypeError, "r must be a number"),
+        (lambda: pairdist.radius(X, r=100.0, max_pairs=5), ValueError, "more than 5 pairs are within r = 100.0"),
+        (lambda: pairdist.radius(X, r=1.0, max_pairs=-1), ValueError, "max_pairs must be >= 0"),
+        (lambda: pairdist.cdist(X, X, backend="tpu"), ValueError, "unknown backend 'tpu'"),
+        (lambda: pairdist.Engine(memory_budget=0), ValueError, "memory_budget must be a positive number of bytes"),
+        (lambda: pairdist.Engine(adapter=3), TypeError, "adapter must be a string"),
+        (lambda: pairdist.Engine("gpu", adapter="no such adapter anywhere"), RuntimeError, "no GPU adapter"),
+    ],
+)
+def test_bad_input_raises_one_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_missing_required_arguments():
+    with pytest.raises(TypeError):
+        pairdist.knn(X)  # k is required
+    with pytest.raises(TypeError):
+        pairdist.radius(X)  # r is required
+
+
+def test_engine_cannot_be_pickled():
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(pairdist.Engine("cpu"))
+
+
+def test_the_extension_checks_its_own_arguments():
+    # The Rust layer, called directly, refuses bad arguments with exceptions too.
+    core = pairdist.Engine("cpu")._core
+    x = np.zeros((3, 2), np.float32)
+    with pytest.raises(ValueError, match="same number of columns"):
+        core.cdist_into(x, np.zeros((3, 4), np.float32), "euclidean", np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match="output shape mismatch"):
+        core.cdist_into(x, x, "euclidean", np.zeros((3, 2), np.float32))
+    with pytest.raises(ValueError, match="unknown metric 'cosine'"):
+        core.knn(x, x, 1, "cosine")
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        core.knn(x, x, 0, "euclidean")
+    with pytest.raises(TypeError):
+        core.knn(x.astype(np.float64), x, 1, "euclidean")
+    with pytest.raises(ValueError, match="radius must be a number"):
+        core.radius(x, x, float("nan"), "euclidean", 10)
