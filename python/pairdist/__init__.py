@@ -443,9 +443,9 @@ class Engine:
         self,
         XA: ArrayLike,
         XB: Optional[ArrayLike] = None,
-        *,
-        k: int,
+        k: Optional[int] = None,
         metric: Metric = "euclidean",
+        *,
         dtype: Optional[npt.DTypeLike] = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest points of ``XB`` to each point of ``XA``, as scikit-learn's
@@ -461,7 +461,7 @@ class Engine:
             list (by index: a duplicate of it still counts), as scikit-learn's
             ``kneighbors()`` without X.
         k : int
-            Neighbours per query, 1 <= k <= m (m - 1 when XB is None).
+            Neighbours per query (required), 1 <= k <= m (m - 1 when XB is None).
         metric, dtype
             As for :meth:`cdist`.
 
@@ -472,9 +472,11 @@ class Engine:
         indices : ndarray of int64, (n, k)
             Rows of XB; among equal distances the smaller index comes first (NaN distances last).
         """
-        name = _metric_name(metric)
         if XB is not None and np.ndim(XB) == 0:
             raise TypeError("XB must be an array of points or None (k is given by keyword: knn(X, k=5))")
+        if k is None:
+            raise TypeError("knn() missing required argument 'k' (the number of neighbours)")
+        name = _metric_name(metric)
         xa = _points(XA, "XA")
         own = XB is None
         xb = xa if own else _points(XB, "XB")
@@ -506,9 +508,9 @@ class Engine:
         self,
         XA: ArrayLike,
         XB: Optional[ArrayLike] = None,
-        *,
-        r: float,
+        r: Optional[float] = None,
         metric: Metric = "euclidean",
+        *,
         max_pairs: int = _DEFAULT_MAX_PAIRS,
         dtype: Optional[npt.DTypeLike] = None,
     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -523,8 +525,8 @@ class Engine:
             The points searched. ``None``: the pairs i < j of XA with itself, each once (as
             SciPy's ``cKDTree.query_pairs``).
         r : float
-            Pairs at distance <= r (compared in float32); for ``sqeuclidean``, a squared
-            distance.
+            Pairs at distance <= r (required; compared in float32); for ``sqeuclidean``, a
+            squared distance.
         metric, dtype
             As for :meth:`cdist`.
         max_pairs : int
@@ -543,9 +545,11 @@ class Engine:
         query's neighbours as scikit-learn's ``radius_neighbors(..., sort_results=False)``
         lists them (in column order).
         """
-        name = _metric_name(metric)
         if XB is not None and np.ndim(XB) == 0:
             raise TypeError("XB must be an array of points or None (r is given by keyword: radius(X, r=0.5))")
+        if r is None:
+            raise TypeError("radius() missing required argument 'r' (the radius)")
+        name = _metric_name(metric)
         xa = _points(XA, "XA")
         own = XB is None
         xb = xa if own else _points(XB, "XB")
@@ -657,9 +661,9 @@ def pdist(
 def knn(
     XA: ArrayLike,
     XB: Optional[ArrayLike] = None,
-    *,
-    k: int,
+    k: Optional[int] = None,
     metric: Metric = "euclidean",
+    *,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
 ) -> Tuple[np.ndarray, np.ndarray]:
@@ -679,9 +683,9 @@ def knn(
 def radius(
     XA: ArrayLike,
     XB: Optional[ArrayLike] = None,
-    *,
-    r: float,
+    r: Optional[float] = None,
     metric: Metric = "euclidean",
+    *,
     max_pairs: int = _DEFAULT_MAX_PAIRS,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",

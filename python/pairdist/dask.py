@@ -117,9 +117,9 @@ def _knn_finish(part: Tuple[np.ndarray, np.ndarray], which: int, dtype: np.dtype
 def knn(
     XA: Any,
     XB: Any = None,
-    *,
-    k: int,
+    k: Optional[int] = None,
     metric: str = "euclidean",
+    *,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
     split_every: int = 8,
@@ -140,7 +140,7 @@ def knn(
     XB : dask array (or array_like), (m, d), optional
         The points searched; ``None``: XA against itself, each point left out of its own list.
     k : int
-        1 <= k <= m (m - 1 when XB is None).
+        Neighbours per query (required), 1 <= k <= m (m - 1 when XB is None).
     metric, dtype, backend
         As for :func:`cdist`.
     split_every : int
@@ -148,6 +148,8 @@ def knn(
     """
     import dask
 
+    if k is None:
+        raise TypeError("knn() missing required argument 'k' (the number of neighbours)")
     da = _dask_array()
     name = _metric_name(metric)
     xa = _points(da, XA, "XA")

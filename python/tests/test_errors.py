@@ -49,7 +49,7 @@ X = np.arange(12.0).reshape(4, 3)
         (lambda: pairdist.knn(X, X[:2], k=3), ValueError, "but XB has only 2 points"),
         (lambda: pairdist.knn(X, k=1.5), TypeError, "k must be an integer"),
         (lambda: pairdist.knn(X, k=True), TypeError, "k must be an integer"),
-        (lambda: pairdist.knn(X, 2), TypeError, "missing 1 required keyword-only argument: 'k'"),
+        (lambda: pairdist.knn(X, 2), TypeError, r"XB must be an array of points or None \(k is given by keyword"),
         (lambda: pairdist.knn(X, 2, k=1), TypeError, r"XB must be an array of points or None \(k is given by keyword"),
         (lambda: pairdist.radius(X, 0.5, r=1), TypeError, r"XB must be an array of points or None \(r is given by keyword"),
         (lambda: pairdist.radius(X, r=-1), ValueError, r"r must be a number >= 0, got -1.0"),
@@ -70,10 +70,17 @@ def test_bad_input_raises_one_clear_error(call, error, message):
 
 
 def test_missing_required_arguments():
-    with pytest.raises(TypeError):
-        pairdist.knn(X)  # k is required
-    with pytest.raises(TypeError):
-        pairdist.radius(X)  # r is required
+    with pytest.raises(TypeError, match="knn\\(\\) missing required argument 'k'"):
+        pairdist.knn(X)
+    with pytest.raises(TypeError, match="radius\\(\\) missing required argument 'r'"):
+        pairdist.radius(X)
+
+
+def test_k_r_and_metric_may_be_positional_as_in_the_signature():
+    Y = X + 0.5
+    np.testing.assert_array_equal(pairdist.knn(X, Y, 2, "cityblock")[1], pairdist.knn(X, Y, k=2, metric="cityblock")[1])
+    np.testing.assert_array_equal(pairdist.radius(X, Y, 2.0, "sqeuclidean")[1], pairdist.radius(X, Y, r=2.0, metric="sqeuclidean")[1])
+    np.testing.assert_array_equal(pairdist.knn(X, None, 1)[1], [[1], [0], [1], [2]])
 
 
 def test_engine_cannot_be_pickled():
