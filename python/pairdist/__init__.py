@@ -37,6 +37,7 @@ second. An array passed as ``out=`` is then partly filled.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import operator
 import threading
@@ -479,7 +480,7 @@ class Engine:
         name = _metric_name(metric)
         xa = _points(XA, "XA")
         own = XB is None
-        xb = xa if own else _points(XB, "XB")
+        xb = xa if XB is None else _points(XB, "XB")
         if xa.shape[1] != xb.shape[1]:
             raise ValueError(_COLUMNS)
         (n, d), m = xa.shape, xb.shape[0]
@@ -552,7 +553,7 @@ class Engine:
         name = _metric_name(metric)
         xa = _points(XA, "XA")
         own = XB is None
-        xb = xa if own else _points(XB, "XB")
+        xb = xa if XB is None else _points(XB, "XB")
         if xa.shape[1] != xb.shape[1]:
             raise ValueError(_COLUMNS)
         (n, d), m = xa.shape, xb.shape[0]
@@ -699,6 +700,26 @@ def radius(
     (array([0, 0, 1]), array([0, 2, 1]))
     """
     return _engine(backend).radius(XA, XB, r=r, metric=metric, max_pairs=max_pairs, dtype=dtype)
+
+
+_BACKEND_DOC = """backend : {"auto", "gpu", "cpu"}
+    Which shared engine computes: the best hardware GPU else the CPU, any GPU adapter
+    (``RuntimeError`` without one), or the CPU. Build an :class:`Engine` for more choices.
+"""
+
+
+def _document(function: Callable[..., Any], method: Callable[..., Any]) -> None:
+    """Gives a module-level function the parameters and returns of the Engine method it calls,
+    and its ``backend`` argument, so that ``help()`` shows everything in one place."""
+    own = inspect.cleandoc(function.__doc__ or "")
+    detail = inspect.cleandoc(method.__doc__ or "")
+    detail = detail[detail.index("Parameters") :]
+    at = detail.index("Returns")
+    function.__doc__ = f"{own}\n\n{detail[:at].rstrip()}\n{_BACKEND_DOC}\n{detail[at:]}"
+
+
+for _function in (cdist, pdist, knn, radius):
+    _document(_function, getattr(Engine, _function.__name__))
 
 
 def info() -> List[Dict[str, Any]]:
