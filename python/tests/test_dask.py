@@ -115,3 +115,17 @@ def test_knn_float32_and_errors(client):
         pairdist.dask.cdist(X, X, "bogus")
     with pytest.raises(ValueError, match="XA must be a 2-dimensional array"):
         pairdist.dask.cdist(X[:, 0], X)
+
+
+def test_workers_compute_on_the_gpu_backend(client):
+    # Each worker process builds its own GPU engine (lavapipe in CI; no GPU is a failure).
+    X = DATASETS["wine"]
+    XA = da.from_array(X, chunks=(50, -1))
+    D = pairdist.dask.cdist(XA, XA[::2], "sqeuclidean", backend="gpu")
+    np.testing.assert_allclose(D.compute(), sd.cdist(X, X[::2], "sqeuclidean"), **tolerance("sqeuclidean", X))
+    dist, idx = client.compute(list(pairdist.dask.knn(XA, k=3, backend="gpu")), sync=True)
+    want_dist, want_idx = pairdist.knn(X, k=3, backend="gpu")
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(dist, want_dist)
+    backends = client.run(lambda: sorted(__import__("pairdist")._engines))
+    assert any("gpu" in b for b in backends.values())  # the tasks ran on the workers' GPU engines
