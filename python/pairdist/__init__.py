@@ -53,21 +53,36 @@ __version__: str = _pairdist.__version__
 
 __all__ = ["Engine", "METRICS", "cdist", "pdist", "knn", "radius", "info"]
 
-#: The metrics pairdist computes, by SciPy's names.
-METRICS: Tuple[str, ...] = ("euclidean", "sqeuclidean", "cityblock")
+# The metrics the library computes, with the names it accepts for each.
+_LIBRARY_METRICS: List[Tuple[str, List[str]]] = _pairdist.metrics()
 
-# Every name accepted for each metric: SciPy's aliases, and scikit-learn's (manhattan, l1, l2).
-_ALIASES: Dict[str, str] = {
-    **dict.fromkeys(["euclidean", "euclid", "eu", "e", "l2"], "euclidean"),
-    **dict.fromkeys(["sqeuclidean", "sqe", "sqeuclid"], "sqeuclidean"),
-    **dict.fromkeys(["cityblock", "cblock", "cb", "c", "manhattan", "l1"], "cityblock"),
+#: The metrics pairdist computes, by SciPy's names.
+METRICS: Tuple[str, ...] = tuple(name for name, _ in _LIBRARY_METRICS)
+
+# Other names for a metric: SciPy's short ones (scipy.spatial.distance), scikit-learn's.
+_MORE_NAMES: Dict[str, List[str]] = {
+    "euclidean": ["euclid", "eu", "e", "l2"],
+    "sqeuclidean": ["sqe", "sqeuclid"],
+    "cityblock": ["cblock", "cb", "c", "manhattan", "l1"],
+    "chebyshev": ["chebychev", "cheby", "cheb", "ch"],
+    "cosine": ["cos"],
+    "correlation": ["co"],
+    "minkowski": ["mi", "m", "pnorm"],
 }
-_SUPPORTED = "'euclidean', 'sqeuclidean', 'cityblock' (alias 'manhattan')"
-# SciPy's other metrics: known names, not (yet) computed by pairdist.
-_SCIPY_OTHERS = frozenset(
-    "braycurtis canberra chebyshev chebychev correlation cosine dice hamming matching jaccard "
-    "jensenshannon kulczynski1 mahalanobis minkowski pnorm rogerstanimoto russellrao seuclidean "
-    "sokalmichener sokalsneath yule".split()
+# Every accepted name (lower case) -> the library's name.
+_ALIASES: Dict[str, str] = {
+    alias: name
+    for name, aliases in _LIBRARY_METRICS
+    for alias in [name, *aliases, *_MORE_NAMES.get(name, [])]
+}
+_SUPPORTED = ", ".join(
+    f"'{name}'" + "".join(f" (alias '{alias}')" for alias in aliases) for name, aliases in _LIBRARY_METRICS
+)
+# SciPy's metrics: a known name that pairdist does not compute (yet) gets its own message.
+_SCIPY_METRICS = frozenset(
+    "braycurtis canberra chebyshev chebychev correlation cosine dice euclidean hamming matching "
+    "jaccard jensenshannon kulczynski1 mahalanobis minkowski pnorm rogerstanimoto russellrao "
+    "seuclidean sokalmichener sokalsneath sqeuclidean cityblock yule".split()
 )
 # SciPy's metric parameters: none of pairdist's metrics has one.
 _METRIC_PARAMS = ("p", "w", "V", "VI")
@@ -102,7 +117,7 @@ def _metric_name(metric: Metric) -> str:
     name = metric.lower()
     if name in _ALIASES:
         return _ALIASES[name]
-    if name in _SCIPY_OTHERS:
+    if name in _SCIPY_METRICS:
         raise ValueError(f"metric '{metric}' is not supported by pairdist yet; supported metrics: {_SUPPORTED}")
     raise ValueError(f"Unknown Distance Metric: {metric}; supported metrics: {_SUPPORTED}")
 

@@ -189,10 +189,17 @@ fn adapters(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {
     list.iter().map(|a| adapter_dict(py, a)).collect()
 }
 
+/// Every metric the library computes, as (SciPy's name, the other names it accepts).
+#[pyfunction]
+fn metrics() -> Vec<(&'static str, Vec<&'static str>)> {
+    Metric::ALL.iter().map(|m| (m.definition().name, m.definition().aliases.to_vec())).collect()
+}
+
 #[pymodule]
 fn _pairdist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
