@@ -72,11 +72,15 @@ impl AdapterSummary {
 
 /// Why an adapter cannot run pairdist's kernels, if it cannot.
 fn unusable(adapter: &wgpu::Adapter) -> Option<String> {
-    let caps = adapter.get_downlevel_capabilities();
-    if !caps.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
+    why_unusable(adapter.get_downlevel_capabilities().flags, &adapter.limits())
+}
+
+/// Why an adapter with these capabilities and limits cannot run the kernels, if it cannot.
+fn why_unusable(flags: wgpu::DownlevelFlags, limits: &wgpu::Limits) -> Option<String> {
+    if !flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
         return Some("no compute shaders (OpenGL before 4.3, or WebGL)".into());
     }
-    let limits = adapter.limits();
+    // Three storage buffers per stage (X, Y, the output); the smallest tiled workgroup is 4 × 4.
     if limits.max_storage_buffers_per_shader_stage < 3 || limits.max_compute_invocations_per_workgroup < 16 {
         return Some("too few storage buffers or invocations per workgroup for the kernels".into());
     }
@@ -453,5 +457,24 @@ impl GpuContext {
         let module = Arc::new(module);
         cache.insert(kernel, module.clone());
         Ok(module)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::why_unusable;
+
+    #[test]
+    fn adapters_without_compute_shaders_are_unusable() {
+        // An OpenGL 3.3 context (the H100's GL adapter in issue 7): downlevel WebGL2-like.
+        let gl33 = wgpu::DownlevelCapabilities::default().flags - wgpu::DownlevelFlags::COMPUTE_SHADERS;
+        let why = why_unusable(gl33, &wgpu::Limits::downlevel_webgl2_defaults());
+        assert!(why.is_some_and(|w| w.contains("no compute shaders")));
+        // Compute shaders but no storage buffers (WebGL2's limits).
+        let full = wgpu::DownlevelFlags::all();
+        assert!(why_unusable(full, &wgpu::Limits::downlevel_webgl2_defaults()).is_some());
+        // A Vulkan-class device, and a downlevel one that still has compute.
+        assert_eq!(why_unusable(full, &wgpu::Limits::default()), None);
+        assert_eq!(why_unusable(full, &wgpu::Limits::downlevel_defaults()), None);
     }
 }
