@@ -16,7 +16,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var acc = 0.0;
     for (var k = 0u; k < params.dims; k++) {
-        acc += metric_term(x[i * params.dims + k], y[j * params.dims + k]);
+        acc = metric_merge(acc, metric_term(x[i * params.dims + k], y[j * params.dims + k]));
     }
     let idx = i * params.cols + j;
     var previous = 0.0;

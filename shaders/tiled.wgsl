@@ -256,22 +256,22 @@ fn main(
             let a1 = xs[kk * ROW_WORDS + WG_Y + lid.y];
             let b0 = ys[kk * COL_WORDS + lid.x];
             let b1 = ys[kk * COL_WORDS + WG_X + lid.x];
-            acc[0] += metric_term4(vec4<f32>(a0.x), b0);
-            acc[1] += metric_term4(vec4<f32>(a0.x), b1);
-            acc[2] += metric_term4(vec4<f32>(a0.y), b0);
-            acc[3] += metric_term4(vec4<f32>(a0.y), b1);
-            acc[4] += metric_term4(vec4<f32>(a0.z), b0);
-            acc[5] += metric_term4(vec4<f32>(a0.z), b1);
-            acc[6] += metric_term4(vec4<f32>(a0.w), b0);
-            acc[7] += metric_term4(vec4<f32>(a0.w), b1);
-            acc[8] += metric_term4(vec4<f32>(a1.x), b0);
-            acc[9] += metric_term4(vec4<f32>(a1.x), b1);
-            acc[10] += metric_term4(vec4<f32>(a1.y), b0);
-            acc[11] += metric_term4(vec4<f32>(a1.y), b1);
-            acc[12] += metric_term4(vec4<f32>(a1.z), b0);
-            acc[13] += metric_term4(vec4<f32>(a1.z), b1);
-            acc[14] += metric_term4(vec4<f32>(a1.w), b0);
-            acc[15] += metric_term4(vec4<f32>(a1.w), b1);
+            acc[0] = metric_merge4(acc[0], metric_term4(vec4<f32>(a0.x), b0));
+            acc[1] = metric_merge4(acc[1], metric_term4(vec4<f32>(a0.x), b1));
+            acc[2] = metric_merge4(acc[2], metric_term4(vec4<f32>(a0.y), b0));
+            acc[3] = metric_merge4(acc[3], metric_term4(vec4<f32>(a0.y), b1));
+            acc[4] = metric_merge4(acc[4], metric_term4(vec4<f32>(a0.z), b0));
+            acc[5] = metric_merge4(acc[5], metric_term4(vec4<f32>(a0.z), b1));
+            acc[6] = metric_merge4(acc[6], metric_term4(vec4<f32>(a0.w), b0));
+            acc[7] = metric_merge4(acc[7], metric_term4(vec4<f32>(a0.w), b1));
+            acc[8] = metric_merge4(acc[8], metric_term4(vec4<f32>(a1.x), b0));
+            acc[9] = metric_merge4(acc[9], metric_term4(vec4<f32>(a1.x), b1));
+            acc[10] = metric_merge4(acc[10], metric_term4(vec4<f32>(a1.y), b0));
+            acc[11] = metric_merge4(acc[11], metric_term4(vec4<f32>(a1.y), b1));
+            acc[12] = metric_merge4(acc[12], metric_term4(vec4<f32>(a1.z), b0));
+            acc[13] = metric_merge4(acc[13], metric_term4(vec4<f32>(a1.z), b1));
+            acc[14] = metric_merge4(acc[14], metric_term4(vec4<f32>(a1.w), b0));
+            acc[15] = metric_merge4(acc[15], metric_term4(vec4<f32>(a1.w), b1));
         }
         workgroupBarrier();
     }

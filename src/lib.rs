@@ -1,6 +1,6 @@
 //! # pairdist
 //!
-//! Pairwise distance matrices (`euclidean`, `sqeuclidean`, `cityblock`) between two point sets,
+//! Pairwise distance matrices (`euclidean`, `sqeuclidean`, `cityblock`, `chebyshev`) between two point sets,
 //! on any GPU through WebGPU (wgpu: Vulkan, Metal, DX12) or on all CPU cores, exact in f32
 //! (differences first, never the `|x|² + |y|² − 2x·y` shortcut), for inputs of any size.
 //!

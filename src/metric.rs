@@ -15,8 +15,8 @@
 //! [`Metric::definition`]; a new kind of term is one `Term` variant, its WGSL body and its
 //! SIMD twin. The metrics still to come fit the same shape:
 //!
-//! - `chebyshev`: `|x − y|` merged by [`Merge`]`::Max` (a max instead of an add in the
-//!   accumulate step of both kernels, and in the passes' merge);
+//! - `chebyshev` (done: `|x − y|` merged by [`Merge::Max`], a max instead of an add in the
+//!   accumulate step of both kernels and in the passes' merge);
 //! - `minkowski` with `p`: a term `|x − y|^p` and a final `^(1/p)`, with `p` carried by the
 //!   metric (a parameter becomes an override constant on the GPU, a value in the CPU kernel);
 //!   `p = 1, 2, ∞` resolve to the cityblock, euclidean and chebyshev definitions;
@@ -42,6 +42,9 @@ pub enum Metric {
     Euclidean,
     /// Σ |x − y|, SciPy's `cityblock` (also accepted as `manhattan`).
     Cityblock,
+    /// max |x − y|, SciPy's `chebyshev`; like SciPy, a dimension whose |x − y| is NaN is
+    /// passed over.
+    Chebyshev,
 }
 
 /// What one dimension adds to the accumulator.
@@ -58,6 +61,8 @@ pub enum Term {
 pub enum Merge {
     /// Their sum.
     Sum,
+    /// The larger (a NaN term is passed over, as SciPy's chebyshev does: `if d > max: max = d`).
+    Max,
 }
 
 /// The step from the accumulator to the distance.
@@ -75,6 +80,16 @@ impl Term {
         match self {
             Term::SquaredDifference => 0,
             Term::AbsoluteDifference => 1,
+        }
+    }
+}
+
+impl Merge {
+    /// The value of the `MERGE` override constant in `shaders/common/metric.wgsl`.
+    pub fn shader_id(self) -> u32 {
+        match self {
+            Merge::Sum => 0,
+            Merge::Max => 1,
         }
     }
 }
@@ -108,7 +123,7 @@ pub struct Definition {
 
 impl Metric {
     /// Every metric, in the order they are listed to users.
-    pub const ALL: [Metric; 3] = [Metric::Euclidean, Metric::SqEuclidean, Metric::Cityblock];
+    pub const ALL: [Metric; 4] = [Metric::Euclidean, Metric::SqEuclidean, Metric::Cityblock, Metric::Chebyshev];
 
     /// The metric's definition: the one place its term, merge and final step are decided.
     pub const fn definition(self) -> &'static Definition {
@@ -136,10 +151,19 @@ impl Metric {
             merge: Merge::Sum,
             finalize: Finalize::Identity,
         };
+        const CHEBYSHEV: Definition = Definition {
+            name: "chebyshev",
+            aliases: &["chebychev", "cheby", "cheb", "ch"],
+            formula: "max |x − y|",
+            term: Term::AbsoluteDifference,
+            merge: Merge::Max,
+            finalize: Finalize::Identity,
+        };
         match self {
             Metric::SqEuclidean => &SQEUCLIDEAN,
             Metric::Euclidean => &EUCLIDEAN,
             Metric::Cityblock => &CITYBLOCK,
+            Metric::Chebyshev => &CHEBYSHEV,
         }
     }
 
@@ -163,6 +187,14 @@ impl Metric {
     pub fn merge<T: Float>(self, a: T, b: T) -> T {
         match self.definition().merge {
             Merge::Sum => a + b,
+            // `b` only where it is larger: a NaN `b` is passed over.
+            Merge::Max => {
+                if b > a {
+                    b
+                } else {
+                    a
+                }
+            }
         }
     }
 

@@ -22,7 +22,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::cpu::Element;
-use crate::metric::{Finalize, Metric, Term};
+use crate::metric::{Finalize, Merge, Metric, Term};
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx512};
 use simd::{Lanes, Simd};
@@ -273,9 +273,10 @@ unsafe fn f64_avx2(a: &Args<f64>) {
     unsafe { by_metric::<Lanes<f64, 8>, 4, 1>(a) }
 }
 
-/// The micro-kernels' term (the metric's `Term`, as a const generic).
+/// The micro-kernels' term and merge (the metric's `Term` and `Merge`, as a const generic).
 const SQUARED: u8 = 0;
 const ABSOLUTE: u8 = 1;
+const ABSOLUTE_MAX: u8 = 2;
 
 /// Largest `MR × nr` register block (for the scratch tile of edge blocks).
 const MAX_TILE: usize = 6 * 64;
@@ -290,11 +291,13 @@ where
         // One micro-kernel per (term, final step) of the metric's definition.
         let def = a.metric.definition();
         let sqrt = def.finalize == Finalize::Sqrt;
-        match (def.term, sqrt) {
-            (Term::SquaredDifference, false) => drive::<S, MR, NV, SQUARED, false>(a),
-            (Term::SquaredDifference, true) => drive::<S, MR, NV, SQUARED, true>(a),
-            (Term::AbsoluteDifference, false) => drive::<S, MR, NV, ABSOLUTE, false>(a),
-            (Term::AbsoluteDifference, true) => drive::<S, MR, NV, ABSOLUTE, true>(a),
+        match (def.term, def.merge, sqrt) {
+            (Term::SquaredDifference, Merge::Sum, false) => drive::<S, MR, NV, SQUARED, false>(a),
+            (Term::SquaredDifference, Merge::Sum, true) => drive::<S, MR, NV, SQUARED, true>(a),
+            (Term::AbsoluteDifference, Merge::Sum, false) => drive::<S, MR, NV, ABSOLUTE, false>(a),
+            (Term::AbsoluteDifference, Merge::Sum, true) => drive::<S, MR, NV, ABSOLUTE, true>(a),
+            (Term::AbsoluteDifference, Merge::Max, false) => drive::<S, MR, NV, ABSOLUTE_MAX, false>(a),
+            (term, merge, sqrt) => unreachable!("no metric is {term:?} merged by {merge:?} (sqrt: {sqrt})"),
         }
     }
 }
@@ -402,14 +405,21 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                 let xb = S::bcast(xr[r].add(k));
                 for v in 0..NV {
                     let diff = S::sub(yv[v], xb);
-                    acc[r][v] =
-                        if TERM == ABSOLUTE { S::abs_acc(diff, one, acc[r][v]) } else { S::sq_acc(diff, acc[r][v]) };
+                    acc[r][v] = match TERM {
+                        ABSOLUTE => S::abs_acc(diff, one, acc[r][v]),
+                        ABSOLUTE_MAX => S::abs_max(diff, acc[r][v]),
+                        _ => S::sq_acc(diff, acc[r][v]),
+                    };
                 }
             }
         }
         for (r, row) in acc.iter().enumerate() {
             for (v, &s) in row.iter().enumerate() {
-                let s = if first { s } else { S::add(S::load(at(r, v)), s) };
+                let s = match (first, TERM) {
+                    (true, _) => s,
+                    (false, ABSOLUTE_MAX) => S::max(S::load(at(r, v)), s),
+                    (false, _) => S::add(S::load(at(r, v)), s),
+                };
                 let s = if SQRT && last { S::sqrt(s) } else { s };
                 if nt { S::stream(at(r, v), s) } else { S::store(at(r, v), s) }
             }
@@ -606,7 +616,12 @@ mod tests {
                 let mut out = Array2::zeros((n, m));
                 block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
                 assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} non-finite"));
-                assert!(out[(5, 30)].is_nan() && out[(2, 0)].is_nan() && out[(0, 33)].is_nan());
+                let nans = [out[(5, 30)], out[(2, 0)], out[(0, 33)]];
+                match metric.definition().merge {
+                    Merge::Sum => assert!(nans.iter().all(|v| v.is_nan()), "{metric}: {nans:?}"),
+                    // SciPy's chebyshev passes over a NaN difference.
+                    Merge::Max => assert!(nans.iter().all(|v| v.is_finite()), "{metric}: {nans:?}"),
+                }
                 assert_eq!(out[(5, 0)], f32::INFINITY);
                 assert_eq!(out[(0, 4)], f32::INFINITY);
             }

@@ -65,7 +65,11 @@ impl Kernel {
     /// metric's term and final step ([`Metric::definition`]) and the tiled kernel's shape.
     pub fn constants(self, metric: Metric, tuning: &Tuning) -> Vec<(&'static str, f64)> {
         let def = metric.definition();
-        let mut c = vec![("TERM", f64::from(def.term.shader_id())), ("FINALIZE", f64::from(def.finalize.shader_id()))];
+        let mut c = vec![
+            ("TERM", f64::from(def.term.shader_id())),
+            ("MERGE", f64::from(def.merge.shader_id())),
+            ("FINALIZE", f64::from(def.finalize.shader_id())),
+        ];
         if self == Kernel::Tiled {
             c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);
         }

@@ -101,7 +101,7 @@ enum Command {
 /// Options shared by cdist and pdist.
 #[derive(Args)]
 struct RunArgs {
-    /// Metric: euclidean, sqeuclidean, cityblock (alias manhattan).
+    /// Metric: euclidean, sqeuclidean, cityblock (alias manhattan), chebyshev (see `pairdist metrics`).
     #[arg(short, long, default_value = "euclidean", value_parser = parse_metric)]
     metric: Metric,
     /// Output file: .npy (float32; .npz for knn and radius), or text when it ends in .txt,

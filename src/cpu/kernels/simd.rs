@@ -29,6 +29,11 @@ pub(super) trait Simd: Copy {
     unsafe fn sq_acc(d: Self, acc: Self) -> Self;
     /// `acc + |d|`; `one` is [`Simd::one`]`(1)`, used to issue the add on the FMA units.
     unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self;
+    /// `|d|` where it is larger than `acc`, else `acc`: a NaN `|d|` is passed over, as SciPy's
+    /// chebyshev does (`if d > max: max = d`).
+    unsafe fn abs_max(d: Self, acc: Self) -> Self;
+    /// Lane-wise `b` where it is larger than `a`, else `a` (partial maxima, never NaN).
+    unsafe fn max(a: Self, b: Self) -> Self;
     /// Lane-wise square root.
     unsafe fn sqrt(a: Self) -> Self;
     /// `W` lanes to `p` (no alignment needed).
@@ -84,6 +89,14 @@ impl<T: Element, const L: usize> Simd for Lanes<T, L> {
     #[inline(always)]
     unsafe fn abs_acc(d: Self, _one: Self, acc: Self) -> Self {
         Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l].abs()))
+    }
+    #[inline(always)]
+    unsafe fn abs_max(d: Self, acc: Self) -> Self {
+        Lanes(std::array::from_fn(|l| if d.0[l].abs() > acc.0[l] { d.0[l].abs() } else { acc.0[l] }))
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self, b: Self) -> Self {
+        Lanes(std::array::from_fn(|l| if b.0[l] > a.0[l] { b.0[l] } else { a.0[l] }))
     }
     #[inline(always)]
     unsafe fn sqrt(a: Self) -> Self {
@@ -154,6 +167,17 @@ mod x86 {
             // add ports to the subtraction (two FMA and two add pipes on Zen 4).
             // SAFETY: as for `zero`.
             Avx512(unsafe { _mm512_fmadd_ps(_mm512_abs_ps(d.0), one.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs_max(d: Self, acc: Self) -> Self {
+            // maxps returns its second operand when either is NaN: acc, so a NaN |d| is passed over.
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_max_ps(_mm512_abs_ps(d.0), acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn max(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_max_ps(b.0, a.0) })
         }
         #[inline(always)]
         unsafe fn sqrt(a: Self) -> Self {
@@ -229,6 +253,17 @@ mod x86 {
                 let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), d.0);
                 Avx2(_mm256_fmadd_ps(abs, one.0, acc.0))
             }
+        }
+        #[inline(always)]
+        unsafe fn abs_max(d: Self, acc: Self) -> Self {
+            // maxps returns its second operand when either is NaN: acc, so a NaN |d| is passed over.
+            // SAFETY: as for `zero`.
+            unsafe { Avx2(_mm256_max_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0), d.0), acc.0)) }
+        }
+        #[inline(always)]
+        unsafe fn max(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_max_ps(b.0, a.0) })
         }
         #[inline(always)]
         unsafe fn sqrt(a: Self) -> Self {
