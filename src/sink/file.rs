@@ -7,7 +7,7 @@ use std::io::{self, BufWriter, Seek, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, ArrayView2, s};
+use ndarray::{Array2, ArrayView1, ArrayView2, s};
 use ndarray_npy::WritableElement;
 use ndarray_npy::npy::header::{Header, Layout as NpyLayout};
 
@@ -67,14 +67,7 @@ impl NpyFileSink {
         let mut row_buf = Vec::new();
         for seg in self.layout.segments(tile) {
             let row = values.slice(s![seg.row, seg.cols.clone()]);
-            let data: &[f32] = match row.as_slice() {
-                Some(d) => d,
-                None => {
-                    row_buf.clear();
-                    row_buf.extend(row.iter());
-                    &row_buf
-                }
-            };
+            let data = contiguous(row, &mut row_buf);
             self.write_at(data, seg.offset)?;
         }
         Ok(())
@@ -249,14 +242,7 @@ impl TextFileSink {
         let spill = self.spill.as_ref().expect("spilled bands have a spill file");
         let mut row_buf = Vec::new();
         for (r, row) in values.rows().into_iter().enumerate() {
-            let data: &[f32] = match row.as_slice() {
-                Some(d) => d,
-                None => {
-                    row_buf.clear();
-                    row_buf.extend(row.iter());
-                    &row_buf
-                }
-            };
+            let data = contiguous(row, &mut row_buf);
             let offset = (r as u64 * width as u64 + tile.cols.start as u64) * 4;
             write_all_at(spill, bytemuck::cast_slice(data), offset).map_err(|e| spill_error(&self.path, e))?;
         }
@@ -344,6 +330,18 @@ impl Sink for TextFileSink {
         match self.out.get_ref() {
             TextOut::File(file) => file.sync_data().map_err(|e| self.error(e)),
             TextOut::Stdout(_) => Ok(()),
+        }
+    }
+}
+
+/// The values of `row` as one slice: the row itself when it is contiguous, else a copy in `buf`.
+fn contiguous<'a>(row: ArrayView1<'a, f32>, buf: &'a mut Vec<f32>) -> &'a [f32] {
+    match row.to_slice() {
+        Some(values) => values,
+        None => {
+            buf.clear();
+            buf.extend(row.iter());
+            buf
         }
     }
 }
