@@ -190,6 +190,28 @@ def _count(value: Any, name: str) -> int:
         raise TypeError(f"{name} must be an integer, not {value!r}") from None
 
 
+def _neighbours(k: Any, m: int, own: bool) -> int:
+    """`k` checked against the `m` points searched (one fewer for X against itself)."""
+    k = _count(k, "k")
+    available = m - 1 if own else m
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if k > available:
+        what = f"X has only {available} other points" if own else f"XB has only {m} points"
+        raise ValueError(f"k = {k} nearest neighbours asked, but {what}")
+    return k
+
+
+def _pair(XA: ArrayLike, XB: Optional[ArrayLike]) -> Tuple[np.ndarray, np.ndarray, bool]:
+    """The two point sets as float32 (XB None: XA itself), checked to have equal columns."""
+    xa = _points(XA, "XA")
+    own = XB is None
+    xb = xa if XB is None else _points(XB, "XB")
+    if xa.shape[1] != xb.shape[1]:
+        raise ValueError(_COLUMNS)
+    return xa, xb, own
+
+
 def _blocks(
     n: int, m: int, d: int, *, upper: bool = False, most: Optional[int] = None
 ) -> Iterator[Tuple[int, int, int, int]]:
@@ -493,19 +515,9 @@ class Engine:
         if k is None:
             raise TypeError("knn() missing required argument 'k' (the number of neighbours)")
         name = _metric_name(metric)
-        xa = _points(XA, "XA")
-        own = XB is None
-        xb = xa if XB is None else _points(XB, "XB")
-        if xa.shape[1] != xb.shape[1]:
-            raise ValueError(_COLUMNS)
+        xa, xb, own = _pair(XA, XB)
         (n, d), m = xa.shape, xb.shape[0]
-        k = _count(k, "k")
-        available = m - 1 if own else m
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        if k > available:
-            what = f"X has only {available} other points" if own else f"XB has only {m} points"
-            raise ValueError(f"k = {k} nearest neighbours asked, but {what}")
+        k = _neighbours(k, m, own)
         result_dtype = _dtype(dtype, None)
         distances = np.empty((n, k), result_dtype)
         indices = np.empty((n, k), np.int64)
@@ -566,11 +578,7 @@ class Engine:
         if r is None:
             raise TypeError("radius() missing required argument 'r' (the radius)")
         name = _metric_name(metric)
-        xa = _points(XA, "XA")
-        own = XB is None
-        xb = xa if XB is None else _points(XB, "XB")
-        if xa.shape[1] != xb.shape[1]:
-            raise ValueError(_COLUMNS)
+        xa, xb, own = _pair(XA, XB)
         (n, d), m = xa.shape, xb.shape[0]
         if not isinstance(r, numbers.Real) or isinstance(r, (bool, np.bool_)):
             raise TypeError(f"r must be a number, not {r!r}")

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 import pairdist
-from pairdist import _COLUMNS, _count, _dtype, _knn_block, _merge, _metric_name
+from pairdist import _COLUMNS, _count, _dtype, _knn_block, _merge, _metric_name, _neighbours
 
 __all__ = ["cdist", "knn"]
 
@@ -158,13 +158,7 @@ def knn(
     if xa.shape[1] != xb.shape[1]:
         raise ValueError(_COLUMNS)
     m = xb.shape[0]
-    k = _count(k, "k")
-    available = m - 1 if own else m
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    if k > available:
-        what = f"X has only {available} other points" if own else f"XB has only {m} points"
-        raise ValueError(f"k = {k} nearest neighbours asked, but {what}")
+    k = _neighbours(k, m, own)
     split_every = max(2, _count(split_every, "split_every"))
     result_dtype = _dtype(dtype, None)
 
