@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use ndarray::Array2;
 use pairdist::cpu::reference;
-use pairdist::{Backend, Engine, Metric};
+use pairdist::{Backend, Distance, Engine, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -71,11 +71,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             warm.sort_by(f64::total_cmp);
             let warm_med = warm[warm.len() / 2];
             let mut worst = 0.0f64;
+            let resolved = Distance::new(metric).resolve(x.view(), Some(y.view()))?;
             for s in 0..2000 {
                 let (i, j) = ((s * 7919) % n, (s * 104_729 + 13) % n);
-                let want = reference::distance(x.row(i), y.row(j), metric);
+                let want = reference::distance(x.row(i), y.row(j), &resolved);
                 let got = out[(i, j)] as f64;
-                let tol = reference::tolerance(metric, d, 1.0, want);
+                let tol = reference::tolerance(resolved.kernel(), d, 1.0, want);
                 worst = worst.max((got - want).abs() / tol);
             }
             let pairs = (n * n) as f64;

@@ -14,7 +14,7 @@ use std::time::Instant;
 use ndarray::Array2;
 use pairdist::cpu::reference;
 use pairdist::gpu::Kernel;
-use pairdist::{Backend, Engine, EngineOptions, Metric};
+use pairdist::{Backend, Distance, Engine, EngineOptions, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -31,9 +31,10 @@ fn check(x: &Array2<f32>, y: &Array2<f32>, out: &Array2<f32>, metric: Metric) ->
     // Always include the corners, where partial blocks live.
     let mut idx = vec![(0, 0), (n - 1, m - 1), (n - 1, 0), (0, m - 1)];
     idx.extend((0..300).map(|_| (rng.random_range(0..n), rng.random_range(0..m))));
+    let resolved = Distance::new(metric).resolve(x.view(), Some(y.view())).expect("metrics without parameters");
     for (i, j) in idx {
-        let expected = reference::distance(x.row(i), y.row(j), metric);
-        let tol = reference::tolerance(metric, d, 1.0, expected);
+        let expected = reference::distance(x.row(i), y.row(j), &resolved);
+        let tol = reference::tolerance(resolved.kernel(), d, 1.0, expected);
         let got = out[[i, j]] as f64;
         if (got - expected).abs() > tol {
             if bad < 3 {

@@ -9,6 +9,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::answer::{Neighbors, Pairs, TopK, Within, knn::collect};
 use crate::cpu;
+use crate::distance::Distance;
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
@@ -204,7 +205,9 @@ impl Engine {
             self.cdist_into(x, y, metric, out)?;
             return Ok(None);
         };
-        let job = Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out)));
+        let prepared = Prepared::new(&Distance::new(metric), x, Some(y))?;
+        let job = prepared.apply(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))));
+        let (x, y, metric) = (job.x, job.y.unwrap_or(job.x), job.metric.metric());
         let mut task = Task::new(job, None, self.limits())?;
         let (plan, empty, kernel) = (task.plan.clone(), task.is_empty(), self.options.kernel);
         let mut phases = GpuPhases::default();
@@ -249,6 +252,8 @@ impl Engine {
     /// of the engine is a job; this one also takes windows (shards of a larger problem) and
     /// answers that add to lists already filled (see [`Job`]).
     pub fn run(&self, job: Job) -> Result<()> {
+        let prepared = Prepared::new(&job.metric, job.x, job.y)?;
+        let job = prepared.apply(job);
         let task = Task::new(job, self.options.monitor.clone(), self.limits())?;
         match &self.executor {
             Executor::Cpu => cpu::run(task),
@@ -272,7 +277,7 @@ impl Engine {
     /// assert_eq!(d, array![[0.0, 5.0], [5.0, 0.0]]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn cdist(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric) -> Result<Array2<f32>> {
+    pub fn cdist(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: impl Into<Distance>) -> Result<Array2<f32>> {
         validate::same_dims(x.ncols(), y.ncols())?;
         let mut out = Array2::zeros((x.nrows(), y.nrows()));
         self.cdist_into(x, y, metric, out.view_mut())?;
@@ -295,7 +300,7 @@ impl Engine {
         &self,
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
-        metric: Metric,
+        metric: impl Into<Distance>,
         out: ArrayViewMut2<f32>,
     ) -> Result<()> {
         self.run(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))))
@@ -312,7 +317,7 @@ impl Engine {
     /// assert_eq!(engine.pdist(x.view(), Metric::Cityblock)?, array![1.0, 3.0, 2.0]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn pdist(&self, x: ArrayView2<f32>, metric: Metric) -> Result<Array1<f32>> {
+    pub fn pdist(&self, x: ArrayView2<f32>, metric: impl Into<Distance>) -> Result<Array1<f32>> {
         let mut out = Array1::zeros(validate::condensed_len(x.nrows())?);
         let slice = out.as_slice_mut().expect("fresh array is contiguous");
         self.run(Job::new(x, None, metric, Answer::Matrix(Target::Condensed(slice))).upper())?;
@@ -320,13 +325,19 @@ impl Engine {
     }
 
     /// Streams the blocks of `cdist(x, y)` into `sink` (for example a `.npy` file on disk).
-    pub fn cdist_to(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, sink: &mut dyn Sink) -> Result<()> {
+    pub fn cdist_to(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        metric: impl Into<Distance>,
+        sink: &mut dyn Sink,
+    ) -> Result<()> {
         self.run(Job::new(x, Some(y), metric, Answer::Matrix(Target::Sink(sink))))
     }
 
     /// Streams the blocks on or above the diagonal of `cdist(x, x)` into `sink`; a sink such
     /// as [`CondensedSink`](crate::sink::CondensedSink) keeps the pairs `i < j`.
-    pub fn pdist_to(&self, x: ArrayView2<f32>, metric: Metric, sink: &mut dyn Sink) -> Result<()> {
+    pub fn pdist_to(&self, x: ArrayView2<f32>, metric: impl Into<Distance>, sink: &mut dyn Sink) -> Result<()> {
         validate::condensed_len(x.nrows())?;
         self.run(Job::new(x, None, metric, Answer::Matrix(Target::Sink(sink))).upper())
     }
@@ -347,7 +358,13 @@ impl Engine {
     /// assert_eq!(nn.distances[(1, 0)], 1.0);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn knn(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, k: usize, metric: Metric) -> Result<Neighbors> {
+    pub fn knn(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        k: usize,
+        metric: impl Into<Distance>,
+    ) -> Result<Neighbors> {
         validate::same_dims(x.ncols(), y.ncols())?;
         validate::neighbours(k, y.nrows())?;
         let mut lists = vec![TopK::new(k); x.nrows()];
@@ -367,7 +384,7 @@ impl Engine {
     /// assert_eq!(nn.indices, array![[2], [2], [0]]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn knn_self(&self, x: ArrayView2<f32>, k: usize, metric: Metric) -> Result<Neighbors> {
+    pub fn knn_self(&self, x: ArrayView2<f32>, k: usize, metric: impl Into<Distance>) -> Result<Neighbors> {
         validate::neighbours(k, x.nrows().saturating_sub(1))?;
         let mut lists = vec![TopK::new(k); x.nrows()];
         self.run(Job::new(x, None, metric, Answer::Nearest { k, lists: &mut lists }).upper())?;
@@ -388,7 +405,12 @@ impl Engine {
     /// assert_eq!(distance, array![1.0, 2.0, 12.5]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn argmin(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric) -> Result<(Array1<i64>, Array1<f32>)> {
+    pub fn argmin(
+        &self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        metric: impl Into<Distance>,
+    ) -> Result<(Array1<i64>, Array1<f32>)> {
         let nn = self.knn(x, y, 1, metric)?;
         Ok((nn.indices.column(0).to_owned(), nn.distances.column(0).to_owned()))
     }
@@ -412,7 +434,7 @@ impl Engine {
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
         r: f32,
-        metric: Metric,
+        metric: impl Into<Distance>,
         max_pairs: usize,
     ) -> Result<Pairs> {
         validate::same_dims(x.ncols(), y.ncols())?;
@@ -420,7 +442,13 @@ impl Engine {
     }
 
     /// The pairs `i < j` of rows of `x` at distance at most `r` (SciPy's `query_pairs`), sorted.
-    pub fn radius_self(&self, x: ArrayView2<f32>, r: f32, metric: Metric, max_pairs: usize) -> Result<Pairs> {
+    pub fn radius_self(
+        &self,
+        x: ArrayView2<f32>,
+        r: f32,
+        metric: impl Into<Distance>,
+        max_pairs: usize,
+    ) -> Result<Pairs> {
         self.within(x, None, r, metric, max_pairs)
     }
 
@@ -430,7 +458,7 @@ impl Engine {
         x: ArrayView2<f32>,
         y: Option<ArrayView2<f32>>,
         r: f32,
-        metric: Metric,
+        metric: impl Into<Distance>,
         max_pairs: usize,
     ) -> Result<Pairs> {
         validate::radius(r)?;
@@ -442,5 +470,31 @@ impl Engine {
             pairs.push_row(i, within);
         }
         Ok(pairs)
+    }
+}
+
+/// The points as the kernels see them (see [`Distance`]): owned copies where the distance
+/// changes coordinates or prepares rows, nothing otherwise.
+struct Prepared {
+    x: Option<Array2<f32>>,
+    y: Option<Array2<f32>>,
+    kernel: Metric,
+}
+
+impl Prepared {
+    fn new(distance: &Distance, x: ArrayView2<f32>, y: Option<ArrayView2<f32>>) -> Result<Prepared> {
+        let resolved = distance.resolve(x, y)?;
+        if !resolved.is_identity() {
+            log::debug!("{}: preparing {} + {} rows", distance.metric(), x.nrows(), y.map_or(0, |y| y.nrows()));
+        }
+        Ok(Prepared { x: resolved.prepare(x), y: y.and_then(|y| resolved.prepare(y)), kernel: resolved.kernel() })
+    }
+
+    /// `job` on the prepared points, with the kernel's metric.
+    fn apply<'a: 'p, 'p, 'o>(&'p self, job: Job<'a, 'o>) -> Job<'p, 'o> {
+        let x = self.x.as_ref().map_or(job.x, |a| a.view());
+        let y = job.y.map(|y| self.y.as_ref().map_or(y, |a| a.view()));
+        let Job { region, window, answer, .. } = job;
+        Job { x, y, metric: Distance::new(self.kernel), region, window, answer }
     }
 }

@@ -28,7 +28,8 @@ use crate::metric::{Finalize, Metric, Term};
 use crate::plan::Tile;
 use crate::sink::Sink;
 
-/// Coordinates below this (and nonzero) can make squared differences underflow: 2⁻⁴⁰.
+/// Coordinates below this (and nonzero) can make squared differences underflow: 2⁻⁴⁰ (the
+/// smallest threshold used, whatever the power of the term).
 const TINY: f32 = 1.0 / (1u64 << 40) as f32;
 
 /// Entries of flagged rows to recompute for the rows of `x` against the rows of `y`.
@@ -39,8 +40,8 @@ pub(crate) struct Extremes<'a> {
     x_flagged: Vec<bool>,
     y_flagged: Vec<bool>,
     /// Results below this may have lost terms to underflow (the sum `d·2⁻¹⁰²`, where each
-    /// flushed term of at most 2⁻¹²⁶ changes the sum by at most 2⁻²⁴ of it; its square root
-    /// for `euclidean`).
+    /// flushed term of at most 2⁻¹²⁶ changes the sum by at most 2⁻²⁴ of it, finalized); ∞ for
+    /// the terms where any entry of a flagged row may be off.
     small: f32,
 }
 
@@ -48,18 +49,34 @@ impl<'a> Extremes<'a> {
     /// `None` when no row of `x` or `y` has an extreme coordinate: then no entry can be wrong.
     pub(crate) fn scan(x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric) -> Option<Self> {
         let d = x.ncols().max(1) as f64;
-        // A squared sum overflows only if some |difference| exceeds sqrt(MAX / d).
-        // Only a final square root brings a sum beyond f32::MAX back into range.
         let def = metric.definition();
-        let shrinks = def.finalize == Finalize::Sqrt && def.term == Term::SquaredDifference;
-        let huge = if shrinks { ((f32::MAX as f64 / d).sqrt() / 2.0) as f32 } else { f32::INFINITY };
+        // The power q of each term: a sum overflows only if some |difference| exceeds
+        // (MAX / d)^(1/q), and a term underflows only if |difference| < 2^(−126/q), which a
+        // nonzero difference of coordinates of at least 2^(23 − 126/q) never is.
+        let q = match def.term {
+            Term::SquaredDifference => Some(2.0),
+            Term::AbsoluteDifference => Some(1.0),
+            Term::PowerDifference => Some(metric.exponent()),
+            // Terms of at most 1 (or counts): only a subnormal coordinate, which GPUs flush
+            // to zero, can change them, and then any entry of its row.
+            Term::Canberra | Term::NotEqual | Term::JensenShannon => None,
+        };
+        let (tiny, huge, always) = match q {
+            Some(q) => {
+                // Only a final root brings a sum beyond f32::MAX back into range.
+                let shrinks = matches!(def.finalize, Finalize::Sqrt | Finalize::Root) && q > 1.0;
+                let huge = if shrinks { ((f32::MAX as f64 / d).powf(1.0 / q) / 2.0) as f32 } else { f32::INFINITY };
+                (TINY.max(2f64.powf(23.0 - 126.0 / q).min(f32::MAX as f64) as f32), huge, false)
+            }
+            None => (f32::MIN_POSITIVE, f32::INFINITY, true),
+        };
         let flag = |a: &ArrayView2<f32>| -> Vec<bool> {
             a.rows()
                 .into_iter()
                 .map(|r| {
                     r.iter().any(|v| {
                         let v = v.abs();
-                        (v > 0.0 && v < TINY) || (v > huge && v.is_finite())
+                        (v > 0.0 && v < tiny) || (v > huge && v.is_finite())
                     })
                 })
                 .collect()
@@ -68,15 +85,15 @@ impl<'a> Extremes<'a> {
         if !x_flagged.contains(&true) && !y_flagged.contains(&true) {
             return None;
         }
-        let small_sum = d * 2f64.powi(-102);
-        let small = metric.finalize(small_sum) as f32;
+        let small = if always { f32::INFINITY } else { metric.finalize(d * 2f64.powi(-102), x.ncols()) as f32 };
         Some(Extremes { x, y, metric, x_flagged, y_flagged, small })
     }
 
     /// The value entry `(i, j)` must have, given what the kernel computed.
     fn fixed(&self, i: usize, j: usize, v: f32) -> f32 {
-        if (v.is_infinite() || v < self.small) && (self.x_flagged[i] || self.y_flagged[j]) {
-            let exact = reference::distance(self.x.row(i), self.y.row(j), self.metric);
+        if (v.is_infinite() || v < self.small || self.small.is_infinite()) && (self.x_flagged[i] || self.y_flagged[j]) {
+            let row = |a: &ArrayView2<f32>, k: usize| a.row(k).iter().map(|&v| f64::from(v)).collect::<Vec<f64>>();
+            let exact = reference::kernel_distance(&row(&self.x, i), &row(&self.y, j), self.metric);
             // Points with inf or NaN coordinates keep what IEEE arithmetic gave.
             if exact.is_finite() { exact as f32 } else { v }
         } else {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
 use crate::answer::{KnnSink, RadiusSink, TopK, Within};
+use crate::distance::Distance;
 use crate::error::{Error, Result};
 use crate::extremes::{Extremes, FixingSink};
 use crate::metric::Metric;
@@ -45,8 +46,8 @@ pub struct Job<'a, 'o> {
     pub x: ArrayView2<'a, f32>,
     /// The points searched (the answer's columns); `None`: `x` itself.
     pub y: Option<ArrayView2<'a, f32>>,
-    /// The metric.
-    pub metric: Metric,
+    /// The metric and its parameters.
+    pub metric: Distance,
     /// Which pairs count: every `(i, j)`, or (`x` against itself only) each pair `i < j` once.
     pub region: Region,
     /// Rows of `x` × rows of `y` this job covers; `None`: all of them.
@@ -93,8 +94,13 @@ pub enum Target<'o> {
 
 impl<'a, 'o> Job<'a, 'o> {
     /// `x` against `y` (`None`: against itself), every pair, the whole problem.
-    pub fn new(x: ArrayView2<'a, f32>, y: Option<ArrayView2<'a, f32>>, metric: Metric, answer: Answer<'o>) -> Self {
-        Job { x, y, metric, region: Region::Full, window: None, answer }
+    pub fn new(
+        x: ArrayView2<'a, f32>,
+        y: Option<ArrayView2<'a, f32>>,
+        metric: impl Into<Distance>,
+        answer: Answer<'o>,
+    ) -> Self {
+        Job { x, y, metric: metric.into(), region: Region::Full, window: None, answer }
     }
 
     /// Only the pairs `i < j` of `x` against itself, each once.
@@ -134,9 +140,12 @@ pub(crate) struct Task<'a, 'o> {
 }
 
 impl<'a, 'o> Task<'a, 'o> {
-    /// Checks `job` and resolves it, planning within `limits`.
+    /// Checks `job`, whose points are prepared for its metric's kernel (see
+    /// [`Distance::resolve`]), and resolves it, planning within `limits`.
     pub(crate) fn new(job: Job<'a, 'o>, monitor: Option<Arc<Monitor>>, limits: PlanLimits) -> Result<Self> {
         let Job { x, y, metric, region, window, answer } = job;
+        debug_assert!(!metric.has_parameters(), "a task's points are already prepared");
+        let metric = metric.metric();
         let own = y.is_none();
         let y = y.unwrap_or(x);
         crate::validate::same_dims(x.ncols(), y.ncols())?;

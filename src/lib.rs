@@ -29,6 +29,7 @@
 
 pub mod answer;
 pub mod cpu;
+mod distance;
 mod engine;
 mod error;
 mod extremes;
@@ -43,9 +44,10 @@ pub mod sink;
 pub mod validate;
 
 pub use answer::{Neighbors, Pairs};
+pub use distance::{Distance, Resolved};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
-pub use metric::{Definition, Finalize, Merge, Metric, Term};
+pub use metric::{Definition, Finalize, Merge, Metric, Prepare, Term};
 pub use monitor::Monitor;
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot go stale.

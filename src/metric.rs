@@ -1,30 +1,31 @@
 //! Metrics: SciPy's names, and the one definition of each that every backend follows.
 //!
-//! A metric is "accumulate a [`Term`] per dimension, [`Merge`] partial accumulators (chunks of
-//! `d`, passes), then [`Finalize`]" — the shape of cubecl's `Reduce` (init, reduce, merge,
-//! finalize). [`Metric::definition`] is the only place that says which term, merge and final
-//! step a metric has. From it follow:
+//! A metric is "prepare each row, accumulate a [`Term`] per dimension, [`Merge`] partial
+//! accumulators (chunks of `d`, passes), then [`Finalize`]" — the shape of cubecl's `Reduce`
+//! (init, reduce, merge, finalize) with a per-row step in front. [`Metric::definition`] is the
+//! only place that says which preparation, term, merge and final step a metric has. From it
+//! follow:
 //!
-//! - the WGSL kernels: the `TERM` and `FINALIZE` override constants select the bodies in
-//!   `shaders/common/metric.wgsl` ([`Term::shader_id`], [`Finalize::shader_id`]);
-//! - the CPU kernels: one monomorphised micro-kernel per (term, finalize) pair;
-//! - the scalar twin ([`Metric::term`], [`Metric::finalize`]) and through it the f64 reference
-//!   (`cpu::reference`), which the tests check against an oracle of their own.
+//! - the row preparation ([`Prepare`]: unit rows for `cosine`, centred unit rows for
+//!   `correlation`, probability rows for `jensenshannon`), done once per input row in f64 by
+//!   [`crate::distance`] before any backend sees the points;
+//! - the WGSL kernels: the `TERM`, `MERGE` and `FINALIZE` override constants (and `P`, the
+//!   minkowski exponent) select the bodies in `shaders/common/metric.wgsl`;
+//! - the CPU kernels: one monomorphised micro-kernel per (term, merge, final step);
+//! - the scalar twin ([`Metric::term`], [`Metric::merge`], [`Metric::finalize`]) and through it
+//!   the f64 reference (`cpu::reference`), which the tests check against an oracle of their own
+//!   and the Python tests against SciPy itself.
 //!
-//! So a metric whose term and final step exist already is one entry in
-//! [`Metric::definition`]; a new kind of term is one `Term` variant, its WGSL body and its
-//! SIMD twin. The metrics still to come fit the same shape:
+//! Parameters that are arrays (weights `w`, `seuclidean`'s `V`, `mahalanobis`'s `VI`) are not
+//! part of a `Metric`: they live in a [`Distance`](crate::Distance), which turns them into a
+//! transform of the columns (a scale, a selection, a linear map) so that the kernels stay the
+//! fast unweighted ones.
 //!
-//! - `chebyshev` (done: `|x − y|` merged by [`Merge::Max`], a max instead of an add in the
-//!   accumulate step of both kernels and in the passes' merge);
-//! - `minkowski` with `p`: a term `|x − y|^p` and a final `^(1/p)`, with `p` carried by the
-//!   metric (a parameter becomes an override constant on the GPU, a value in the CPU kernel);
-//!   `p = 1, 2, ∞` resolve to the cityblock, euclidean and chebyshev definitions;
-//! - `cosine` and `correlation`: a per-row preparation (norms, means) computed once per input,
-//!   a product term, and a final step that reads the two rows' prepared values.
-//!
-//! Differences are always taken first: the `|x|² + |y|² − 2x·y` form is never used, so
-//! `cdist(X, X)` has exact zeros on its diagonal and nearby points do not cancel to zero.
+//! Differences are taken first wherever there is a difference to take: the
+//! `|x|² + |y|² − 2x·y` form is never used (so `cdist(X, X)` has exact zeros on its diagonal and
+//! nearby points do not cancel to zero), `cosine` is `|x̂ − ŷ|² / 2` of the unit rows rather
+//! than `1 − x̂·ŷ`, and `jensenshannon` sums a series in `(p − q) / (p + q)` for close
+//! probabilities rather than the two logarithms whose first-order terms cancel.
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,8 +34,18 @@ use num_traits::Float;
 
 use crate::error::Error;
 
-/// A distance metric between two points of the same dimension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A distance metric between two points of the same dimension, with its scalar parameter
+/// (minkowski's `p`) if it has one.
+///
+/// ```
+/// use pairdist::Metric;
+/// assert_eq!("Manhattan".parse::<Metric>()?, Metric::Cityblock);
+/// assert_eq!("minkowski".parse::<Metric>()?, Metric::Minkowski { p: 2.0 }); // SciPy's default p
+/// assert_eq!(Metric::minkowski(3.0)?.to_string(), "minkowski (p = 3)");
+/// assert!(Metric::minkowski(0.0).is_err());
+/// # Ok::<(), pairdist::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
 pub enum Metric {
     /// Σ (x − y)², SciPy's `sqeuclidean`.
     SqEuclidean,
@@ -45,6 +56,31 @@ pub enum Metric {
     /// max |x − y|, SciPy's `chebyshev`; like SciPy, a dimension whose |x − y| is NaN is
     /// passed over.
     Chebyshev,
+    /// (Σ |x − y|^p)^(1/p), SciPy's `minkowski`; `p = 1, 2, ∞` run the cityblock, euclidean
+    /// and chebyshev kernels. Build it with [`Metric::minkowski`], which checks `p`.
+    Minkowski {
+        /// The exponent, `p > 0` (may be `f64::INFINITY`).
+        p: f64,
+    },
+    /// 1 − x·y / (|x| |y|), SciPy's `cosine`, computed as |x̂ − ŷ|² / 2 of the unit rows
+    /// (NaN for a zero row, as in SciPy).
+    Cosine,
+    /// `cosine` of the rows minus their means, SciPy's `correlation`.
+    Correlation,
+    /// Σ |x − y| / (|x| + |y|), SciPy's `canberra` (a term with `x = y = 0` is 0).
+    Canberra,
+    /// √(JS(p, q)), SciPy's `jensenshannon` of the rows as distributions (each divided by its
+    /// sum; a row with a negative entry or a zero sum is infinitely far from everything).
+    JensenShannon,
+    /// The fraction of coordinates where `x ≠ y`, SciPy's `hamming` for real values.
+    Hamming,
+    /// √Σ (x − y)² / V, SciPy's `seuclidean`; `V` is given to a [`Distance`](crate::Distance)
+    /// or defaults to the variances of the stacked inputs.
+    SEuclidean,
+    /// √((x − y)ᵀ VI (x − y)), SciPy's `mahalanobis`; `VI` is given to a
+    /// [`Distance`](crate::Distance) or defaults to the inverse covariance of the stacked
+    /// inputs. Computed as the euclidean distance of the points mapped by a factor of `VI`.
+    Mahalanobis,
 }
 
 /// What one dimension adds to the accumulator.
@@ -54,6 +90,15 @@ pub enum Term {
     SquaredDifference,
     /// |x − y|.
     AbsoluteDifference,
+    /// |x − y|^p (minkowski's `p`).
+    PowerDifference,
+    /// |x − y| / (|x| + |y|), 0 where both are 0.
+    Canberra,
+    /// 1 where x ≠ y (NaN included), else 0.
+    NotEqual,
+    /// p ln(2p / (p + q)) + q ln(2q / (p + q)) of two probabilities; +∞ if either is negative
+    /// (the mark of a row that is not a distribution).
+    JensenShannon,
 }
 
 /// How two partial accumulators (of disjoint dimensions) combine.
@@ -72,6 +117,28 @@ pub enum Finalize {
     Identity,
     /// The square root of the accumulator.
     Sqrt,
+    /// The accumulator to the power 1/p (minkowski).
+    Root,
+    /// Half the accumulator, at most 2 (`cosine` from unit rows: |x̂ − ŷ|² / 2 = 1 − x̂·ŷ).
+    HalfCapped,
+    /// √(accumulator / 2) (`jensenshannon`).
+    SqrtHalf,
+    /// The accumulator divided by the number of dimensions (`hamming`).
+    Mean,
+}
+
+/// The per-row step before any term: done once per input row, in f64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Prepare {
+    /// The rows as given.
+    None,
+    /// Each row divided by its euclidean norm (`cosine`).
+    Unit,
+    /// Each row minus its mean, then divided by its norm (`correlation`).
+    CenteredUnit,
+    /// Each row divided by its sum; a row with a negative entry or a zero sum becomes all −1,
+    /// which the [`Term::JensenShannon`] turns into +∞ as SciPy does.
+    Probability,
 }
 
 impl Term {
@@ -80,6 +147,10 @@ impl Term {
         match self {
             Term::SquaredDifference => 0,
             Term::AbsoluteDifference => 1,
+            Term::PowerDifference => 2,
+            Term::Canberra => 3,
+            Term::NotEqual => 4,
+            Term::JensenShannon => 5,
         }
     }
 }
@@ -100,6 +171,10 @@ impl Finalize {
         match self {
             Finalize::Identity => 0,
             Finalize::Sqrt => 1,
+            Finalize::Root => 2,
+            Finalize::HalfCapped => 3,
+            Finalize::SqrtHalf => 4,
+            Finalize::Mean => 5,
         }
     }
 }
@@ -113,6 +188,10 @@ pub struct Definition {
     pub aliases: &'static [&'static str],
     /// The formula, for `--help` and the docs.
     pub formula: &'static str,
+    /// The parameters SciPy accepts for it (`p`, `w`, `V`, `VI`), for `pairdist metrics`.
+    pub parameters: &'static str,
+    /// What is done to each row first.
+    pub prepare: Prepare,
     /// What each dimension adds.
     pub term: Term,
     /// How partial accumulators combine.
@@ -121,55 +200,157 @@ pub struct Definition {
     pub finalize: Finalize,
 }
 
-impl Metric {
-    /// Every metric, in the order they are listed to users.
-    pub const ALL: [Metric; 4] = [Metric::Euclidean, Metric::SqEuclidean, Metric::Cityblock, Metric::Chebyshev];
+const fn def(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    formula: &'static str,
+    parameters: &'static str,
+    (prepare, term, merge, finalize): (Prepare, Term, Merge, Finalize),
+) -> Definition {
+    Definition { name, aliases, formula, parameters, prepare, term, merge, finalize }
+}
 
-    /// The metric's definition: the one place its term, merge and final step are decided.
-    pub const fn definition(self) -> &'static Definition {
-        const SQEUCLIDEAN: Definition = Definition {
-            name: "sqeuclidean",
-            aliases: &[],
-            formula: "Σ (x − y)²",
-            term: Term::SquaredDifference,
-            merge: Merge::Sum,
-            finalize: Finalize::Identity,
-        };
-        const EUCLIDEAN: Definition = Definition {
-            name: "euclidean",
-            aliases: &[],
-            formula: "√Σ (x − y)²",
-            term: Term::SquaredDifference,
-            merge: Merge::Sum,
-            finalize: Finalize::Sqrt,
-        };
-        const CITYBLOCK: Definition = Definition {
-            name: "cityblock",
-            aliases: &["manhattan"],
-            formula: "Σ |x − y|",
-            term: Term::AbsoluteDifference,
-            merge: Merge::Sum,
-            finalize: Finalize::Identity,
-        };
-        const CHEBYSHEV: Definition = Definition {
-            name: "chebyshev",
-            aliases: &["chebychev", "cheby", "cheb", "ch"],
-            formula: "max |x − y|",
-            term: Term::AbsoluteDifference,
-            merge: Merge::Max,
-            finalize: Finalize::Identity,
-        };
+const SQUARES: (Prepare, Term, Merge, Finalize) =
+    (Prepare::None, Term::SquaredDifference, Merge::Sum, Finalize::Identity);
+const ROOT_SQUARES: (Prepare, Term, Merge, Finalize) =
+    (Prepare::None, Term::SquaredDifference, Merge::Sum, Finalize::Sqrt);
+const ABSOLUTES: (Prepare, Term, Merge, Finalize) =
+    (Prepare::None, Term::AbsoluteDifference, Merge::Sum, Finalize::Identity);
+const LARGEST: (Prepare, Term, Merge, Finalize) =
+    (Prepare::None, Term::AbsoluteDifference, Merge::Max, Finalize::Identity);
+const POWERS: (Prepare, Term, Merge, Finalize) = (Prepare::None, Term::PowerDifference, Merge::Sum, Finalize::Root);
+
+const SQEUCLIDEAN: Definition = def("sqeuclidean", &["sqe", "sqeuclid"], "Σ (x − y)²", "w", SQUARES);
+const EUCLIDEAN: Definition = def("euclidean", &["e", "eu", "euclid"], "√Σ (x − y)²", "w", ROOT_SQUARES);
+const CITYBLOCK: Definition = def("cityblock", &["manhattan", "c", "cb", "cblock"], "Σ |x − y|", "w", ABSOLUTES);
+const CHEBYSHEV: Definition = def("chebyshev", &["chebychev", "cheby", "cheb", "ch"], "max |x − y|", "w", LARGEST);
+// Minkowski's definition follows p: the fast kernels for 1, 2 and ∞, the power term otherwise.
+const MINKOWSKI_FORMULA: &str = "(Σ |x − y|^p)^(1/p)";
+const MINKOWSKI_PARAMETERS: &str = "p (default 2), w";
+const MINKOWSKI: Definition = def("minkowski", &["mi", "m", "pnorm"], MINKOWSKI_FORMULA, MINKOWSKI_PARAMETERS, POWERS);
+const MINKOWSKI_1: Definition =
+    def("minkowski", &["mi", "m", "pnorm"], MINKOWSKI_FORMULA, MINKOWSKI_PARAMETERS, ABSOLUTES);
+const MINKOWSKI_2: Definition =
+    def("minkowski", &["mi", "m", "pnorm"], MINKOWSKI_FORMULA, MINKOWSKI_PARAMETERS, ROOT_SQUARES);
+const MINKOWSKI_INF: Definition =
+    def("minkowski", &["mi", "m", "pnorm"], MINKOWSKI_FORMULA, MINKOWSKI_PARAMETERS, LARGEST);
+const COSINE: Definition = def(
+    "cosine",
+    &["cos"],
+    "1 − x·y / (|x| |y|)",
+    "w",
+    (Prepare::Unit, Term::SquaredDifference, Merge::Sum, Finalize::HalfCapped),
+);
+const CORRELATION: Definition = def(
+    "correlation",
+    &["co"],
+    "1 − (x − x̄)·(y − ȳ) / (|x − x̄| |y − ȳ|)",
+    "w",
+    (Prepare::CenteredUnit, Term::SquaredDifference, Merge::Sum, Finalize::HalfCapped),
+);
+const CANBERRA: Definition = def(
+    "canberra",
+    &[],
+    "Σ |x − y| / (|x| + |y|)",
+    "",
+    (Prepare::None, Term::Canberra, Merge::Sum, Finalize::Identity),
+);
+const JENSENSHANNON: Definition = def(
+    "jensenshannon",
+    &["js"],
+    "√((KL(p ‖ m) + KL(q ‖ m)) / 2), p = x / Σx, q = y / Σy, m = (p + q) / 2",
+    "",
+    (Prepare::Probability, Term::JensenShannon, Merge::Sum, Finalize::SqrtHalf),
+);
+const HAMMING: Definition = def(
+    "hamming",
+    &["matching", "hamm", "ha", "h"],
+    "(number of x ≠ y) / d",
+    "",
+    (Prepare::None, Term::NotEqual, Merge::Sum, Finalize::Mean),
+);
+const SEUCLIDEAN: Definition =
+    def("seuclidean", &["se", "s"], "√Σ (x − y)² / V", "V (default: variances)", ROOT_SQUARES);
+const MAHALANOBIS: Definition =
+    def("mahalanobis", &["mahal", "mah"], "√((x − y)ᵀ VI (x − y))", "VI (default: inverse covariance)", ROOT_SQUARES);
+
+impl Metric {
+    /// Every metric, in the order they are listed to users (minkowski with SciPy's default p
+    /// = 2).
+    pub const ALL: [Metric; 12] = [
+        Metric::Euclidean,
+        Metric::SqEuclidean,
+        Metric::Cityblock,
+        Metric::Chebyshev,
+        Metric::Minkowski { p: 2.0 },
+        Metric::Cosine,
+        Metric::Correlation,
+        Metric::Canberra,
+        Metric::JensenShannon,
+        Metric::Hamming,
+        Metric::SEuclidean,
+        Metric::Mahalanobis,
+    ];
+
+    /// Every kernel the metrics run, once each (minkowski at p = 3, its general power term):
+    /// what the tests of the backends iterate over. `seuclidean` and `mahalanobis` run the
+    /// euclidean kernel on transformed points, so they are not here.
+    pub const KERNELS: [Metric; 10] = [
+        Metric::Euclidean,
+        Metric::SqEuclidean,
+        Metric::Cityblock,
+        Metric::Chebyshev,
+        Metric::Minkowski { p: 3.0 },
+        Metric::Cosine,
+        Metric::Correlation,
+        Metric::Canberra,
+        Metric::JensenShannon,
+        Metric::Hamming,
+    ];
+
+    /// Minkowski with exponent `p`, checked as SciPy checks it: `p > 0` (∞ allowed).
+    pub fn minkowski(p: f64) -> Result<Metric, Error> {
+        if p > 0.0 {
+            Ok(Metric::Minkowski { p })
+        } else {
+            Err(Error::InvalidArgument(format!("p must be greater than 0 (got {p})")))
+        }
+    }
+
+    /// The metric's definition: the one place its preparation, term, merge and final step are
+    /// decided.
+    pub fn definition(self) -> &'static Definition {
         match self {
             Metric::SqEuclidean => &SQEUCLIDEAN,
             Metric::Euclidean => &EUCLIDEAN,
             Metric::Cityblock => &CITYBLOCK,
             Metric::Chebyshev => &CHEBYSHEV,
+            Metric::Minkowski { p } if p == 1.0 => &MINKOWSKI_1,
+            Metric::Minkowski { p } if p == 2.0 => &MINKOWSKI_2,
+            Metric::Minkowski { p } if p == f64::INFINITY => &MINKOWSKI_INF,
+            Metric::Minkowski { .. } => &MINKOWSKI,
+            Metric::Cosine => &COSINE,
+            Metric::Correlation => &CORRELATION,
+            Metric::Canberra => &CANBERRA,
+            Metric::JensenShannon => &JENSENSHANNON,
+            Metric::Hamming => &HAMMING,
+            Metric::SEuclidean => &SEUCLIDEAN,
+            Metric::Mahalanobis => &MAHALANOBIS,
         }
     }
 
     /// SciPy's name for the metric.
     pub fn name(self) -> &'static str {
         self.definition().name
+    }
+
+    /// The exponent of the power term and root ([`Term::PowerDifference`], [`Finalize::Root`]);
+    /// 1 for metrics without one.
+    pub fn exponent(self) -> f64 {
+        match self {
+            Metric::Minkowski { p } => p,
+            _ => 1.0,
+        }
     }
 
     /// The term one dimension adds to the accumulator (twin of `metric_term` in WGSL).
@@ -179,6 +360,10 @@ impl Metric {
         match self.definition().term {
             Term::SquaredDifference => diff * diff,
             Term::AbsoluteDifference => diff.abs(),
+            Term::PowerDifference => power(diff.abs(), T::from(self.exponent()).expect("float")),
+            Term::Canberra => canberra(x, y),
+            Term::NotEqual => not_equal(x, y),
+            Term::JensenShannon => jensen_shannon(x, y),
         }
     }
 
@@ -198,12 +383,31 @@ impl Metric {
         }
     }
 
-    /// The distance from the accumulated terms (twin of `metric_finalize` in WGSL).
+    /// The distance from the terms of `d` dimensions, accumulated (twin of `metric_finalize`
+    /// in WGSL).
     #[inline(always)]
-    pub fn finalize<T: Float>(self, acc: T) -> T {
+    pub fn finalize<T: Float>(self, acc: T, d: usize) -> T {
+        let two = T::one() + T::one();
         match self.definition().finalize {
-            Finalize::Sqrt => acc.sqrt(),
             Finalize::Identity => acc,
+            Finalize::Sqrt => acc.sqrt(),
+            Finalize::Root => power(acc, T::from(self.exponent()).expect("float").recip()),
+            // SciPy's values for points of no dimensions: norms 0/0, and distributions of sum 0.
+            Finalize::HalfCapped if d == 0 => T::nan(),
+            Finalize::SqrtHalf if d == 0 => T::infinity(),
+            Finalize::HalfCapped => {
+                let half = acc / two;
+                // At most 2, as SciPy clips; NaN stays NaN.
+                if half > two { two } else { half }
+            }
+            Finalize::SqrtHalf => (acc / two).sqrt(),
+            Finalize::Mean => {
+                if d == 0 {
+                    T::nan()
+                } else {
+                    acc / T::from(d).expect("float")
+                }
+            }
         }
     }
 
@@ -214,23 +418,163 @@ impl Metric {
             .collect();
         names.join(", ")
     }
+
+    /// A key that identifies the metric, exponent included (for `Eq` and `Hash`).
+    fn key(self) -> (&'static str, u64) {
+        (self.name(), self.exponent().to_bits())
+    }
+}
+
+/// `a^p` for `a ≥ 0`, with `0^p = 0` (p > 0) however the platform's `pow` treats zero.
+#[inline(always)]
+pub(crate) fn power<T: Float>(a: T, p: T) -> T {
+    if a == T::zero() { T::zero() } else { a.powf(p) }
+}
+
+/// SciPy's canberra term: `|x − y| / (|x| + |y|)`, 0 where both are 0 (NaN stays NaN).
+#[inline(always)]
+pub(crate) fn canberra<T: Float>(x: T, y: T) -> T {
+    let den = x.abs() + y.abs();
+    if den == T::zero() { T::zero() } else { (x - y).abs() / den }
+}
+
+/// Hamming's term: 1 where `x ≠ y` (NaN never equals anything), else 0.
+#[inline(always)]
+pub(crate) fn not_equal<T: Float>(x: T, y: T) -> T {
+    if x == y { T::zero() } else { T::one() }
+}
+
+/// The Jensen–Shannon term of two probabilities `p` and `q`: with `m = (p + q) / 2`,
+/// `p ln(p / m) + q ln(q / m)` (each part only where its probability is positive, as in
+/// SciPy's loop), +∞ if either is negative.
+///
+/// Written as `m·g(t)` with `t = (p − q) / (p + q)` and `g(t) = (1 + t) ln(1 + t) + (1 − t)
+/// ln(1 − t)`: for close probabilities the two logarithms are nearly opposite and their sum
+/// cancels, so `g` is summed as its series `Σ t^2k / (k (2k − 1))` there (|t| ≤ 1/2).
+#[inline(always)]
+pub(crate) fn jensen_shannon<T: Float>(p: T, q: T) -> T {
+    let zero = T::zero();
+    if p < zero || q < zero {
+        return T::infinity();
+    }
+    // Neither positive (zero, or NaN whose part SciPy skips): nothing added.
+    if !(p > zero) && !(q > zero) {
+        return zero;
+    }
+    let one = T::one();
+    let sum = p + q;
+    let t = (p - q) / sum;
+    let half = sum / (one + one);
+    let g = if t.abs() <= T::from(0.5).expect("float") {
+        // Σ_{k ≥ 1} t^2k / (k (2k − 1)), Horner in t²; 0.25^k / (k (2k − 1)) is below f64's
+        // precision after 22 terms (f32's after 10).
+        let t2 = t * t;
+        let terms = if size_of::<T>() == 4 { 10 } else { 22 };
+        let mut s = zero;
+        for k in (1..=terms).rev() {
+            let c = T::from(1.0 / (k as f64 * (2 * k - 1) as f64)).expect("float");
+            s = s * t2 + c;
+        }
+        s * t2
+    } else {
+        x_ln_x(one + t) + x_ln_x(one - t)
+    };
+    half * g
+}
+
+/// `x ln x`, 0 at 0.
+#[inline(always)]
+fn x_ln_x<T: Float>(x: T) -> T {
+    if x == T::zero() { T::zero() } else { x * x.ln() }
+}
+
+impl PartialEq for Metric {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key() && std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+impl Eq for Metric {}
+
+impl std::hash::Hash for Metric {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        self.key().hash(state);
+    }
 }
 
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Metric::Minkowski { p } => write!(f, "minkowski (p = {p})"),
+            m => f.write_str(m.name()),
+        }
     }
 }
 
 impl FromStr for Metric {
     type Err = Error;
 
-    /// Parses SciPy's metric names (case-insensitive) and their aliases (`manhattan`).
+    /// Parses SciPy's metric names (case-insensitive) and their aliases (`manhattan`);
+    /// `minkowski` has SciPy's default `p = 2`.
     fn from_str(s: &str) -> Result<Self, Error> {
         let lower = s.to_ascii_lowercase();
         Metric::ALL
             .into_iter()
             .find(|m| m.name() == lower || m.definition().aliases.contains(&lower.as_str()))
             .ok_or_else(|| Error::UnknownMetric { name: s.to_string(), valid: Metric::valid_names() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The series and the closed form of the Jensen–Shannon term agree where they meet, and
+    /// match the textbook formula away from cancellation.
+    #[test]
+    fn jensen_shannon_term_matches_the_formula() {
+        let direct = |p: f64, q: f64| {
+            let m = (p + q) / 2.0;
+            let part = |a: f64| if a > 0.0 { a * (a / m).ln() } else { 0.0 };
+            part(p) + part(q)
+        };
+        for (p, q) in [(0.3, 0.1), (0.1, 0.3), (0.2, 0.2), (0.5, 0.0), (0.0, 0.25), (0.3, 0.1 + 1e-9), (1.0, 1.0 / 3.0)]
+        {
+            let (got, want) = (jensen_shannon(p, q), direct(p, q));
+            assert!((got - want).abs() <= 1e-15 + 1e-9 * want.abs(), "({p}, {q}): {got} vs {want}");
+        }
+        // Close probabilities: the direct form loses digits the series keeps; check against
+        // the leading term of the expansion, (p − q)² / (4m).
+        let (p, q) = (0.25, 0.25 * (1.0 + 1e-6));
+        let lead = (p - q) * (p - q) / (2.0 * (p + q));
+        assert!((jensen_shannon(p, q) / lead - 1.0).abs() < 1e-6);
+        assert_eq!(jensen_shannon(-0.1, 0.2), f64::INFINITY);
+        assert_eq!(jensen_shannon(0.0, 0.0), 0.0);
+        assert!(jensen_shannon(f64::NAN, 0.2).is_nan());
+        assert_eq!(jensen_shannon(f64::NAN, 0.0), 0.0);
+        assert!((jensen_shannon(0.3f32, 0.1f32) as f64 - direct(0.3, 0.1)).abs() < 1e-7);
+    }
+
+    #[test]
+    fn minkowski_resolves_to_the_fast_kernels() {
+        assert_eq!(Metric::minkowski(1.0).unwrap().definition().term, Term::AbsoluteDifference);
+        assert_eq!(Metric::minkowski(2.0).unwrap().definition().finalize, Finalize::Sqrt);
+        assert_eq!(Metric::minkowski(f64::INFINITY).unwrap().definition().merge, Merge::Max);
+        assert_eq!(Metric::minkowski(3.0).unwrap().definition().term, Term::PowerDifference);
+        assert!(Metric::minkowski(-1.0).is_err() && Metric::minkowski(f64::NAN).is_err());
+        assert_ne!(Metric::minkowski(3.0).unwrap(), Metric::minkowski(4.0).unwrap());
+    }
+
+    #[test]
+    fn every_name_and_alias_parses_to_its_metric() {
+        for m in Metric::ALL {
+            assert_eq!(m.name().parse::<Metric>().unwrap().name(), m.name());
+            for alias in m.definition().aliases {
+                assert_eq!(alias.parse::<Metric>().unwrap().name(), m.name());
+            }
+        }
+        let err = "nope".parse::<Metric>().unwrap_err().to_string();
+        assert!(err.contains("jensenshannon") && err.contains("mahalanobis"), "{err}");
     }
 }

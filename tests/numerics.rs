@@ -76,7 +76,7 @@ fn every_dimension_is_summed_around_the_shader_loop_limit() {
     for d in [65_535, 65_536, 65_537, 200_000] {
         let x = normal(d as u64, 5, d);
         let y = normal(d as u64 + 1, 3, d);
-        for metric in Metric::ALL {
+        for metric in Metric::KERNELS {
             for (name, engine) in engines() {
                 assert_relative(engine, name, x.view(), y.view(), metric, 1e-5);
             }
@@ -90,7 +90,7 @@ fn relative_error_stays_below_1e_5_up_to_a_million_dimensions() {
     for (n, m, d) in [(3, 3, 100_000), (64, 64, 50_000), (4, 3, 1_000_000)] {
         let x = normal(7 + d as u64, n, d);
         let y = normal(8 + d as u64, m, d);
-        for metric in Metric::ALL {
+        for metric in Metric::KERNELS {
             for (name, engine) in engines() {
                 assert_relative(engine, name, x.view(), y.view(), metric, 1e-5);
             }

@@ -1,44 +1,110 @@
 // Metric bodies shared by every kernel, selected by override constants that come from the
 // metric's one definition (Metric::definition in src/metric.rs; its scalar twins are
-// Metric::term and Metric::finalize). The branches fold away when the pipeline is compiled.
-//   TERM:     0 = (x - y)^2, 1 = |x - y|          (Term::shader_id)
-//   MERGE:    0 = sum,       1 = max              (Merge::shader_id)
-//   FINALIZE: 0 = identity,  1 = square root      (Finalize::shader_id)
+// Metric::term, Metric::merge and Metric::finalize). The branches fold away when the pipeline
+// is compiled.
+//   TERM:     0 = (x - y)^2, 1 = |x - y|, 2 = |x - y|^P, 3 = canberra, 4 = x != y,
+//             5 = Jensen-Shannon                                             (Term::shader_id)
+//   MERGE:    0 = sum, 1 = max                                               (Merge::shader_id)
+//   FINALIZE: 0 = identity, 1 = square root, 2 = ^(1/P), 3 = half, at most 2,
+//             4 = sqrt(half), 5 = divided by the dimensions             (Finalize::shader_id)
+//   P:        the minkowski exponent (TERM 2, FINALIZE 2).
 // The max passes over a NaN term, as SciPy's chebyshev does: the new value is taken only where
 // it is larger (a comparison with NaN is false), never through max(), whose NaN result is
-// implementation-defined.
+// implementation-defined. Likewise the final cap of cosine uses select, not min().
 // Differences are taken first (never |x|^2 + |y|^2 - 2x.y): no cancellation, exact zeros for
-// identical points, and NaN/Inf propagate as IEEE arithmetic says.
+// identical points, and NaN/Inf propagate as IEEE arithmetic says. Every term is 0 for
+// x = y = 0, so zero padding of partial tiles adds nothing.
 
 override TERM: u32 = 0u;
 override MERGE: u32 = 0u;
 override FINALIZE: u32 = 0u;
+override P: f32 = 1.0;
 
 // Per-dispatch parameters of one tile pass.
 struct Params {
-    rows: u32,  // rows of X in this tile (output rows)
-    cols: u32,  // rows of Y in this tile (output columns)
-    dims: u32,  // dimensions in this pass (a chunk of d when d is split)
-    flags: u32, // bit 0: add to the partial sums already in `out`; bit 1: finalize
+    rows: u32,       // rows of X in this tile (output rows)
+    cols: u32,       // rows of Y in this tile (output columns)
+    dims: u32,       // dimensions in this pass (a chunk of d when d is split)
+    flags: u32,      // bit 0: add to the partial sums already in `out`; bit 1: finalize
+    total_dims: u32, // d, all passes together (hamming's mean)
+    inf_bits: u32,   // the bits of +inf and of a NaN (WGSL has no such constants, and a
+    nan_bits: u32,   // constant expression may not evaluate to one)
+    pad2: u32,
 }
 
 const FLAG_ACCUMULATE: u32 = 1u;
 const FLAG_FINALIZE: u32 = 2u;
 
-fn metric_term(a: f32, b: f32) -> f32 {
-    let t = a - b;
-    if TERM == 1u {
-        return abs(t);
-    }
-    return t * t;
+// |t|^P, 0 at 0 (pow(0, P) is exp2(P * log2(0)) on most drivers, but not by contract).
+fn metric_power4(t: vec4<f32>) -> vec4<f32> {
+    let a = abs(t);
+    return select(pow(a, vec4<f32>(P)), vec4<f32>(0.0), a == vec4<f32>(0.0));
+}
+
+// |x - y| / (|x| + |y|), 0 where both are 0 (NaN stays NaN: NaN == 0 is false).
+fn metric_canberra4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+    let den = abs(a) + abs(b);
+    return select(abs(a - b) / den, vec4<f32>(0.0), den == vec4<f32>(0.0));
+}
+
+// x ln x, 0 at 0.
+fn metric_x_ln_x4(x: vec4<f32>) -> vec4<f32> {
+    return select(x * log(x), vec4<f32>(0.0), x == vec4<f32>(0.0));
+}
+
+// The Jensen-Shannon term of probabilities p and q (twin of metric::jensen_shannon):
+// m g(t), m = (p + q) / 2, t = (p - q) / (p + q), g(t) = (1 + t) ln(1 + t) + (1 - t) ln(1 - t),
+// summed as its series t^2 (1 + t^2/6 + t^4/15 + ...) for |t| <= 1/2, where the two logarithms
+// would cancel; +inf if either is negative; 0 if neither is positive.
+fn metric_js4(p: vec4<f32>, q: vec4<f32>) -> vec4<f32> {
+    let zero = vec4<f32>(0.0);
+    let sum = p + q;
+    let t = (p - q) / sum;
+    let t2 = t * t;
+    var s = vec4<f32>(1.0 / 190.0);
+    s = s * t2 + vec4<f32>(1.0 / 153.0);
+    s = s * t2 + vec4<f32>(1.0 / 120.0);
+    s = s * t2 + vec4<f32>(1.0 / 91.0);
+    s = s * t2 + vec4<f32>(1.0 / 66.0);
+    s = s * t2 + vec4<f32>(1.0 / 45.0);
+    s = s * t2 + vec4<f32>(1.0 / 28.0);
+    s = s * t2 + vec4<f32>(1.0 / 15.0);
+    s = s * t2 + vec4<f32>(1.0 / 6.0);
+    s = s * t2 + vec4<f32>(1.0);
+    let series = s * t2;
+    let closed = metric_x_ln_x4(vec4<f32>(1.0) + t) + metric_x_ln_x4(vec4<f32>(1.0) - t);
+    let g = select(closed, series, abs(t) <= vec4<f32>(0.5));
+    var v = 0.5 * sum * g;
+    v = select(v, zero, !(p > zero) & !(q > zero));
+    return select(v, vec4<f32>(bitcast<f32>(params.inf_bits)), (p < zero) | (q < zero));
 }
 
 fn metric_term4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     let t = a - b;
-    if TERM == 1u {
-        return abs(t);
+    switch TERM {
+        case 1u: {
+            return abs(t);
+        }
+        case 2u: {
+            return metric_power4(t);
+        }
+        case 3u: {
+            return metric_canberra4(a, b);
+        }
+        case 4u: {
+            return select(vec4<f32>(1.0), vec4<f32>(0.0), a == b);
+        }
+        case 5u: {
+            return metric_js4(a, b);
+        }
+        default: {
+            return t * t;
+        }
     }
-    return t * t;
+}
+
+fn metric_term(a: f32, b: f32) -> f32 {
+    return metric_term4(vec4<f32>(a), vec4<f32>(b)).x;
 }
 
 // Adds one term (or a partial result) to an accumulator.
@@ -56,11 +122,44 @@ fn metric_merge4(acc: vec4<f32>, t: vec4<f32>) -> vec4<f32> {
     return acc + t;
 }
 
-fn metric_finalize(acc: f32) -> f32 {
-    if FINALIZE == 1u {
-        return sqrt(acc);
+fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
+    // SciPy's values for points of no dimensions: norms 0/0 (cosine), sums 0 (jensenshannon).
+    if params.total_dims == 0u && FINALIZE == 3u {
+        return vec4<f32>(bitcast<f32>(params.nan_bits));
     }
-    return acc;
+    if params.total_dims == 0u && FINALIZE == 4u {
+        return vec4<f32>(bitcast<f32>(params.inf_bits));
+    }
+    switch FINALIZE {
+        case 1u: {
+            return sqrt(acc);
+        }
+        case 2u: {
+            return metric_root4(acc);
+        }
+        case 3u: {
+            let half = 0.5 * acc;
+            return select(half, vec4<f32>(2.0), half > vec4<f32>(2.0));
+        }
+        case 4u: {
+            return sqrt(0.5 * acc);
+        }
+        case 5u: {
+            return acc / f32(params.total_dims);
+        }
+        default: {
+            return acc;
+        }
+    }
+}
+
+// acc^(1/P), 0 at 0.
+fn metric_root4(acc: vec4<f32>) -> vec4<f32> {
+    return select(pow(acc, vec4<f32>(1.0 / P)), vec4<f32>(0.0), acc == vec4<f32>(0.0));
+}
+
+fn metric_finalize(acc: f32) -> f32 {
+    return metric_finalize4(vec4<f32>(acc)).x;
 }
 
 // Combines a finished partial sum with earlier passes and finalizes it on the last pass.
@@ -73,13 +172,6 @@ fn metric_store(partial: f32, previous: f32, flags: u32) -> f32 {
         v = metric_finalize(v);
     }
     return v;
-}
-
-fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
-    if FINALIZE == 1u {
-        return sqrt(acc);
-    }
-    return acc;
 }
 
 // metric_store for four adjacent outputs at once.

@@ -22,7 +22,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::cpu::Element;
-use crate::metric::{Finalize, Merge, Metric, Term};
+use crate::metric::{self, Finalize, Merge, Metric, Term};
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx512};
 use simd::{Lanes, Simd};
@@ -277,6 +277,16 @@ unsafe fn f64_avx2(a: &Args<f64>) {
 const SQUARED: u8 = 0;
 const ABSOLUTE: u8 = 1;
 const ABSOLUTE_MAX: u8 = 2;
+const POWER: u8 = 3;
+const CANBERRA: u8 = 4;
+const NOT_EQUAL: u8 = 5;
+const JENSEN_SHANNON: u8 = 6;
+
+/// The micro-kernels' final step (the metric's `Finalize`, as a const generic): none, a vector
+/// square root, or the metric's scalar final step lane by lane.
+const IDENTITY: u8 = 0;
+const SQRT: u8 = 1;
+const SCALAR: u8 = 2;
 
 /// Largest `MR × nr` register block (for the scratch tile of edge blocks).
 const MAX_TILE: usize = 6 * 64;
@@ -288,18 +298,37 @@ where
 {
     // SAFETY: forwarded from `block`.
     unsafe {
-        // One micro-kernel per (term, final step) of the metric's definition.
+        // One micro-kernel per (term and merge, final step) of the metric's definition.
         let def = a.metric.definition();
-        let sqrt = def.finalize == Finalize::Sqrt;
-        match (def.term, def.merge, sqrt) {
-            (Term::SquaredDifference, Merge::Sum, false) => drive::<S, MR, NV, SQUARED, false>(a),
-            (Term::SquaredDifference, Merge::Sum, true) => drive::<S, MR, NV, SQUARED, true>(a),
-            (Term::AbsoluteDifference, Merge::Sum, false) => drive::<S, MR, NV, ABSOLUTE, false>(a),
-            (Term::AbsoluteDifference, Merge::Sum, true) => drive::<S, MR, NV, ABSOLUTE, true>(a),
-            (Term::AbsoluteDifference, Merge::Max, false) => drive::<S, MR, NV, ABSOLUTE_MAX, false>(a),
-            (term, merge, sqrt) => unreachable!("no metric is {term:?} merged by {merge:?} (sqrt: {sqrt})"),
+        let fin = match def.finalize {
+            Finalize::Identity => IDENTITY,
+            Finalize::Sqrt => SQRT,
+            _ => SCALAR,
+        };
+        match (def.term, def.merge, fin) {
+            (Term::SquaredDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, SQUARED, IDENTITY>(a),
+            (Term::SquaredDifference, Merge::Sum, SQRT) => drive::<S, MR, NV, SQUARED, SQRT>(a),
+            (Term::SquaredDifference, Merge::Sum, _) => drive::<S, MR, NV, SQUARED, SCALAR>(a),
+            (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY>(a),
+            (Term::AbsoluteDifference, Merge::Max, IDENTITY) => drive::<S, MR, NV, ABSOLUTE_MAX, IDENTITY>(a),
+            (Term::PowerDifference, Merge::Sum, _) => drive::<S, MR, NV, POWER, SCALAR>(a),
+            (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY>(a),
+            (Term::NotEqual, Merge::Sum, _) => drive::<S, MR, NV, NOT_EQUAL, SCALAR>(a),
+            (Term::JensenShannon, Merge::Sum, _) => drive::<S, MR, NV, JENSEN_SHANNON, SCALAR>(a),
+            (term, merge, _) => {
+                unreachable!("no metric is {term:?} merged by {merge:?} then {:?}", def.finalize)
+            }
         }
     }
+}
+
+/// What the scalar terms and final steps need besides the values: the metric, its exponent,
+/// and the dimensions in all (hamming's mean).
+#[derive(Clone, Copy)]
+struct Scalars<E> {
+    metric: Metric,
+    p: E,
+    d: usize,
 }
 
 /// Dimensions per pass of the register blocks: for large `d` the block is computed in chunks
@@ -312,7 +341,7 @@ pub(crate) const DEPTH_CHUNK: usize = 512;
 /// panel, in chunks of [`DEPTH_CHUNK`] dimensions. Full register blocks in a unit-stride output
 /// are stored in place; the edges go through a scratch tile.
 #[inline(always)]
-unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const SQRT: bool>(a: &Args<S::E>)
+unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const FIN: u8>(a: &Args<S::E>)
 where
     S::E: Element,
 {
@@ -323,6 +352,11 @@ where
     // (rs, cs).
     unsafe {
         let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
+        let scalars = Scalars {
+            metric: a.metric,
+            p: <S::E as num_traits::NumCast>::from(a.metric.exponent()).expect("float"),
+            d: a.d,
+        };
         let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
         // Columns of the packing (Y's row j is packed column j + shift).
         let (c0, c1) = (a.cols.start + a.shift, a.cols.end + a.shift);
@@ -344,7 +378,7 @@ where
                     let at = |r: usize, c: usize| dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs);
                     if mr == MR && hi - lo == nr && a.cs == 1 {
                         let nt = stream && (dst as usize).is_multiple_of(align);
-                        micro::<S, MR, NV, TERM, SQRT>(&xr, panel, k1 - k0, one, dst, a.rs, first, last, nt);
+                        micro::<S, MR, NV, TERM, FIN>(&xr, panel, k1 - k0, one, scalars, dst, a.rs, first, last, nt);
                     } else {
                         if !first {
                             for r in 0..mr {
@@ -354,7 +388,18 @@ where
                             }
                         }
                         let tile = scratch.as_mut_ptr();
-                        micro::<S, MR, NV, TERM, SQRT>(&xr, panel, k1 - k0, one, tile, nr as isize, first, last, false);
+                        micro::<S, MR, NV, TERM, FIN>(
+                            &xr,
+                            panel,
+                            k1 - k0,
+                            one,
+                            scalars,
+                            tile,
+                            nr as isize,
+                            first,
+                            last,
+                            false,
+                        );
                         for r in 0..mr {
                             for c in lo..hi {
                                 *at(r, c) = scratch[r * nr + c - p * nr];
@@ -377,11 +422,12 @@ where
 /// they are finalized.
 #[inline(always)]
 #[expect(clippy::too_many_arguments, reason = "the micro-kernel's registers, passed by value")]
-unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const SQRT: bool>(
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const FIN: u8>(
     xr: &[*const S::E; MR],
     panel: *const S::E,
     d: usize,
     one: S,
+    scalars: Scalars<S::E>,
     out: *mut S::E,
     ldo: isize,
     first: bool,
@@ -405,10 +451,16 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                 let xb = S::bcast(xr[r].add(k));
                 for v in 0..NV {
                     let diff = S::sub(yv[v], xb);
+                    let p = scalars.p;
                     acc[r][v] = match TERM {
                         ABSOLUTE => S::abs_acc(diff, one, acc[r][v]),
                         ABSOLUTE_MAX => S::abs_max(diff, acc[r][v]),
-                        _ => S::sq_acc(diff, acc[r][v]),
+                        SQUARED => S::sq_acc(diff, acc[r][v]),
+                        // The symmetric scalar terms, lane by lane (`y`, `x` order is immaterial).
+                        POWER => S::add(acc[r][v], S::map(diff, |t| metric::power(num_traits::Float::abs(t), p))),
+                        CANBERRA => S::add(acc[r][v], S::zip(yv[v], xb, metric::canberra)),
+                        NOT_EQUAL => S::add(acc[r][v], S::zip(yv[v], xb, metric::not_equal)),
+                        _ => S::add(acc[r][v], S::zip(yv[v], xb, metric::jensen_shannon)),
                     };
                 }
             }
@@ -420,7 +472,11 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                     (false, ABSOLUTE_MAX) => S::max(S::load(at(r, v)), s),
                     (false, _) => S::add(S::load(at(r, v)), s),
                 };
-                let s = if SQRT && last { S::sqrt(s) } else { s };
+                let s = match (last, FIN) {
+                    (true, SQRT) => S::sqrt(s),
+                    (true, SCALAR) => S::map(s, |v| scalars.metric.finalize(v, scalars.d)),
+                    _ => s,
+                };
                 if nt { S::stream(at(r, v), s) } else { S::store(at(r, v), s) }
             }
         }
@@ -436,6 +492,7 @@ mod tests {
     use super::*;
     use crate::cpu::executor::run_into_with;
     use crate::cpu::reference;
+    use crate::metric::Prepare;
     use crate::plan::{Plan, PlanLimits, Region};
 
     const SIZES: [usize; 9] = [1, 2, 7, 15, 16, 17, 63, 64, 65];
@@ -467,9 +524,24 @@ mod tests {
         Array2::from_shape_fn((n, d), |_| T::from_f64(rng.random_range(-scale..scale)))
     }
 
+    /// The kernel's metric on the points as given (no preparation), in f64.
+    fn kernel_cdist<T: TestElem>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric) -> Array2<f64> {
+        let rows = |a: ArrayView2<T>| {
+            a.rows().into_iter().map(|r| r.iter().map(|&v| v.into()).collect()).collect::<Vec<Vec<f64>>>()
+        };
+        let (xs, ys) = (rows(x), rows(y));
+        Array2::from_shape_fn((x.nrows(), y.nrows()), |(i, j)| reference::kernel_distance(&xs[i], &ys[j], metric))
+    }
+
+    /// Inputs the kernel of `metric` is meant for: non-negative for Jensen–Shannon's
+    /// probabilities (negative ones give +∞ everywhere, which would test nothing).
+    fn for_kernel<T: TestElem>(a: &Array2<T>, metric: Metric) -> Array2<T> {
+        if metric.definition().term == Term::JensenShannon { a.mapv(|v| v.abs()) } else { a.clone() }
+    }
+
     /// Compares `got` (any view) with the reference for `x`, `y`, reporting the first failure.
     fn assert_close<T: TestElem>(got: ArrayView2<T>, x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, what: &str) {
-        let want = reference::cdist(x, y, metric);
+        let want = kernel_cdist(x, y, metric);
         assert_eq!(got.dim(), want.dim(), "{what}: shape");
         let scale = x.iter().chain(y.iter()).fold(0.0f64, |a, &v| a.max(v.into().abs()));
         for ((i, j), &w) in want.indexed_iter() {
@@ -489,11 +561,11 @@ mod tests {
     /// Every kernel family on one shape: the whole block, a block of columns starting off a
     /// panel boundary, and an output with non-unit column stride.
     fn check_shape<T: TestElem>(rng: &mut ChaCha8Rng, n: usize, m: usize, d: usize) {
-        let x = random::<T>(rng, n, d, 1.0);
-        let y = random::<T>(rng, m, d, 1.0);
+        let (x0, y0) = (random::<T>(rng, n, d, 1.0), random::<T>(rng, m, d, 1.0));
         for isa in Isa::available() {
-            let packed = PackedY::new(y.view(), isa, 0);
-            for metric in Metric::ALL {
+            for metric in Metric::KERNELS {
+                let (x, y) = (for_kernel(&x0, metric), for_kernel(&y0, metric));
+                let packed = PackedY::new(y.view(), isa, 0);
                 let what = format!("{isa:?} {} {n}x{m}x{d}", std::any::type_name::<T>());
                 let mut out = Array2::from_elem((n, m), T::nan());
                 block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
@@ -548,7 +620,8 @@ mod tests {
             for bytes in [None, Some(1024), Some(8 * 1024)] {
                 let plan = Plan::new(n, m, d, Region::Full, &PlanLimits::cpu(bytes)).unwrap();
                 for isa in Isa::available() {
-                    for metric in Metric::ALL {
+                    for metric in Metric::KERNELS {
+                        let (x, y) = (for_kernel(&x, metric), for_kernel(&y, metric));
                         let mut out = Array2::from_elem((n, m), f32::NAN);
                         run_into_with(x.view(), y.view(), metric, &plan, out.view_mut(), isa);
                         assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} {plan:?}"));
@@ -568,7 +641,8 @@ mod tests {
             let base = buf.as_ptr().align_offset(64);
             for off in base..base + 16 {
                 for isa in Isa::available() {
-                    for metric in Metric::ALL {
+                    for metric in Metric::KERNELS {
+                        let (x, y) = (for_kernel(&x, metric), for_kernel(&y, metric));
                         let what = format!("{isa:?} stream {n}x{m}x{d} offset {}", off - base);
                         let mut out = ArrayViewMut2::from_shape((n, m), &mut buf[off..off + n * m]).unwrap();
                         let shift = stream_shift(&out);
@@ -612,7 +686,12 @@ mod tests {
         y[(33, 8)] = f32::NAN;
         for isa in Isa::available() {
             let packed = PackedY::new(y.view(), isa, 0);
-            for metric in Metric::ALL {
+            // The difference terms, which IEEE arithmetic decides; the others follow SciPy's
+            // rules for NaN and Inf (the oracle tests and the Python tests hold them to SciPy).
+            let differences = [Term::SquaredDifference, Term::AbsoluteDifference, Term::PowerDifference];
+            let ieee =
+                |m: &Metric| differences.contains(&m.definition().term) && m.definition().prepare == Prepare::None;
+            for metric in Metric::KERNELS.into_iter().filter(ieee) {
                 let mut out = Array2::zeros((n, m));
                 block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
                 assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} non-finite"));
@@ -635,7 +714,8 @@ mod tests {
             let x = random::<f32>(&mut rng, n, d, 1e4);
             let x64 = x.mapv(f64::from);
             for isa in Isa::available() {
-                for metric in Metric::ALL {
+                for metric in Metric::KERNELS {
+                    let (x, x64) = (for_kernel(&x, metric), for_kernel(&x64, metric));
                     let mut out = Array2::from_elem((n, n), f32::NAN);
                     block(x.view(), &PackedY::new(x.view(), isa, 0), 0..n, metric, out.view_mut(), false);
                     let mut out64 = Array2::from_elem((n, n), f64::NAN);
@@ -655,10 +735,13 @@ mod tests {
         let x = Array2::<f32>::zeros((9, 0));
         let y = Array2::<f32>::zeros((40, 0));
         for isa in Isa::available() {
-            for metric in Metric::ALL {
+            for metric in Metric::KERNELS {
                 let mut out = Array2::from_elem((9, 40), f32::NAN);
                 block(x.view(), &PackedY::new(y.view(), isa, 0), 0..40, metric, out.view_mut(), false);
-                assert!(out.iter().all(|&v| v == 0.0));
+                // SciPy's values for no dimensions: 0, but NaN for the means and norms of
+                // nothing (hamming, cosine, correlation) and +∞ for distributions of sum 0.
+                let want = metric.finalize(0.0f32, 0);
+                assert!(out.iter().all(|&v| v == want || (v.is_nan() && want.is_nan())), "{metric}: {want}");
             }
         }
     }

@@ -12,6 +12,7 @@ pub(crate) use task::run;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 use num_traits::Float;
 
+use crate::distance::Distance;
 use crate::error::Result;
 use crate::extremes::Extremes;
 use crate::metric::Metric;
@@ -47,7 +48,7 @@ impl Element for f32 {
 impl Element for f64 {}
 
 /// The distance matrix between the rows of `x` and the rows of `y`, on all CPU cores, in the
-/// precision of the inputs.
+/// precision of the inputs (the parameters' change of coordinates in f64, rounded once).
 ///
 /// ```
 /// use ndarray::array;
@@ -57,8 +58,11 @@ impl Element for f64 {}
 /// assert_eq!(d, array![[0.0, 2.0], [2.0, 0.0]]);
 /// # Ok::<(), pairdist::Error>(())
 /// ```
-pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric) -> Result<Array2<T>> {
-    crate::validate::same_dims(x.ncols(), y.ncols())?;
+pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: impl Into<Distance>) -> Result<Array2<T>> {
+    let resolved = metric.into().resolve(x, Some(y))?;
+    let (px, py) = (resolved.prepare(x), resolved.prepare(y));
+    let (x, y) = (px.as_ref().map_or(x, |a| a.view()), py.as_ref().map_or(y, |a| a.view()));
+    let metric = resolved.kernel();
     let mut out = Array2::zeros((x.nrows(), y.nrows()));
     let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &PlanLimits::cpu(None))?;
     run_into(x, y, metric, &plan, out.view_mut());
@@ -75,7 +79,11 @@ pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric) -> 
 /// assert_eq!(cpu::pdist(x.view(), Metric::Euclidean)?, array![1.0, 3.0, 2.0]);
 /// # Ok::<(), pairdist::Error>(())
 /// ```
-pub fn pdist<T: Element>(x: ArrayView2<T>, metric: Metric) -> Result<Array1<T>> {
+pub fn pdist<T: Element>(x: ArrayView2<T>, metric: impl Into<Distance>) -> Result<Array1<T>> {
+    let resolved = metric.into().resolve(x, None)?;
+    let px = resolved.prepare(x);
+    let x = px.as_ref().map_or(x, |a| a.view());
+    let metric = resolved.kernel();
     let n = x.nrows();
     let mut out = Array1::zeros(crate::validate::condensed_len(n)?);
     let plan = Plan::new(n, n, x.ncols(), Region::StrictUpper, &PlanLimits::cpu(None))?;

@@ -28,6 +28,10 @@ struct Params {
     cols: u32,
     dims: u32,
     flags: u32,
+    total_dims: u32,
+    inf_bits: u32,
+    nan_bits: u32,
+    pad: u32,
 }
 
 const FLAG_ACCUMULATE: u32 = 1;
@@ -203,7 +207,11 @@ impl Slot {
             let x = buffer("x", sizes.x, storage);
             let y = buffer("y", sizes.y, storage);
             let out = buffer("out", out_bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
-            let params = buffer("params", 16, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
+            let params = buffer(
+                "params",
+                size_of::<Params>() as u64,
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            );
             let staging = buffer("staging", out_bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
             let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("pairdist tile"),
@@ -378,6 +386,10 @@ pub(super) fn stage(
         cols: tile.cols.len() as u32,
         dims: dims.len() as u32,
         flags: if chunk > 0 { FLAG_ACCUMULATE } else { 0 } | if last { FLAG_FINALIZE } else { 0 },
+        total_dims: x.ncols() as u32,
+        inf_bits: f32::INFINITY.to_bits(),
+        nan_bits: f32::NAN.to_bits(),
+        pad: 0,
     };
     ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
 }

@@ -69,6 +69,7 @@ impl Kernel {
             ("TERM", f64::from(def.term.shader_id())),
             ("MERGE", f64::from(def.merge.shader_id())),
             ("FINALIZE", f64::from(def.finalize.shader_id())),
+            ("P", metric.exponent()),
         ];
         if self == Kernel::Tiled {
             c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);

@@ -43,26 +43,120 @@ pub fn points(seed: u64, n: usize, d: usize, lo: f32, hi: f32) -> Array2<f32> {
     Array2::from_shape_simple_fn((n, d), || rng.random_range(lo..hi))
 }
 
-/// The distance in f64, written out here (not taken from the crate) so the oracle is
-/// independent of the code under test.
+/// The distance in f64, written out here from SciPy's definitions (not taken from the crate)
+/// so the oracle is independent of the code under test. Row-local metrics only: seuclidean and
+/// mahalanobis take their defaults from all the points ([`oracle_weighted`] and
+/// [`oracle_quadratic`] take them given).
 pub fn oracle(x: &[f32], y: &[f32], metric: Metric) -> f64 {
-    if metric == Metric::Chebyshev {
-        // SciPy's loop: `if d > max: max = d` (a NaN difference is passed over).
-        let mut max = 0.0f64;
-        for (&a, &b) in x.iter().zip(y) {
-            let d = (a as f64 - b as f64).abs();
-            if d > max {
-                max = d;
+    let ones = vec![1.0; x.len()];
+    oracle_weighted(x, y, metric, &ones)
+}
+
+/// SciPy's weighted distance (`w` one per dimension), from its own formulas.
+pub fn oracle_weighted(x: &[f32], y: &[f32], metric: Metric, w: &[f64]) -> f64 {
+    let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let y: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+    let n = x.len();
+    let sum = |f: &dyn Fn(usize) -> f64| (0..n).map(f).sum::<f64>();
+    match metric {
+        Metric::Chebyshev | Metric::Minkowski { p: f64::INFINITY } => {
+            // SciPy's loop: `if d > max: max = d` (a NaN difference is passed over), over the
+            // dimensions of positive weight.
+            let mut max = 0.0f64;
+            for k in (0..n).filter(|&k| w[k] > 0.0) {
+                let d = (x[k] - y[k]).abs();
+                if d > max {
+                    max = d;
+                }
+            }
+            max
+        }
+        Metric::SqEuclidean => sum(&|k| w[k] * (x[k] - y[k]).powi(2)),
+        Metric::Euclidean => sum(&|k| w[k] * (x[k] - y[k]).powi(2)).sqrt(),
+        Metric::Cityblock => sum(&|k| w[k] * (x[k] - y[k]).abs()),
+        Metric::Minkowski { p } => sum(&|k| w[k] * (x[k] - y[k]).abs().powf(p)).powf(1.0 / p),
+        Metric::Cosine | Metric::Correlation => {
+            // scipy.spatial.distance.correlation(u, v, w, centered)
+            let total: f64 = w.iter().sum();
+            let (mx, my) = if metric == Metric::Correlation {
+                (sum(&|k| w[k] * x[k]) / total, sum(&|k| w[k] * y[k]) / total)
+            } else {
+                (0.0, 0.0)
+            };
+            let uv = sum(&|k| w[k] * (x[k] - mx) * (y[k] - my));
+            let uu = sum(&|k| w[k] * (x[k] - mx).powi(2));
+            let vv = sum(&|k| w[k] * (y[k] - my).powi(2));
+            let d = 1.0 - uv / (uu * vv).sqrt();
+            if d.is_nan() { d } else { d.clamp(0.0, 2.0) }
+        }
+        Metric::Canberra => sum(&|k| {
+            let den = x[k].abs() + y[k].abs();
+            if den == 0.0 { 0.0 } else { w[k] * (x[k] - y[k]).abs() / den }
+        }),
+        Metric::Hamming => sum(&|k| if x[k] != y[k] { w[k] } else { 0.0 }) / w.iter().sum::<f64>(),
+        Metric::JensenShannon => {
+            // SciPy's C loop (jensenshannon_distance_double).
+            if x.iter().chain(&y).any(|&v| v < 0.0) {
+                return f64::INFINITY;
+            }
+            let (sx, sy) = (x.iter().sum::<f64>(), y.iter().sum::<f64>());
+            if sx == 0.0 || sy == 0.0 {
+                return f64::INFINITY;
+            }
+            let mut s = 0.0;
+            for k in 0..n {
+                let (p, q) = (x[k] / sx, y[k] / sy);
+                let m = (p + q) / 2.0;
+                if p > 0.0 {
+                    s += p * (p / m).ln();
+                }
+                if q > 0.0 {
+                    s += q * (q / m).ln();
+                }
+            }
+            (s / 2.0).sqrt()
+        }
+        Metric::SEuclidean | Metric::Mahalanobis => panic!("{metric} needs V or VI: use oracle_quadratic"),
+    }
+}
+
+/// √((x − y)ᵀ A (x − y)): mahalanobis with `VI = A`, seuclidean with `A = diag(1/V)`.
+pub fn oracle_quadratic(x: &[f32], y: &[f32], a: &Array2<f64>) -> f64 {
+    let diff: Vec<f64> = x.iter().zip(y).map(|(&p, &q)| p as f64 - q as f64).collect();
+    let mut s = 0.0;
+    for i in 0..diff.len() {
+        for j in 0..diff.len() {
+            s += diff[i] * a[(i, j)] * diff[j];
+        }
+    }
+    s.sqrt()
+}
+
+/// The inverse of a square matrix, by Gauss–Jordan elimination with partial pivoting.
+pub fn inverse(a: &Array2<f64>) -> Array2<f64> {
+    let n = a.nrows();
+    let mut m = a.clone();
+    let mut inv = Array2::<f64>::eye(n);
+    for c in 0..n {
+        let p = (c..n).max_by(|&i, &j| m[(i, c)].abs().total_cmp(&m[(j, c)].abs())).unwrap();
+        for k in 0..n {
+            m.swap((c, k), (p, k));
+            inv.swap((c, k), (p, k));
+        }
+        let d = m[(c, c)];
+        for k in 0..n {
+            m[(c, k)] /= d;
+            inv[(c, k)] /= d;
+        }
+        for r in (0..n).filter(|&r| r != c) {
+            let f = m[(r, c)];
+            for k in 0..n {
+                m[(r, k)] -= f * m[(c, k)];
+                inv[(r, k)] -= f * inv[(c, k)];
             }
         }
-        return max;
     }
-    let mut sum = 0.0f64;
-    for (&a, &b) in x.iter().zip(y) {
-        let t = a as f64 - b as f64;
-        sum += if metric == Metric::Cityblock { t.abs() } else { t * t };
-    }
-    if metric == Metric::Euclidean { sum.sqrt() } else { sum }
+    inv
 }
 
 /// 1e-5 relative plus an absolute term for the rounding of d f32 terms of size `scale`.
@@ -71,10 +165,16 @@ pub fn tolerance(metric: Metric, d: usize, scale: f64, want: f64) -> f64 {
     let root_d = (d.max(1) as f64).sqrt();
     let abs = match metric {
         Metric::SqEuclidean => 4.0 * root_d * eps * scale * scale,
-        Metric::Euclidean => (4.0 * root_d * eps).sqrt() * scale,
+        Metric::Euclidean | Metric::SEuclidean | Metric::Mahalanobis => (4.0 * root_d * eps).sqrt() * scale,
         Metric::Cityblock => 2.0 * root_d * eps * scale,
         // One rounded difference: no sum to grow with d.
         Metric::Chebyshev => 2.0 * eps * scale,
+        Metric::Minkowski { p } => ((p + 2.0) * root_d * eps).powf(1.0 / p) * 2.0 * scale,
+        // Unit rows rounded to f32: each difference moves by about ε.
+        Metric::Cosine | Metric::Correlation => 4.0 * root_d * eps + 8.0 * eps * (2.0 * want.abs()).sqrt(),
+        Metric::Canberra => 2.0 * d as f64 * eps,
+        Metric::JensenShannon => (8.0 * root_d * eps).sqrt(),
+        Metric::Hamming => 0.0,
     };
     1e-5 * want.abs() + abs
 }

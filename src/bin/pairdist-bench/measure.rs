@@ -6,7 +6,7 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use pairdist::cpu::reference;
 use pairdist::gpu::GpuPhases;
-use pairdist::{Engine, Metric, Result};
+use pairdist::{Distance, Engine, Metric, Resolved, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -72,8 +72,9 @@ pub(crate) struct Accuracy {
     pub(crate) samples: usize,
 }
 
-fn row_scales(a: ArrayView2<f32>) -> Vec<f64> {
-    a.axis_iter(Axis(0)).map(|r| r.iter().fold(0.0f64, |m, &v| m.max(f64::from(v).abs()))).collect()
+/// The largest |coordinate| of each row as the kernel sees it (the tolerance's scale).
+fn row_scales(a: ArrayView2<f32>, resolved: &Resolved) -> Vec<f64> {
+    a.axis_iter(Axis(0)).map(|r| resolved.point(r).iter().fold(0.0f64, |m, &v| m.max(v.abs()))).collect()
 }
 
 /// Compares the two corners and `samples` random entries of `out` with the f64 reference.
@@ -85,17 +86,19 @@ pub(crate) fn check(
     samples: usize,
 ) -> Accuracy {
     let (n, m) = out.dim();
-    let (xs, ys) = (row_scales(x), row_scales(y));
+    // The bench's inputs are the generated points, with SciPy's defaults for parameters.
+    let resolved = Distance::new(metric).resolve(x, Some(y)).expect("the bench's metrics take their defaults");
+    let (xs, ys) = (row_scales(x, &resolved), row_scales(y, &resolved));
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
     let picks = [(0, 0), (n - 1, m - 1)]
         .into_iter()
         .chain((0..samples).map(|_| (rng.random_range(0..n), rng.random_range(0..m))));
     let mut acc = Accuracy { max_rel_err: 0.0, within_tolerance: true, samples: 0 };
     for (i, j) in picks {
-        let want = reference::distance(x.row(i), y.row(j), metric);
+        let want = reference::distance(x.row(i), y.row(j), &resolved);
         let got = f64::from(out[(i, j)]);
         let err = (got - want).abs();
-        let tol = reference::tolerance(metric, x.ncols(), xs[i].max(ys[j]), want);
+        let tol = reference::tolerance(resolved.kernel(), x.ncols(), xs[i].max(ys[j]), want);
         let rel = if err == 0.0 { 0.0 } else { err / want.abs() };
         // A NaN result counts as out of tolerance and infinitely wrong.
         if !matches!(err.partial_cmp(&tol), Some(Ordering::Less | Ordering::Equal)) {

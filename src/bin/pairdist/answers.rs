@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::Array1;
 use ndarray_npy::NpzWriter;
+use pairdist::Resolved;
 use pairdist::io::{Format, Input, OutputFile, read_input};
 use pairdist::{Error, Monitor, Neighbors, Pairs, Result};
 
@@ -44,6 +45,8 @@ pub(crate) fn run(xa_path: &Path, xb_path: Option<&Path>, question: Question, ru
     let y_input = xb.as_ref().unwrap_or(&xa);
     let (x, y) = (xa.view(), y_input.view());
     pairdist::validate::same_dims(x.ncols(), y.ncols())?;
+    let distance = run.params.distance(run.metric)?;
+    let resolved = distance.resolve(x, (!own).then_some(y))?;
     match question {
         Question::Nearest(k) => pairdist::validate::neighbours(k, y.nrows().saturating_sub(usize::from(own)))?,
         Question::Within { r, .. } => pairdist::validate::radius(r)?,
@@ -53,14 +56,14 @@ pub(crate) fn run(xa_path: &Path, xb_path: Option<&Path>, question: Question, ru
     let engine = run.engine.build_with(Some(monitor.clone()))?;
     let start = Instant::now();
     let answer = watched(&monitor, (x.nrows() * y.nrows()) as u64, run.quiet, || match question {
-        Question::Nearest(k) if own => engine.knn_self(x, k, run.metric).map(Answer::Nearest),
-        Question::Nearest(k) => engine.knn(x, y, k, run.metric).map(Answer::Nearest),
-        Question::Within { r, max_pairs } if own => engine.radius_self(x, r, run.metric, max_pairs).map(Answer::Within),
-        Question::Within { r, max_pairs } => engine.radius(x, y, r, run.metric, max_pairs).map(Answer::Within),
+        Question::Nearest(k) if own => engine.knn_self(x, k, &distance).map(Answer::Nearest),
+        Question::Nearest(k) => engine.knn(x, y, k, &distance).map(Answer::Nearest),
+        Question::Within { r, max_pairs } if own => engine.radius_self(x, r, &distance, max_pairs).map(Answer::Within),
+        Question::Within { r, max_pairs } => engine.radius(x, y, r, &distance, max_pairs).map(Answer::Within),
     })?;
     let seconds = start.elapsed().as_secs_f64();
     if run.check {
-        let report = check(&xa, y_input, &answer, &question, own, run);
+        let report = check(&xa, y_input, &answer, &question, own, resolved);
         if !report.0 {
             return Err(Error::CheckFailed(format!("{}; output not written", report.1)));
         }
@@ -132,13 +135,13 @@ fn watched<T: Send>(
 
 /// `--check`: [`CHECKED_ROWS`] query rows, evenly spread, recomputed in f64 against every row
 /// of XB from the inputs as read. Returns whether it passed, and the report line.
-fn check(x: &Input, y: &Input, answer: &Answer, question: &Question, own: bool, run: &RunArgs) -> (bool, String) {
+fn check(x: &Input, y: &Input, answer: &Answer, question: &Question, own: bool, resolved: Resolved) -> (bool, String) {
     let n = x.view().nrows();
     let entries = match answer {
         Answer::Nearest(nn) => nn.indices.len() as u64,
         Answer::Within(p) => p.len() as u64,
     };
-    let mut checker = Checker::new(x, y, run.metric, false, entries.max(1));
+    let mut checker = Checker::new(x, y, resolved, false, entries.max(1));
     let step = n.div_ceil(CHECKED_ROWS).max(1);
     for i in (0..n).step_by(step) {
         match answer {

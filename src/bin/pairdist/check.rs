@@ -13,8 +13,8 @@
 
 use std::fmt;
 
-use ndarray::{Array1, ArrayView1, ArrayView2};
-use pairdist::Metric;
+use ndarray::{Array1, ArrayView2};
+use pairdist::Resolved;
 use pairdist::cpu::reference;
 use pairdist::io::{AsRead, Input};
 use pairdist::plan::Tile;
@@ -33,7 +33,8 @@ const INPUT_ROUNDING: f64 = 1e-5;
 pub(crate) struct Checker<'x> {
     x: &'x Input,
     y: &'x Input,
-    metric: Metric,
+    /// The distance with its parameters resolved against the inputs as computed with.
+    resolved: Resolved,
     upper_only: bool,
     /// Entries the run writes.
     total: u64,
@@ -57,11 +58,11 @@ pub(crate) enum Bound {
 }
 
 /// The f64 distance between row `i` of `x` and row `j` of `y`, from the values as read.
-fn distance64(x: &Input, i: usize, y: &Input, j: usize, metric: Metric) -> f64 {
+fn distance64(x: &Input, i: usize, y: &Input, j: usize, resolved: &Resolved) -> f64 {
     match (x.as_read(), y.as_read()) {
-        (AsRead::F32(a), AsRead::F32(b)) => reference::distance(a.row(i), b.row(j), metric),
-        (AsRead::F64(a), AsRead::F64(b)) => reference::distance(a.row(i), b.row(j), metric),
-        _ => reference::distance(row64(x, i).view(), row64(y, j).view(), metric),
+        (AsRead::F32(a), AsRead::F32(b)) => reference::distance(a.row(i), b.row(j), resolved),
+        (AsRead::F64(a), AsRead::F64(b)) => reference::distance(a.row(i), b.row(j), resolved),
+        _ => reference::distance(row64(x, i).view(), row64(y, j).view(), resolved),
     }
 }
 
@@ -82,10 +83,6 @@ fn row64(input: &Input, i: usize) -> Array1<f64> {
 
 fn is_float64(input: &Input) -> bool {
     matches!(input.as_read(), AsRead::F64(_))
-}
-
-fn largest_abs(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f64 {
-    a.iter().chain(b.iter()).fold(0.0f64, |m, &v| m.max(f64::from(v).abs()))
 }
 
 /// Entries `(row, column)` of a tile, relative to it, that the output keeps: all, or those
@@ -127,11 +124,11 @@ impl Wanted {
 
 impl<'x> Checker<'x> {
     /// A checker for the `total` entries that `x` against `y` writes (pdist when `upper_only`).
-    pub(crate) fn new(x: &'x Input, y: &'x Input, metric: Metric, upper_only: bool, total: u64) -> Self {
+    pub(crate) fn new(x: &'x Input, y: &'x Input, resolved: Resolved, upper_only: bool, total: u64) -> Self {
         Checker {
             x,
             y,
-            metric,
+            resolved,
             upper_only,
             total,
             rng: ChaCha8Rng::seed_from_u64(0x5eed),
@@ -171,7 +168,7 @@ impl<'x> Checker<'x> {
         let (x32, y32) = (self.x.view(), self.y.view());
         let mut all: Vec<(f64, usize)> = (0..y32.nrows())
             .filter(|&j| !(own && j == i))
-            .map(|j| (distance64(self.x, i, self.y, j, self.metric), j))
+            .map(|j| (distance64(self.x, i, self.y, j, &self.resolved), j))
             .collect();
         let limit = match bound {
             Bound::Nearest(k) => {
@@ -181,8 +178,8 @@ impl<'x> Checker<'x> {
             Bound::Radius(r) => f64::from(r),
         };
         let slack = |j: usize| {
-            let scale = largest_abs(x32.row(i), y32.row(j));
-            reference::tolerance(self.metric, x32.ncols(), scale, limit) + INPUT_ROUNDING * limit.abs()
+            let scale = self.scale(i, j);
+            reference::tolerance(self.resolved.kernel(), x32.ncols(), scale, limit) + INPUT_ROUNDING * limit.abs()
         };
         // A point left out that is closer than the limit by more than the tolerance was missed.
         let missed = all.iter().filter(|&&(d, j)| d < limit - slack(j) && !cols.contains(&(j as i64))).count();
@@ -191,16 +188,23 @@ impl<'x> Checker<'x> {
         self.rows_searched += 1;
     }
 
+    /// The largest |coordinate| of rows `i` and `j` as the kernel sees them (the tolerance's scale).
+    fn scale(&self, i: usize, j: usize) -> f64 {
+        let (x32, y32) = (self.x.view(), self.y.view());
+        let (a, b) = (self.resolved.point(x32.row(i)), self.resolved.point(y32.row(j)));
+        a.iter().chain(&b).fold(0.0f64, |m, &v| if v.abs() > m { v.abs() } else { m })
+    }
+
     fn compare(&mut self, i: usize, j: usize, got: f32) {
         let (x32, y32) = (self.x.view(), self.y.view());
         // From the values computed with, and from the values as read (the same for f32 input).
-        let want32 = reference::distance(x32.row(i), y32.row(j), self.metric);
+        let want32 = reference::distance(x32.row(i), y32.row(j), &self.resolved);
         let want = if is_float64(self.x) || is_float64(self.y) {
-            reference::distance(row64(self.x, i).view(), row64(self.y, j).view(), self.metric)
+            reference::distance(row64(self.x, i).view(), row64(self.y, j).view(), &self.resolved)
         } else {
             want32
         };
-        let tol = reference::tolerance(self.metric, x32.ncols(), largest_abs(x32.row(i), y32.row(j)), want32);
+        let tol = reference::tolerance(self.resolved.kernel(), x32.ncols(), self.scale(i, j), want32);
         let computed_ok = within(f64::from(got), want32, tol);
         let rounding_ok = within(want32, want, INPUT_ROUNDING * want.abs() + f64::from(f32::MIN_POSITIVE));
         self.checked += 1;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::Args;
 use ndarray::Array2;
 use pairdist::cpu::reference;
-use pairdist::{Metric, Result, validate};
+use pairdist::{Distance, Metric, Result, validate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -71,12 +71,13 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     let samples = n.saturating_mul(m).min(2000);
     let mut worst = 0.0f64;
     let mut failures = 0;
+    let resolved = Distance::new(args.metric).resolve(x.view(), Some(y.view()))?;
     for _ in 0..samples {
         let (i, j) = (rng.random_range(0..n), rng.random_range(0..m));
-        let want = reference::distance(x.row(i), y.row(j), args.metric);
+        let want = reference::distance(x.row(i), y.row(j), &resolved);
         let err = (out[(i, j)] as f64 - want).abs();
         worst = worst.max(err / want.abs().max(f64::MIN_POSITIVE));
-        if err > reference::tolerance(args.metric, d, 1.0, want) {
+        if err > reference::tolerance(resolved.kernel(), d, 1.0, want) {
             failures += 1;
         }
     }

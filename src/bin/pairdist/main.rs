@@ -15,6 +15,7 @@ macro_rules! out {
 mod answers;
 mod check;
 mod demo;
+mod params;
 mod progress;
 
 use std::fmt;
@@ -101,9 +102,12 @@ enum Command {
 /// Options shared by cdist and pdist.
 #[derive(Args)]
 struct RunArgs {
-    /// Metric: euclidean, sqeuclidean, cityblock (alias manhattan), chebyshev (see `pairdist metrics`).
+    /// Metric, by SciPy's name: euclidean, sqeuclidean, cityblock, chebyshev, minkowski, cosine,
+    /// correlation, canberra, jensenshannon, hamming, seuclidean, mahalanobis (see `pairdist metrics`).
     #[arg(short, long, default_value = "euclidean", value_parser = parse_metric)]
     metric: Metric,
+    #[command(flatten)]
+    params: params::MetricParams,
     /// Output file: .npy (float32; .npz for knn and radius), or text when it ends in .txt,
     /// .csv or .tsv; - writes text to standard output.
     #[arg(short, long)]
@@ -314,6 +318,9 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     let (x, y) = (xa.view(), xb_or_xa.view());
     // Before the engine is built: a mismatch should not wait for a GPU to open.
     pairdist::validate::same_dims(x.ncols(), y.ncols())?;
+    let distance = run.params.distance(run.metric)?;
+    // The parameters against the inputs (and SciPy's defaults), before any work.
+    let resolved = distance.resolve(x, (!pdist).then_some(y))?;
     let entries = pairdist::validate::output_entries(x.nrows(), y.nrows(), pdist)?;
     let engine = run.engine.build()?;
     let layout = if pdist { Layout::Condensed { n: x.nrows() } } else { Layout::Matrix { n: x.nrows(), m: y.nrows() } };
@@ -324,7 +331,7 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
         x.nrows(),
         y.nrows(),
         x.ncols(),
-        run.metric,
+        distance.metric(),
         plan.tiles().count(),
         plan.tile_rows,
         plan.tile_cols,
@@ -333,15 +340,15 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
 
     // Disk writes run on their own thread, overlapping the computation.
     let mut file_sink = Background::new(output.sink(layout)?);
-    let mut checker = run.check.then(|| check::Checker::new(&xa, xb_or_xa, run.metric, pdist, entries));
+    let mut checker = run.check.then(|| check::Checker::new(&xa, xb_or_xa, resolved, pdist, entries));
     let bar = progress::bar(plan.tiles().map(|b| b.len() as u64).sum(), run.quiet);
     let mut sink =
         progress::Observed { inner: &mut file_sink, bar: &bar, interrupted: &INTERRUPTED, checker: checker.as_mut() };
     let start = Instant::now();
     if pdist {
-        engine.pdist_to(x, run.metric, &mut sink)?;
+        engine.pdist_to(x, &distance, &mut sink)?;
     } else {
-        engine.cdist_to(x, y, run.metric, &mut sink)?;
+        engine.cdist_to(x, y, &distance, &mut sink)?;
     }
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
@@ -377,9 +384,13 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
 fn metrics() -> Result<()> {
     for metric in Metric::ALL {
         let def = metric.definition();
-        let aliases =
-            if def.aliases.is_empty() { String::new() } else { format!(" (alias {})", def.aliases.join(", ")) };
-        out!("{:<12} {}{aliases}", def.name, def.formula)?;
+        out!("{:<14} {}", def.name, def.formula)?;
+        if !def.parameters.is_empty() {
+            out!("{:<14}   parameters: {}", "", def.parameters)?;
+        }
+        if !def.aliases.is_empty() {
+            out!("{:<14}   aliases: {}", "", def.aliases.join(", "))?;
+        }
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::cpu::Element;
 /// A vector of `W` lanes of `E`, with the handful of operations a distance kernel needs.
 pub(super) trait Simd: Copy {
     /// The lane type.
-    type E: Copy;
+    type E: Element;
     /// Lanes per vector.
     const W: usize;
 
@@ -46,7 +46,34 @@ pub(super) trait Simd: Copy {
     }
     /// Orders the [`Simd::stream`] stores before every later store.
     unsafe fn fence() {}
+    /// Lane-wise `f(a, b)`, through memory: for the terms without a vector form of their own
+    /// (canberra, hamming, Jensen–Shannon, powers), where LLVM vectorises `f` if it can.
+    #[inline(always)]
+    unsafe fn zip(a: Self, b: Self, f: impl Fn(Self::E, Self::E) -> Self::E) -> Self {
+        const { assert!(Self::W <= MAX_LANES) };
+        let mut la = [<Self::E as num_traits::Zero>::zero(); MAX_LANES];
+        let mut lb = la;
+        // SAFETY: both arrays hold `MAX_LANES >= W` lanes.
+        unsafe {
+            Self::store(la.as_mut_ptr(), a);
+            Self::store(lb.as_mut_ptr(), b);
+        }
+        for (u, &v) in la.iter_mut().zip(&lb).take(Self::W) {
+            *u = f(*u, v);
+        }
+        // SAFETY: as above.
+        unsafe { Self::load(la.as_ptr()) }
+    }
+    /// Lane-wise `f(a)`, through memory (the final steps without a vector form).
+    #[inline(always)]
+    unsafe fn map(a: Self, f: impl Fn(Self::E) -> Self::E) -> Self {
+        // SAFETY: forwarded.
+        unsafe { Self::zip(a, a, |u, _| f(u)) }
+    }
 }
+
+/// The widest vector, in lanes (AVX-512 f32).
+const MAX_LANES: usize = 16;
 
 /// Portable lanes: plain arrays, which LLVM vectorises for whatever the build targets.
 #[derive(Clone, Copy)]

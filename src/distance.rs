@@ -1,0 +1,455 @@
+//! A metric with its array parameters (weights `w`, `seuclidean`'s `V`, `mahalanobis`'s `VI`),
+//! checked as SciPy checks them, and turned into what the kernels run.
+//!
+//! The kernels only know unweighted metrics ([`Metric`]). Every parameter SciPy accepts is a
+//! change of coordinates that keeps them so, computed once per input row in f64:
+//!
+//! | asked for                                  | computed as                                     |
+//! |--------------------------------------------|-------------------------------------------------|
+//! | minkowski family with `w` (p = 1, 2, any)  | the same metric of the columns scaled by `w^(1/p)` |
+//! | chebyshev (minkowski p = ∞) with `w`       | chebyshev of the columns whose weight is > 0 (SciPy) |
+//! | `seuclidean` with `V`                      | euclidean of the columns scaled by `1/√V`        |
+//! | `mahalanobis` with `VI`                    | euclidean of the points mapped by `Lᵀ`, `VI = L Lᵀ` |
+//! | cosine / correlation with `w`              | the rows (centred by their weighted mean) scaled by `√w`, then unit |
+//!
+//! So a weighted or parameterised distance costs one pass over the inputs, O((n + m)·d) (d² for
+//! mahalanobis), next to the O(n·m·d) of the pairs, and runs the fast kernel of its base metric.
+//! The defaults are SciPy's: `V` the variances (ddof 1) and `VI` the inverse covariance of the
+//! stacked inputs (of `X` alone for pdist). For mahalanobis the inverse is never formed: with
+//! the covariance `C Cᵀ` (Cholesky), the map is `C⁻¹`.
+
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use num_traits::Float;
+
+use crate::error::{Error, Result};
+use crate::metric::{Merge, Metric, Prepare, Term};
+
+/// A metric and its parameters: what a user asks for. A [`Metric`] converts into one without
+/// parameters, so every call that takes a `Distance` takes a `Metric` as well.
+///
+/// ```
+/// use ndarray::array;
+/// use pairdist::{Backend, Distance, Engine, Metric};
+/// let engine = Engine::new(Backend::Cpu)?;
+/// let x = array![[0.0f32, 0.0], [3.0, 4.0]];
+/// // SciPy's cdist(x, x, 'euclidean', w=[1, 4]): √(1·3² + 4·4²) = √73.
+/// let weighted = Distance::new(Metric::Euclidean).with_weights(vec![1.0, 4.0])?;
+/// let d = engine.cdist(x.view(), x.view(), weighted)?;
+/// assert!((d[[0, 1]] - 73f32.sqrt()).abs() < 1e-5);
+/// // Parameters the metric does not take are refused, as SciPy refuses them.
+/// assert!(Distance::new(Metric::Canberra).with_variances(vec![1.0, 1.0]).is_err());
+/// # Ok::<(), pairdist::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Distance {
+    metric: Metric,
+    weights: Option<Vec<f64>>,
+    variances: Option<Vec<f64>>,
+    inverse_covariance: Option<Array2<f64>>,
+}
+
+impl From<Metric> for Distance {
+    fn from(metric: Metric) -> Self {
+        Distance::new(metric)
+    }
+}
+
+impl From<&Distance> for Distance {
+    fn from(distance: &Distance) -> Self {
+        distance.clone()
+    }
+}
+
+impl Distance {
+    /// The metric without parameters (SciPy's defaults for `V` and `VI`).
+    pub fn new(metric: Metric) -> Self {
+        Distance { metric, weights: None, variances: None, inverse_covariance: None }
+    }
+
+    /// The metric.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// Whether any parameter is set.
+    pub fn has_parameters(&self) -> bool {
+        self.weights.is_some() || self.variances.is_some() || self.inverse_covariance.is_some()
+    }
+
+    /// Weights `w` (one per dimension, non-negative), for the metrics SciPy weights: the
+    /// minkowski family (`euclidean`, `sqeuclidean`, `cityblock`, `chebyshev`, `minkowski`),
+    /// `cosine` and `correlation`.
+    pub fn with_weights(mut self, w: Vec<f64>) -> Result<Self> {
+        let weighted = matches!(
+            self.metric,
+            Metric::Euclidean
+                | Metric::SqEuclidean
+                | Metric::Cityblock
+                | Metric::Chebyshev
+                | Metric::Minkowski { .. }
+                | Metric::Cosine
+                | Metric::Correlation
+        );
+        if !weighted {
+            let why = match self.metric {
+                Metric::Canberra | Metric::Hamming => " yet (SciPy weights it; pairdist does not yet)",
+                _ => "",
+            };
+            return Err(Error::InvalidArgument(format!("metric '{}' takes no weights w{why}", self.metric.name())));
+        }
+        if w.iter().any(|&v| !(v >= 0.0)) {
+            return Err(Error::InvalidArgument("Input weights should be all non-negative".into()));
+        }
+        if w.iter().any(|v| v.is_infinite()) {
+            return Err(Error::InvalidArgument("Input weights should be finite".into()));
+        }
+        self.weights = Some(w);
+        Ok(self)
+    }
+
+    /// `seuclidean`'s variances `V` (one per dimension, positive).
+    pub fn with_variances(mut self, v: Vec<f64>) -> Result<Self> {
+        if self.metric != Metric::SEuclidean {
+            return Err(Error::InvalidArgument(format!("metric '{}' takes no variances V", self.metric.name())));
+        }
+        self.variances = Some(v);
+        Ok(self)
+    }
+
+    /// `mahalanobis`'s inverse covariance `VI` (d × d; its symmetric part is used, which is
+    /// all the quadratic form sees).
+    pub fn with_inverse_covariance(mut self, vi: Array2<f64>) -> Result<Self> {
+        if self.metric != Metric::Mahalanobis {
+            return Err(Error::InvalidArgument(format!(
+                "metric '{}' takes no inverse covariance VI",
+                self.metric.name()
+            )));
+        }
+        if vi.nrows() != vi.ncols() {
+            return Err(Error::InvalidArgument(format!(
+                "VI must be a square matrix; got {} x {}",
+                vi.nrows(),
+                vi.ncols()
+            )));
+        }
+        self.inverse_covariance = Some(vi);
+        Ok(self)
+    }
+
+    /// Checks the parameters against the inputs (`y = None`: pdist of `x`), fills SciPy's
+    /// defaults from them, and says what the kernels run.
+    pub fn resolve<T: Float>(&self, x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<Resolved> {
+        let d = x.ncols();
+        if let Some(y) = y {
+            crate::validate::same_dims(d, y.ncols())?;
+        }
+        let metric = self.metric;
+        let mut resolved = Resolved {
+            kernel: metric,
+            columns: Columns::Identity,
+            prepare: metric.definition().prepare,
+            mean_weights: None,
+        };
+        if let Some(w) = &self.weights {
+            if w.len() != d {
+                return Err(Error::InvalidArgument(format!(
+                    "Weights must have same size as input vector. {} vs. {d}.",
+                    w.len()
+                )));
+            }
+            let def = metric.definition();
+            resolved.columns = match (metric, def.merge) {
+                // SciPy's chebyshev keeps the dimensions with a positive weight.
+                (_, Merge::Max) => Columns::Select((0..d).filter(|&k| w[k] > 0.0).collect()),
+                (Metric::Cosine | Metric::Correlation, _) => Columns::Scale(w.iter().map(|v| v.sqrt()).collect()),
+                _ => {
+                    // Σ w |x − y|^q = Σ |w^(1/q) x − w^(1/q) y|^q for the term's power q.
+                    let q = match def.term {
+                        Term::SquaredDifference => 2.0,
+                        Term::PowerDifference => metric.exponent(),
+                        _ => 1.0,
+                    };
+                    Columns::Scale(w.iter().map(|v| v.powf(1.0 / q)).collect())
+                }
+            };
+            if metric == Metric::Correlation {
+                resolved.mean_weights = Some(w.clone());
+            }
+        }
+        match metric {
+            Metric::SEuclidean => {
+                let v = match &self.variances {
+                    Some(v) => v.clone(),
+                    None => variances(x, y),
+                };
+                if v.len() != d {
+                    return Err(Error::InvalidArgument(format!(
+                        "Variance vector V must be of the same dimension as the vectors on which the distances are computed ({} vs. {d})",
+                        v.len()
+                    )));
+                }
+                resolved.kernel = Metric::Euclidean;
+                resolved.columns = Columns::Scale(v.iter().map(|v| 1.0 / v.sqrt()).collect());
+            }
+            Metric::Mahalanobis => {
+                let map = match &self.inverse_covariance {
+                    Some(vi) => {
+                        if vi.nrows() != d {
+                            return Err(Error::InvalidArgument(format!(
+                                "VI is {} x {} but the points have {d} dimensions",
+                                vi.nrows(),
+                                vi.ncols()
+                            )));
+                        }
+                        let sym = Array2::from_shape_fn((d, d), |(i, j)| 0.5 * (vi[(i, j)] + vi[(j, i)]));
+                        let l = cholesky(&sym).ok_or_else(|| {
+                            Error::InvalidArgument(
+                                "VI is not positive semi-definite, so it is no inverse covariance".into(),
+                            )
+                        })?;
+                        // |Lᵀ v|² = vᵀ L Lᵀ v = vᵀ VI v.
+                        l.reversed_axes()
+                    }
+                    None => {
+                        let rows = x.nrows() + y.map_or(0, |y| y.nrows());
+                        if rows <= d {
+                            return Err(Error::InvalidArgument(format!(
+                                "The number of observations ({rows}) is too small; the covariance matrix is singular. For observations with {d} dimensions, at least {} observations are required.",
+                                d + 1
+                            )));
+                        }
+                        let c = cholesky(&covariance(x, y)).filter(|c| (0..d).all(|k| c[(k, k)] > 0.0)).ok_or_else(
+                            || {
+                                Error::InvalidArgument(
+                                    "the covariance matrix of the inputs is singular, so it has no inverse; give VI"
+                                        .into(),
+                                )
+                            },
+                        )?;
+                        // VI = C⁻ᵀ C⁻¹, so vᵀ VI v = |C⁻¹ v|².
+                        lower_inverse(&c)
+                    }
+                };
+                resolved.kernel = Metric::Euclidean;
+                resolved.columns = Columns::Map(map);
+            }
+            _ => {}
+        }
+        Ok(resolved)
+    }
+}
+
+/// A distance with its defaults filled in and checked against the inputs: the kernel metric,
+/// and the change of coordinates and per-row preparation before it.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    kernel: Metric,
+    columns: Columns,
+    prepare: Prepare,
+    /// The weights of the mean that `correlation` subtracts (SciPy's `np.average(u, weights=w)`).
+    mean_weights: Option<Vec<f64>>,
+}
+
+/// A change of coordinates, applied to every row.
+#[derive(Clone, Debug)]
+enum Columns {
+    Identity,
+    /// Column `k` times `scale[k]`.
+    Scale(Vec<f64>),
+    /// Only these columns.
+    Select(Vec<usize>),
+    /// `x ↦ M x`, for `M` (d × d).
+    Map(Array2<f64>),
+}
+
+impl Resolved {
+    /// The metric the kernels run on the prepared points.
+    pub fn kernel(&self) -> Metric {
+        self.kernel
+    }
+
+    /// Whether the points go to the kernels as they are.
+    pub fn is_identity(&self) -> bool {
+        matches!(self.columns, Columns::Identity) && self.prepare == Prepare::None
+    }
+
+    /// One point as the kernel sees it, in f64.
+    pub fn point<T: Float>(&self, row: ArrayView1<T>) -> Vec<f64> {
+        let raw: Vec<f64> = row.iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).collect();
+        let mut v = raw.clone();
+        if self.prepare == Prepare::CenteredUnit {
+            let (sum, total) = match &self.mean_weights {
+                Some(w) => (v.iter().zip(w).map(|(a, w)| a * w).sum::<f64>(), w.iter().sum::<f64>()),
+                None => (v.iter().sum::<f64>(), v.len() as f64),
+            };
+            let mean = sum / total;
+            v.iter_mut().for_each(|a| *a -= mean);
+        }
+        v = match &self.columns {
+            Columns::Identity => v,
+            Columns::Scale(s) => v.iter().zip(s).map(|(a, s)| a * s).collect(),
+            Columns::Select(keep) => keep.iter().map(|&k| v[k]).collect(),
+            Columns::Map(m) => m.rows().into_iter().map(|r| r.iter().zip(&v).map(|(a, b)| a * b).sum()).collect(),
+        };
+        match self.prepare {
+            Prepare::None => {}
+            Prepare::Unit | Prepare::CenteredUnit => {
+                let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+                v.iter_mut().for_each(|a| *a /= norm);
+            }
+            Prepare::Probability => {
+                let sum: f64 = v.iter().sum();
+                // SciPy: a negative entry or a zero sum makes every distance of the row +∞.
+                if v.iter().any(|&a| a < 0.0) || sum == 0.0 {
+                    v.iter_mut().for_each(|a| *a = -1.0);
+                } else {
+                    v.iter_mut().for_each(|a| *a /= sum);
+                }
+            }
+        }
+        v
+    }
+
+    /// The points as the kernel sees them, rounded once to `T`; `None` when that is `x` itself.
+    pub fn prepare<T: Float>(&self, x: ArrayView2<T>) -> Option<Array2<T>> {
+        if self.is_identity() {
+            return None;
+        }
+        let d = match &self.columns {
+            Columns::Select(keep) => keep.len(),
+            _ => x.ncols(),
+        };
+        let mut out = Array2::from_elem((x.nrows(), d), T::zero());
+        for (row, mut dst) in x.rows().into_iter().zip(out.axis_iter_mut(Axis(0))) {
+            for (o, v) in dst.iter_mut().zip(self.point(row)) {
+                *o = T::from(v).unwrap_or_else(T::nan);
+            }
+        }
+        Some(out)
+    }
+
+    /// The distance between two points, in f64 (the reference).
+    pub fn distance<T: Float>(&self, x: ArrayView1<T>, y: ArrayView1<T>) -> f64 {
+        let (a, b) = (self.point(x), self.point(y));
+        crate::cpu::reference::kernel_distance(&a, &b, self.kernel)
+    }
+}
+
+/// The variances (ddof 1) of the columns of `x` stacked on `y`.
+fn variances<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Vec<f64> {
+    let rows = stacked(x, y);
+    let n = rows.len() as f64;
+    (0..x.ncols())
+        .map(|k| {
+            let mean = rows.iter().map(|r| r[k]).sum::<f64>() / n;
+            rows.iter().map(|r| (r[k] - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        })
+        .collect()
+}
+
+/// The covariance (ddof 1) of the columns of `x` stacked on `y`.
+fn covariance<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Array2<f64> {
+    let rows = stacked(x, y);
+    let (n, d) = (rows.len() as f64, x.ncols());
+    let means: Vec<f64> = (0..d).map(|k| rows.iter().map(|r| r[k]).sum::<f64>() / n).collect();
+    let mut cov = Array2::zeros((d, d));
+    for r in &rows {
+        for i in 0..d {
+            let a = r[i] - means[i];
+            for j in 0..=i {
+                cov[(i, j)] += a * (r[j] - means[j]);
+            }
+        }
+    }
+    for i in 0..d {
+        for j in 0..=i {
+            cov[(i, j)] /= n - 1.0;
+            cov[(j, i)] = cov[(i, j)];
+        }
+    }
+    cov
+}
+
+fn stacked<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Vec<Vec<f64>> {
+    let to64 = |r: ArrayView1<T>| r.iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).collect::<Vec<f64>>();
+    x.rows()
+        .into_iter()
+        .map(to64)
+        .chain(y.into_iter().flat_map(|y| y.rows().into_iter().map(to64).collect::<Vec<_>>()))
+        .collect()
+}
+
+/// The lower-triangular `L` with `L Lᵀ = a` for a symmetric positive semi-definite `a`
+/// (a pivot within rounding of zero gives a zero column); `None` if `a` is not.
+fn cholesky(a: &Array2<f64>) -> Option<Array2<f64>> {
+    let d = a.nrows();
+    let scale = (0..d).map(|k| a[(k, k)].abs()).fold(0.0, f64::max);
+    let tiny = scale * d as f64 * f64::EPSILON * 16.0;
+    let mut l = Array2::<f64>::zeros((d, d));
+    for j in 0..d {
+        let pivot = a[(j, j)] - (0..j).map(|k| l[(j, k)] * l[(j, k)]).sum::<f64>();
+        if !(pivot > tiny) {
+            if pivot < -tiny || pivot.is_nan() {
+                return None;
+            }
+            continue; // semi-definite: this column stays zero
+        }
+        let root = pivot.sqrt();
+        l[(j, j)] = root;
+        for i in j + 1..d {
+            let s = a[(i, j)] - (0..j).map(|k| l[(i, k)] * l[(j, k)]).sum::<f64>();
+            l[(i, j)] = s / root;
+        }
+    }
+    Some(l)
+}
+
+/// The inverse of a lower-triangular matrix with a nonzero diagonal (forward substitution).
+fn lower_inverse(c: &Array2<f64>) -> Array2<f64> {
+    let d = c.nrows();
+    let mut inv = Array2::<f64>::zeros((d, d));
+    for col in 0..d {
+        for i in col..d {
+            let rhs = if i == col { 1.0 } else { 0.0 };
+            let s: f64 = (col..i).map(|k| c[(i, k)] * inv[(k, col)]).sum();
+            inv[(i, col)] = (rhs - s) / c[(i, i)];
+        }
+    }
+    inv
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::array;
+
+    use super::*;
+
+    #[test]
+    fn cholesky_factors_and_inverts() {
+        let a = array![[4.0, 2.0, 0.4], [2.0, 3.0, 0.5], [0.4, 0.5, 2.0]];
+        let l = cholesky(&a).unwrap();
+        let back = l.dot(&l.t());
+        assert!(back.iter().zip(a.iter()).all(|(p, q)| (p - q).abs() < 1e-12));
+        let inv = lower_inverse(&l);
+        let id = inv.dot(&l);
+        for ((i, j), v) in id.indexed_iter() {
+            assert!((v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-12);
+        }
+        // Semi-definite: rank one.
+        assert!(cholesky(&array![[1.0, 1.0], [1.0, 1.0]]).is_some());
+        assert!(cholesky(&array![[1.0, 2.0], [2.0, 1.0]]).is_none());
+    }
+
+    #[test]
+    fn parameters_are_checked_as_scipy_checks_them() {
+        let x = array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 7.0]];
+        let bad_len = Distance::new(Metric::Euclidean).with_weights(vec![1.0, 2.0]).unwrap().resolve(x.view(), None);
+        assert_eq!(bad_len.unwrap_err().to_string(), "Weights must have same size as input vector. 2 vs. 3.");
+        assert!(Distance::new(Metric::Euclidean).with_weights(vec![1.0, -2.0, 1.0]).is_err());
+        assert!(Distance::new(Metric::JensenShannon).with_weights(vec![1.0; 3]).is_err());
+        assert!(Distance::new(Metric::Euclidean).with_variances(vec![1.0; 3]).is_err());
+        assert!(Distance::new(Metric::Mahalanobis).with_inverse_covariance(Array2::zeros((2, 3))).is_err());
+        let few = Distance::new(Metric::Mahalanobis).resolve(x.view(), None).unwrap_err().to_string();
+        assert!(few.contains("at least 4 observations"), "{few}");
+    }
+}
