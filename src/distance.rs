@@ -97,11 +97,11 @@ impl Distance {
             };
             return Err(Error::InvalidArgument(format!("metric '{}' takes no weights w{why}", self.metric.name())));
         }
-        if w.iter().any(|&v| !(v >= 0.0)) {
-            return Err(Error::InvalidArgument("Input weights should be all non-negative".into()));
-        }
-        if w.iter().any(|v| v.is_infinite()) {
+        if w.iter().any(|v| !v.is_finite()) {
             return Err(Error::InvalidArgument("Input weights should be finite".into()));
+        }
+        if w.iter().any(|&v| v < 0.0) {
+            return Err(Error::InvalidArgument("Input weights should be all non-negative".into()));
         }
         self.weights = Some(w);
         Ok(self)
@@ -388,7 +388,7 @@ fn cholesky(a: &Array2<f64>) -> Option<Array2<f64>> {
     let mut l = Array2::<f64>::zeros((d, d));
     for j in 0..d {
         let pivot = a[(j, j)] - (0..j).map(|k| l[(j, k)] * l[(j, k)]).sum::<f64>();
-        if !(pivot > tiny) {
+        if pivot <= tiny || pivot.is_nan() {
             if pivot < -tiny || pivot.is_nan() {
                 return None;
             }

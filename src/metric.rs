@@ -325,9 +325,9 @@ impl Metric {
             Metric::Euclidean => &EUCLIDEAN,
             Metric::Cityblock => &CITYBLOCK,
             Metric::Chebyshev => &CHEBYSHEV,
-            Metric::Minkowski { p } if p == 1.0 => &MINKOWSKI_1,
-            Metric::Minkowski { p } if p == 2.0 => &MINKOWSKI_2,
-            Metric::Minkowski { p } if p == f64::INFINITY => &MINKOWSKI_INF,
+            Metric::Minkowski { p: 1.0 } => &MINKOWSKI_1,
+            Metric::Minkowski { p: 2.0 } => &MINKOWSKI_2,
+            Metric::Minkowski { p: f64::INFINITY } => &MINKOWSKI_INF,
             Metric::Minkowski { .. } => &MINKOWSKI,
             Metric::Cosine => &COSINE,
             Metric::Correlation => &CORRELATION,
@@ -411,12 +411,10 @@ impl Metric {
         }
     }
 
+    /// SciPy's names, for errors (the aliases are parsed too, and listed by `pairdist metrics`).
     fn valid_names() -> String {
-        let names: Vec<&str> = Metric::ALL
-            .iter()
-            .flat_map(|m| std::iter::once(m.name()).chain(m.definition().aliases.iter().copied()))
-            .collect();
-        names.join(", ")
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        format!("{} (and SciPy's aliases, such as manhattan)", names.join(", "))
     }
 
     /// A key that identifies the metric, exponent included (for `Eq` and `Hash`).
@@ -458,7 +456,7 @@ pub(crate) fn jensen_shannon<T: Float>(p: T, q: T) -> T {
         return T::infinity();
     }
     // Neither positive (zero, or NaN whose part SciPy skips): nothing added.
-    if !(p > zero) && !(q > zero) {
+    if !(p > zero || q > zero) {
         return zero;
     }
     let one = T::one();

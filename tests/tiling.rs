@@ -65,7 +65,11 @@ fn split_dimensions_match_the_oracle() {
             for j in i + 1..n {
                 let want = support::oracle(&x.row(i).to_vec(), &x.row(j).to_vec(), metric);
                 let tol = support::tolerance(metric, d, 1.0, want);
-                assert!((p[k] as f64 - want).abs() <= tol, "{metric} split-d pdist ({i}, {j}): {} vs {want}", p[k]);
+                assert!(
+                    support::close(p[k] as f64, want, tol),
+                    "{metric} split-d pdist ({i}, {j}): {} vs {want}",
+                    p[k]
+                );
                 k += 1;
             }
         }

@@ -35,10 +35,22 @@ struct Params {
 const FLAG_ACCUMULATE: u32 = 1u;
 const FLAG_FINALIZE: u32 = 2u;
 
-// |t|^P, 0 at 0 (pow(0, P) is exp2(P * log2(0)) on most drivers, but not by contract).
+// Which lanes are NaN, from ordered comparisons only (both false for NaN, however a driver
+// treats !=; a NaN test by x != x was seen to fail on lavapipe).
+fn metric_is_nan4(x: vec4<f32>) -> vec4<bool> {
+    return !(x >= vec4<f32>(0.0)) & !(x < vec4<f32>(0.0));
+}
+
+// a^e for a >= 0, 0 at 0 and NaN at NaN: pow is exp2(e * log2(a)) on most drivers, which
+// says nothing by contract for 0, and lavapipe's pow turns NaN into a number.
+fn metric_pow4(a: vec4<f32>, e: f32) -> vec4<f32> {
+    let r = select(pow(a, vec4<f32>(e)), vec4<f32>(0.0), a == vec4<f32>(0.0));
+    return select(r, a, metric_is_nan4(a));
+}
+
+// |t|^P.
 fn metric_power4(t: vec4<f32>) -> vec4<f32> {
-    let a = abs(t);
-    return select(pow(a, vec4<f32>(P)), vec4<f32>(0.0), a == vec4<f32>(0.0));
+    return metric_pow4(abs(t), P);
 }
 
 // |x - y| / (|x| + |y|), 0 where both are 0 (NaN stays NaN: NaN == 0 is false).
@@ -75,6 +87,8 @@ fn metric_js4(p: vec4<f32>, q: vec4<f32>) -> vec4<f32> {
     let closed = metric_x_ln_x4(vec4<f32>(1.0) + t) + metric_x_ln_x4(vec4<f32>(1.0) - t);
     let g = select(closed, series, abs(t) <= vec4<f32>(0.5));
     var v = 0.5 * sum * g;
+    // NaN where either is NaN (log's NaN is not to be trusted), unless neither is positive.
+    v = select(v, sum, metric_is_nan4(p) | metric_is_nan4(q));
     v = select(v, zero, !(p > zero) & !(q > zero));
     return select(v, vec4<f32>(bitcast<f32>(params.inf_bits)), (p < zero) | (q < zero));
 }
@@ -153,9 +167,9 @@ fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
     }
 }
 
-// acc^(1/P), 0 at 0.
+// acc^(1/P).
 fn metric_root4(acc: vec4<f32>) -> vec4<f32> {
-    return select(pow(acc, vec4<f32>(1.0 / P)), vec4<f32>(0.0), acc == vec4<f32>(0.0));
+    return metric_pow4(acc, 1.0 / P);
 }
 
 fn metric_finalize(acc: f32) -> f32 {

@@ -1,7 +1,7 @@
 //! The WGSL sources, read from `shaders/` at compile time and composed with the shared
 //! snippets they need. Kernels are specialised with override constants, not string templates.
 
-use crate::metric::Metric;
+use crate::metric::{Metric, Term};
 use crate::plan::MAX_DIMS_PER_PASS;
 
 /// A compute kernel, one WGSL file each.
@@ -69,7 +69,9 @@ impl Kernel {
             ("TERM", f64::from(def.term.shader_id())),
             ("MERGE", f64::from(def.merge.shader_id())),
             ("FINALIZE", f64::from(def.finalize.shader_id())),
-            ("P", metric.exponent()),
+            // Only the power term and root read P; wgpu takes finite constants only (p = ∞
+            // runs the chebyshev kernel).
+            ("P", if def.term == Term::PowerDifference { metric.exponent() } else { 1.0 }),
         ];
         if self == Kernel::Tiled {
             c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);

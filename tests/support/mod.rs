@@ -43,6 +43,11 @@ pub fn points(seed: u64, n: usize, d: usize, lo: f32, hi: f32) -> Array2<f32> {
     Array2::from_shape_simple_fn((n, d), || rng.random_range(lo..hi))
 }
 
+/// The metrics whose results on small integer coordinates are exact in f32 (integer sums, a
+/// correctly rounded square root or division): answers on such data must equal the oracle's.
+pub const EXACT_ON_INTEGERS: [Metric; 5] =
+    [Metric::Euclidean, Metric::SqEuclidean, Metric::Cityblock, Metric::Chebyshev, Metric::Hamming];
+
 /// The distance in f64, written out here from SciPy's definitions (not taken from the crate)
 /// so the oracle is independent of the code under test. Row-local metrics only: seuclidean and
 /// mahalanobis take their defaults from all the points ([`oracle_weighted`] and
@@ -179,6 +184,22 @@ pub fn tolerance(metric: Metric, d: usize, scale: f64, want: f64) -> f64 {
     1e-5 * want.abs() + abs
 }
 
+/// Whether `got` is `want` within `tol`, or the same infinity, or both NaN.
+pub fn close(got: f64, want: f64, tol: f64) -> bool {
+    got == want || (got.is_nan() && want.is_nan()) || (got - want).abs() <= tol
+}
+
+/// Whether the metric is a function of the differences x − y alone, taken as IEEE arithmetic
+/// says (NaN and Inf propagate, translation changes nothing).
+pub fn of_differences(metric: Metric) -> bool {
+    let def = metric.definition();
+    def.prepare == pairdist::Prepare::None
+        && matches!(
+            def.term,
+            pairdist::Term::SquaredDifference | pairdist::Term::AbsoluteDifference | pairdist::Term::PowerDifference
+        )
+}
+
 /// Asserts `got` (n × m) matches the oracle for every entry, naming the first failure.
 pub fn assert_matches(what: &str, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, got: ArrayView2<f32>) {
     assert_eq!(got.dim(), (x.nrows(), y.nrows()), "{what}: wrong shape");
@@ -190,7 +211,7 @@ pub fn assert_matches(what: &str, x: ArrayView2<f32>, y: ArrayView2<f32>, metric
             let g = got[(i, j)] as f64;
             let tol = tolerance(metric, x.ncols(), scale, want);
             assert!(
-                (g - want).abs() <= tol,
+                close(g, want, tol),
                 "{what}: {metric} at ({i}, {j}) of {}x{}x{}: got {g}, want {want}, tolerance {tol:e}",
                 x.nrows(),
                 y.nrows(),
