@@ -14,7 +14,17 @@ array([[0., 5.],
 array([[1],
        [0]])
 
-Metrics: ``euclidean`` (default), ``sqeuclidean``, ``cityblock`` (alias ``manhattan``).
+Metrics (:data:`METRICS`), by SciPy's names and aliases: ``euclidean`` (default),
+``sqeuclidean``, ``cityblock`` (``manhattan``), ``chebyshev``, ``minkowski``, ``cosine``,
+``correlation``, ``canberra``, ``jensenshannon``, ``hamming``, ``seuclidean``,
+``mahalanobis``. SciPy's metric parameters are keyword arguments, as in SciPy: ``p``
+(minkowski's exponent, default 2), ``w`` (weights, for the metrics SciPy weights), ``V``
+(seuclidean's variances) and ``VI`` (mahalanobis's inverse covariance); without ``V`` or ``VI``
+they are SciPy's defaults, computed from all the points of the call:
+
+>>> pairdist.cdist(XA, XA, "minkowski", p=1)
+array([[0., 7.],
+       [7., 0.]])
 
 Precision: pairdist computes in float32, exactly as its Rust library does (differences
 first, never the ``|x|² + |y|² − 2x·y`` shortcut): float64 inputs are rounded to float32, and
@@ -59,33 +69,22 @@ _LIBRARY_METRICS: List[Tuple[str, List[str]]] = _pairdist.metrics()
 #: The metrics pairdist computes, by SciPy's names.
 METRICS: Tuple[str, ...] = tuple(name for name, _ in _LIBRARY_METRICS)
 
-# Other names for a metric: SciPy's short ones (scipy.spatial.distance), scikit-learn's.
-_MORE_NAMES: Dict[str, List[str]] = {
-    "euclidean": ["euclid", "eu", "e", "l2"],
-    "sqeuclidean": ["sqe", "sqeuclid"],
-    "cityblock": ["cblock", "cb", "c", "manhattan", "l1"],
-    "chebyshev": ["chebychev", "cheby", "cheb", "ch"],
-    "cosine": ["cos"],
-    "correlation": ["co"],
-    "minkowski": ["mi", "m", "pnorm"],
-}
+# The library knows SciPy's names and aliases; scikit-learn's names for two of them besides.
+_MORE_NAMES: Dict[str, List[str]] = {"euclidean": ["l2"], "cityblock": ["l1"]}
 # Every accepted name (lower case) -> the library's name.
 _ALIASES: Dict[str, str] = {
     alias: name
     for name, aliases in _LIBRARY_METRICS
     for alias in [name, *aliases, *_MORE_NAMES.get(name, [])]
 }
-_SUPPORTED = ", ".join(
-    f"'{name}'" + "".join(f" (alias '{alias}')" for alias in aliases) for name, aliases in _LIBRARY_METRICS
-)
-# SciPy's metrics: a known name that pairdist does not compute (yet) gets its own message.
+_SUPPORTED = ", ".join(f"'{name}'" for name in METRICS)
+# SciPy's metrics (and their aliases) that the library does not compute yet: a name SciPy knows
+# gets "not supported yet" rather than "unknown". Only for that message: a metric the library
+# adds is found in _ALIASES first.
 _SCIPY_METRICS = frozenset(
-    "braycurtis canberra chebyshev chebychev correlation cosine dice euclidean hamming matching "
-    "jaccard jensenshannon kulczynski1 mahalanobis minkowski pnorm rogerstanimoto russellrao "
-    "seuclidean sokalmichener sokalsneath sqeuclidean cityblock yule".split()
+    "braycurtis dice jaccard jacc ja j kulczynski1 rogerstanimoto russellrao sokalmichener "
+    "sokalsneath yule".split()
 )
-# SciPy's metric parameters: none of pairdist's metrics has one.
-_METRIC_PARAMS = ("p", "w", "V", "VI")
 
 _COLUMNS = "XA and XB must have the same number of columns (i.e. feature dimension.)"
 _DEFAULT_MAX_PAIRS = 100_000_000
@@ -122,17 +121,51 @@ def _metric_name(metric: Metric) -> str:
     raise ValueError(f"Unknown Distance Metric: {metric}; supported metrics: {_SUPPORTED}")
 
 
-def _reject_params(params: Dict[str, Any], function: str) -> None:
-    """pairdist's metrics take no parameters: p, w, V, VI (other than None) are an error."""
-    given = {key: value for key, value in params.items() if not (key in _METRIC_PARAMS and value is None)}
-    for key in given:
-        if key in _METRIC_PARAMS:
-            raise TypeError(
-                f"{function}() does not take metric parameters yet (got {key}=): "
-                f"{_SUPPORTED} have none; weighted and parametrised metrics (p, w, V, VI) come "
-                "with pairdist's metrics issue"
-            )
-        raise TypeError(f"{function}() got an unexpected keyword argument '{key}'")
+def _vector(value: Any, name: str, ndim: int, not_ndim: str) -> np.ndarray:
+    """A metric parameter's array (w, V: 1-D; VI: 2-D) as float64, as SciPy converts it."""
+    a = np.asarray(value)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, not {a.dtype}")
+    if a.ndim != ndim:
+        raise ValueError(not_ndim)
+    return np.asarray(a, dtype=np.float64)
+
+
+def _distance(
+    metric: Metric, p: Optional[float] = None, w: Any = None, V: Any = None, VI: Any = None
+) -> _pairdist.Distance:
+    """The metric with SciPy's parameters (None: not given). The library checks them, with
+    SciPy's exception types: TypeError for a parameter the metric does not take (p for
+    euclidean, V for cosine), ValueError for a bad value (negative weights, p <= 0); lengths
+    against the points' dimension are checked when a call runs (_prepare)."""
+    name = _metric_name(metric)
+    params: Dict[str, Any] = {}
+    if p is not None:
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+            raise TypeError(f"p must be a number, not {p!r}")
+        params["p"] = float(p)
+    if w is not None:
+        params["w"] = _vector(w, "w", 1, "Weights must be a vector (ndim = 1)")
+    if V is not None:
+        params["V"] = _vector(V, "V", 1, "Variance vector V must be one-dimensional.")
+    if VI is not None:
+        params["VI"] = _vector(VI, "VI", 2, f"VI must be a 2-dimensional array (d x d), not {np.ndim(VI)}-D")
+    return _pairdist.Distance(name, **params)
+
+
+def _prepare(
+    distance: _pairdist.Distance, xa: np.ndarray, xb: Optional[np.ndarray] = None
+) -> Tuple[np.ndarray, np.ndarray, _pairdist.Distance]:
+    """``(xa, xb, distance)`` for the blocks of one call (xb None: xa with itself): the
+    parameters checked against the points, and where the library changes coordinates
+    (weights, seuclidean, mahalanobis), the points in the new ones with the distance that
+    runs on them. Done once for all the blocks: SciPy's defaults of V and VI are those of all
+    the points (XA stacked on XB; X alone for pdist and XB None), never of one block's."""
+    prepared = distance.prepare(xa, xb)
+    if prepared is None:
+        return xa, (xa if xb is None else xb), distance
+    pa, pb, kernel = prepared
+    return pa, (pa if pb is None else pb), kernel
 
 
 def _points(X: ArrayLike, name: str, not_2d: Optional[str] = None) -> np.ndarray:
@@ -248,7 +281,7 @@ def _blocks(
 
 
 def _knn_block(
-    core: Any, a: np.ndarray, b: np.ndarray, k: int, metric: str, row0: int, col0: int, own: bool
+    core: Any, a: np.ndarray, b: np.ndarray, k: int, distance: _pairdist.Distance, row0: int, col0: int, own: bool
 ) -> Tuple[np.ndarray, np.ndarray]:
     """The nearest (up to k) rows of ``b`` to each row of ``a``: float32 distances and global
     indices (``col0`` + row of b). ``a``'s rows are ``row0, ...``; with ``own`` (a and b are
@@ -257,7 +290,7 @@ def _knn_block(
     kb = min(k + int(overlap), len(b))
     if kb == 0 or len(a) == 0:
         return np.empty((len(a), 0), np.float32), np.empty((len(a), 0), np.int64)
-    dist, idx = core.knn(a, b, kb, metric)
+    dist, idx = core.knn(a, b, kb, distance)
     idx += col0
     if overlap:
         idx[idx == np.arange(row0, row0 + len(a))[:, None]] = -1
@@ -358,7 +391,10 @@ class Engine:
         *,
         out: Optional[np.ndarray] = None,
         dtype: Optional[npt.DTypeLike] = None,
-        **params: Any,
+        p: Optional[float] = None,
+        w: Optional[ArrayLike] = None,
+        V: Optional[ArrayLike] = None,
+        VI: Optional[ArrayLike] = None,
     ) -> np.ndarray:
         """The distance between each pair of the two collections of inputs, like SciPy's
         ``scipy.spatial.distance.cdist``.
@@ -371,16 +407,32 @@ class Engine:
         XB : array_like, (mB, n)
             mB points in n dimensions.
         metric : str
-            ``"euclidean"`` (default), ``"sqeuclidean"``, ``"cityblock"`` (``"manhattan"``), or
-            one of SciPy's aliases of these.
+            One of :data:`METRICS` (``"euclidean"`` by default) or one of SciPy's aliases
+            (``"cos"``, ``"mahal"``, ...); a function of ``scipy.spatial.distance`` naming one
+            (``scipy.spatial.distance.cosine``) works too.
         out : ndarray, (mA, mB), optional
             Filled in place and returned: float64 or float32, any strides.
         dtype : {None, np.float64, np.float32}
             The result's dtype: float64 by default (as SciPy), or float32 (the values as
             computed, half the memory); with ``out``, out's dtype.
-        **params
-            SciPy's metric parameters (``p``, ``w``, ``V``, ``VI``) are not supported yet:
-            ``TypeError``.
+        p : float, optional
+            ``minkowski``'s exponent, ``p > 0`` (``np.inf`` allowed; default 2).
+        w : array_like, (n,), optional
+            Non-negative weights of the dimensions, for the metrics SciPy weights:
+            ``euclidean``, ``sqeuclidean``, ``cityblock``, ``chebyshev`` (the dimensions of
+            positive weight), ``minkowski``, ``cosine``, ``correlation``. (SciPy also weights
+            ``canberra`` and ``hamming``; pairdist does not yet: ``TypeError``.)
+        V : array_like, (n,), optional
+            ``seuclidean``'s variances; default, as SciPy: the variances (ddof 1) of XA and XB
+            stacked.
+        VI : array_like, (n, n), optional
+            ``mahalanobis``'s inverse covariance; default, as SciPy: the inverse of the
+            covariance of XA and XB stacked (``ValueError`` for n or fewer points, or a
+            singular covariance).
+
+        A parameter the metric does not take is a ``TypeError``, as in SciPy (``p`` for
+        ``euclidean``, ``V`` for ``cosine``); a bad value a ``ValueError`` (negative or
+        wrongly sized weights, ``p <= 0``, a ``VI`` that is not n × n).
 
         Returns
         -------
@@ -390,36 +442,43 @@ class Engine:
         Raises
         ------
         ValueError
-            For inputs that are not 2-D, different numbers of columns, an unknown metric, or
-            an ``out`` of the wrong shape or dtype (SciPy's messages).
+            For inputs that are not 2-D, different numbers of columns, an unknown metric, a
+            bad metric parameter, or an ``out`` of the wrong shape or dtype (SciPy's messages).
+        TypeError
+            For a metric parameter the metric does not take.
         """
-        name = _metric_name(metric)
-        _reject_params(params, "cdist")
+        distance = _distance(metric, p, w, V, VI)
         xa = _points(XA, "XA")
         xb = _points(XB, "XB")
         if xa.shape[1] != xb.shape[1]:
             raise ValueError(_COLUMNS)
-        (n, d), m = xa.shape, xb.shape[0]
+        n, m = xa.shape[0], xb.shape[0]
         if out is not None:
             _check_out(out, (n, m))
         result_dtype = _dtype(dtype, out)
+        xa, xb, distance = _prepare(distance, xa, xb)
         if out is None:
             result = np.empty((n, m), result_dtype)
+        elif np.may_share_memory(out, xa) or np.may_share_memory(out, xb):
+            # Writing blocks would change inputs that later blocks read.
+            out[...] = self._cdist(xa, xb, distance, np.empty((n, m), out.dtype))
+            return out
         else:
             result = out
-            if np.may_share_memory(result, xa) or np.may_share_memory(result, xb):
-                # Writing blocks would change inputs that later blocks read.
-                result[...] = self.cdist(xa, xb, name, dtype=result.dtype)
-                return result
+        return self._cdist(xa, xb, distance, result)
+
+    def _cdist(self, xa: np.ndarray, xb: np.ndarray, distance: _pairdist.Distance, result: np.ndarray) -> np.ndarray:
+        """Fills ``result`` with the distances of prepared points, block by block."""
+        (n, d), m = xa.shape, xb.shape[0]
         core = self._core
         if result.dtype == np.float32 and result.flags.aligned:
             for r0, r1, c0, c1 in _blocks(n, m, d):
-                core.cdist_into(xa[r0:r1], xb[c0:c1], name, result[r0:r1, c0:c1])
+                core.cdist_into(xa[r0:r1], xb[c0:c1], distance, result[r0:r1, c0:c1])
         else:
             buffer = np.empty(min(n * m, _BUFFER_ENTRIES), np.float32)
             for r0, r1, c0, c1 in _blocks(n, m, d, most=_BUFFER_ENTRIES):
                 block = buffer[: (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
-                core.cdist_into(xa[r0:r1], xb[c0:c1], name, block)
+                core.cdist_into(xa[r0:r1], xb[c0:c1], distance, block)
                 result[r0:r1, c0:c1] = block
         return result
 
@@ -430,7 +489,10 @@ class Engine:
         *,
         out: Optional[np.ndarray] = None,
         dtype: Optional[npt.DTypeLike] = None,
-        **params: Any,
+        p: Optional[float] = None,
+        w: Optional[ArrayLike] = None,
+        V: Optional[ArrayLike] = None,
+        VI: Optional[ArrayLike] = None,
     ) -> np.ndarray:
         """Pairwise distances between the points of ``X``, like SciPy's
         ``scipy.spatial.distance.pdist``: the condensed vector of the pairs i < j, row by row
@@ -440,8 +502,10 @@ class Engine:
         ----------
         X : array_like, (m, n)
             m points in n dimensions.
-        metric, dtype, **params
+        metric, dtype, p, w
             As for :meth:`cdist`.
+        V, VI : array_like, optional
+            As for :meth:`cdist`; their defaults are those of the points of X.
         out : ndarray, (m * (m - 1) // 2,), optional
             Filled in place and returned: float64 or float32.
 
@@ -450,26 +514,32 @@ class Engine:
         ndarray, (m * (m - 1) // 2,)
             The distance of pair (i, j), i < j, is at ``m * i + j - ((i + 2) * (i + 1)) // 2``.
         """
-        name = _metric_name(metric)
-        _reject_params(params, "pdist")
+        distance = _distance(metric, p, w, V, VI)
         x = _points(X, "X", not_2d=f"A 2-dimensional array must be passed. (Shape was {np.shape(X)}).")
-        n, d = x.shape
+        n = x.shape[0]
         size = n * (n - 1) // 2
         if out is not None:
             _check_out(out, (size,))
         result_dtype = _dtype(dtype, out)
+        x, _, distance = _prepare(distance, x)
         if out is None:
             result = np.empty(size, result_dtype)
+        elif np.may_share_memory(out, x):
+            # Writing blocks would change the input that later blocks read.
+            out[...] = self._pdist(x, distance, np.empty(size, out.dtype))
+            return out
         else:
             result = out
-            if np.may_share_memory(result, x):
-                result[...] = self.pdist(x, name, dtype=result.dtype)
-                return result
+        return self._pdist(x, distance, result)
+
+    def _pdist(self, x: np.ndarray, distance: _pairdist.Distance, result: np.ndarray) -> np.ndarray:
+        """Fills the condensed ``result`` with the distances of prepared points, block by block."""
+        n, d = x.shape
         core = self._core
         buffer = np.empty(min(n * n, _BUFFER_ENTRIES), np.float32)
         for r0, r1, c0, c1 in _blocks(n, n, d, upper=True, most=_BUFFER_ENTRIES):
             block = buffer[: (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
-            core.cdist_into(x[r0:r1], x[c0:c1], name, block)
+            core.cdist_into(x[r0:r1], x[c0:c1], distance, block)
             for i in range(r0, r1):
                 j0 = max(c0, i + 1)  # the pairs i < j only
                 if j0 < c1:
@@ -485,6 +555,10 @@ class Engine:
         metric: Metric = "euclidean",
         *,
         dtype: Optional[npt.DTypeLike] = None,
+        p: Optional[float] = None,
+        w: Optional[ArrayLike] = None,
+        V: Optional[ArrayLike] = None,
+        VI: Optional[ArrayLike] = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest points of ``XB`` to each point of ``XA``, as scikit-learn's
         ``NearestNeighbors(algorithm="brute").fit(XB).kneighbors(XA, k)`` returns them, without
@@ -500,8 +574,9 @@ class Engine:
             ``kneighbors()`` without X.
         k : int
             Neighbours per query (required), 1 <= k <= m (m - 1 when XB is None).
-        metric, dtype
-            As for :meth:`cdist`.
+        metric, dtype, p, w, V, VI
+            As for :meth:`cdist` (with XB None, the defaults of V and VI are those of XA,
+            as for :meth:`pdist`).
 
         Returns
         -------
@@ -514,17 +589,19 @@ class Engine:
             raise TypeError("XB must be an array of points or None (k is given by keyword: knn(X, k=5))")
         if k is None:
             raise TypeError("knn() missing required argument 'k' (the number of neighbours)")
-        name = _metric_name(metric)
+        distance = _distance(metric, p, w, V, VI)
         xa, xb, own = _pair(XA, XB)
-        (n, d), m = xa.shape, xb.shape[0]
+        n, m = xa.shape[0], xb.shape[0]
         k = _neighbours(k, m, own)
         result_dtype = _dtype(dtype, None)
+        xa, xb, distance = _prepare(distance, xa, None if own else xb)
+        d = xa.shape[1]
         distances = np.empty((n, k), result_dtype)
         indices = np.empty((n, k), np.int64)
         core = self._core
         parts: List[Tuple[np.ndarray, np.ndarray]] = []
         for r0, r1, c0, c1 in _blocks(n, m, d):
-            parts.append(_knn_block(core, xa[r0:r1], xb[c0:c1], k, name, r0, c0, own))
+            parts.append(_knn_block(core, xa[r0:r1], xb[c0:c1], k, distance, r0, c0, own))
             if len(parts) >= 8 or c1 == m:
                 parts = [_merge(parts, k)]
             if c1 == m:  # the band is done
@@ -541,6 +618,10 @@ class Engine:
         *,
         max_pairs: int = _DEFAULT_MAX_PAIRS,
         dtype: Optional[npt.DTypeLike] = None,
+        p: Optional[float] = None,
+        w: Optional[ArrayLike] = None,
+        V: Optional[ArrayLike] = None,
+        VI: Optional[ArrayLike] = None,
     ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every pair of points within distance ``r``, as coordinate (COO) triplets, without
         building the distance matrix.
@@ -555,8 +636,8 @@ class Engine:
         r : float
             Pairs at distance <= r (required; compared in float32); for ``sqeuclidean``, a
             squared distance.
-        metric, dtype
-            As for :meth:`cdist`.
+        metric, dtype, p, w, V, VI
+            As for :meth:`knn`.
         max_pairs : int
             ``ValueError`` once more pairs than this are found, before they fill memory
             (default 10**8).
@@ -577,9 +658,9 @@ class Engine:
             raise TypeError("XB must be an array of points or None (r is given by keyword: radius(X, r=0.5))")
         if r is None:
             raise TypeError("radius() missing required argument 'r' (the radius)")
-        name = _metric_name(metric)
+        distance = _distance(metric, p, w, V, VI)
         xa, xb, own = _pair(XA, XB)
-        (n, d), m = xa.shape, xb.shape[0]
+        n, m = xa.shape[0], xb.shape[0]
         if not isinstance(r, numbers.Real) or isinstance(r, (bool, np.bool_)):
             raise TypeError(f"r must be a number, not {r!r}")
         r = float(r)
@@ -590,6 +671,8 @@ class Engine:
             raise ValueError(f"max_pairs must be >= 0, got {max_pairs}")
         result_dtype = _dtype(dtype, None)
         r32 = np.float32(r) if r <= np.finfo(np.float32).max else np.float32(np.inf)
+        xa, xb, distance = _prepare(distance, xa, None if own else xb)
+        d = xa.shape[1]
         core = self._core
         found = 0
         done: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -597,7 +680,7 @@ class Engine:
         for r0, r1, c0, c1 in _blocks(n, m, d, upper=own):
             # With XB None, blocks near the diagonal also hold pairs j <= i, dropped below.
             below = int(np.clip(np.arange(r0 + 1, r1 + 1) - c0, 0, c1 - c0).sum()) if own else 0
-            got = core.radius(xa[r0:r1], xb[c0:c1], float(r32), name, max_pairs - found + below)
+            got = core.radius(xa[r0:r1], xb[c0:c1], float(r32), distance, max_pairs - found + below)
             if got is None:
                 raise _too_many(max_pairs, r)
             rows, cols, dist = got
@@ -645,7 +728,10 @@ def cdist(
     out: Optional[np.ndarray] = None,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
-    **params: Any,
+    p: Optional[float] = None,
+    w: Optional[ArrayLike] = None,
+    V: Optional[ArrayLike] = None,
+    VI: Optional[ArrayLike] = None,
 ) -> np.ndarray:
     """The distance between each pair of the two collections of inputs: SciPy's ``cdist``.
 
@@ -659,7 +745,7 @@ def cdist(
     array([[ 0., 25.],
            [ 2., 13.]])
     """
-    return _engine(backend).cdist(XA, XB, metric, out=out, dtype=dtype, **params)
+    return _engine(backend).cdist(XA, XB, metric, out=out, dtype=dtype, p=p, w=w, V=V, VI=VI)
 
 
 def pdist(
@@ -669,7 +755,10 @@ def pdist(
     out: Optional[np.ndarray] = None,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
-    **params: Any,
+    p: Optional[float] = None,
+    w: Optional[ArrayLike] = None,
+    V: Optional[ArrayLike] = None,
+    VI: Optional[ArrayLike] = None,
 ) -> np.ndarray:
     """Pairwise distances between the points of ``X`` in SciPy's condensed form: SciPy's ``pdist``.
 
@@ -679,7 +768,7 @@ def pdist(
     >>> pairdist.pdist([[0, 0], [0, 1], [2, 1]], "cityblock")
     array([1., 3., 2.])
     """
-    return _engine(backend).pdist(X, metric, out=out, dtype=dtype, **params)
+    return _engine(backend).pdist(X, metric, out=out, dtype=dtype, p=p, w=w, V=V, VI=VI)
 
 
 def knn(
@@ -690,6 +779,10 @@ def knn(
     *,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
+    p: Optional[float] = None,
+    w: Optional[ArrayLike] = None,
+    V: Optional[ArrayLike] = None,
+    VI: Optional[ArrayLike] = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest points of ``XB`` (default: XA itself, each point left out of its own
     list) to each point of ``XA``: ``(distances, indices)``, both ``(n, k)``, as scikit-learn's
@@ -701,7 +794,7 @@ def knn(
     array([[0, 2],
            [1, 3]])
     """
-    return _engine(backend).knn(XA, XB, k=k, metric=metric, dtype=dtype)
+    return _engine(backend).knn(XA, XB, k=k, metric=metric, dtype=dtype, p=p, w=w, V=V, VI=VI)
 
 
 def radius(
@@ -713,6 +806,10 @@ def radius(
     max_pairs: int = _DEFAULT_MAX_PAIRS,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
+    p: Optional[float] = None,
+    w: Optional[ArrayLike] = None,
+    V: Optional[ArrayLike] = None,
+    VI: Optional[ArrayLike] = None,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair within distance ``r``: ``(rows, cols, distances)`` sorted by row, then column
     (with XB omitted, the pairs i < j of XA). See :meth:`Engine.radius`.
@@ -722,7 +819,9 @@ def radius(
     >>> rows, cols
     (array([0, 0, 1]), array([0, 2, 1]))
     """
-    return _engine(backend).radius(XA, XB, r=r, metric=metric, max_pairs=max_pairs, dtype=dtype)
+    return _engine(backend).radius(
+        XA, XB, r=r, metric=metric, max_pairs=max_pairs, dtype=dtype, p=p, w=w, V=V, VI=VI
+    )
 
 
 _BACKEND_DOC = """backend : {"auto", "gpu", "cpu"}

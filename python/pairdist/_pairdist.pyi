@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension module under ``pairdist`` (use ``pairdist.Engine`` and the
 module-level functions: this module's arrays must already be float32 and 2-D)."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -28,20 +28,45 @@ class Engine:
         self,
         xa: npt.NDArray[np.float32],
         xb: npt.NDArray[np.float32],
-        metric: str,
+        metric: Union[str, Distance],
         out: npt.NDArray[np.float32],
     ) -> None: ...
     def knn(
-        self, xa: npt.NDArray[np.float32], xb: npt.NDArray[np.float32], k: int, metric: str
+        self, xa: npt.NDArray[np.float32], xb: npt.NDArray[np.float32], k: int, metric: Union[str, Distance]
     ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
     def radius(
         self,
         xa: npt.NDArray[np.float32],
         xb: npt.NDArray[np.float32],
         r: float,
-        metric: str,
+        metric: Union[str, Distance],
         max_pairs: int,
     ) -> Optional[Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]]: ...
+
+class Distance:
+    """A metric with SciPy's parameters (the library's ``Distance``), checked on construction:
+    ``TypeError`` for a parameter the metric does not take, ``ValueError`` for a bad value.
+    Lengths against the points, and the defaults of ``V`` and ``VI``, are checked and computed
+    when a call runs (or by :meth:`prepare`)."""
+
+    def __init__(
+        self,
+        metric: str,
+        *,
+        p: Optional[float] = None,
+        w: Optional[npt.NDArray[np.float64]] = None,
+        V: Optional[npt.NDArray[np.float64]] = None,
+        VI: Optional[npt.NDArray[np.float64]] = None,
+    ) -> None: ...
+    @property
+    def metric(self) -> str: ...
+    def prepare(
+        self, xa: npt.NDArray[np.float32], xb: Optional[npt.NDArray[np.float32]] = None
+    ) -> Optional[Tuple[npt.NDArray[np.float32], Optional[npt.NDArray[np.float32]], Distance]]:
+        """The parameters checked against the points (xb None: xa with itself), SciPy's
+        defaults filled from all of them, and the points as the kernel sees them with the
+        distance to run on them; None when calls may take the points as they are."""
+        ...
 
 def adapters() -> List[Dict[str, Any]]: ...
 def metrics() -> List[Tuple[str, List[str]]]: ...

@@ -11,17 +11,24 @@ worker's own shared :class:`pairdist.Engine` (one per process and backend, built
 >>> D.to_zarr("D.zarr")                                   # doctest: +SKIP
 >>> distances, indices = pairdist.dask.knn(XA, XB, k=10)  # lazy; neither side in one worker
 >>> distances, indices = dask.compute(distances, indices)  # doctest: +SKIP
+
+SciPy's metric parameters (``p``, ``w``, ``V``, ``VI``) are taken as by :func:`pairdist.cdist`.
+The blocks are computed apart, so SciPy's defaults that depend on the points, ``seuclidean``'s
+``V`` and ``mahalanobis``'s ``VI``, are computed once by Dask from all of XA and XB (as SciPy
+does: XA stacked on XB; XA alone for ``knn`` without XB) and passed to every block:
+
+>>> D = pairdist.dask.cdist(XA, XB, "seuclidean")         # V: the variances of all 150 000 points
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
 import pairdist
-from pairdist import _COLUMNS, _count, _dtype, _knn_block, _merge, _metric_name, _neighbours
+from pairdist import _COLUMNS, _count, _distance, _dtype, _knn_block, _merge, _metric_name, _neighbours, _prepare
 
 __all__ = ["cdist", "knn"]
 
@@ -46,8 +53,48 @@ def _points(da: Any, X: Any, name: str) -> Any:
     return x.rechunk({1: -1})
 
 
-def _cdist_block(a: np.ndarray, b: np.ndarray, metric: str, out_dtype: np.dtype, backend: str) -> np.ndarray:
-    return pairdist.cdist(a, b, metric, dtype=out_dtype, backend=backend)
+def _inverse_transposed(covariance: np.ndarray) -> np.ndarray:
+    """SciPy's default VI from the covariance (the whole matrix, one chunk)."""
+    return np.linalg.inv(covariance).T
+
+
+def _parameters(da: Any, name: str, xa: Any, xb: Any, given: Dict[str, Any]) -> Dict[str, Any]:
+    """SciPy's parameters for every block (xb None: xa with itself), checked here, so that a
+    mistake fails now rather than in a worker. Those given are NumPy arrays (a dask array
+    given is computed first: it is one vector or matrix). ``seuclidean``'s V and
+    ``mahalanobis``'s VI, when not given, are lazy dask arrays computed once from all the
+    points, as SciPy computes them: ``np.var(np.vstack([XA, XB]), axis=0, ddof=1)`` and
+    ``np.linalg.inv(np.cov(np.vstack([XA, XB]).T)).T`` (a singular covariance raises NumPy's
+    LinAlgError when computed, as in SciPy)."""
+    params = {key: (np.asarray(value) if isinstance(value, da.Array) else value) for key, value in given.items()}
+    params = {key: value for key, value in params.items() if value is not None}
+    d = xa.shape[1]
+    # The library checks the parameters against the points' dimension when a call runs:
+    # here, a call on no points, with the lazy defaults' shapes standing in for them.
+    check = dict(params)
+    points = xa if xb is None else da.concatenate([xa, xb])
+    if name == "seuclidean" and "V" not in params:
+        params["V"] = da.var(points.astype(np.float64), axis=0, ddof=1)
+        check["V"] = np.ones(d)
+    if name == "mahalanobis" and "VI" not in params:
+        n = points.shape[0]
+        if n <= d:  # SciPy's check and message (False for unknown chunk sizes, n NaN)
+            raise ValueError(
+                f"The number of observations ({n}) is too small; the covariance matrix is singular. "
+                f"For observations with {d} dimensions, at least {d + 1} observations are required."
+            )
+        covariance = da.cov(points.astype(np.float64), rowvar=False).rechunk(-1)
+        params["VI"] = covariance.map_blocks(_inverse_transposed, dtype=np.float64)
+        check["VI"] = np.eye(d)
+    empty = np.empty((0, d), np.float32)
+    _prepare(_distance(name, **check), empty, None if xb is None else empty)
+    return params
+
+
+def _cdist_block(
+    a: np.ndarray, b: np.ndarray, metric: str, out_dtype: np.dtype, backend: str, **params: Any
+) -> np.ndarray:
+    return pairdist.cdist(a, b, metric, dtype=out_dtype, backend=backend, **params)
 
 
 def cdist(
@@ -57,6 +104,10 @@ def cdist(
     *,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
+    p: Optional[float] = None,
+    w: Any = None,
+    V: Any = None,
+    VI: Any = None,
 ) -> Any:
     """The distance matrix between the rows of two dask arrays, as a lazy dask array.
 
@@ -76,6 +127,11 @@ def cdist(
         float64 by default (as SciPy), or float32.
     backend : {"auto", "gpu", "cpu"}
         The backend of each worker's shared engine.
+    p, w, V, VI
+        SciPy's metric parameters, as for :func:`pairdist.cdist` (a dask array given as one
+        is computed first). Without them, ``V`` and ``VI`` are SciPy's defaults of all the
+        points, XA stacked on XB, computed once by Dask (lazily, with the result) and given
+        to every block: never those of one block.
     """
     da = _dask_array()
     from dask.base import tokenize
@@ -86,24 +142,38 @@ def cdist(
     if xa.shape[1] != xb.shape[1]:
         raise ValueError(_COLUMNS)
     result_dtype = _dtype(dtype, None)
+    params = _parameters(da, name, xa, xb, {"p": p, "w": w, "V": V, "VI": VI})
     return da.blockwise(
         _cdist_block, "ij", xa, "ik", xb, "jk",
         concatenate=True,
         dtype=result_dtype,
         meta=np.empty((0, 0), result_dtype),
-        name="pairdist-cdist-" + tokenize(xa, xb, name, result_dtype, backend),
+        name="pairdist-cdist-" + tokenize(xa, xb, name, result_dtype, backend, params),
         metric=name,
         out_dtype=result_dtype,
         backend=backend,
+        # Dask arrays among them (the defaults of V and VI) are computed once, before the
+        # blocks, and each block gets their values.
+        **params,
     )
 
 
 def _knn_partial(
-    a: np.ndarray, b: np.ndarray, k: int, metric: str, backend: str, row0: int, col0: int, own: bool
+    a: np.ndarray,
+    b: np.ndarray,
+    k: int,
+    metric: str,
+    backend: str,
+    row0: int,
+    col0: int,
+    own: bool,
+    params: Dict[str, Any],
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """A query chunk's (up to) k nearest in one base chunk, indices global."""
+    """A query chunk's (up to) k nearest in one base chunk, indices global. ``params`` hold
+    every data-dependent parameter explicitly, so preparing the two chunks apart is exact."""
     core = pairdist._engine(backend)._core
-    return _knn_block(core, pairdist._points(a, "XA"), pairdist._points(b, "XB"), k, metric, row0, col0, own)
+    a, b, distance = _prepare(_distance(metric, **params), pairdist._points(a, "XA"), pairdist._points(b, "XB"))
+    return _knn_block(core, a, b, k, distance, row0, col0, own)
 
 
 def _knn_merge(parts: List[Tuple[np.ndarray, np.ndarray]], k: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -123,6 +193,10 @@ def knn(
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
     split_every: int = 8,
+    p: Optional[float] = None,
+    w: Any = None,
+    V: Any = None,
+    VI: Any = None,
 ) -> Tuple[Any, Any]:
     """The ``k`` nearest rows of XB to each row of XA, on dask arrays, as two lazy dask arrays
     ``(distances, indices)`` of shape ``(n, k)``, chunked like XA's rows.
@@ -141,8 +215,8 @@ def knn(
         The points searched; ``None``: XA against itself, each point left out of its own list.
     k : int
         Neighbours per query (required), 1 <= k <= m (m - 1 when XB is None).
-    metric, dtype, backend
-        As for :func:`cdist`.
+    metric, dtype, backend, p, w, V, VI
+        As for :func:`cdist` (with XB None, the defaults of V and VI are those of XA).
     split_every : int
         How many partial lists each merge task takes (at least 2).
     """
@@ -161,6 +235,7 @@ def knn(
     k = _neighbours(k, m, own)
     split_every = max(2, _count(split_every, "split_every"))
     result_dtype = _dtype(dtype, None)
+    params = _parameters(da, name, xa, None if own else xb, {"p": p, "w": w, "V": V, "VI": VI})
 
     partial = dask.delayed(_knn_partial, pure=True)
     merge = dask.delayed(_knn_merge, pure=True)
@@ -172,7 +247,7 @@ def knn(
     distance_chunks, index_chunks = [], []
     for i, query in enumerate(queries):
         level = [
-            partial(query, base, k, name, backend, int(row_starts[i]), int(col_starts[j]), own)
+            partial(query, base, k, name, backend, int(row_starts[i]), int(col_starts[j]), own, params)
             for j, base in enumerate(bases)
         ]
         # Tree reduction: merge split_every lists at a time until one is left (at least one

@@ -2,24 +2,28 @@
 //!
 //! A thin layer over the library's public API: one `Engine` class whose methods take float32
 //! NumPy arrays (any strides), release the GIL while the library computes, and turn the
-//! library's errors (and, should one happen, a panic) into Python exceptions. What makes it
+//! library's errors (and, should one happen, a panic) into Python exceptions; and one
+//! `Distance` class, a metric with SciPy's parameters (`p`, `w`, `V`, `VI`). What makes it
 //! SciPy- and scikit-learn-shaped (argument checks, dtypes, `out=`, splitting long calls into
 //! blocks so Ctrl-C stops them) is Python code, in `pairdist/__init__.py`.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use numpy::{PyArray1, PyArray2, PyReadonlyArray2, PyReadwriteArray2};
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use ndarray::Array2;
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use pairdist::{Backend, EngineOptions, Error, Metric};
+use pairdist::{Backend, EngineOptions, Error, Metric, Prepare};
 
 /// Distances and indices of the k nearest, as NumPy arrays.
 type NeighborArrays<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<i64>>);
 /// Rows, columns and distances of pairs (COO), as NumPy arrays.
 type PairArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f32>>);
+/// Points prepared for a kernel, and the distance to run on them (see `Distance::prepare`).
+type PreparedArrays<'py> = (Bound<'py, PyArray2<f32>>, Option<Bound<'py, PyArray2<f32>>>, Distance);
 
 /// SciPy's message for inputs with different numbers of columns.
 const DIMENSION_MISMATCH: &str = "XA and XB must have the same number of columns (i.e. feature dimension.)";
@@ -62,6 +66,122 @@ fn to_py(error: Error) -> PyErr {
 
 fn parse_metric(name: &str) -> PyResult<Metric> {
     name.parse().map_err(to_py)
+}
+
+/// A parameter the library refused: `TypeError` when the metric takes no such parameter at
+/// all (`taken` false), as SciPy raises for `cdist(x, y, 'cosine', V=v)`; `ValueError` for a
+/// bad value of a parameter it takes, as SciPy raises for negative weights.
+fn parameter_error(error: Error, taken: bool) -> PyErr {
+    if taken { to_py(error) } else { PyTypeError::new_err(error.to_string()) }
+}
+
+/// The distance a method was given: a `Distance`, or a metric's name (no parameters).
+fn distance_arg(metric: &Bound<'_, PyAny>) -> PyResult<pairdist::Distance> {
+    if let Ok(distance) = metric.cast::<Distance>() {
+        return Ok(distance.get().inner.clone());
+    }
+    match metric.extract::<String>() {
+        Ok(name) => Ok(parse_metric(&name)?.into()),
+        Err(_) => Err(PyTypeError::new_err("metric must be a metric's name or a pairdist._pairdist.Distance")),
+    }
+}
+
+/// A metric with SciPy's parameters, checked as SciPy checks them: `p` (minkowski), `w`
+/// (weights of the metrics SciPy weights), `V` (seuclidean's variances), `VI` (mahalanobis's
+/// inverse covariance). What does not depend on the points is checked here; lengths against
+/// the points' dimension, and SciPy's defaults of `V` and `VI`, when a call runs.
+#[pyclass(frozen, module = "pairdist._pairdist")]
+struct Distance {
+    inner: pairdist::Distance,
+}
+
+#[pymethods]
+impl Distance {
+    #[new]
+    #[pyo3(signature = (metric, *, p = None, w = None, V = None, VI = None))]
+    #[allow(non_snake_case)] // SciPy's names of the parameters
+    fn new(
+        metric: &str,
+        p: Option<f64>,
+        w: Option<PyReadonlyArray1<'_, f64>>,
+        V: Option<PyReadonlyArray1<'_, f64>>,
+        VI: Option<PyReadonlyArray2<'_, f64>>,
+    ) -> PyResult<Self> {
+        let mut metric = parse_metric(metric)?;
+        if let Some(p) = p {
+            if !matches!(metric, Metric::Minkowski { .. }) {
+                return Err(PyTypeError::new_err(format!(
+                    "metric '{}' takes no p (only minkowski does)",
+                    metric.name()
+                )));
+            }
+            metric = Metric::minkowski(p).map_err(to_py)?;
+            // Minkowski with p = ∞ is chebyshev, weights included (the library gives both the
+            // same definition). Named so, because the library's GPU pipelines take p as an
+            // override constant, which must be finite.
+            if p == f64::INFINITY {
+                metric = Metric::Chebyshev;
+            }
+        }
+        let bare = pairdist::Distance::new(metric);
+        let mut inner = bare.clone();
+        // Each parameter is tried on the bare metric with an empty value too: whether the
+        // metric takes it at all decides the exception's type.
+        if let Some(w) = w {
+            let taken = bare.clone().with_weights(Vec::new()).is_ok();
+            inner = inner.with_weights(w.as_array().to_vec()).map_err(|e| parameter_error(e, taken))?;
+        }
+        if let Some(v) = V {
+            let taken = bare.clone().with_variances(Vec::new()).is_ok();
+            inner = inner.with_variances(v.as_array().to_vec()).map_err(|e| parameter_error(e, taken))?;
+        }
+        if let Some(vi) = VI {
+            let taken = bare.clone().with_inverse_covariance(Array2::zeros((0, 0))).is_ok();
+            inner = inner.with_inverse_covariance(vi.as_array().to_owned()).map_err(|e| parameter_error(e, taken))?;
+        }
+        Ok(Distance { inner })
+    }
+
+    /// The metric's name (SciPy's).
+    #[getter]
+    fn metric(&self) -> &'static str {
+        self.inner.metric().name()
+    }
+
+    /// Checks the parameters against the points (`xb` None: `xa` with itself), fills SciPy's
+    /// defaults from all of them, and returns the points as the kernel sees them with the
+    /// distance to run on them, `(xa', xb' or None, kernel)`; or None when calls on any part
+    /// of the points may take them as they are, with this distance.
+    ///
+    /// For a caller that splits one call into many (blocks, so that Ctrl-C is handled between
+    /// them): resolving once, over all the points, makes `seuclidean`'s `V` and `mahalanobis`'s
+    /// `VI` the defaults of the whole inputs, not of each block, and maps every point once
+    /// (O(d²) for mahalanobis) instead of once per block. Where the kernel prepares rows
+    /// itself (cosine, correlation, jensenshannon), the preparation depends on each row alone
+    /// and is not repeated on prepared rows: None, the blocks take the original points.
+    #[pyo3(signature = (xa, xb = None))]
+    fn prepare<'py>(
+        &self,
+        py: Python<'py>,
+        xa: PyReadonlyArray2<'py, f32>,
+        xb: Option<PyReadonlyArray2<'py, f32>>,
+    ) -> PyResult<Option<PreparedArrays<'py>>> {
+        let (xa, xb) = (xa.as_array(), xb.as_ref().map(|b| b.as_array()));
+        let resolved = compute(py, || self.inner.resolve(xa, xb))?;
+        if resolved.is_identity() || resolved.kernel().definition().prepare != Prepare::None {
+            return Ok(None);
+        }
+        let (pa, pb) = compute(py, || {
+            let prepare = |x: ndarray::ArrayView2<'_, f32>| resolved.prepare(x).unwrap_or_else(|| x.to_owned());
+            Ok((prepare(xa), xb.map(prepare)))
+        })?;
+        let kernel = Distance { inner: resolved.kernel().into() };
+        Ok(Some((PyArray2::from_owned_array(py, pa), pb.map(|b| PyArray2::from_owned_array(py, b)), kernel)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<pairdist distance: {}>", self.inner.metric())
+    }
 }
 
 /// A pairdist engine: a backend (a GPU adapter with its compiled pipelines, or the CPU) chosen
@@ -117,12 +237,12 @@ impl Engine {
         py: Python<'_>,
         xa: PyReadonlyArray2<'_, f32>,
         xb: PyReadonlyArray2<'_, f32>,
-        metric: &str,
+        metric: &Bound<'_, PyAny>,
         mut out: PyReadwriteArray2<'_, f32>,
     ) -> PyResult<()> {
-        let metric = parse_metric(metric)?;
+        let metric = distance_arg(metric)?;
         let (xa, xb, out) = (xa.as_array(), xb.as_array(), out.as_array_mut());
-        compute(py, || self.inner.cdist_into(xa, xb, metric, out))
+        compute(py, || self.inner.cdist_into(xa, xb, &metric, out))
     }
 
     /// The `k` nearest rows of `xb` to each row of `xa`: (distances n × k, indices n × k),
@@ -133,11 +253,11 @@ impl Engine {
         xa: PyReadonlyArray2<'_, f32>,
         xb: PyReadonlyArray2<'_, f32>,
         k: usize,
-        metric: &str,
+        metric: &Bound<'_, PyAny>,
     ) -> PyResult<NeighborArrays<'py>> {
-        let metric = parse_metric(metric)?;
+        let metric = distance_arg(metric)?;
         let (xa, xb) = (xa.as_array(), xb.as_array());
-        let nn = compute(py, || self.inner.knn(xa, xb, k, metric))?;
+        let nn = compute(py, || self.inner.knn(xa, xb, k, &metric))?;
         Ok((PyArray2::from_owned_array(py, nn.distances), PyArray2::from_owned_array(py, nn.indices)))
     }
 
@@ -149,12 +269,12 @@ impl Engine {
         xa: PyReadonlyArray2<'_, f32>,
         xb: PyReadonlyArray2<'_, f32>,
         r: f32,
-        metric: &str,
+        metric: &Bound<'_, PyAny>,
         max_pairs: usize,
     ) -> PyResult<Option<PairArrays<'py>>> {
-        let metric = parse_metric(metric)?;
+        let metric = distance_arg(metric)?;
         let (xa, xb) = (xa.as_array(), xb.as_array());
-        match run(py, || self.inner.radius(xa, xb, r, metric, max_pairs))? {
+        match run(py, || self.inner.radius(xa, xb, r, &metric, max_pairs))? {
             Ok(pairs) => Ok(Some((
                 PyArray1::from_vec(py, pairs.rows),
                 PyArray1::from_vec(py, pairs.cols),
@@ -198,6 +318,7 @@ fn metrics() -> Vec<(&'static str, Vec<&'static str>)> {
 #[pymodule]
 fn _pairdist(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
+    m.add_class::<Distance>()?;
     m.add_function(wrap_pyfunction!(adapters, m)?)?;
     m.add_function(wrap_pyfunction!(metrics, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

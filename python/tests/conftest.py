@@ -34,18 +34,45 @@ def datasets():
 DATASETS = datasets()
 
 
-def tolerance(metric, *arrays):
-    """rtol and atol for pairdist (float32) against a float64 reference on these inputs: a
-    relative 1e-5 for the arithmetic, plus the most that rounding the inputs to float32 can
-    move a distance (each coordinate difference by at most eps * scale)."""
+def tolerance(metric, *arrays, p=None, w=None, V=None, VI=None):
+    """rtol and atol for pairdist (float32) against a float64 reference on these inputs (all
+    the points of the call: XA and XB, or X), with SciPy's metric parameters: a relative 1e-5
+    for the arithmetic, plus the most that rounding the inputs to float32 can move a distance
+    (each coordinate difference by at most eps * scale, scale the largest coordinate as the
+    kernel sees it: weighted, or transformed for seuclidean and mahalanobis)."""
     d = max(a.shape[1] for a in arrays)
     scale = max([float(np.max(np.abs(a))) for a in arrays if a.size] + [1e-30])
-    if metric == "euclidean":
+    if metric in ("cosine", "correlation", "jensenshannon"):
+        # Bounded distances of rows normalised first: an absolute error.
+        return {"rtol": 1e-5, "atol": 1e-6}
+    if metric == "hamming":
+        # Counts over d: exact, as long as no two different inputs round to one float32.
+        return {"rtol": 1e-5, "atol": 0.0}
+    if metric == "canberra":
+        # d terms in [0, 1], each a few eps off.
+        return {"rtol": 1e-5, "atol": 2 * d * EPS32}
+    if metric in ("seuclidean", "mahalanobis"):
+        # Euclidean of transformed points (SciPy's defaults of V and VI: of all the points).
+        stacked = np.vstack(arrays)
+        if metric == "seuclidean":
+            V = np.var(stacked, axis=0, ddof=1) if V is None else np.asarray(V)
+            # A zero variance gives NaN or inf, as in SciPy: any finite difference passes.
+            scale = scale / np.sqrt(np.min(V)) if np.min(V) > 0 else np.inf
+        else:
+            VI = np.linalg.inv(np.cov(stacked.T)) if VI is None else np.asarray(VI)
+            scale *= np.sqrt(d * np.max(np.linalg.eigvalsh((VI + VI.T) / 2)))
+        metric = "euclidean"
+    q = {"euclidean": 2, "sqeuclidean": 2, "cityblock": 1, "chebyshev": np.inf, "minkowski": p or 2}[metric]
+    if w is not None and np.isfinite(q):
+        # Weights scale the coordinates by w^(1/q) (chebyshev only selects them).
+        scale *= max(float(np.max(w)), 1.0) ** (1 / q)
+    if metric == "euclidean" or (metric == "minkowski" and q == 2):
         atol = 2 * np.sqrt(d) * EPS32 * scale
     elif metric == "sqeuclidean":
         atol = 8 * d * EPS32 * scale**2
     else:
-        atol = 2 * d * EPS32 * scale
+        # A p-norm of the differences, p >= 1; for p < 1 it can grow d^(1/p - 1) times more.
+        atol = 2 * d * EPS32 * scale * d ** max(0.0, 1 / q - 1)
     return {"rtol": 1e-5, "atol": atol}
 
 

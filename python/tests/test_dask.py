@@ -129,3 +129,76 @@ def test_workers_compute_on_the_gpu_backend(client):
     np.testing.assert_array_equal(dist, want_dist)
     backends = client.run(lambda: sorted(__import__("pairdist")._engines))
     assert any("gpu" in b for b in backends.values())  # the tasks ran on the workers' GPU engines
+
+
+@pytest.mark.parametrize("metric", ["seuclidean", "mahalanobis"])
+@pytest.mark.parametrize("name", ["wine", "breast_cancer"])
+def test_cdist_defaults_of_v_and_vi_are_those_of_all_the_points(name, metric, client):
+    # SciPy's V and VI come from XA and XB stacked; each block sees only two chunks, so they
+    # must be computed once, from everything, and given to every block.
+    X = DATASETS[name]
+    XA, XB = X[::2], X[1::3]
+    D = pairdist.dask.cdist(da.from_array(XA, chunks=(60, 5)), da.from_array(XB, chunks=(45, -1)), metric)
+    assert D.numblocks[0] > 1 and D.numblocks[1] > 1
+    np.testing.assert_allclose(D.compute(), sd.cdist(XA, XB, metric), **tolerance(metric, XA, XB))
+    # The same as one pairdist call on the whole arrays.
+    np.testing.assert_allclose(D.compute(), pairdist.cdist(XA, XB, metric), rtol=1e-5, atol=1e-6)
+
+
+def test_cdist_with_given_parameters(client):
+    X = DATASETS["wine"]
+    XA = da.from_array(X, chunks=(50, -1))
+    w = np.linspace(0.0, 2.0, X.shape[1])
+    cases = [
+        ("minkowski", {"p": 3, "w": w}),
+        ("cosine", {"w": w}),
+        ("seuclidean", {"V": X.var(axis=0) * 2}),
+        ("seuclidean", {"V": XA.var(axis=0) * 2}),  # a dask array: computed first
+        ("mahalanobis", {"VI": np.linalg.inv(np.cov(X.T) + np.eye(X.shape[1]))}),
+    ]
+    for metric, params in cases:
+        reference = {key: np.asarray(value) if key != "p" else value for key, value in params.items()}
+        D = pairdist.dask.cdist(XA, XA[::2], metric, **params)
+        np.testing.assert_allclose(D.compute(), sd.cdist(X, X[::2], metric, **reference), **tolerance(metric, X, **reference))
+
+
+@pytest.mark.parametrize("metric", ["seuclidean", "mahalanobis"])
+@pytest.mark.parametrize("own", [False, True], ids=["XB", "self"])
+def test_knn_defaults_of_v_and_vi_are_those_of_all_the_points(metric, own, client):
+    X = DATASETS["breast_cancer"]
+    queries, base = X[::4], np.delete(X, np.s_[::4], axis=0)
+    XA = X if own else queries
+    dist, idx = pairdist.dask.knn(
+        da.from_array(XA, chunks=(80, -1)), None if own else da.from_array(base, chunks=(70, -1)), k=5, metric=metric
+    )
+    dist, idx = client.compute([dist, idx], sync=True)
+    # SciPy's defaults: of X alone without XB (as pdist), of the two stacked with it (as cdist).
+    points = X if own else np.vstack([queries, base])
+    params = {"V": np.var(points, axis=0, ddof=1)} if metric == "seuclidean" else {"VI": np.linalg.inv(np.cov(points.T))}
+    D = sd.cdist(XA, X if own else base, metric, **params)
+    if own:
+        np.fill_diagonal(D, np.inf)
+    tol = tolerance(metric, points, **params)
+    np.testing.assert_allclose(dist, np.sort(D, axis=1)[:, :5], **tol)
+    np.testing.assert_allclose(np.take_along_axis(D, idx, 1), dist, **tol)
+    # The same answer as one pairdist call.
+    want_dist, want_idx = pairdist.knn(XA, None if own else base, k=5, metric=metric)
+    np.testing.assert_allclose(dist, want_dist, rtol=1e-5, atol=1e-6)
+
+
+def test_parameter_errors_are_raised_when_the_graph_is_built(client):
+    X = da.from_array(DATASETS["iris"], chunks=(40, -1))
+    with pytest.raises(TypeError, match="metric 'euclidean' takes no p"):
+        pairdist.dask.cdist(X, X, "euclidean", p=3)
+    with pytest.raises(TypeError, match="metric 'cosine' takes no variances V"):
+        pairdist.dask.knn(X, k=2, metric="cosine", V=np.ones(4))
+    with pytest.raises(ValueError, match="Weights must have same size as input vector. 2 vs. 4."):
+        pairdist.dask.cdist(X, X, "cityblock", w=[1.0, 2.0])
+    with pytest.raises(ValueError, match="Input weights should be all non-negative"):
+        pairdist.dask.knn(X, k=2, w=[1.0, -2.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="VI is 3 x 3 but the points have 4 dimensions"):
+        pairdist.dask.cdist(X, X, "mahalanobis", VI=np.eye(3))
+    with pytest.raises(ValueError, match=r"The number of observations \(4\) is too small"):
+        pairdist.dask.cdist(X[:2], X[:2], "mahalanobis")
+    with pytest.raises(ValueError, match=r"p must be greater than 0"):
+        pairdist.dask.knn(X, k=2, metric="minkowski", p=0)

@@ -26,14 +26,43 @@ X = np.arange(12.0).reshape(4, 3)
         (lambda: pairdist.knn(X, X[:, :2], k=1), ValueError, "same number of columns"),
         (lambda: pairdist.radius(X, X[:, :2], r=1), ValueError, "same number of columns"),
         (lambda: pairdist.cdist(X, X, "bogus"), ValueError, "Unknown Distance Metric: bogus; supported metrics: 'euclidean'"),
-        (lambda: pairdist.pdist(X, "cosine"), ValueError, "metric 'cosine' is not supported by pairdist yet; supported"),
-        (lambda: pairdist.knn(X, k=1, metric="minkowski"), ValueError, "not supported by pairdist yet"),
+        (lambda: pairdist.pdist(X, "braycurtis"), ValueError, "metric 'braycurtis' is not supported by pairdist yet; supported"),
+        (lambda: pairdist.knn(X, k=1, metric="jaccard"), ValueError, "not supported by pairdist yet"),
         (lambda: pairdist.cdist(X, X, 3), TypeError, "metric must be a string"),
         (lambda: pairdist.cdist(X, X, lambda u, v: 0.0), TypeError, "metric by name, not a function"),
-        (lambda: pairdist.cdist(X, X, "euclidean", p=3), TypeError, r"does not take metric parameters yet \(got p=\)"),
-        (lambda: pairdist.pdist(X, "euclidean", w=np.ones(3)), TypeError, "metrics issue"),
-        (lambda: pairdist.cdist(X, X, VI=np.eye(3)), TypeError, "got VI="),
         (lambda: pairdist.cdist(X, X, foo=1), TypeError, "unexpected keyword argument 'foo'"),
+        (lambda: pairdist.knn(X, k=1, foo=1), TypeError, "unexpected keyword argument 'foo'"),
+        # SciPy's metric parameters: TypeError for one the metric does not take, as SciPy...
+        (lambda: pairdist.cdist(X, X, "euclidean", p=3), TypeError, r"metric 'euclidean' takes no p \(only minkowski does\)"),
+        (lambda: pairdist.pdist(X, "cosine", V=np.ones(3)), TypeError, "metric 'cosine' takes no variances V"),
+        (lambda: pairdist.cdist(X, X, "seuclidean", VI=np.eye(3)), TypeError, "metric 'seuclidean' takes no inverse covariance VI"),
+        (lambda: pairdist.cdist(X, X, "mahalanobis", w=np.ones(3)), TypeError, "metric 'mahalanobis' takes no weights w"),
+        (lambda: pairdist.knn(X, k=1, metric="jensenshannon", w=np.ones(3)), TypeError, "metric 'jensenshannon' takes no weights w"),
+        # ... and where SciPy has them but pairdist does not yet.
+        (lambda: pairdist.cdist(X, X, "canberra", w=np.ones(3)), TypeError, "metric 'canberra' takes no weights w yet"),
+        (lambda: pairdist.pdist(X, "hamming", w=np.ones(3)), TypeError, "metric 'hamming' takes no weights w yet"),
+        (lambda: pairdist.cdist(X, X, "minkowski", p="3"), TypeError, "p must be a number, not '3'"),
+        (lambda: pairdist.cdist(X, X, w=["a", "b", "c"]), TypeError, "w must hold real numbers"),
+        # ValueError for a bad value, with SciPy's message where SciPy has one.
+        (lambda: pairdist.cdist(X, X, "minkowski", p=0), ValueError, r"p must be greater than 0 \(got 0\)"),
+        (lambda: pairdist.radius(X, r=1, metric="minkowski", p=-1.5), ValueError, r"p must be greater than 0 \(got -1.5\)"),
+        (lambda: pairdist.cdist(X, X, w=[1, -1, 1]), ValueError, "Input weights should be all non-negative"),
+        (lambda: pairdist.knn(X, k=2, metric="cosine", w=[1, 2]), ValueError, r"Weights must have same size as input vector. 2 vs. 3."),
+        (lambda: pairdist.pdist(X, "cityblock", w=[1, 2, 3, 4]), ValueError, r"Weights must have same size as input vector. 4 vs. 3."),
+        (lambda: pairdist.cdist(X[:0], X, w=[1, 2]), ValueError, "Weights must have same size"),  # no points, still checked
+        (lambda: pairdist.cdist(X, X, w=np.ones((1, 3))), ValueError, r"Weights must be a vector \(ndim = 1\)"),
+        (lambda: pairdist.cdist(X, X, "seuclidean", V=[1, 2]), ValueError, "Variance vector V must be of the same dimension"),
+        (lambda: pairdist.cdist(X, X, "seuclidean", V=np.ones((3, 1))), ValueError, "Variance vector V must be one-dimensional."),
+        (lambda: pairdist.cdist(X, X, "mahalanobis", VI=np.ones((3, 2))), ValueError, "VI must be a square matrix; got 3 x 2"),
+        (lambda: pairdist.pdist(X, "mahalanobis", VI=np.eye(2)), ValueError, "VI is 2 x 2 but the points have 3 dimensions"),
+        (lambda: pairdist.cdist(X, X, "mahalanobis", VI=np.ones(3)), ValueError, "VI must be a 2-dimensional array \\(d x d\\), not 1-D"),
+        (lambda: pairdist.cdist(X, X, "mahalanobis", VI=-np.eye(3)), ValueError, "VI is not positive semi-definite"),
+        (
+            lambda: pairdist.pdist(X[:3], "mahalanobis"),
+            ValueError,
+            r"The number of observations \(3\) is too small; the covariance matrix is singular. For observations with 3 dimensions, at least 4 observations are required.",
+        ),
+        (lambda: pairdist.cdist(X, X, "mahalanobis"), ValueError, "covariance matrix of the inputs is singular"),
         (lambda: pairdist.cdist(X, X + 1j), TypeError, "XB must hold real numbers, not complex128"),
         (lambda: pairdist.cdist([["a", "b", "c"]], X), TypeError, "XA must hold real numbers"),
         (lambda: pairdist.cdist(X, X, out=np.zeros((4, 5))), ValueError, "Output array has incorrect shape"),
@@ -65,8 +94,9 @@ X = np.arange(12.0).reshape(4, 3)
     ],
 )
 def test_bad_input_raises_one_clear_error(call, error, message):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as raised:
         call()
+    assert "\n" not in str(raised.value), "the message is more than one line"
 
 
 def test_missing_required_arguments():
@@ -96,8 +126,14 @@ def test_the_extension_checks_its_own_arguments():
         core.cdist_into(x, np.zeros((3, 4), np.float32), "euclidean", np.zeros((3, 3), np.float32))
     with pytest.raises(ValueError, match="output shape mismatch"):
         core.cdist_into(x, x, "euclidean", np.zeros((3, 2), np.float32))
-    with pytest.raises(ValueError, match="unknown metric 'cosine'"):
-        core.knn(x, x, 1, "cosine")
+    with pytest.raises(ValueError, match="unknown metric 'bogus'"):
+        core.knn(x, x, 1, "bogus")
+    with pytest.raises(TypeError, match="metric must be a metric's name or a pairdist._pairdist.Distance"):
+        core.knn(x, x, 1, 3)
+    with pytest.raises(TypeError, match="metric 'cosine' takes no variances V"):
+        pairdist._pairdist.Distance("cosine", V=np.ones(2))
+    with pytest.raises(ValueError, match="Weights must have same size as input vector. 3 vs. 2."):
+        core.knn(x, x, 1, pairdist._pairdist.Distance("euclidean", w=np.ones(3)))
     with pytest.raises(ValueError, match="k must be at least 1"):
         core.knn(x, x, 0, "euclidean")
     with pytest.raises(TypeError):

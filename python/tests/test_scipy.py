@@ -160,11 +160,27 @@ def test_blocks_of_every_size_give_the_exact_answer(metric, small_blocks, backen
 
 def test_scipy_aliases_and_functions_name_metrics():
     X = DATASETS["iris"][:20]
-    for alias, name in [("E", "euclidean"), ("sqe", "sqeuclidean"), ("cb", "cityblock"), ("Manhattan", "cityblock")]:
+    aliases = [
+        ("E", "euclidean"),
+        ("l2", "euclidean"),
+        ("sqe", "sqeuclidean"),
+        ("cb", "cityblock"),
+        ("Manhattan", "cityblock"),
+        ("cheb", "chebyshev"),
+        ("pnorm", "minkowski"),
+        ("cos", "cosine"),
+        ("co", "correlation"),
+        ("js", "jensenshannon"),
+        ("matching", "hamming"),
+        ("se", "seuclidean"),
+        ("mahal", "mahalanobis"),
+    ]
+    for alias, name in aliases:
         np.testing.assert_array_equal(pairdist.cdist(X, X, alias), pairdist.cdist(X, X, name))
     np.testing.assert_array_equal(pairdist.cdist(X, X, sd.cityblock), pairdist.cdist(X, X, "cityblock"))
+    np.testing.assert_array_equal(pairdist.cdist(X, X, sd.cosine), pairdist.cdist(X, X, "cosine"))
     # Explicitly absent metric parameters are fine, as in SciPy.
-    np.testing.assert_array_equal(pairdist.pdist(X, "euclidean", w=None), pairdist.pdist(X))
+    np.testing.assert_array_equal(pairdist.pdist(X, "euclidean", w=None, p=None, V=None, VI=None), pairdist.pdist(X))
 
 
 def test_engines_and_info():

@@ -1,0 +1,248 @@
+"""Every metric of the library with SciPy's parameters (p, w, V, VI) against SciPy's float64
+cdist and pdist on the real data sets; the parameters' data-dependent defaults with calls cut
+into blocks; knn and radius with them against scikit-learn and brute force; SciPy's edge
+cases (zero rows, 0/0 terms, negative probabilities, NaN)."""
+
+import numpy as np
+import pytest
+import scipy.spatial.distance as sd
+from conftest import DATASETS, engine, tolerance
+from sklearn.neighbors import NearestNeighbors
+
+import pairdist
+
+# A parameter given as GIVEN gets a value made from the data set (see parameters()); V and VI
+# not given are SciPy's defaults, computed from the points.
+GIVEN = "given"
+# Every metric of the library, minkowski at several p (1, 2 and inf run its fast kernels).
+CASES = [
+    ("euclidean", {}),
+    ("sqeuclidean", {}),
+    ("cityblock", {}),
+    ("chebyshev", {}),
+    *[("minkowski", {"p": p}) for p in (0.5, 1, 1.5, 2, 3, np.inf)],
+    ("cosine", {}),
+    ("correlation", {}),
+    ("canberra", {}),
+    ("jensenshannon", {}),  # the data sets are non-negative
+    ("hamming", {}),
+    ("seuclidean", {}),
+    ("seuclidean", {"V": GIVEN}),
+    ("mahalanobis", {}),
+    ("mahalanobis", {"VI": GIVEN}),
+]
+# The metrics SciPy weights, less canberra and hamming (pairdist does not weight them yet).
+WEIGHTED = {"euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine", "correlation"}
+ALL_CASES = CASES + [(metric, dict(params, w=GIVEN)) for metric, params in CASES if metric in WEIGHTED]
+
+
+def case_id(metric, params):
+    return "-".join([metric] + [key if value is GIVEN else f"{key}={value}" for key, value in params.items()])
+
+
+def cases(selection):
+    return [pytest.param(metric, params, id=case_id(metric, params)) for metric, params in selection]
+
+
+def parameters(X, params):
+    """``params`` with each GIVEN replaced by a value made from X (its dimension and scale)."""
+    rng = np.random.default_rng(X.shape[1])
+    d = X.shape[1]
+    out = dict(params)
+    if out.get("w") is GIVEN:
+        out["w"] = rng.uniform(0.0, 2.0, d)
+        out["w"][0] = 0.0  # a zero weight: chebyshev leaves that dimension out
+    if out.get("V") is GIVEN:
+        out["V"] = (np.var(X, axis=0) + 1.0) * rng.uniform(0.5, 2.0, d)
+    if out.get("VI") is GIVEN:
+        # Positive definite even where the covariance is singular (digits' constant pixels).
+        out["VI"] = np.linalg.inv(np.cov(X.T) + np.diag(np.var(X, axis=0) + 1.0))
+    return out
+
+
+def test_every_library_metric_is_tested():
+    # A metric the library adds shows up in pairdist.METRICS by itself, and fails here until
+    # it has its cases.
+    assert {metric for metric, _ in CASES} == set(pairdist.METRICS)
+
+
+@pytest.mark.parametrize("metric, params", cases(ALL_CASES))
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_cdist_and_pdist_match_scipy(name, metric, params, backend):
+    X = DATASETS[name]
+    if metric in ("cosine", "correlation") and "w" in params:
+        # SciPy computes these weighted pair by pair in Python: 600 points keep it to seconds.
+        X = X[:600]
+    half = len(X) // 2
+    XA, XB = X[:half], X[half:]
+    params = parameters(X, params)
+    for function, points in (("cdist", (XA, XB)), ("pdist", (X,))):
+        try:
+            want = getattr(sd, function)(*points, metric, **params)
+        except np.linalg.LinAlgError:
+            # digits' constant pixels: a singular covariance, which has no inverse (default VI).
+            with pytest.raises(ValueError, match="singular"):
+                getattr(pairdist, function)(*points, metric, backend=backend, **params)
+            continue
+        got = getattr(pairdist, function)(*points, metric, backend=backend, **params)
+        assert got.dtype == np.float64 and got.shape == want.shape
+        # X is XA stacked on XB: the points SciPy's defaults of V and VI come from, either way.
+        np.testing.assert_allclose(got, want, **tolerance(metric, X, **params), err_msg=function)
+
+
+@pytest.mark.parametrize(
+    "metric, params",
+    cases([("seuclidean", {}), ("mahalanobis", {}), ("cosine", {"w": GIVEN}), ("minkowski", {"p": 3, "w": GIVEN})]),
+)
+def test_blocks_share_the_defaults_of_all_the_points(metric, params, small_blocks, backend):
+    # Cut into blocks of a few pairs, a call still has SciPy's V and VI of all its points
+    # (XA and XB stacked; X for pdist and knn without XB), never those of one block.
+    X = DATASETS["wine"]
+    XA, XB = X[:70], X[70:]
+    params = parameters(X, params)
+    small_blocks(X.shape[1])
+    e = engine(backend)
+    np.testing.assert_allclose(e.cdist(XA, XB, metric, **params), sd.cdist(XA, XB, metric, **params), **tolerance(metric, X, **params))
+    out = np.zeros((len(XA), len(XB)), np.float32, order="F")
+    e.cdist(XA, XB, metric, out=out, **params)
+    np.testing.assert_allclose(out, sd.cdist(XA, XB, metric, **params), **tolerance(metric, X, **params))
+    own = X[:90]
+    np.testing.assert_allclose(e.pdist(own, metric, **params), sd.pdist(own, metric, **params), **tolerance(metric, own, **params))
+    # knn of X with itself: the defaults of X alone, as pdist's.
+    D = sd.squareform(sd.pdist(own, metric, **params))
+    np.fill_diagonal(D, np.inf)
+    dist, idx = e.knn(own, k=5, metric=metric, **params)
+    np.testing.assert_allclose(dist, np.sort(D, axis=1)[:, :5], **tolerance(metric, own, **params))
+    np.testing.assert_allclose(np.take_along_axis(D, idx, 1), dist, **tolerance(metric, own, **params))
+
+
+def check_knn(dist, idx, D, k, tol):
+    """The j-th neighbour is at the j-th smallest distance of the float64 matrix D (ties may
+    swap indices), its distance is its true one, and no index repeats."""
+    assert dist.shape == idx.shape == (D.shape[0], k)
+    assert np.all(np.sort(idx, axis=1)[:, 1:] != np.sort(idx, axis=1)[:, :-1]), "an index repeats"
+    true = np.take_along_axis(D, idx, axis=1)
+    np.testing.assert_allclose(dist, true, **tol)
+    np.testing.assert_allclose(true, np.sort(D, axis=1)[:, :k], **tol)
+
+
+@pytest.mark.parametrize(
+    "metric, params, sklearn",
+    [
+        pytest.param("cosine", {}, {"metric": "cosine"}, id="cosine"),
+        pytest.param("minkowski", {"p": 3}, {"metric": "minkowski", "p": 3}, id="minkowski-p=3"),
+        pytest.param("chebyshev", {}, {"metric": "chebyshev"}, id="chebyshev"),
+        pytest.param("canberra", {}, {"metric": "canberra"}, id="canberra"),
+        pytest.param("correlation", {}, {"metric": "correlation"}, id="correlation"),
+    ],
+)
+@pytest.mark.parametrize("name", ["wine", "breast_cancer", "digits"])
+def test_knn_matches_scikit_learn(name, metric, params, sklearn, backend):
+    X = DATASETS[name]
+    XA, XB = X[::3], np.delete(X, np.s_[::3], axis=0)
+    k = 6
+    dist, idx = pairdist.knn(XA, XB, k=k, metric=metric, backend=backend, **params)
+    tol = tolerance(metric, X, **params)
+    check_knn(dist, idx, sd.cdist(XA, XB, metric, **params), k, tol)
+    sk_dist, _ = NearestNeighbors(n_neighbors=k, algorithm="brute", **sklearn).fit(XB).kneighbors(XA)
+    np.testing.assert_allclose(dist, sk_dist, **tol)
+
+
+@pytest.mark.parametrize("name", ["iris", "wine", "breast_cancer"])
+def test_knn_mahalanobis_and_seuclidean_defaults(name, backend):
+    X = DATASETS[name]
+    XA, XB = X[::3], np.delete(X, np.s_[::3], axis=0)
+    k = 4
+    # XB given: SciPy's cdist defaults, of XA and XB stacked (here: X, reordered).
+    VI = np.linalg.inv(np.cov(X.T))
+    dist, idx = pairdist.knn(XA, XB, k=k, metric="mahalanobis", backend=backend)
+    tol = tolerance("mahalanobis", X)
+    check_knn(dist, idx, sd.cdist(XA, XB, "mahalanobis", VI=VI), k, tol)
+    nn = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="mahalanobis", metric_params={"VI": VI})
+    np.testing.assert_allclose(dist, nn.fit(XB).kneighbors(XA)[0], **tol)
+    # XB omitted: the defaults of X alone, as pdist's.
+    D = sd.squareform(sd.pdist(X, "seuclidean"))
+    np.fill_diagonal(D, np.inf)
+    dist, idx = pairdist.knn(X, k=k, metric="seuclidean", backend=backend)
+    check_knn(dist, idx, D, k, tolerance("seuclidean", X))
+    assert not np.any(idx == np.arange(len(X))[:, None])
+
+
+@pytest.mark.parametrize(
+    "metric, params",
+    cases([("cosine", {}), ("minkowski", {"p": 3}), ("mahalanobis", {}), ("euclidean", {"w": GIVEN}), ("jensenshannon", {})]),
+)
+@pytest.mark.parametrize("own", [False, True], ids=["XB", "self"])
+def test_radius_against_brute_force(metric, params, own, backend):
+    X = DATASETS["breast_cancer"]
+    params = parameters(X, params)
+    XA, XB = (X, X) if own else (X[::2], X[1::2])
+    # SciPy's defaults, made explicit for the reference: of X alone without XB (as pdist).
+    reference = dict(params)
+    if metric == "mahalanobis":
+        reference["VI"] = np.linalg.inv(np.cov((X if own else np.vstack([XA, XB])).T))
+    D = sd.cdist(XA, XB, metric, **reference)
+    r = float(np.quantile(D, 0.01))
+    rows, cols, dist = pairdist.radius(XA, None if own else XB, r=r, metric=metric, backend=backend, **params)
+    assert len(rows) > 0
+    tol = tolerance(metric, X, **reference)
+    np.testing.assert_allclose(dist, D[rows, cols], **tol)
+    assert np.all(np.lexsort((cols, rows)) == np.arange(len(rows))), "not sorted by row, column"
+    found = np.zeros(D.shape, bool)
+    found[rows, cols] = True
+    slack = tol["atol"] + tol["rtol"] * r
+    wanted = D <= r - slack
+    if own:
+        assert np.all(cols > rows)
+        wanted = np.triu(wanted, 1)
+    assert not np.any(wanted & ~found), "a pair within r is missing"
+    assert not np.any(found & (D > r + slack)), "a pair beyond r was found"
+
+
+# Rows with SciPy's special cases: zero rows (cosine, correlation: NaN; canberra: 0/0 terms are
+# 0; jensenshannon: a zero sum), a negative entry (jensenshannon: inf), NaN (hamming: unequal).
+EDGES = np.array(
+    [
+        [0.0, 0.0, 0.0, 0.0],
+        [1.0, 2.0, 3.0, 0.0],
+        [0.0, 0.0, 5.0, 0.0],
+        [-1.0, 2.0, 3.0, 4.0],
+        [np.nan, 1.0, 2.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+        [2.0, 2.0, 2.0, 2.0],
+        [0.5, 0.0, 0.0, 1.5],
+    ]
+)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "correlation", "canberra", "jensenshannon", "hamming", "chebyshev"])
+def test_scipy_edge_cases(metric, backend):
+    want = sd.cdist(EDGES, EDGES[::-1], metric)
+    assert np.isnan(want).any() or np.isinf(want).any() or metric in ("canberra", "hamming", "chebyshev")
+    got = pairdist.cdist(EDGES, EDGES[::-1], metric, backend=backend)
+    # NaN and inf exactly where SciPy has them; the rest within float32 precision.
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pairdist.pdist(EDGES, metric, backend=backend), sd.pdist(EDGES, metric), rtol=1e-5, atol=1e-6)
+
+
+def test_canberra_zero_over_zero_terms_are_zero(backend):
+    X = np.array([[0.0, 1.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(pairdist.pdist(X, "canberra", backend=backend), sd.pdist(X, "canberra"), rtol=1e-6)
+    assert pairdist.cdist(X[2:], X[2:], "canberra", backend=backend)[0, 0] == 0.0
+
+
+def test_jensenshannon_rows_with_negatives_are_infinitely_far(backend):
+    X = np.array([[0.2, 0.8], [-0.1, 1.1], [0.5, 0.5]])
+    got = pairdist.cdist(X, X, "jensenshannon", backend=backend)
+    want = sd.cdist(X, X, "jensenshannon")
+    assert np.all(np.isinf(got[1])) and np.all(np.isinf(got[:, 1]))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_minkowski_defaults_and_aliases():
+    X = DATASETS["iris"][:40]
+    # SciPy's default p is 2; p = 1, 2 and inf are cityblock, euclidean and chebyshev.
+    for p, same in [(None, "euclidean"), (1, "cityblock"), (2, "euclidean"), (np.inf, "chebyshev")]:
+        np.testing.assert_allclose(pairdist.pdist(X, "minkowski", p=p), pairdist.pdist(X, same), rtol=1e-6)
+    np.testing.assert_array_equal(pairdist.pdist(X, "pnorm", p=3), pairdist.pdist(X, "minkowski", p=3))
+    np.testing.assert_allclose(pairdist.pdist(X, "mi", p=3), sd.pdist(X, "minkowski", p=3), **tolerance("minkowski", X, p=3))
