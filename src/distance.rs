@@ -107,10 +107,16 @@ impl Distance {
         Ok(self)
     }
 
-    /// `seuclidean`'s variances `V` (one per dimension, positive).
+    /// `seuclidean`'s variances `V` (one per dimension, positive and finite).
+    ///
+    /// SciPy also takes zero and negative variances, which give infinite, NaN or imaginary
+    /// distances; they are refused here, one line saying so.
     pub fn with_variances(mut self, v: Vec<f64>) -> Result<Self> {
         if self.metric != Metric::SEuclidean {
             return Err(Error::InvalidArgument(format!("metric '{}' takes no variances V", self.metric.name())));
+        }
+        if let Some(bad) = v.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+            return Err(Error::InvalidArgument(format!("V must hold positive finite variances; it holds {bad}")));
         }
         self.variances = Some(v);
         Ok(self)
@@ -134,6 +140,48 @@ impl Distance {
         }
         self.inverse_covariance = Some(vi);
         Ok(self)
+    }
+
+    /// This distance with SciPy's data-dependent defaults made explicit: `seuclidean`'s `V`
+    /// (the variances of `x` stacked on `y`) and `mahalanobis`'s `VI` (the inverse of their
+    /// covariance), for `x` against `y` (`None`: pdist of `x`). For callers that cut one
+    /// problem into pieces (Dask blocks): the defaults must come from all the points, once.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Distance, Metric};
+    /// let x = array![[0.0f64, 1.0], [2.0, 1.0], [4.0, 7.0]];
+    /// let filled = Distance::new(Metric::SEuclidean).with_defaults(x.view(), None)?;
+    /// assert_eq!(filled.variances(), Some(&[4.0, 12.0][..]));
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn with_defaults<T: Float>(&self, x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<Distance> {
+        let mut filled = self.clone();
+        match self.metric {
+            Metric::SEuclidean if self.variances.is_none() => filled.variances = Some(variances(x, y)),
+            Metric::Mahalanobis if self.inverse_covariance.is_none() => {
+                // VI = C⁻ᵀ C⁻¹ for the covariance C Cᵀ.
+                let inverse_factor = default_map(x, y)?;
+                filled.inverse_covariance = Some(inverse_factor.t().dot(&inverse_factor));
+            }
+            _ => {}
+        }
+        Ok(filled)
+    }
+
+    /// The weights, if given.
+    pub fn weights(&self) -> Option<&[f64]> {
+        self.weights.as_deref()
+    }
+
+    /// `seuclidean`'s variances, if given (or filled by [`Distance::with_defaults`]).
+    pub fn variances(&self) -> Option<&[f64]> {
+        self.variances.as_deref()
+    }
+
+    /// `mahalanobis`'s inverse covariance, if given (or filled by [`Distance::with_defaults`]).
+    pub fn inverse_covariance(&self) -> Option<&Array2<f64>> {
+        self.inverse_covariance.as_ref()
     }
 
     /// Checks the parameters against the inputs (`y = None`: pdist of `x`), fills SciPy's
@@ -210,25 +258,7 @@ impl Distance {
                         // |Lᵀ v|² = vᵀ L Lᵀ v = vᵀ VI v.
                         l.reversed_axes()
                     }
-                    None => {
-                        let rows = x.nrows() + y.map_or(0, |y| y.nrows());
-                        if rows <= d {
-                            return Err(Error::InvalidArgument(format!(
-                                "The number of observations ({rows}) is too small; the covariance matrix is singular. For observations with {d} dimensions, at least {} observations are required.",
-                                d + 1
-                            )));
-                        }
-                        let c = cholesky(&covariance(x, y)).filter(|c| (0..d).all(|k| c[(k, k)] > 0.0)).ok_or_else(
-                            || {
-                                Error::InvalidArgument(
-                                    "the covariance matrix of the inputs is singular, so it has no inverse; give VI"
-                                        .into(),
-                                )
-                            },
-                        )?;
-                        // VI = C⁻ᵀ C⁻¹, so vᵀ VI v = |C⁻¹ v|².
-                        lower_inverse(&c)
-                    }
+                    None => default_map(x, y)?,
                 };
                 resolved.kernel = Metric::Euclidean;
                 resolved.columns = Columns::Map(map);
@@ -333,6 +363,23 @@ impl Resolved {
         let (a, b) = (self.point(x), self.point(y));
         crate::cpu::reference::kernel_distance(&a, &b, self.kernel)
     }
+}
+
+/// The map `C⁻¹` of mahalanobis's default, for the covariance `C Cᵀ` of `x` stacked on `y`
+/// (`|C⁻¹ v|² = vᵀ VI v`): SciPy's checks, then the factor, never the inverse itself.
+fn default_map<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<Array2<f64>> {
+    let d = x.ncols();
+    let rows = x.nrows() + y.map_or(0, |y| y.nrows());
+    if rows <= d {
+        return Err(Error::InvalidArgument(format!(
+            "The number of observations ({rows}) is too small; the covariance matrix is singular. For observations with {d} dimensions, at least {} observations are required.",
+            d + 1
+        )));
+    }
+    let c = cholesky(&covariance(x, y)).filter(|c| (0..d).all(|k| c[(k, k)] > 0.0)).ok_or_else(|| {
+        Error::InvalidArgument("the covariance matrix of the inputs is singular, so it has no inverse; give VI".into())
+    })?;
+    Ok(lower_inverse(&c))
 }
 
 /// The variances (ddof 1) of the columns of `x` stacked on `y`.

@@ -532,3 +532,104 @@ fn demo_runs_on_the_cpu() {
     let all = format!("{stdout}{stderr}");
     assert!(all.lines().any(|l| l.starts_with("check:") && l.contains("OK")), "no passing check line:\n{all}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Metric parameters: --p, --w, --V, --VI.
+
+mod support;
+
+#[test]
+fn metric_parameters_from_files_match_the_oracle() {
+    let dir = TempDir::new().unwrap();
+    let (n, m, d) = (23, 31, 5);
+    let xa = points(80, n, d, 1.0);
+    let xb = points(81, m, d, 1.0);
+    let (pa, pb) =
+        (write_input(dir.path(), "xa", &xa, InputForm::NpyF32C), write_input(dir.path(), "xb", &xb, InputForm::Csv));
+    let w = [1.0, 0.0, 2.5, 0.5, 4.0];
+    let v = [0.5, 1.0, 2.0, 4.0, 8.0];
+    let b = points(82, d, d, 1.0).mapv(f64::from);
+    let vi = b.t().dot(&b) + Array2::<f64>::eye(d);
+    // Weights as a 1-D .npy, variances as one text line, VI as a 2-D .npy.
+    let w_path = dir.path().join("w.npy");
+    write_npy(&w_path, &Array1::from(w.to_vec())).unwrap();
+    let v_path = dir.path().join("v.txt");
+    std::fs::write(&v_path, v.map(|x| x.to_string()).join(" ")).unwrap();
+    let vi_path = dir.path().join("vi.npy");
+    write_npy(&vi_path, &vi).unwrap();
+    let inv_v = Array2::from_shape_fn((d, d), |(i, j)| if i == j { 1.0 / v[i] } else { 0.0 });
+    let row = |a: &Array2<f32>, i: usize| a.row(i).to_vec();
+    let p3 = pairdist::Metric::minkowski(3.0).unwrap();
+    type Want<'a> = Box<dyn Fn(usize, usize) -> f64 + 'a>;
+    let cases: Vec<(Vec<&str>, Want, pairdist::Metric)> = vec![
+        (
+            vec!["-m", "minkowski", "--p", "3", "--w", s(&w_path)],
+            Box::new(|i, j| support::oracle_weighted(&row(&xa, i), &row(&xb, j), p3, &w)),
+            p3,
+        ),
+        (
+            vec!["-m", "cosine", "--w", s(&w_path)],
+            Box::new(|i, j| support::oracle_weighted(&row(&xa, i), &row(&xb, j), pairdist::Metric::Cosine, &w)),
+            pairdist::Metric::Cosine,
+        ),
+        (
+            vec!["-m", "seuclidean", "--V", s(&v_path)],
+            Box::new(|i, j| support::oracle_quadratic(&row(&xa, i), &row(&xb, j), &inv_v)),
+            pairdist::Metric::SEuclidean,
+        ),
+        (
+            vec!["-m", "mahalanobis", "--VI", s(&vi_path)],
+            Box::new(|i, j| support::oracle_quadratic(&row(&xa, i), &row(&xb, j), &vi)),
+            pairdist::Metric::Mahalanobis,
+        ),
+        (
+            vec!["-m", "canberra"],
+            Box::new(|i, j| support::oracle(&row(&xa, i), &row(&xb, j), pairdist::Metric::Canberra)),
+            pairdist::Metric::Canberra,
+        ),
+    ];
+    for backend in BACKENDS {
+        for (params, want, metric) in &cases {
+            let out = dir.path().join("out.npy");
+            let mut args = vec!["cdist", s(&pa), s(&pb), "-o", s(&out), "--backend", backend, "--check", "-q"];
+            args.extend(params);
+            ok(&args);
+            let got = read_matrix(&out, n, m);
+            for ((i, j), &g) in got.indexed_iter() {
+                let w = want(i, j);
+                let tol = support::tolerance(*metric, d, 8.0, w);
+                assert!(support::close(f64::from(g), w, tol), "{backend} {params:?} ({i}, {j}): {g} vs {w}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_metric_parameters_fail_with_one_line() {
+    let dir = TempDir::new().unwrap();
+    let x = write_input(dir.path(), "x", &points(83, 6, 3, 1.0), InputForm::NpyF32C);
+    let out = dir.path().join("out.npy");
+    let w2 = dir.path().join("w2.npy");
+    write_npy(&w2, &Array1::from(vec![1.0f64, 2.0])).unwrap();
+    let w22 = dir.path().join("w22.npy");
+    write_npy(&w22, &Array2::<f64>::ones((2, 3))).unwrap();
+    let vi = dir.path().join("vi.npy");
+    write_npy(&vi, &Array2::<f64>::eye(2)).unwrap();
+    let negative = dir.path().join("neg.txt");
+    std::fs::write(&negative, "1 -2 3\n").unwrap();
+    let cases: [(&[&str], &[&str]); 8] = [
+        (&["-m", "euclidean", "--p", "3"], &["metric 'euclidean' takes no parameter p"]),
+        (&["-m", "minkowski", "--p", "0"], &["p must be greater than 0"]),
+        (&["-m", "euclidean", "--w", s(&w2)], &["Weights must have same size as input vector. 2 vs. 3."]),
+        (&["-m", "euclidean", "--w", s(&w22)], &["w must be 1-D", "w22.npy"]),
+        (&["-m", "cityblock", "--w", s(&negative)], &["Input weights should be all non-negative"]),
+        (&["-m", "canberra", "--w", s(&negative)], &["metric 'canberra' takes no weights w"]),
+        (&["-m", "cosine", "--V", s(&w2)], &["metric 'cosine' takes no variances V"]),
+        (&["-m", "mahalanobis", "--VI", s(&vi)], &["VI is 2 x 2 but the points have 3 dimensions"]),
+    ];
+    for (params, expect) in cases {
+        let mut args = vec!["cdist", s(&x), "-o", s(&out), "--backend", "cpu"];
+        args.extend(params);
+        fails(&args, &out, expect);
+    }
+}

@@ -170,8 +170,13 @@ fn bad_arguments_fail_with_one_line_and_no_output() {
 fn metrics_lists_every_metric_with_its_formula() {
     let (ok, stdout, _) = run(&["metrics"]);
     assert!(ok);
-    for (name, formula) in [("euclidean", "√Σ (x − y)²"), ("sqeuclidean", "Σ (x − y)²"), ("cityblock", "Σ |x − y|")]
-    {
+    for (name, formula) in [
+        ("euclidean", "√Σ (x − y)²"),
+        ("sqeuclidean", "Σ (x − y)²"),
+        ("cityblock", "Σ |x − y|"),
+        ("minkowski", "(Σ |x − y|^p)^(1/p)"),
+        ("mahalanobis", "VI"),
+    ] {
         assert!(stdout.lines().any(|l| l.starts_with(name) && l.contains(formula)), "{name}: {stdout}");
     }
     assert!(stdout.contains("manhattan"));

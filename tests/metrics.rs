@@ -1,0 +1,334 @@
+//! SciPy's parameters (`p`, `w`, `V`, `VI`) on both backends, against the oracle's own
+//! weighted formulas, quadratic forms and matrix inverse (tests/support), and their errors.
+
+mod support;
+
+use ndarray::{Array2, ArrayView2};
+use pairdist::{Distance, Metric};
+use support::{close, engines, inverse, oracle, oracle_quadratic, oracle_weighted, points, tolerance};
+
+/// Asserts `got` (x against y) equals `want(i, j)` within the f32 tolerance of `metric`.
+fn assert_all(
+    what: &str,
+    got: ArrayView2<f32>,
+    metric: Metric,
+    d: usize,
+    scale: f64,
+    want: impl Fn(usize, usize) -> f64,
+) {
+    for ((i, j), &g) in got.indexed_iter() {
+        let w = want(i, j);
+        let tol = tolerance(metric, d, scale, w);
+        assert!(close(g as f64, w, tol), "{what}: ({i}, {j}) got {g}, want {w}, tolerance {tol:e}");
+    }
+}
+
+/// Condensed `(i, j)`, `i < j`, of `n` points, as a flat index.
+fn condensed_at(n: usize, i: usize, j: usize) -> usize {
+    n * i - i * (i + 1) / 2 + (j - i - 1)
+}
+
+fn row(a: &Array2<f32>, i: usize) -> Vec<f32> {
+    a.row(i).to_vec()
+}
+
+/// Weights with a zero and a spread of sizes.
+fn weights(d: usize) -> Vec<f64> {
+    (0..d).map(|k| if k == 1 { 0.0 } else { 0.25 + (k * 7 % 5) as f64 }).collect()
+}
+
+const WEIGHTED: [Metric; 10] = [
+    Metric::Euclidean,
+    Metric::SqEuclidean,
+    Metric::Cityblock,
+    Metric::Chebyshev,
+    Metric::Minkowski { p: 0.5 },
+    Metric::Minkowski { p: 1.5 },
+    Metric::Minkowski { p: 3.0 },
+    Metric::Minkowski { p: f64::INFINITY },
+    Metric::Cosine,
+    Metric::Correlation,
+];
+
+#[test]
+fn weights_follow_scipys_weighted_formulas() {
+    let (n, m, d) = (37, 70, 9);
+    let x = points(1, n, d, -2.0, 2.0);
+    let y = points(2, m, d, -2.0, 2.0);
+    let w = weights(d);
+    for metric in WEIGHTED {
+        let distance = Distance::new(metric).with_weights(w.clone()).unwrap();
+        for (name, engine) in engines() {
+            let what = format!("{name} weighted {metric}");
+            let got = engine.cdist(x.view(), y.view(), &distance).unwrap();
+            assert_all(&what, got.view(), metric, d, 8.0, |i, j| oracle_weighted(&row(&x, i), &row(&y, j), metric, &w));
+            let condensed = engine.pdist(x.view(), &distance).unwrap();
+            for i in 0..n {
+                for j in i + 1..n {
+                    let want = oracle_weighted(&row(&x, i), &row(&x, j), metric, &w);
+                    let g = condensed[condensed_at(n, i, j)] as f64;
+                    assert!(close(g, want, tolerance(metric, d, 8.0, want)), "{what} pdist ({i}, {j}): {g} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn minkowski_takes_any_p_and_reaches_the_fast_kernels() {
+    let x = points(3, 40, 11, -3.0, 3.0);
+    let y = points(4, 66, 11, -3.0, 3.0);
+    for p in [0.5, 1.0, 1.5, 2.0, 3.0, 7.0, f64::INFINITY] {
+        let metric = Metric::minkowski(p).unwrap();
+        for (name, engine) in engines() {
+            let got = engine.cdist(x.view(), y.view(), metric).unwrap();
+            assert_all(&format!("{name} {metric}"), got.view(), metric, 11, 3.0, |i, j| {
+                oracle(&row(&x, i), &row(&y, j), metric)
+            });
+            // p = 1, 2, ∞ run the cityblock, euclidean and chebyshev kernels: the same numbers.
+            let twin = match p {
+                1.0 => Some(Metric::Cityblock),
+                2.0 => Some(Metric::Euclidean),
+                f64::INFINITY => Some(Metric::Chebyshev),
+                _ => None,
+            };
+            if let Some(twin) = twin {
+                assert_eq!(got, engine.cdist(x.view(), y.view(), twin).unwrap(), "{name} {metric} vs {twin}");
+            }
+        }
+    }
+}
+
+/// The variances (ddof 1) of the columns of the stacked rows, written out here.
+fn variances(rows: &[&Array2<f32>]) -> Vec<f64> {
+    let all: Vec<Vec<f64>> =
+        rows.iter().flat_map(|a| a.rows().into_iter().map(|r| r.iter().map(|&v| v as f64).collect())).collect();
+    let (n, d) = (all.len() as f64, all[0].len());
+    (0..d)
+        .map(|k| {
+            let mean = all.iter().map(|r| r[k]).sum::<f64>() / n;
+            all.iter().map(|r| (r[k] - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        })
+        .collect()
+}
+
+/// The covariance (ddof 1) of the columns of the stacked rows, written out here.
+fn covariance(rows: &[&Array2<f32>]) -> Array2<f64> {
+    let all: Vec<Vec<f64>> =
+        rows.iter().flat_map(|a| a.rows().into_iter().map(|r| r.iter().map(|&v| v as f64).collect())).collect();
+    let (n, d) = (all.len() as f64, all[0].len());
+    let mean: Vec<f64> = (0..d).map(|k| all.iter().map(|r| r[k]).sum::<f64>() / n).collect();
+    Array2::from_shape_fn((d, d), |(a, b)| {
+        all.iter().map(|r| (r[a] - mean[a]) * (r[b] - mean[b])).sum::<f64>() / (n - 1.0)
+    })
+}
+
+fn diagonal(v: &[f64]) -> Array2<f64> {
+    Array2::from_shape_fn((v.len(), v.len()), |(i, j)| if i == j { 1.0 / v[i] } else { 0.0 })
+}
+
+#[test]
+fn seuclidean_with_v_given_and_by_default() {
+    let (n, m, d) = (30, 45, 6);
+    let x = points(5, n, d, -1.0, 1.0);
+    let y = points(6, m, d, 0.0, 4.0);
+    let given: Vec<f64> = (0..d).map(|k| 0.5 + k as f64).collect();
+    for (name, engine) in engines() {
+        let with_v = Distance::new(Metric::SEuclidean).with_variances(given.clone()).unwrap();
+        let got = engine.cdist(x.view(), y.view(), &with_v).unwrap();
+        let a = diagonal(&given);
+        assert_all(&format!("{name} seuclidean V"), got.view(), Metric::SEuclidean, d, 4.0, |i, j| {
+            oracle_quadratic(&row(&x, i), &row(&y, j), &a)
+        });
+
+        // SciPy's default: the variances of XA stacked on XB for cdist, of X alone for pdist.
+        let got = engine.cdist(x.view(), y.view(), Metric::SEuclidean).unwrap();
+        let a = diagonal(&variances(&[&x, &y]));
+        assert_all(&format!("{name} seuclidean"), got.view(), Metric::SEuclidean, d, 4.0, |i, j| {
+            oracle_quadratic(&row(&x, i), &row(&y, j), &a)
+        });
+        let condensed = engine.pdist(x.view(), Metric::SEuclidean).unwrap();
+        let a = diagonal(&variances(&[&x]));
+        let want = oracle_quadratic(&row(&x, 3), &row(&x, 17), &a);
+        assert!(close(condensed[condensed_at(n, 3, 17)] as f64, want, 1e-5 * want), "{name} seuclidean pdist");
+    }
+}
+
+#[test]
+fn mahalanobis_with_vi_given_and_by_default() {
+    let (n, m, d) = (40, 50, 5);
+    let x = points(7, n, d, -1.0, 1.0);
+    let y = points(8, m, d, -1.0, 2.0);
+    // Positive definite and not symmetric: the quadratic form sees its symmetric part only.
+    let b = points(9, d, d, -1.0, 1.0).mapv(f64::from);
+    let mut vi = b.t().dot(&b) + Array2::<f64>::eye(d);
+    vi[(0, 1)] += 0.3;
+    vi[(1, 0)] -= 0.3;
+    for (name, engine) in engines() {
+        let given = Distance::new(Metric::Mahalanobis).with_inverse_covariance(vi.clone()).unwrap();
+        let got = engine.cdist(x.view(), y.view(), &given).unwrap();
+        assert_all(&format!("{name} mahalanobis VI"), got.view(), Metric::Mahalanobis, d, 8.0, |i, j| {
+            oracle_quadratic(&row(&x, i), &row(&y, j), &vi)
+        });
+
+        let default_vi = inverse(&covariance(&[&x, &y]));
+        let got = engine.cdist(x.view(), y.view(), Metric::Mahalanobis).unwrap();
+        assert_all(&format!("{name} mahalanobis"), got.view(), Metric::Mahalanobis, d, 8.0, |i, j| {
+            oracle_quadratic(&row(&x, i), &row(&y, j), &default_vi)
+        });
+        // The defaults made explicit give the same matrix.
+        let filled = Distance::new(Metric::Mahalanobis).with_defaults(x.view(), Some(y.view())).unwrap();
+        let explicit = filled.inverse_covariance().unwrap();
+        assert!(explicit.iter().zip(&default_vi).all(|(a, b)| (a - b).abs() <= 1e-9 * (1.0 + b.abs())));
+        let again = engine.cdist(x.view(), y.view(), &filled).unwrap();
+        assert_all(&format!("{name} mahalanobis filled"), again.view(), Metric::Mahalanobis, d, 8.0, |i, j| {
+            oracle_quadratic(&row(&x, i), &row(&y, j), &default_vi)
+        });
+    }
+}
+
+#[test]
+fn answers_take_parameters_too() {
+    let x = points(10, 25, 4, -1.0, 1.0);
+    let y = points(11, 300, 4, -1.0, 1.0);
+    let w = vec![1.0, 0.0, 4.0, 0.5];
+    let distances = [
+        (Distance::new(Metric::Euclidean).with_weights(w.clone()).unwrap(), Metric::Euclidean),
+        (
+            Distance::new(Metric::minkowski(3.0).unwrap()).with_weights(w.clone()).unwrap(),
+            Metric::minkowski(3.0).unwrap(),
+        ),
+        (Distance::new(Metric::Cosine).with_weights(w.clone()).unwrap(), Metric::Cosine),
+    ];
+    for (distance, metric) in &distances {
+        let exact = |i: usize, j: usize| oracle_weighted(&row(&x, i), &row(&y, j), *metric, &w);
+        for (name, engine) in engines() {
+            let nn = engine.knn(x.view(), y.view(), 5, distance).unwrap();
+            for i in 0..x.nrows() {
+                let mut all: Vec<f64> = (0..y.nrows()).map(|j| exact(i, j)).collect();
+                all.sort_by(f64::total_cmp);
+                for c in 0..5 {
+                    let j = nn.indices[(i, c)] as usize;
+                    let tol = 2.0 * tolerance(*metric, 4, 8.0, all[c]);
+                    assert!((exact(i, j) - all[c]).abs() <= tol, "{name} {metric} knn row {i} rank {c}");
+                }
+            }
+            let r = all_quantile(&exact, x.nrows(), y.nrows());
+            let pairs = engine.radius(x.view(), y.view(), r as f32, distance, usize::MAX).unwrap();
+            for p in 0..pairs.len() {
+                let want = exact(pairs.rows[p] as usize, pairs.cols[p] as usize);
+                assert!(want <= r + tolerance(*metric, 4, 8.0, r), "{name} {metric} radius pair {p}");
+            }
+            let inside = (0..x.nrows())
+                .flat_map(|i| (0..y.nrows()).map(move |j| (i, j)))
+                .filter(|&(i, j)| exact(i, j) < r * (1.0 - 1e-4))
+                .count();
+            assert!(pairs.len() >= inside, "{name} {metric}: {} pairs within r, {inside} clearly inside", pairs.len());
+        }
+    }
+}
+
+/// A radius holding about a tenth of the pairs.
+fn all_quantile(exact: &impl Fn(usize, usize) -> f64, n: usize, m: usize) -> f64 {
+    let mut all: Vec<f64> = (0..n).flat_map(|i| (0..m).map(move |j| (i, j))).map(|(i, j)| exact(i, j)).collect();
+    all.sort_by(f64::total_cmp);
+    all[all.len() / 10]
+}
+
+#[test]
+fn nan_distances_come_last_in_knn_on_every_path() {
+    // Zero rows have no direction: their cosine distance is NaN (SciPy's), which sorts after
+    // every number, on the CPU, the GPU reading tiles back, and the GPU's select epilogue.
+    use pairdist::{Backend, Engine, EngineOptions};
+    let mut y = points(12, 90, 3, -1.0, 1.0);
+    for j in [0, 7, 50] {
+        y.row_mut(j).fill(0.0);
+    }
+    let x = points(13, 20, 3, -1.0, 1.0);
+    let device = Engine::with_options(EngineOptions {
+        backend: Backend::Gpu,
+        select_on_device: Some(true),
+        ..Default::default()
+    })
+    .unwrap();
+    let cpu = support::cpu();
+    let want = cpu.knn(x.view(), y.view(), 90, Metric::Cosine).unwrap();
+    for i in 0..x.nrows() {
+        let tail: Vec<i64> = want.indices.row(i).iter().skip(87).copied().collect();
+        assert_eq!(tail, vec![0, 7, 50], "cpu row {i}: NaN last, by index");
+        assert!(want.distances.row(i).iter().skip(87).all(|v| v.is_nan()));
+    }
+    for (name, engine) in [("gpu", support::gpu()), ("gpu select", &device)] {
+        for k in [3, 90] {
+            let got = engine.knn(x.view(), y.view(), k, Metric::Cosine).unwrap();
+            for i in 0..x.nrows() {
+                let (g, w) =
+                    (got.indices.row(i).to_vec(), want.indices.row(i).iter().take(k).copied().collect::<Vec<_>>());
+                // The order may differ where distances tie within rounding; the NaN tail may not.
+                if k == 90 {
+                    assert_eq!(&g[87..], &w[87..], "{name} row {i}");
+                }
+                assert!(
+                    got.distances.row(i).iter().take(k.min(87)).all(|v| !v.is_nan()),
+                    "{name} row {i}: a NaN before a number"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_parameters_are_one_line_errors() {
+    let x = points(14, 6, 3, 0.0, 1.0);
+    let engine = support::cpu();
+    let err = |r: pairdist::Result<Distance>| r.unwrap_err().to_string();
+    let run = |d: Distance| engine.cdist(x.view(), x.view(), &d).unwrap_err().to_string();
+    // pdist of two points in three dimensions: a singular covariance, whatever the values.
+    let few = |m: Metric| engine.pdist(x.slice(ndarray::s![..2, ..]), m).unwrap_err().to_string();
+    let cases = [
+        (
+            err(Distance::new(Metric::Euclidean).with_weights(vec![1.0, -1.0, 1.0])),
+            "Input weights should be all non-negative",
+        ),
+        (
+            err(Distance::new(Metric::Euclidean).with_weights(vec![1.0, f64::NAN, 1.0])),
+            "Input weights should be finite",
+        ),
+        (err(Distance::new(Metric::Canberra).with_weights(vec![1.0; 3])), "metric 'canberra' takes no weights w"),
+        (
+            err(Distance::new(Metric::JensenShannon).with_weights(vec![1.0; 3])),
+            "metric 'jensenshannon' takes no weights w",
+        ),
+        (err(Distance::new(Metric::Cosine).with_variances(vec![1.0; 3])), "metric 'cosine' takes no variances V"),
+        (
+            err(Distance::new(Metric::SEuclidean).with_variances(vec![1.0, 0.0, 1.0])),
+            "V must hold positive finite variances",
+        ),
+        (
+            err(Distance::new(Metric::Mahalanobis).with_inverse_covariance(Array2::zeros((3, 2)))),
+            "VI must be a square matrix",
+        ),
+        (Metric::minkowski(0.0).unwrap_err().to_string(), "p must be greater than 0"),
+        (
+            run(Distance::new(Metric::Euclidean).with_weights(vec![1.0; 2]).unwrap()),
+            "Weights must have same size as input vector. 2 vs. 3.",
+        ),
+        (
+            run(Distance::new(Metric::SEuclidean).with_variances(vec![1.0; 4]).unwrap()),
+            "Variance vector V must be of the same dimension",
+        ),
+        (
+            run(Distance::new(Metric::Mahalanobis).with_inverse_covariance(Array2::eye(2)).unwrap()),
+            "VI is 2 x 2 but the points have 3 dimensions",
+        ),
+        (
+            run(Distance::new(Metric::Mahalanobis).with_inverse_covariance(-Array2::<f64>::eye(3)).unwrap()),
+            "VI is not positive semi-definite",
+        ),
+        (few(Metric::Mahalanobis), "The number of observations (2) is too small"),
+    ];
+    for (message, expected) in cases {
+        assert!(message.starts_with(expected), "{message:?} should start with {expected:?}");
+        assert!(!message.contains('\n'), "{message:?}");
+    }
+}
