@@ -464,20 +464,28 @@ pub(crate) fn jensen_shannon<T: Float>(p: T, q: T) -> T {
     let t = (p - q) / sum;
     let half = sum / (one + one);
     let g = if t.abs() <= T::from(0.5).expect("float") {
-        // Σ_{k ≥ 1} t^2k / (k (2k − 1)), Horner in t²; 0.25^k / (k (2k − 1)) is below f64's
-        // precision after 22 terms (f32's after 10).
         let t2 = t * t;
-        let terms = if size_of::<T>() == 4 { 10 } else { 22 };
         let mut s = zero;
-        for k in (1..=terms).rev() {
-            let c = T::from(1.0 / (k as f64 * (2 * k - 1) as f64)).expect("float");
-            s = s * t2 + c;
+        for k in (1..=js_series_terms::<T>()).rev() {
+            s = s * t2 + js_series_coefficient(k);
         }
         s * t2
     } else {
         x_ln_x(one + t) + x_ln_x(one - t)
     };
     half * g
+}
+
+/// Terms of the series `g(t) = Σ_{k ≥ 1} t^2k / (k (2k − 1))` summed for |t| ≤ 1/2:
+/// 0.25^k / (k (2k − 1)) is below f32's precision after 10 terms, f64's after 22.
+pub(crate) fn js_series_terms<T>() -> usize {
+    if size_of::<T>() == 4 { 10 } else { 22 }
+}
+
+/// The series' k-th coefficient, 1 / (k (2k − 1)).
+#[inline(always)]
+pub(crate) fn js_series_coefficient<T: Float>(k: usize) -> T {
+    T::from(1.0 / (k as f64 * (2 * k - 1) as f64)).expect("float")
 }
 
 /// `x ln x`, 0 at 0.

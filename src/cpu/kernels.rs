@@ -22,6 +22,8 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::cpu::Element;
+use num_traits::Zero;
+
 use crate::metric::{self, Finalize, Merge, Metric, Term};
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx512};
@@ -282,11 +284,15 @@ const CANBERRA: u8 = 4;
 const NOT_EQUAL: u8 = 5;
 const JENSEN_SHANNON: u8 = 6;
 
-/// The micro-kernels' final step (the metric's `Finalize`, as a const generic): none, a vector
-/// square root, or the metric's scalar final step lane by lane.
+/// The micro-kernels' final step (the metric's `Finalize`, as a const generic): in vector
+/// form, or the metric's scalar final step lane by lane (minkowski's root, and every final
+/// step for points of no dimensions, whose values are SciPy's special cases).
 const IDENTITY: u8 = 0;
 const SQRT: u8 = 1;
-const SCALAR: u8 = 2;
+const HALF_CAPPED: u8 = 2;
+const SQRT_HALF: u8 = 3;
+const MEAN: u8 = 4;
+const SCALAR: u8 = 5;
 
 /// Largest `MR × nr` register block (for the scratch tile of edge blocks).
 const MAX_TILE: usize = 6 * 64;
@@ -301,25 +307,62 @@ where
         // One micro-kernel per (term and merge, final step) of the metric's definition.
         let def = a.metric.definition();
         let fin = match def.finalize {
+            _ if a.d == 0 => SCALAR,
             Finalize::Identity => IDENTITY,
             Finalize::Sqrt => SQRT,
-            _ => SCALAR,
+            Finalize::HalfCapped => HALF_CAPPED,
+            Finalize::SqrtHalf => SQRT_HALF,
+            Finalize::Mean => MEAN,
+            Finalize::Root => SCALAR,
         };
         match (def.term, def.merge, fin) {
             (Term::SquaredDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, SQUARED, IDENTITY>(a),
             (Term::SquaredDifference, Merge::Sum, SQRT) => drive::<S, MR, NV, SQUARED, SQRT>(a),
-            (Term::SquaredDifference, Merge::Sum, _) => drive::<S, MR, NV, SQUARED, SCALAR>(a),
+            (Term::SquaredDifference, Merge::Sum, HALF_CAPPED) => drive::<S, MR, NV, SQUARED, HALF_CAPPED>(a),
             (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY>(a),
             (Term::AbsoluteDifference, Merge::Max, IDENTITY) => drive::<S, MR, NV, ABSOLUTE_MAX, IDENTITY>(a),
             (Term::PowerDifference, Merge::Sum, _) => drive::<S, MR, NV, POWER, SCALAR>(a),
             (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY>(a),
-            (Term::NotEqual, Merge::Sum, _) => drive::<S, MR, NV, NOT_EQUAL, SCALAR>(a),
-            (Term::JensenShannon, Merge::Sum, _) => drive::<S, MR, NV, JENSEN_SHANNON, SCALAR>(a),
+            (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN>(a),
+            (Term::JensenShannon, Merge::Sum, SQRT_HALF) => drive::<S, MR, NV, JENSEN_SHANNON, SQRT_HALF>(a),
+            // Points of no dimensions: every final step in scalar form.
+            (_, _, SCALAR) => drive::<S, MR, NV, SQUARED, SCALAR>(a),
             (term, merge, _) => {
                 unreachable!("no metric is {term:?} merged by {merge:?} then {:?}", def.finalize)
             }
         }
     }
+}
+
+/// The Jensen–Shannon term of two vectors of probabilities: where every lane's `t = (p − q) /
+/// (p + q)` is within ±1/2 (and both positive), the series of [`metric::jensen_shannon`] in
+/// vector form; otherwise (zeros, NaN, far apart) its scalar twin, lane by lane.
+#[inline(always)]
+unsafe fn jensen_shannon<S: Simd>(p: S, q: S) -> S {
+    // SAFETY: plain arithmetic on vectors, inside the entry point of `S`'s instruction set.
+    unsafe {
+        let sum = S::add(p, q);
+        let t = S::div(S::sub(p, q), sum);
+        let half = <S::E as num_traits::NumCast>::from(0.5).expect("float");
+        let near = S::all(t, sum, |t, sum| sum > S::E::zero() && num_traits::Float::abs(t) <= half);
+        if !near {
+            return S::zip(p, q, metric::jensen_shannon);
+        }
+        let t2 = S::mul(t, t);
+        let mut g = S::zero();
+        for k in (1..=metric::js_series_terms::<S::E>()).rev() {
+            g = S::add(S::mul(g, t2), S::one(metric::js_series_coefficient(k)));
+        }
+        // m·g(t), m = (p + q) / 2.
+        S::mul(S::mul(g, t2), S::mul(sum, splat(0.5)))
+    }
+}
+
+/// `v` in every lane.
+#[inline(always)]
+unsafe fn splat<S: Simd>(v: f64) -> S {
+    // SAFETY: the caller runs inside the entry point of `S`'s instruction set.
+    unsafe { S::one(<S::E as num_traits::NumCast>::from(v).expect("float")) }
 }
 
 /// What the scalar terms and final steps need besides the values: the metric, its exponent,
@@ -328,8 +371,14 @@ where
 struct Scalars<E> {
     metric: Metric,
     p: E,
+    /// `p` when it is a whole number up to [`MAX_WHOLE_POWER`]: powers by multiplication.
+    whole_p: Option<u32>,
     d: usize,
 }
+
+/// Largest whole minkowski exponent computed by repeated multiplication (at most 2·log₂ of it
+/// multiplications, each rounded once); beyond it, and for fractions, `powf` per lane.
+const MAX_WHOLE_POWER: f64 = 64.0;
 
 /// Dimensions per pass of the register blocks: for large `d` the block is computed in chunks
 /// of `d` (partial sums kept in the output), so that the panels of a pass stay in L2 and a
@@ -352,11 +401,11 @@ where
     // (rs, cs).
     unsafe {
         let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
-        let scalars = Scalars {
-            metric: a.metric,
-            p: <S::E as num_traits::NumCast>::from(a.metric.exponent()).expect("float"),
-            d: a.d,
-        };
+        let exponent = a.metric.exponent();
+        let whole_p =
+            (exponent.fract() == 0.0 && (1.0..=MAX_WHOLE_POWER).contains(&exponent)).then_some(exponent as u32);
+        let p = <S::E as num_traits::NumCast>::from(exponent).expect("float");
+        let scalars = Scalars { metric: a.metric, p, whole_p, d: a.d };
         let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
         // Columns of the packing (Y's row j is packed column j + shift).
         let (c0, c1) = (a.cols.start + a.shift, a.cols.end + a.shift);
@@ -457,10 +506,20 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                         ABSOLUTE_MAX => S::abs_max(diff, acc[r][v]),
                         SQUARED => S::sq_acc(diff, acc[r][v]),
                         // The symmetric scalar terms, lane by lane (`y`, `x` order is immaterial).
-                        POWER => S::add(acc[r][v], S::map(diff, |t| metric::power(num_traits::Float::abs(t), p))),
-                        CANBERRA => S::add(acc[r][v], S::zip(yv[v], xb, metric::canberra)),
-                        NOT_EQUAL => S::add(acc[r][v], S::zip(yv[v], xb, metric::not_equal)),
-                        _ => S::add(acc[r][v], S::zip(yv[v], xb, metric::jensen_shannon)),
+                        POWER => {
+                            let a = S::abs(diff);
+                            let t = match scalars.whole_p {
+                                Some(n) => S::powi(a, n),
+                                None => S::map(a, |t| metric::power(t, p)),
+                            };
+                            S::add(acc[r][v], t)
+                        }
+                        CANBERRA => {
+                            let den = S::add(S::abs(yv[v]), S::abs(xb));
+                            S::add(acc[r][v], S::zero_where_zero(S::div(S::abs(diff), den), den))
+                        }
+                        NOT_EQUAL => S::add(acc[r][v], S::ne(yv[v], xb, one)),
+                        _ => S::add(acc[r][v], jensen_shannon(yv[v], xb)),
                     };
                 }
             }
@@ -474,6 +533,9 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                 };
                 let s = match (last, FIN) {
                     (true, SQRT) => S::sqrt(s),
+                    (true, HALF_CAPPED) => S::cap(S::mul(s, splat(0.5)), splat(2.0)),
+                    (true, SQRT_HALF) => S::sqrt(S::mul(s, splat(0.5))),
+                    (true, MEAN) => S::div(s, splat(scalars.d as f64)),
                     (true, SCALAR) => S::map(s, |v| scalars.metric.finalize(v, scalars.d)),
                     _ => s,
                 };
@@ -726,6 +788,31 @@ mod tests {
                     }
                     assert!(out.iter().all(|v| v.is_finite() && *v >= 0.0));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn jensen_shannon_in_vector_and_scalar_form_match_reference() {
+        // Values within a factor 3 of each other: every lane takes the vector series; zeros
+        // and far-apart values send whole vectors to the scalar twin.
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let (n, m, d) = (13, 70, 40);
+        let close = Array2::from_shape_fn((n, d), |_| rng.random_range(1.0f32..2.0));
+        let close_y = Array2::from_shape_fn((m, d), |_| rng.random_range(1.0f32..2.0));
+        let mut far_y = close_y.clone();
+        far_y.slice_mut(s![.., ..5]).fill(0.0);
+        far_y.slice_mut(s![..20, 5..9]).fill(30.0);
+        let metric = Metric::JensenShannon;
+        for isa in Isa::available() {
+            for y in [&close_y, &far_y] {
+                let mut out = Array2::from_elem((n, m), f32::NAN);
+                block(close.view(), &PackedY::new(y.view(), isa, 0), 0..m, metric, out.view_mut(), false);
+                assert_close(out.view(), close.view(), y.view(), metric, &format!("{isa:?} jensenshannon"));
+                let (close64, y64) = (close.mapv(f64::from), y.mapv(f64::from));
+                let mut out64 = Array2::from_elem((n, m), f64::NAN);
+                block(close64.view(), &PackedY::new(y64.view(), isa, 0), 0..m, metric, out64.view_mut(), false);
+                assert_close(out64.view(), close64.view(), y64.view(), metric, &format!("{isa:?} jensenshannon f64"));
             }
         }
     }

@@ -43,7 +43,8 @@ struct Args {
     /// Dimensions (comma-separated list for several).
     #[arg(long, value_delimiter = ',')]
     d: Vec<usize>,
-    /// Metrics: euclidean, sqeuclidean, cityblock (comma-separated list for several).
+    /// Metrics by SciPy's name, minkowski with its p as minkowski:P (comma-separated list for
+    /// several; default: one of each kernel, see `Metric::KERNELS`).
     #[arg(long, value_delimiter = ',', value_parser = parse_metric)]
     metric: Vec<Metric>,
     /// Timed runs per case after one warm-up; the median is reported.
@@ -91,6 +92,10 @@ fn parse_target(s: &str) -> Result<Target, String> {
 }
 
 fn parse_metric(s: &str) -> Result<Metric, String> {
+    if let Some(p) = s.strip_prefix("minkowski:") {
+        let p: f64 = p.parse().map_err(|e| format!("minkowski:P needs a number P: {e}"))?;
+        return Metric::minkowski(p).map_err(|e| e.to_string());
+    }
     s.parse().map_err(|e: Error| e.to_string())
 }
 
@@ -216,7 +221,7 @@ fn cases(args: &Args, software: bool) -> (Vec<Case>, Option<String>) {
         (_, false) => vec![1024, 4096, 8192],
     };
     let ds = if args.d.is_empty() { vec![3, 64, 128, 1024] } else { args.d.clone() };
-    let metrics = if args.metric.is_empty() { Metric::ALL.to_vec() } else { args.metric.clone() };
+    let metrics = if args.metric.is_empty() { Metric::KERNELS.to_vec() } else { args.metric.clone() };
     let mut cases = Vec::new();
     for &n in &ns {
         let m = args.m.unwrap_or(n);
@@ -383,7 +388,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 n,
                 m,
                 d,
-                metric: metric.name(),
+                metric: metric.to_string(),
                 repeats: args.repeats,
                 seconds: timing.median,
                 seconds_min: timing.min,

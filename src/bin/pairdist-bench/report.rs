@@ -28,7 +28,7 @@ pub(crate) struct Row {
     pub(crate) n: usize,
     pub(crate) m: usize,
     pub(crate) d: usize,
-    pub(crate) metric: &'static str,
+    pub(crate) metric: String,
     /// Timed runs after one warm-up.
     pub(crate) repeats: usize,
     /// Median wall-clock seconds of a whole `cdist_into` call.

@@ -36,6 +36,18 @@ pub(super) trait Simd: Copy {
     unsafe fn max(a: Self, b: Self) -> Self;
     /// Lane-wise square root.
     unsafe fn sqrt(a: Self) -> Self;
+    /// `a · b`.
+    unsafe fn mul(a: Self, b: Self) -> Self;
+    /// `|a|`.
+    unsafe fn abs(a: Self) -> Self;
+    /// `a / b`.
+    unsafe fn div(a: Self, b: Self) -> Self;
+    /// `c` where `a > c`, else `a` (a NaN `a` stays NaN).
+    unsafe fn cap(a: Self, c: Self) -> Self;
+    /// `one` where `a ≠ b` (NaN is unequal to everything), else 0.
+    unsafe fn ne(a: Self, b: Self, one: Self) -> Self;
+    /// 0 where `d = 0`, else `v` (a NaN `d` keeps `v`).
+    unsafe fn zero_where_zero(v: Self, d: Self) -> Self;
     /// `W` lanes to `p` (no alignment needed).
     unsafe fn store(p: *mut Self::E, v: Self);
     /// `W` lanes to `p`, bypassing the caches where the hardware can; `p` must be aligned to
@@ -63,6 +75,42 @@ pub(super) trait Simd: Copy {
         }
         // SAFETY: as above.
         unsafe { Self::load(la.as_ptr()) }
+    }
+    /// `a^n` for `n ≥ 1` by repeated squaring: ⌊log₂ n⌋ + popcount(n) − 1 multiplications,
+    /// each rounded once (minkowski's integer p, without a `powf` per lane).
+    #[inline(always)]
+    unsafe fn powi(a: Self, n: u32) -> Self {
+        debug_assert!(n >= 1);
+        // SAFETY: plain arithmetic on vectors (caller's contract for the instruction set).
+        unsafe {
+            let (mut base, mut e) = (a, n);
+            while e & 1 == 0 {
+                base = Self::mul(base, base);
+                e >>= 1;
+            }
+            let mut result = base;
+            e >>= 1;
+            while e > 0 {
+                base = Self::mul(base, base);
+                if e & 1 == 1 {
+                    result = Self::mul(result, base);
+                }
+                e >>= 1;
+            }
+            result
+        }
+    }
+    /// Whether `f(a, b)` holds in every lane (through memory).
+    #[inline(always)]
+    unsafe fn all(a: Self, b: Self, f: impl Fn(Self::E, Self::E) -> bool) -> bool {
+        let mut la = [<Self::E as num_traits::Zero>::zero(); MAX_LANES];
+        let mut lb = la;
+        // SAFETY: both arrays hold `MAX_LANES >= W` lanes.
+        unsafe {
+            Self::store(la.as_mut_ptr(), a);
+            Self::store(lb.as_mut_ptr(), b);
+        }
+        la.iter().zip(&lb).take(Self::W).all(|(&u, &v)| f(u, v))
     }
     /// Lane-wise `f(a)`, through memory (the final steps without a vector form).
     #[inline(always)]
@@ -128,6 +176,30 @@ impl<T: Element, const L: usize> Simd for Lanes<T, L> {
     #[inline(always)]
     unsafe fn sqrt(a: Self) -> Self {
         Lanes(a.0.map(T::sqrt))
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self, b: Self) -> Self {
+        Lanes(std::array::from_fn(|l| a.0[l] * b.0[l]))
+    }
+    #[inline(always)]
+    unsafe fn abs(a: Self) -> Self {
+        Lanes(a.0.map(T::abs))
+    }
+    #[inline(always)]
+    unsafe fn div(a: Self, b: Self) -> Self {
+        Lanes(std::array::from_fn(|l| a.0[l] / b.0[l]))
+    }
+    #[inline(always)]
+    unsafe fn cap(a: Self, c: Self) -> Self {
+        Lanes(std::array::from_fn(|l| if a.0[l] > c.0[l] { c.0[l] } else { a.0[l] }))
+    }
+    #[inline(always)]
+    unsafe fn ne(a: Self, b: Self, one: Self) -> Self {
+        Lanes(std::array::from_fn(|l| if a.0[l] != b.0[l] { one.0[l] } else { T::zero() }))
+    }
+    #[inline(always)]
+    unsafe fn zero_where_zero(v: Self, d: Self) -> Self {
+        Lanes(std::array::from_fn(|l| if d.0[l] == T::zero() { T::zero() } else { v.0[l] }))
     }
     #[inline(always)]
     unsafe fn store(p: *mut T, v: Self) {
@@ -210,6 +282,38 @@ mod x86 {
         unsafe fn sqrt(a: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx512(unsafe { _mm512_sqrt_ps(a.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_mul_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs(a: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_abs_ps(a.0) })
+        }
+        #[inline(always)]
+        unsafe fn div(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_div_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn cap(a: Self, c: Self) -> Self {
+            // minps returns its second operand when either is NaN: a NaN `a` stays.
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_min_ps(c.0, a.0) })
+        }
+        #[inline(always)]
+        unsafe fn ne(a: Self, b: Self, one: Self) -> Self {
+            // Unordered not-equal: true for NaN.
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(a.0, b.0), one.0) })
+        }
+        #[inline(always)]
+        unsafe fn zero_where_zero(v: Self, d: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe { Avx512(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(d.0, _mm512_setzero_ps()), v.0)) }
         }
         #[inline(always)]
         unsafe fn store(p: *mut f32, v: Self) {
@@ -296,6 +400,38 @@ mod x86 {
         unsafe fn sqrt(a: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx2(unsafe { _mm256_sqrt_ps(a.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_mul_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs(a: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_andnot_ps(_mm256_set1_ps(-0.0), a.0) })
+        }
+        #[inline(always)]
+        unsafe fn div(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_div_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn cap(a: Self, c: Self) -> Self {
+            // minps returns its second operand when either is NaN: a NaN `a` stays.
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_min_ps(c.0, a.0) })
+        }
+        #[inline(always)]
+        unsafe fn ne(a: Self, b: Self, one: Self) -> Self {
+            // Unordered not-equal: all ones for NaN lanes too.
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_and_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(a.0, b.0), one.0) })
+        }
+        #[inline(always)]
+        unsafe fn zero_where_zero(v: Self, d: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe { Avx2(_mm256_and_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(d.0, _mm256_setzero_ps()), v.0)) }
         }
         #[inline(always)]
         unsafe fn store(p: *mut f32, v: Self) {
