@@ -1,6 +1,6 @@
 //! # pairdist
 //!
-//! Pairwise distance matrices (`euclidean`, `sqeuclidean`, `cityblock`, `chebyshev`) between two point sets,
+//! Pairwise distance matrices (SciPy's real-valued metrics, with their parameters) between two point sets,
 //! on any GPU through WebGPU (wgpu: Vulkan, Metal, DX12) or on all CPU cores, exact in f32
 //! (differences first, never the `|x|² + |y|² − 2x·y` shortcut), for inputs of any size.
 //!
@@ -15,7 +15,7 @@
 //! let d = engine.cdist(xa.view(), xb.view(), Metric::Euclidean)?;
 //! assert_eq!(d.dim(), (3, 2));
 //! assert_eq!(d[[2, 0]], 5.0);
-//! let condensed = engine.pdist(xa.view(), "cityblock".parse()?)?; // SciPy's names
+//! let condensed = engine.pdist(xa.view(), "cityblock".parse::<Metric>()?)?; // SciPy's names
 //! assert_eq!(condensed.to_vec(), vec![2.0, 7.0, 5.0]);
 //! # Ok::<(), pairdist::Error>(())
 //! ```

@@ -23,7 +23,7 @@ pub(crate) struct DemoArgs {
     /// Dimensions.
     #[arg(long, default_value_t = 64)]
     d: usize,
-    /// Metric: euclidean, sqeuclidean, cityblock (alias manhattan).
+    /// Metric, by SciPy's name (see `pairdist metrics`).
     #[arg(long, default_value = "euclidean", value_parser = crate::parse_metric)]
     metric: Metric,
     /// Timed runs after one warm-up; the median is reported.
