@@ -353,6 +353,15 @@ impl Metric {
         }
     }
 
+    /// The exponent of the power term when it is a whole number below 64: both backends then
+    /// multiply (by repeated squaring, the same products in the same order) instead of calling
+    /// `pow`, which is slower and, on GPUs, exp2(p·log2(x)) and less exact.
+    pub fn whole_exponent(self) -> Option<u32> {
+        let p = self.exponent();
+        let whole = self.definition().term == Term::PowerDifference && p.fract() == 0.0 && (1.0..64.0).contains(&p);
+        whole.then_some(p as u32)
+    }
+
     /// The term one dimension adds to the accumulator (twin of `metric_term` in WGSL).
     #[inline(always)]
     pub fn term<T: Float>(self, x: T, y: T) -> T {

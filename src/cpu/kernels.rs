@@ -371,14 +371,11 @@ unsafe fn splat<S: Simd>(v: f64) -> S {
 struct Scalars<E> {
     metric: Metric,
     p: E,
-    /// `p` when it is a whole number up to [`MAX_WHOLE_POWER`]: powers by multiplication.
+    /// `p` when it is a whole number below 64 ([`Metric::whole_exponent`]): powers by
+    /// multiplication; `powf` per lane otherwise.
     whole_p: Option<u32>,
     d: usize,
 }
-
-/// Largest whole minkowski exponent computed by repeated multiplication (at most 2·log₂ of it
-/// multiplications, each rounded once); beyond it, and for fractions, `powf` per lane.
-const MAX_WHOLE_POWER: f64 = 64.0;
 
 /// Dimensions per pass of the register blocks: for large `d` the block is computed in chunks
 /// of `d` (partial sums kept in the output), so that the panels of a pass stay in L2 and a
@@ -401,11 +398,8 @@ where
     // (rs, cs).
     unsafe {
         let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
-        let exponent = a.metric.exponent();
-        let whole_p =
-            (exponent.fract() == 0.0 && (1.0..=MAX_WHOLE_POWER).contains(&exponent)).then_some(exponent as u32);
-        let p = <S::E as num_traits::NumCast>::from(exponent).expect("float");
-        let scalars = Scalars { metric: a.metric, p, whole_p, d: a.d };
+        let p = <S::E as num_traits::NumCast>::from(a.metric.exponent()).expect("float");
+        let scalars = Scalars { metric: a.metric, p, whole_p: a.metric.whole_exponent(), d: a.d };
         let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
         // Columns of the packing (Y's row j is packed column j + shift).
         let (c0, c1) = (a.cols.start + a.shift, a.cols.end + a.shift);

@@ -72,6 +72,7 @@ impl Kernel {
             // Only the power term and root read P; wgpu takes finite constants only (p = ∞
             // runs the chebyshev kernel).
             ("P", if def.term == Term::PowerDifference { metric.exponent() } else { 1.0 }),
+            ("WHOLE_P", f64::from(metric.whole_exponent().unwrap_or(0))),
         ];
         if self == Kernel::Tiled {
             c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);
