@@ -116,12 +116,6 @@ impl Distance {
                 )));
             }
             metric = Metric::minkowski(p).map_err(to_py)?;
-            // Minkowski with p = ∞ is chebyshev, weights included (the library gives both the
-            // same definition). Named so, because the library's GPU pipelines take p as an
-            // override constant, which must be finite.
-            if p == f64::INFINITY {
-                metric = Metric::Chebyshev;
-            }
         }
         let bare = pairdist::Distance::new(metric);
         let mut inner = bare.clone();
