@@ -18,8 +18,9 @@
 //! stacked inputs (of `X` alone for pdist). For mahalanobis the inverse is never formed: with
 //! the covariance `C Cᵀ` (Cholesky), the map is `C⁻¹`.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, s};
 use num_traits::Float;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::metric::{Merge, Metric, Prepare, Term};
@@ -269,6 +270,9 @@ impl Distance {
     }
 }
 
+/// Rows per block of [`Resolved::prepare`] (a task for one core).
+const PREPARE_ROWS: usize = 1024;
+
 /// A distance with its defaults filled in and checked against the inputs: the kernel metric,
 /// and the change of coordinates and per-row preparation before it.
 #[derive(Clone, Debug)]
@@ -341,7 +345,8 @@ impl Resolved {
     }
 
     /// The points as the kernel sees them, rounded once to `T`; `None` when that is `x` itself.
-    pub fn prepare<T: Float>(&self, x: ArrayView2<T>) -> Option<Array2<T>> {
+    /// Blocks of rows on all cores; mahalanobis's map is one matrix product per block.
+    pub fn prepare<T: Float + Send + Sync>(&self, x: ArrayView2<T>) -> Option<Array2<T>> {
         if self.is_identity() {
             return None;
         }
@@ -350,11 +355,22 @@ impl Resolved {
             _ => x.ncols(),
         };
         let mut out = Array2::from_elem((x.nrows(), d), T::zero());
-        for (row, mut dst) in x.rows().into_iter().zip(out.axis_iter_mut(Axis(0))) {
-            for (o, v) in dst.iter_mut().zip(self.point(row)) {
-                *o = T::from(v).unwrap_or_else(T::nan);
+        out.axis_chunks_iter_mut(Axis(0), PREPARE_ROWS).into_par_iter().enumerate().for_each(|(b, mut dst)| {
+            let rows = x.slice(s![b * PREPARE_ROWS..b * PREPARE_ROWS + dst.nrows(), ..]);
+            let to64 = |v: &T| v.to_f64().unwrap_or(f64::NAN);
+            match &self.columns {
+                // Mahalanobis prepares no rows otherwise (`Prepare::None`): the map is all.
+                Columns::Map(m) if self.prepare == Prepare::None => {
+                    let mapped = rows.map(to64).dot(&m.t());
+                    dst.zip_mut_with(&mapped, |o, &v| *o = T::from(v).unwrap_or_else(T::nan));
+                }
+                _ => {
+                    for (row, mut o) in rows.rows().into_iter().zip(dst.rows_mut()) {
+                        o.iter_mut().zip(self.point(row)).for_each(|(o, v)| *o = T::from(v).unwrap_or_else(T::nan));
+                    }
+                }
             }
-        }
+        });
         Some(out)
     }
 
