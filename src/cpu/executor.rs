@@ -26,8 +26,8 @@ fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
 /// Rows per rayon task: the plan's tile rows, cut so that every thread gets several bands
 /// (the packed Y is shared, so smaller bands cost nothing but scheduling), in whole register
 /// blocks.
-fn band_rows<T: 'static>(plan: &Plan, isa: Isa) -> usize {
-    let mr = isa.mr::<T>();
+fn band_rows(plan: &Plan, isa: Isa) -> usize {
+    let mr = isa.mr();
     let per_thread = plan.n.div_ceil(8 * rayon::current_num_threads());
     let rows = plan.tile_rows.min(per_thread.div_ceil(mr) * mr);
     (rows / mr * mr).max(mr)
@@ -82,7 +82,7 @@ pub(crate) fn run_into_with<T: Element>(
     let shift = (out.len() * size_of::<T>() >= STREAM_MIN_BYTES).then(|| kernels::stream_shift(&out)).flatten();
     let stream = shift.is_some();
     let packed = PackedY::new(y, isa, shift.unwrap_or(0));
-    let (band, tm) = (band_rows::<T>(plan, isa), pass_cols::<T>(plan, isa));
+    let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
     out.axis_chunks_iter_mut(Axis(0), band).into_par_iter().enumerate().for_each(|(b, mut rows)| {
         let r0 = b * band;
         let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
@@ -141,7 +141,7 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: 
     let x = standard(x);
     let packed = PackedY::new(x.view(), isa, 0);
     let layout = Layout::Condensed { n };
-    let (band, tm) = (band_rows::<T>(plan, isa), pass_cols::<T>(plan, isa));
+    let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
     let mut pieces = Vec::with_capacity(n.div_ceil(band));
     let mut rest = out;
     for r0 in (0..n).step_by(band) {
@@ -186,9 +186,9 @@ pub(crate) fn reduce_rows<S: Send>(
     let isa = Isa::detect();
     let x = standard(x);
     let packed = PackedY::new(y, isa, 0);
-    let (band, tm) = (band_rows::<f32>(plan, isa), pass_cols::<f32>(plan, isa));
+    let (band, tm) = (band_rows(plan, isa), pass_cols::<f32>(plan, isa));
     // A band's pass of distances is read right after it is written: keep it in L2 too.
-    let mr = isa.mr::<f32>();
+    let mr = isa.mr();
     let band = band.min((PANEL_BYTES / (4 * tm)).max(mr) / mr * mr);
     states.par_chunks_mut(band).enumerate().try_for_each(|(b, band_states)| {
         let r0 = b * band;

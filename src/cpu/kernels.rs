@@ -10,7 +10,7 @@
 //!
 //! The instruction set is chosen at run time ([`Isa::detect`]): AVX-512F, AVX2 + FMA, or a
 //! portable path of plain arrays that LLVM vectorises for the build target (also aarch64). f64
-//! runs the portable kernel, compiled inside the AVX entry points where those are available.
+//! has its own AVX-512 and AVX2 vector types, in the same register blocks with half the lanes.
 
 mod simd;
 
@@ -26,16 +26,17 @@ use num_traits::Zero;
 
 use crate::metric::{self, Finalize, Merge, Metric, Term};
 #[cfg(target_arch = "x86_64")]
-use simd::{Avx2, Avx512};
+use simd::{Avx2, Avx2F64, Avx512, Avx512F64};
 use simd::{Lanes, Simd};
 
 /// A kernel family, by instruction set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Isa {
-    /// AVX-512F: f32 in 6 rows × 64 columns of accumulators (24 of the 32 registers).
+    /// AVX-512F: 6 rows × 4 vectors of accumulators (24 of the 32 registers): 64 columns of
+    /// f32, 32 of f64.
     #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "x86-64 only"))]
     Avx512,
-    /// AVX2 and FMA: f32 in 4 rows × 16 columns.
+    /// AVX2 and FMA: 4 rows × 2 vectors: 16 columns of f32, 8 of f64.
     #[cfg_attr(not(target_arch = "x86_64"), expect(dead_code, reason = "x86-64 only"))]
     Avx2,
     /// Plain arrays, vectorised by the compiler for the build target.
@@ -70,9 +71,9 @@ impl Isa {
     }
 
     /// Output rows kept in registers (rows of X per micro-kernel call).
-    pub(crate) fn mr<T: 'static>(self) -> usize {
-        match (self, is::<T, f32>()) {
-            (Isa::Avx512, true) => 6,
+    pub(crate) fn mr(self) -> usize {
+        match self {
+            Isa::Avx512 => 6,
             _ => 4,
         }
     }
@@ -81,6 +82,7 @@ impl Isa {
     pub(crate) fn nr<T: 'static>(self) -> usize {
         match (self, is::<T, f32>()) {
             (Isa::Avx512, true) => 64,
+            (Isa::Avx512, false) => 32,
             (_, true) => 16,
             (_, false) => 8,
         }
@@ -265,14 +267,14 @@ unsafe fn f32_avx2(a: &Args<f32>) {
 #[target_feature(enable = "avx512f")]
 unsafe fn f64_avx512(a: &Args<f64>) {
     // SAFETY: forwarded from `block`.
-    unsafe { by_metric::<Lanes<f64, 8>, 4, 1>(a) }
+    unsafe { by_metric::<Avx512F64, 6, 4>(a) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn f64_avx2(a: &Args<f64>) {
     // SAFETY: forwarded from `block`.
-    unsafe { by_metric::<Lanes<f64, 8>, 4, 1>(a) }
+    unsafe { by_metric::<Avx2F64, 4, 2>(a) }
 }
 
 /// The micro-kernels' term and merge (the metric's `Term` and `Merge`, as a const generic).
@@ -687,29 +689,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn streamed_stores_at_every_alignment_match_reference() {
-        let mut rng = ChaCha8Rng::seed_from_u64(6);
+    /// Non-temporal stores at every offset of the output from a 64-byte boundary.
+    fn check_streamed_stores<T: TestElem>(seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let per_line = 64 / size_of::<T>();
         for (n, m, d) in [(13, 272, 3), (7, 200, 17), (1, 64, 1)] {
-            let x = random::<f32>(&mut rng, n, d, 1.0);
-            let y = random::<f32>(&mut rng, m, d, 1.0);
-            let mut buf = vec![f32::NAN; n * m + 64];
+            let x = random::<T>(&mut rng, n, d, 1.0);
+            let y = random::<T>(&mut rng, m, d, 1.0);
+            let mut buf = vec![T::nan(); n * m + 2 * per_line];
             let base = buf.as_ptr().align_offset(64);
-            for off in base..base + 16 {
+            for off in base..base + per_line {
                 for isa in Isa::available() {
                     for metric in Metric::KERNELS {
                         let (x, y) = (for_kernel(&x, metric), for_kernel(&y, metric));
                         let what = format!("{isa:?} stream {n}x{m}x{d} offset {}", off - base);
                         let mut out = ArrayViewMut2::from_shape((n, m), &mut buf[off..off + n * m]).unwrap();
                         let shift = stream_shift(&out);
-                        assert_eq!(shift.is_some(), m % 16 == 0, "{what}");
+                        assert_eq!(shift.is_some(), m % per_line == 0, "{what}");
                         let packed = PackedY::new(y.view(), isa, shift.unwrap_or(0));
                         // As the executor calls it: a pass over columns from a panel boundary on.
                         let c0 = 64.min(m / 2);
                         block(x.view(), &packed, 0..c0, metric, out.slice_mut(s![.., ..c0]), true);
                         block(x.view(), &packed, c0..m, metric, out.slice_mut(s![.., c0..]), true);
                         assert_close(out.view(), x.view(), y.view(), metric, &what);
-                        out.fill(f32::NAN);
+                        out.fill(T::nan());
                     }
                 }
             }
@@ -717,29 +720,38 @@ mod tests {
     }
 
     #[test]
+    fn streamed_stores_at_every_alignment_match_reference() {
+        check_streamed_stores::<f32>(6);
+        check_streamed_stores::<f64>(8);
+    }
+
+    #[test]
     fn executor_streams_large_outputs() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let (n, d) = (2048, 3); // a 16 MiB output: streamed
+        let (n, d) = (2048, 3); // an output of 16 MiB (f32) or 32 MiB (f64): streamed
         let x = random::<f32>(&mut rng, n, d, 1.0);
         let y = random::<f32>(&mut rng, n, d, 1.0);
         let plan = Plan::new(n, n, d, Region::Full, &PlanLimits::cpu(None)).unwrap();
         let mut out = Array2::from_elem((n, n), f32::NAN);
         run_into_with(x.view(), y.view(), Metric::Euclidean, &plan, out.view_mut(), Isa::detect());
         assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor");
+        let (x, y) = (x.mapv(f64::from), y.mapv(f64::from));
+        let mut out = Array2::from_elem((n, n), f64::NAN);
+        run_into_with(x.view(), y.view(), Metric::Euclidean, &plan, out.view_mut(), Isa::detect());
+        assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor f64");
     }
 
-    #[test]
-    fn nan_and_inf_propagate() {
-        let mut rng = ChaCha8Rng::seed_from_u64(4);
+    fn check_non_finite<T: TestElem>(seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (n, m, d) = (19, 37, 9);
-        let mut x = random::<f32>(&mut rng, n, d, 1.0);
-        let mut y = random::<f32>(&mut rng, m, d, 1.0);
-        x[(2, 3)] = f32::NAN;
-        x[(5, 0)] = f32::INFINITY;
-        x[(11, 8)] = f32::NEG_INFINITY;
-        y[(4, 3)] = f32::INFINITY; // meets x[5] (finite there): inf; meets x[2][3] = NaN: NaN
-        y[(30, 0)] = f32::INFINITY; // meets x[5][0] = inf: inf − inf = NaN
-        y[(33, 8)] = f32::NAN;
+        let mut x = random::<T>(&mut rng, n, d, 1.0);
+        let mut y = random::<T>(&mut rng, m, d, 1.0);
+        x[(2, 3)] = T::nan();
+        x[(5, 0)] = T::infinity();
+        x[(11, 8)] = T::neg_infinity();
+        y[(4, 3)] = T::infinity(); // meets x[5] (finite there): inf; meets x[2][3] = NaN: NaN
+        y[(30, 0)] = T::infinity(); // meets x[5][0] = inf: inf − inf = NaN
+        y[(33, 8)] = T::nan();
         for isa in Isa::available() {
             let packed = PackedY::new(y.view(), isa, 0);
             // The difference terms, which IEEE arithmetic decides; the others follow SciPy's
@@ -757,10 +769,16 @@ mod tests {
                     // SciPy's chebyshev passes over a NaN difference.
                     Merge::Max => assert!(nans.iter().all(|v| v.is_finite()), "{metric}: {nans:?}"),
                 }
-                assert_eq!(out[(5, 0)], f32::INFINITY);
-                assert_eq!(out[(0, 4)], f32::INFINITY);
+                assert_eq!(out[(5, 0)], T::infinity());
+                assert_eq!(out[(0, 4)], T::infinity());
             }
         }
+    }
+
+    #[test]
+    fn nan_and_inf_propagate() {
+        check_non_finite::<f32>(4);
+        check_non_finite::<f64>(9);
     }
 
     #[test]

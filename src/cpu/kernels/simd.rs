@@ -209,7 +209,7 @@ impl<T: Element, const L: usize> Simd for Lanes<T, L> {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub(super) use x86::{Avx2, Avx512};
+pub(super) use x86::{Avx2, Avx2F64, Avx512, Avx512F64};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -444,6 +444,240 @@ mod x86 {
             // SAFETY: AVX is enabled and 8 floats are writable at `p`, which is 32-byte aligned
             // (caller's contract).
             unsafe { _mm256_stream_ps(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn fence() {
+            // SAFETY: SSE is part of x86-64.
+            unsafe { _mm_sfence() }
+        }
+    }
+
+    /// 8 f64 lanes in one AVX-512 register.
+    #[derive(Clone, Copy)]
+    pub(in crate::cpu::kernels) struct Avx512F64(__m512d);
+
+    impl Simd for Avx512F64 {
+        type E = f64;
+        const W: usize = 8;
+
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            // SAFETY: only called inside functions compiled with AVX-512F (caller's contract).
+            Avx512F64(unsafe { _mm512_setzero_pd() })
+        }
+        #[inline(always)]
+        unsafe fn one(v: f64) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_set1_pd(v) })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f64) -> Self {
+            // SAFETY: AVX-512F is enabled and 8 doubles are readable at `p` (caller's contract).
+            Avx512F64(unsafe { _mm512_loadu_pd(p) })
+        }
+        #[inline(always)]
+        unsafe fn bcast(p: *const f64) -> Self {
+            // SAFETY: AVX-512F is enabled and `p` is readable (caller's contract).
+            Avx512F64(unsafe { _mm512_set1_pd(*p) })
+        }
+        #[inline(always)]
+        unsafe fn sub(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_sub_pd(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_add_pd(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn sq_acc(d: Self, acc: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_fmadd_pd(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
+            // On the FMA ports, as for f32 (see `Avx512::abs_acc`).
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_fmadd_pd(_mm512_abs_pd(d.0), one.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs_max(d: Self, acc: Self) -> Self {
+            // maxpd returns its second operand when either is NaN: acc, so a NaN |d| is passed over.
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_max_pd(_mm512_abs_pd(d.0), acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn max(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_max_pd(b.0, a.0) })
+        }
+        #[inline(always)]
+        unsafe fn sqrt(a: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_sqrt_pd(a.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_mul_pd(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs(a: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_abs_pd(a.0) })
+        }
+        #[inline(always)]
+        unsafe fn div(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_div_pd(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn cap(a: Self, c: Self) -> Self {
+            // minpd returns its second operand when either is NaN: a NaN `a` stays.
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_min_pd(c.0, a.0) })
+        }
+        #[inline(always)]
+        unsafe fn ne(a: Self, b: Self, one: Self) -> Self {
+            // Unordered not-equal: true for NaN.
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(a.0, b.0), one.0) })
+        }
+        #[inline(always)]
+        unsafe fn zero_where_zero(v: Self, d: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe { Avx512F64(_mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(d.0, _mm512_setzero_pd()), v.0)) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f64, v: Self) {
+            // SAFETY: AVX-512F is enabled and 8 doubles are writable at `p` (caller's contract).
+            unsafe { _mm512_storeu_pd(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn stream(p: *mut f64, v: Self) {
+            debug_assert!((p as usize).is_multiple_of(64));
+            // SAFETY: AVX-512F is enabled and 8 doubles are writable at `p`, which is 64-byte
+            // aligned (caller's contract).
+            unsafe { _mm512_stream_pd(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn fence() {
+            // SAFETY: SSE is part of x86-64.
+            unsafe { _mm_sfence() }
+        }
+    }
+
+    /// 4 f64 lanes in one AVX2 register, with FMA.
+    #[derive(Clone, Copy)]
+    pub(in crate::cpu::kernels) struct Avx2F64(__m256d);
+
+    impl Simd for Avx2F64 {
+        type E = f64;
+        const W: usize = 4;
+
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            // SAFETY: only called inside functions compiled with AVX2 and FMA (caller's contract).
+            Avx2F64(unsafe { _mm256_setzero_pd() })
+        }
+        #[inline(always)]
+        unsafe fn one(v: f64) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_set1_pd(v) })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f64) -> Self {
+            // SAFETY: AVX is enabled and 4 doubles are readable at `p` (caller's contract).
+            Avx2F64(unsafe { _mm256_loadu_pd(p) })
+        }
+        #[inline(always)]
+        unsafe fn bcast(p: *const f64) -> Self {
+            // SAFETY: AVX is enabled and `p` is readable (caller's contract).
+            Avx2F64(unsafe { _mm256_set1_pd(*p) })
+        }
+        #[inline(always)]
+        unsafe fn sub(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_sub_pd(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_add_pd(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn sq_acc(d: Self, acc: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_fmadd_pd(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let abs = _mm256_andnot_pd(_mm256_set1_pd(-0.0), d.0);
+                Avx2F64(_mm256_fmadd_pd(abs, one.0, acc.0))
+            }
+        }
+        #[inline(always)]
+        unsafe fn abs_max(d: Self, acc: Self) -> Self {
+            // maxpd returns its second operand when either is NaN: acc, so a NaN |d| is passed over.
+            // SAFETY: as for `zero`.
+            unsafe { Avx2F64(_mm256_max_pd(_mm256_andnot_pd(_mm256_set1_pd(-0.0), d.0), acc.0)) }
+        }
+        #[inline(always)]
+        unsafe fn max(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_max_pd(b.0, a.0) })
+        }
+        #[inline(always)]
+        unsafe fn sqrt(a: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_sqrt_pd(a.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_mul_pd(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn abs(a: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_andnot_pd(_mm256_set1_pd(-0.0), a.0) })
+        }
+        #[inline(always)]
+        unsafe fn div(a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_div_pd(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn cap(a: Self, c: Self) -> Self {
+            // minpd returns its second operand when either is NaN: a NaN `a` stays.
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_min_pd(c.0, a.0) })
+        }
+        #[inline(always)]
+        unsafe fn ne(a: Self, b: Self, one: Self) -> Self {
+            // Unordered not-equal: all ones for NaN lanes too.
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_and_pd(_mm256_cmp_pd::<_CMP_NEQ_UQ>(a.0, b.0), one.0) })
+        }
+        #[inline(always)]
+        unsafe fn zero_where_zero(v: Self, d: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe { Avx2F64(_mm256_and_pd(_mm256_cmp_pd::<_CMP_NEQ_UQ>(d.0, _mm256_setzero_pd()), v.0)) }
+        }
+        #[inline(always)]
+        unsafe fn store(p: *mut f64, v: Self) {
+            // SAFETY: AVX is enabled and 4 doubles are writable at `p` (caller's contract).
+            unsafe { _mm256_storeu_pd(p, v.0) }
+        }
+        #[inline(always)]
+        unsafe fn stream(p: *mut f64, v: Self) {
+            debug_assert!((p as usize).is_multiple_of(32));
+            // SAFETY: AVX is enabled and 4 doubles are writable at `p`, which is 32-byte aligned
+            // (caller's contract).
+            unsafe { _mm256_stream_pd(p, v.0) }
         }
         #[inline(always)]
         unsafe fn fence() {
