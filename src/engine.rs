@@ -1,15 +1,21 @@
 //! The engine: a backend chosen once (GPU context with compiled pipelines, or the CPU path)
 //! and reused for every call. Every public computation is a [`Job`] that [`Engine::run`]
 //! checks once and hands to the backend's one entry point.
+//!
+//! Every call takes `f32` or `f64` points ([`Element`]) and computes in their type. The GPU
+//! kernels are f32: on a GPU engine, f64 jobs run on the CPU executor (logged once).
 
 use std::str::FromStr;
 use std::sync::Arc;
+#[cfg(feature = "gpu")]
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::answer::{Neighbors, Pairs, TopK, Within, knn::collect};
 use crate::cpu;
 use crate::distance::Distance;
+use crate::element::Element;
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
@@ -109,9 +115,25 @@ enum Executor {
 /// assert_eq!(d, array![[0.0], [5.0]]);
 /// # Ok::<(), pairdist::Error>(())
 /// ```
+///
+/// float64 points compute in f64 and give f64 results, with the same calls:
+///
+/// ```
+/// use ndarray::array;
+/// use pairdist::{Backend, Engine, Metric};
+///
+/// let engine = Engine::new(Backend::Auto)?;
+/// let x = array![[0.1f64, 0.2], [0.3, 0.4]];
+/// let d = engine.cdist(x.view(), x.view(), Metric::SqEuclidean)?; // Array2<f64>
+/// assert!((d[[0, 1]] - 0.08).abs() < 1e-16);
+/// # Ok::<(), pairdist::Error>(())
+/// ```
 pub struct Engine {
     executor: Executor,
     options: EngineOptions,
+    /// Whether the line saying that f64 work runs on the CPU was logged (once per engine).
+    #[cfg(feature = "gpu")]
+    f64_logged: AtomicBool,
 }
 
 impl Engine {
@@ -165,7 +187,12 @@ impl Engine {
         if let Executor::Gpu(ctx) = &mut executor {
             ctx.fit_tuning(options.max_tile_bytes, options.memory_budget);
         }
-        let engine = Engine { executor, options };
+        let engine = Engine {
+            executor,
+            options,
+            #[cfg(feature = "gpu")]
+            f64_logged: AtomicBool::new(false),
+        };
         // The one line that says where every computation of this engine runs.
         log::info!("pairdist runs on {}", engine.describe());
         Ok(engine)
@@ -208,7 +235,7 @@ impl Engine {
         let prepared = Prepared::new(&Distance::new(metric), x, Some(y))?;
         let job = prepared.apply(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))));
         let (x, y, metric) = (job.x, job.y.unwrap_or(job.x), job.metric.metric());
-        let mut task = Task::new(job, None, self.limits())?;
+        let mut task = Task::new(job, None, self.gpu_limits())?;
         let (plan, empty, kernel) = (task.plan.clone(), task.is_empty(), self.options.kernel);
         let mut phases = GpuPhases::default();
         task.stream(|sink| {
@@ -231,34 +258,67 @@ impl Engine {
         }
     }
 
-    /// The tile plan this engine uses for an `n × m × d` problem.
+    /// The tile plan this engine uses for an `n × m × d` problem in f32.
     pub fn plan(&self, n: usize, m: usize, d: usize, region: Region) -> Result<Plan> {
-        Plan::new(n, m, d, region, &self.limits())
+        self.plan_for::<f32>(n, m, d, region)
     }
 
-    fn limits(&self) -> PlanLimits {
+    /// The tile plan this engine uses for an `n × m × d` problem in `T` (f64 plans are the
+    /// CPU's, where f64 runs).
+    pub fn plan_for<T: Element>(&self, n: usize, m: usize, d: usize, region: Region) -> Result<Plan> {
+        let limits = if self.runs_on_gpu(T::DTYPE) { self.gpu_limits() } else { self.cpu_limits() };
+        Plan::new(n, m, d, region, &limits.for_element::<T>())
+    }
+
+    /// Whether jobs in `dtype` run on this engine's GPU (the kernels are f32).
+    fn runs_on_gpu(&self, dtype: crate::Dtype) -> bool {
+        !matches!(self.executor, Executor::Cpu) && dtype == crate::Dtype::F32
+    }
+
+    fn cpu_limits(&self) -> PlanLimits {
+        PlanLimits::cpu(self.options.max_tile_bytes).with_memory_budget(self.options.memory_budget)
+    }
+
+    fn gpu_limits(&self) -> PlanLimits {
         match &self.executor {
             #[cfg(feature = "gpu")]
             Executor::Gpu(ctx) => ctx
                 .plan_limits(self.options.kernel, self.options.memory_budget)
                 .with_max_tile_bytes(self.options.max_tile_bytes),
-            Executor::Cpu => {
-                PlanLimits::cpu(self.options.max_tile_bytes).with_memory_budget(self.options.memory_budget)
-            }
+            Executor::Cpu => self.cpu_limits(),
         }
     }
 
     /// Runs `job`: checks it once, then hands it to this engine's backend. Every other call
     /// of the engine is a job; this one also takes windows (shards of a larger problem) and
     /// answers that add to lists already filled (see [`Job`]).
-    pub fn run(&self, job: Job) -> Result<()> {
+    ///
+    /// Jobs on f64 points compute in f64; a GPU engine runs them on the CPU, since its kernels
+    /// are f32 (the first such job logs why).
+    pub fn run<T: Element>(&self, job: Job<'_, '_, T>) -> Result<()> {
         let prepared = Prepared::new(&job.metric, job.x, job.y)?;
         let job = prepared.apply(job);
-        let task = Task::new(job, self.options.monitor.clone(), self.limits())?;
+        let monitor = self.options.monitor.clone();
         match &self.executor {
-            Executor::Cpu => cpu::run(task),
+            Executor::Cpu => cpu::run(Task::new(job, monitor, self.cpu_limits())?),
             #[cfg(feature = "gpu")]
-            Executor::Gpu(ctx) => gpu::run_task(ctx, self.options.kernel, self.options.select_on_device, task),
+            Executor::Gpu(ctx) => match T::f32_job(job) {
+                Ok(job) => {
+                    let task = Task::new(job, monitor, self.gpu_limits())?;
+                    gpu::run_task(ctx, self.options.kernel, self.options.select_on_device, task)
+                }
+                Err(job) => {
+                    if !self.f64_logged.swap(true, Ordering::Relaxed) {
+                        let offer = if ctx.adapter().shader_f64 { "offers" } else { "does not offer" };
+                        log::info!(
+                            "{} runs on the CPU: the GPU kernels are float32 only ({} {offer} SHADER_F64)",
+                            T::DTYPE,
+                            ctx.adapter().name
+                        );
+                    }
+                    cpu::run(Task::new(job, monitor, self.cpu_limits())?)
+                }
+            },
         }
     }
 
@@ -277,7 +337,12 @@ impl Engine {
     /// assert_eq!(d, array![[0.0, 5.0], [5.0, 0.0]]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn cdist(&self, x: ArrayView2<f32>, y: ArrayView2<f32>, metric: impl Into<Distance>) -> Result<Array2<f32>> {
+    pub fn cdist<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        y: ArrayView2<T>,
+        metric: impl Into<Distance>,
+    ) -> Result<Array2<T>> {
         validate::same_dims(x.ncols(), y.ncols())?;
         let mut out = Array2::zeros((x.nrows(), y.nrows()));
         self.cdist_into(x, y, metric, out.view_mut())?;
@@ -296,12 +361,12 @@ impl Engine {
     /// assert_eq!(out, array![[0.0, 4.0], [4.0, 0.0]]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn cdist_into(
+    pub fn cdist_into<T: Element>(
         &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
+        x: ArrayView2<T>,
+        y: ArrayView2<T>,
         metric: impl Into<Distance>,
-        out: ArrayViewMut2<f32>,
+        out: ArrayViewMut2<T>,
     ) -> Result<()> {
         self.run(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))))
     }
@@ -317,7 +382,7 @@ impl Engine {
     /// assert_eq!(engine.pdist(x.view(), Metric::Cityblock)?, array![1.0, 3.0, 2.0]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn pdist(&self, x: ArrayView2<f32>, metric: impl Into<Distance>) -> Result<Array1<f32>> {
+    pub fn pdist<T: Element>(&self, x: ArrayView2<T>, metric: impl Into<Distance>) -> Result<Array1<T>> {
         let mut out = Array1::zeros(validate::condensed_len(x.nrows())?);
         let slice = out.as_slice_mut().expect("fresh array is contiguous");
         self.run(Job::new(x, None, metric, Answer::Matrix(Target::Condensed(slice))).upper())?;
@@ -325,19 +390,25 @@ impl Engine {
     }
 
     /// Streams the blocks of `cdist(x, y)` into `sink` (for example a `.npy` file on disk).
-    pub fn cdist_to(
+    /// The sink takes tiles of the points' type; the crate's sinks store them in theirs.
+    pub fn cdist_to<T: Element>(
         &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
+        x: ArrayView2<T>,
+        y: ArrayView2<T>,
         metric: impl Into<Distance>,
-        sink: &mut dyn Sink,
+        sink: &mut dyn Sink<T>,
     ) -> Result<()> {
         self.run(Job::new(x, Some(y), metric, Answer::Matrix(Target::Sink(sink))))
     }
 
     /// Streams the blocks on or above the diagonal of `cdist(x, x)` into `sink`; a sink such
     /// as [`CondensedSink`](crate::sink::CondensedSink) keeps the pairs `i < j`.
-    pub fn pdist_to(&self, x: ArrayView2<f32>, metric: impl Into<Distance>, sink: &mut dyn Sink) -> Result<()> {
+    pub fn pdist_to<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        metric: impl Into<Distance>,
+        sink: &mut dyn Sink<T>,
+    ) -> Result<()> {
         validate::condensed_len(x.nrows())?;
         self.run(Job::new(x, None, metric, Answer::Matrix(Target::Sink(sink))).upper())
     }
@@ -358,13 +429,13 @@ impl Engine {
     /// assert_eq!(nn.distances[(1, 0)], 1.0);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn knn(
+    pub fn knn<T: Element>(
         &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
+        x: ArrayView2<T>,
+        y: ArrayView2<T>,
         k: usize,
         metric: impl Into<Distance>,
-    ) -> Result<Neighbors> {
+    ) -> Result<Neighbors<T>> {
         validate::same_dims(x.ncols(), y.ncols())?;
         validate::neighbours(k, y.nrows())?;
         let mut lists = vec![TopK::new(k); x.nrows()];
@@ -384,7 +455,12 @@ impl Engine {
     /// assert_eq!(nn.indices, array![[2], [2], [0]]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn knn_self(&self, x: ArrayView2<f32>, k: usize, metric: impl Into<Distance>) -> Result<Neighbors> {
+    pub fn knn_self<T: Element>(
+        &self,
+        x: ArrayView2<T>,
+        k: usize,
+        metric: impl Into<Distance>,
+    ) -> Result<Neighbors<T>> {
         validate::neighbours(k, x.nrows().saturating_sub(1))?;
         let mut lists = vec![TopK::new(k); x.nrows()];
         self.run(Job::new(x, None, metric, Answer::Nearest { k, lists: &mut lists }).upper())?;
@@ -405,12 +481,12 @@ impl Engine {
     /// assert_eq!(distance, array![1.0, 2.0, 12.5]);
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn argmin(
+    pub fn argmin<T: Element>(
         &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
+        x: ArrayView2<T>,
+        y: ArrayView2<T>,
         metric: impl Into<Distance>,
-    ) -> Result<(Array1<i64>, Array1<f32>)> {
+    ) -> Result<(Array1<i64>, Array1<T>)> {
         let nn = self.knn(x, y, 1, metric)?;
         Ok((nn.indices.column(0).to_owned(), nn.distances.column(0).to_owned()))
     }
@@ -429,38 +505,38 @@ impl Engine {
     /// assert_eq!((pairs.rows, pairs.cols), (vec![0, 0, 1], vec![0, 2, 1]));
     /// # Ok::<(), pairdist::Error>(())
     /// ```
-    pub fn radius(
+    pub fn radius<T: Element>(
         &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
-        r: f32,
+        x: ArrayView2<T>,
+        y: ArrayView2<T>,
+        r: T,
         metric: impl Into<Distance>,
         max_pairs: usize,
-    ) -> Result<Pairs> {
+    ) -> Result<Pairs<T>> {
         validate::same_dims(x.ncols(), y.ncols())?;
         self.within(x, Some(y), r, metric, max_pairs)
     }
 
     /// The pairs `i < j` of rows of `x` at distance at most `r` (SciPy's `query_pairs`), sorted.
-    pub fn radius_self(
+    pub fn radius_self<T: Element>(
         &self,
-        x: ArrayView2<f32>,
-        r: f32,
+        x: ArrayView2<T>,
+        r: T,
         metric: impl Into<Distance>,
         max_pairs: usize,
-    ) -> Result<Pairs> {
+    ) -> Result<Pairs<T>> {
         self.within(x, None, r, metric, max_pairs)
     }
 
     /// The pairs within `r` of `x` against `y` (`None`: pairs `i < j` of `x`), by row.
-    fn within(
+    fn within<T: Element>(
         &self,
-        x: ArrayView2<f32>,
-        y: Option<ArrayView2<f32>>,
-        r: f32,
+        x: ArrayView2<T>,
+        y: Option<ArrayView2<T>>,
+        r: T,
         metric: impl Into<Distance>,
         max_pairs: usize,
-    ) -> Result<Pairs> {
+    ) -> Result<Pairs<T>> {
         validate::radius(r)?;
         let mut rows = vec![Within::default(); x.nrows()];
         let job = Job::new(x, y, metric, Answer::Within { r, max_pairs, rows: &mut rows });
@@ -475,14 +551,14 @@ impl Engine {
 
 /// The points as the kernels see them (see [`Distance`]): owned copies where the distance
 /// changes coordinates or prepares rows, nothing otherwise.
-struct Prepared {
-    x: Option<Array2<f32>>,
-    y: Option<Array2<f32>>,
+struct Prepared<T> {
+    x: Option<Array2<T>>,
+    y: Option<Array2<T>>,
     kernel: Metric,
 }
 
-impl Prepared {
-    fn new(distance: &Distance, x: ArrayView2<f32>, y: Option<ArrayView2<f32>>) -> Result<Prepared> {
+impl<T: Element> Prepared<T> {
+    fn new(distance: &Distance, x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<Prepared<T>> {
         let resolved = distance.resolve(x, y)?;
         if !resolved.is_identity() {
             log::debug!("{}: preparing {} + {} rows", distance.metric(), x.nrows(), y.map_or(0, |y| y.nrows()));
@@ -491,7 +567,7 @@ impl Prepared {
     }
 
     /// `job` on the prepared points, with the kernel's metric.
-    fn apply<'a: 'p, 'p, 'o>(&'p self, job: Job<'a, 'o>) -> Job<'p, 'o> {
+    fn apply<'a: 'p, 'p, 'o>(&'p self, job: Job<'a, 'o, T>) -> Job<'p, 'o, T> {
         let x = self.x.as_ref().map_or(job.x, |a| a.view());
         let y = job.y.map(|y| self.y.as_ref().map_or(y, |a| a.view()));
         let Job { region, window, answer, .. } = job;

@@ -19,11 +19,15 @@
 //! `sqeuclidean` and `cityblock` results never overflow wrongly (a sum of non-negative terms
 //! overflows only if the true value exceeds `f32::MAX`), but their small results are fixed
 //! the same way.
+//!
+//! Only f32 results are fixed ([`Element::FIX_EXTREMES`]): f64 results follow IEEE
+//! arithmetic, as SciPy's float64 ones do.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::Result;
 use crate::cpu::reference;
+use crate::element::Element;
 use crate::metric::{Finalize, Metric, Term};
 use crate::plan::Tile;
 use crate::sink::Sink;
@@ -33,21 +37,25 @@ use crate::sink::Sink;
 const TINY: f32 = 1.0 / (1u64 << 40) as f32;
 
 /// Entries of flagged rows to recompute for the rows of `x` against the rows of `y`.
-pub(crate) struct Extremes<'a> {
-    x: ArrayView2<'a, f32>,
-    y: ArrayView2<'a, f32>,
+pub(crate) struct Extremes<'a, T> {
+    x: ArrayView2<'a, T>,
+    y: ArrayView2<'a, T>,
     metric: Metric,
     x_flagged: Vec<bool>,
     y_flagged: Vec<bool>,
     /// Results below this may have lost terms to underflow (the sum `d·2⁻¹⁰²`, where each
     /// flushed term of at most 2⁻¹²⁶ changes the sum by at most 2⁻²⁴ of it, finalized); ∞ for
     /// the terms where any entry of a flagged row may be off.
-    small: f32,
+    small: f64,
 }
 
-impl<'a> Extremes<'a> {
-    /// `None` when no row of `x` or `y` has an extreme coordinate: then no entry can be wrong.
-    pub(crate) fn scan(x: ArrayView2<'a, f32>, y: ArrayView2<'a, f32>, metric: Metric) -> Option<Self> {
+impl<'a, T: Element> Extremes<'a, T> {
+    /// `None` when no row of `x` or `y` has an extreme coordinate (then no entry can be
+    /// wrong), and for types that need no fix-up.
+    pub(crate) fn scan(x: ArrayView2<'a, T>, y: ArrayView2<'a, T>, metric: Metric) -> Option<Self> {
+        if !T::FIX_EXTREMES {
+            return None;
+        }
         let d = x.ncols().max(1) as f64;
         let def = metric.definition();
         // The power q of each term: a sum overflows only if some |difference| exceeds
@@ -70,11 +78,13 @@ impl<'a> Extremes<'a> {
             }
             None => (f32::MIN_POSITIVE, f32::INFINITY, true),
         };
-        let flag = |a: &ArrayView2<f32>| -> Vec<bool> {
+        let (tiny, huge) = (f64::from(tiny), f64::from(huge));
+        let flag = |a: &ArrayView2<T>| -> Vec<bool> {
             a.rows()
                 .into_iter()
                 .map(|r| {
-                    r.iter().any(|v| {
+                    r.iter().any(|&v| {
+                        let v: f64 = v.into();
                         let v = v.abs();
                         (v > 0.0 && v < tiny) || (v > huge && v.is_finite())
                     })
@@ -85,24 +95,28 @@ impl<'a> Extremes<'a> {
         if !x_flagged.contains(&true) && !y_flagged.contains(&true) {
             return None;
         }
-        let small = if always { f32::INFINITY } else { metric.finalize(d * 2f64.powi(-102), x.ncols()) as f32 };
+        let small =
+            if always { f64::INFINITY } else { f64::from(metric.finalize(d * 2f64.powi(-102), x.ncols()) as f32) };
         Some(Extremes { x, y, metric, x_flagged, y_flagged, small })
     }
 
     /// The value entry `(i, j)` must have, given what the kernel computed.
-    fn fixed(&self, i: usize, j: usize, v: f32) -> f32 {
-        if (v.is_infinite() || v < self.small || self.small.is_infinite()) && (self.x_flagged[i] || self.y_flagged[j]) {
-            let row = |a: &ArrayView2<f32>, k: usize| a.row(k).iter().map(|&v| f64::from(v)).collect::<Vec<f64>>();
+    fn fixed(&self, i: usize, j: usize, v: T) -> T {
+        let value: f64 = v.into();
+        if (value.is_infinite() || value < self.small || self.small.is_infinite())
+            && (self.x_flagged[i] || self.y_flagged[j])
+        {
+            let row = |a: &ArrayView2<T>, k: usize| a.row(k).iter().map(|&v| v.into()).collect::<Vec<f64>>();
             let exact = reference::kernel_distance(&row(&self.x, i), &row(&self.y, j), self.metric);
             // Points with inf or NaN coordinates keep what IEEE arithmetic gave.
-            if exact.is_finite() { exact as f32 } else { v }
+            if exact.is_finite() { T::from_f64(exact) } else { v }
         } else {
             v
         }
     }
 
     /// Fixes a whole `n × m` matrix, visiting only the flagged rows and columns.
-    pub(crate) fn fix_matrix(&self, mut out: ArrayViewMut2<f32>) {
+    pub(crate) fn fix_matrix(&self, mut out: ArrayViewMut2<T>) {
         for (i, _) in self.x_flagged.iter().enumerate().filter(|f| *f.1) {
             for j in 0..self.y.nrows() {
                 out[(i, j)] = self.fixed(i, j, out[(i, j)]);
@@ -116,7 +130,7 @@ impl<'a> Extremes<'a> {
     }
 
     /// Fixes SciPy's condensed vector of the rows of `x` (`y` is `x`).
-    pub(crate) fn fix_condensed(&self, out: &mut [f32]) {
+    pub(crate) fn fix_condensed(&self, out: &mut [T]) {
         let n = self.x.nrows();
         // Offset of pair (i, j), i < j, in the condensed vector.
         let at = |i: usize, j: usize| n * i - i * (i + 1) / 2 + (j - i - 1);
@@ -135,13 +149,13 @@ impl<'a> Extremes<'a> {
 }
 
 /// A sink that fixes the tiles with flagged rows before passing them on.
-pub(crate) struct FixingSink<'s, 'a> {
-    pub(crate) inner: &'s mut dyn Sink,
-    pub(crate) extremes: &'s Extremes<'a>,
+pub(crate) struct FixingSink<'s, 'a, T: Element> {
+    pub(crate) inner: &'s mut dyn Sink<T>,
+    pub(crate) extremes: &'s Extremes<'a, T>,
 }
 
-impl Sink for FixingSink<'_, '_> {
-    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+impl<T: Element> Sink<T> for FixingSink<'_, '_, T> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         if !self.extremes.touches(tile) {
             return self.inner.accept(tile, values);
         }

@@ -13,9 +13,10 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use ndarray::{Array2, ArrayView2, ShapeBuilder};
+use ndarray::{Array2, ArrayView2, CowArray, Ix2, ShapeBuilder};
 use ndarray_npy::npy::header::{Header, ReadHeaderError};
 
+use crate::element::{Dtype, Element};
 use crate::error::{Error, Result, io_reason};
 use crate::sink::{Layout, NpyFileSink, Sink, TextFileSink};
 use crate::validate;
@@ -38,14 +39,17 @@ const NPY_MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// array takes about 120 bytes.
 const MAX_NPY_HEADER: usize = 10_000;
 
-/// A 2-D input of points (one per row), held in memory.
+/// A 2-D input of points (one per row), held in memory as read: float32 or float64.
 pub struct Input {
-    /// The values computed with (float32).
-    values: Array2<f32>,
-    /// The values as read, when the file held float64.
-    original: Option<Array2<f64>>,
+    values: Values,
     /// The regular file the values came from and its stamp when read.
     source: Option<(PathBuf, Stamp)>,
+}
+
+/// An input's values, in the type the file held.
+enum Values {
+    F32(Array2<f32>),
+    F64(Array2<f64>),
 }
 
 /// The values of an input as they were read, before any conversion.
@@ -58,16 +62,48 @@ pub enum AsRead<'a> {
 }
 
 impl Input {
-    /// The values as an `n × d` float32 view: what pairdist computes with.
-    pub fn view(&self) -> ArrayView2<'_, f32> {
-        self.values.view()
+    /// The values as read: float64 when the file held float64, float32 for float32 files and
+    /// text.
+    pub fn as_read(&self) -> AsRead<'_> {
+        match &self.values {
+            Values::F32(a) => AsRead::F32(a.view()),
+            Values::F64(a) => AsRead::F64(a.view()),
+        }
     }
 
-    /// The values as read: float64 when the file held float64 (the reference `--check` uses).
-    pub fn as_read(&self) -> AsRead<'_> {
-        match &self.original {
-            Some(original) => AsRead::F64(original.view()),
-            None => AsRead::F32(self.values.view()),
+    /// The type of the values as read.
+    pub fn dtype(&self) -> Dtype {
+        match &self.values {
+            Values::F32(_) => Dtype::F32,
+            Values::F64(_) => Dtype::F64,
+        }
+    }
+
+    /// Points × dimensions.
+    pub fn dim(&self) -> (usize, usize) {
+        match &self.values {
+            Values::F32(a) => a.dim(),
+            Values::F64(a) => a.dim(),
+        }
+    }
+
+    /// The values in `T`: a view of them when they were read as `T`, else a copy (exact from
+    /// float32 to float64; rounded to nearest from float64 to float32).
+    ///
+    /// ```
+    /// use pairdist::{Dtype, io::read_input};
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("x.csv");
+    /// std::fs::write(&path, "0.5,1\n2,3\n")?;
+    /// let input = read_input(&path)?; // text is read as float32
+    /// assert_eq!(input.dtype(), Dtype::F32);
+    /// assert_eq!(input.values::<f64>()[(0, 0)], 0.5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn values<T: Element>(&self) -> CowArray<'_, T, Ix2> {
+        match &self.values {
+            Values::F32(a) => same_or_cast(a),
+            Values::F64(a) => same_or_cast(a),
         }
     }
 
@@ -215,14 +251,28 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// `a` as an array of `T`: a view when `A` is `T`, else a converted copy.
+fn same_or_cast<A: Element, T: Element>(a: &Array2<A>) -> CowArray<'_, T, Ix2> {
+    if A::DTYPE == T::DTYPE {
+        // The same type under two names: view the same memory, with the same strides.
+        let memory = a.as_slice_memory_order().expect("inputs are read into contiguous arrays");
+        let strides = (a.strides()[0] as usize, a.strides()[1] as usize);
+        let view = ArrayView2::from_shape(a.dim().strides(strides), bytemuck::cast_slice::<A, T>(memory))
+            .expect("the same shape and strides over the same memory");
+        CowArray::from(view)
+    } else {
+        CowArray::from(a.mapv(|v| v.cast::<T>()))
+    }
+}
+
 /// A `.npy` element type pairdist reads.
-trait Element: Copy {
+trait NpyElement: Copy {
     const SIZE: usize;
     const NAME: &'static str;
     fn from_bytes(bytes: &[u8], big_endian: bool) -> Self;
 }
 
-impl Element for f32 {
+impl NpyElement for f32 {
     const SIZE: usize = 4;
     const NAME: &'static str = "float32";
     fn from_bytes(bytes: &[u8], big_endian: bool) -> Self {
@@ -231,7 +281,7 @@ impl Element for f32 {
     }
 }
 
-impl Element for f64 {
+impl NpyElement for f64 {
     const SIZE: usize = 8;
     const NAME: &'static str = "float64";
     fn from_bytes(bytes: &[u8], big_endian: bool) -> Self {
@@ -253,14 +303,12 @@ struct NpyArray {
 
 fn read_npy(path: &Path, mut reader: impl BufRead, size: Option<u64>) -> Result<Input> {
     let array = read_npy_header(path, &mut reader)?;
-    if array.float64 {
-        let original = read_npy_data::<f64>(path, &array, reader, size)?;
-        let values = original.mapv(|v| v as f32);
-        warn_about_rounding(path, original.view(), values.view());
-        Ok(Input { values, original: Some(original), source: None })
+    let values = if array.float64 {
+        Values::F64(read_npy_data::<f64>(path, &array, reader, size)?)
     } else {
-        Ok(Input { values: read_npy_data::<f32>(path, &array, reader, size)?, original: None, source: None })
-    }
+        Values::F32(read_npy_data::<f32>(path, &array, reader, size)?)
+    };
+    Ok(Input { values, source: None })
 }
 
 /// Reads and checks the header: a 2-D float32 or float64 array.
@@ -349,7 +397,7 @@ fn dtype_name(descr: &str) -> Option<String> {
 
 /// Reads the data of a `.npy` array of `T`: checks the size first (against the file's length
 /// and the memory available), then converts chunk by chunk from the file's byte order.
-fn read_npy_data<T: Element>(
+fn read_npy_data<T: NpyElement>(
     path: &Path,
     array: &NpyArray,
     mut reader: impl Read,
@@ -371,10 +419,8 @@ fn read_npy_data<T: Element>(
         }
     }
     let count = count.expect("counted above");
-    // A float64 input also keeps a float32 copy to compute with.
-    let per_value = if T::SIZE == 8 { 12 } else { 4 };
     let what = format!("'{}' ({rows} x {cols} {})", path.display(), T::NAME);
-    validate::fits_in_memory(&what, (count as u64).checked_mul(per_value))?;
+    validate::fits_in_memory(&what, (count as u64).checked_mul(T::SIZE as u64))?;
     let mut values: Vec<T> = Vec::new();
     values.try_reserve_exact(count).map_err(|_| Error::TooLarge(format!("{what}: the memory cannot be allocated")))?;
 
@@ -398,42 +444,6 @@ fn read_npy_data<T: Element>(
     }
     let shape = if array.fortran { (rows, cols).f() } else { (rows, cols).into_shape_with_order() };
     Array2::from_shape_vec(shape, values).map_err(|e| Error::Internal(format!("npy shape: {e}")))
-}
-
-/// Logs, as a warning so that it shows even under `--quiet`, how much rounding float64 values
-/// to float32 changed them: the result is computed from the rounded values.
-fn warn_about_rounding(path: &Path, original: ArrayView2<f64>, rounded: ArrayView2<f32>) {
-    let mut worst: Option<(f64, (usize, usize))> = None; // largest relative change, and where
-    let mut largest = 0.0f64; // largest absolute change: what distances between close points feel
-    let mut overflowed = 0usize;
-    for ((at, &v), &r) in original.indexed_iter().zip(rounded.iter()) {
-        let r = f64::from(r);
-        if v.is_finite() && r.is_infinite() {
-            overflowed += 1;
-        } else if v != 0.0 && v.is_finite() {
-            let change = (r - v).abs();
-            largest = largest.max(change);
-            if change > 0.0 && worst.is_none_or(|(w, _)| change / v.abs() > w) {
-                worst = Some((change / v.abs(), at));
-            }
-        }
-    }
-    let name = path.display().to_string().escape_debug().to_string();
-    let beyond = match overflowed {
-        0 => String::new(),
-        k => format!("; {k} values beyond the float32 range became infinite"),
-    };
-    match worst {
-        None if overflowed == 0 => log::info!("{name}: float64 values, all exact in float32"),
-        None => log::warn!("{name}: float64 values rounded to float32{beyond}"),
-        Some((change, (i, j))) => log::warn!(
-            "{name}: float64 values rounded to float32, which pairdist computes in: largest relative change \
-             {change:.3e} (row {i}, column {j}: {} became {}), largest absolute change {largest:.3e}{beyond}; \
-             --check compares results with the float64 values",
-            original[(i, j)],
-            rounded[(i, j)]
-        ),
-    }
 }
 
 /// Reads NumPy `loadtxt`-style text: one point per line, values separated by commas or white
@@ -487,7 +497,7 @@ fn read_text(path: &Path, mut reader: impl BufRead) -> Result<Input> {
     }
     let cols = width.map_or(0, |(w, _)| w);
     let values = Array2::from_shape_vec((rows, cols), values).expect("rows x cols values");
-    Ok(Input { values, original: None, source: None })
+    Ok(Input { values: Values::F32(values), source: None })
 }
 
 /// An output written atomically: everything goes to a temporary file beside it, which is
@@ -542,16 +552,31 @@ impl OutputFile {
         if self.temp.is_some() { self.path.display().to_string() } else { "standard output".to_string() }
     }
 
-    /// A sink writing `layout` into the temporary file (or standard output) in this output's format.
+    /// A sink writing `layout` into the temporary file (or standard output) in this output's
+    /// format, float32 from float32 tiles.
     pub fn sink(&self, layout: Layout) -> Result<Box<dyn Sink + 'static>> {
+        self.sink_for::<f32>(layout, Dtype::F32)
+    }
+
+    /// A sink taking tiles of `T` and writing `layout` in `dtype` (each value rounded once
+    /// when `dtype` is narrower) into the temporary file (or standard output) in this output's
+    /// format.
+    pub fn sink_for<T: Element>(&self, layout: Layout, dtype: Dtype) -> Result<Box<dyn Sink<T> + 'static>> {
+        match dtype {
+            Dtype::F32 => self.sink_of::<T, f32>(layout),
+            Dtype::F64 => self.sink_of::<T, f64>(layout),
+        }
+    }
+
+    fn sink_of<T: Element, O: Element>(&self, layout: Layout) -> Result<Box<dyn Sink<T> + 'static>> {
         let Some(temp) = &self.temp else {
             let Format::Text(delimiter) = self.format else { unreachable!("standard output is text") };
-            return Ok(Box::new(TextFileSink::stdout(layout, delimiter)));
+            return Ok(Box::new(TextFileSink::<O>::stdout(layout, delimiter)));
         };
         let file = temp.reopen().map_err(|e| Error::write(&self.path, io_reason(&e)))?;
         Ok(match self.format {
-            Format::Npy => Box::new(NpyFileSink::new(file, self.path.clone(), layout)?),
-            Format::Text(delimiter) => Box::new(TextFileSink::new(file, self.path.clone(), layout, delimiter)),
+            Format::Npy => Box::new(NpyFileSink::<O>::new(file, self.path.clone(), layout)?),
+            Format::Text(delimiter) => Box::new(TextFileSink::<O>::new(file, self.path.clone(), layout, delimiter)),
             Format::Npz => {
                 return Err(Error::write(
                     &self.path,

@@ -6,6 +6,9 @@
 //! checks a job once ([`Engine::run`](crate::Engine::run)), resolves it into a `Task` (the
 //! window's views, the plan, the hooks), and hands the task to one entry point per backend
 //! (`cpu::run`, `gpu::run_task`). Every other call of the engine builds a job.
+//!
+//! A job computes in the type of its points, `T` (`f32` by default, or `f64`): the answer's
+//! distances are of that type too.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use ndarray::{ArrayView2, ArrayViewMut2, s};
 
 use crate::answer::{KnnSink, RadiusSink, TopK, Within};
 use crate::distance::Distance;
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::extremes::{Extremes, FixingSink};
 use crate::metric::Metric;
@@ -41,11 +45,11 @@ use crate::sink::Sink;
 /// assert_eq!(lists[1].as_slice()[0].1, 3);
 /// # Ok::<(), pairdist::Error>(())
 /// ```
-pub struct Job<'a, 'o> {
+pub struct Job<'a, 'o, T: Element = f32> {
     /// The points whose rows are the answer's rows.
-    pub x: ArrayView2<'a, f32>,
+    pub x: ArrayView2<'a, T>,
     /// The points searched (the answer's columns); `None`: `x` itself.
-    pub y: Option<ArrayView2<'a, f32>>,
+    pub y: Option<ArrayView2<'a, T>>,
     /// The metric and its parameters.
     pub metric: Distance,
     /// Which pairs count: every `(i, j)`, or (`x` against itself only) each pair `i < j` once.
@@ -53,13 +57,13 @@ pub struct Job<'a, 'o> {
     /// Rows of `x` × rows of `y` this job covers; `None`: all of them.
     pub window: Option<(Range<usize>, Range<usize>)>,
     /// What to compute and where it goes.
-    pub answer: Answer<'o>,
+    pub answer: Answer<'o, T>,
 }
 
 /// What a job computes and where it goes.
-pub enum Answer<'o> {
+pub enum Answer<'o, T: Element = f32> {
     /// Every distance of the window's pairs.
-    Matrix(Target<'o>),
+    Matrix(Target<'o, T>),
     /// The `k` nearest columns of every row, offered to `lists` (one per row of the window).
     /// For [`Region::StrictUpper`] every pair counts for both of its rows, and no point for
     /// itself (a kNN graph).
@@ -67,38 +71,38 @@ pub enum Answer<'o> {
         /// Neighbours per row.
         k: usize,
         /// One list per row; they may already hold candidates (say, from another shard).
-        lists: &'o mut [TopK],
+        lists: &'o mut [TopK<T>],
     },
     /// The pairs at distance at most `r`, kept by row (columns in order); an error past
     /// `max_pairs` pairs in all.
     Within {
         /// The radius.
-        r: f32,
+        r: T,
         /// Most pairs the answer may hold.
         max_pairs: usize,
         /// One collection per row of the window.
-        rows: &'o mut [Within],
+        rows: &'o mut [Within<T>],
     },
 }
 
 /// Where the distances of a matrix answer go.
-pub enum Target<'o> {
+pub enum Target<'o, T: Element = f32> {
     /// An `n × m` array (any strides); [`Region::Full`] only.
-    Array(ArrayViewMut2<'o, f32>),
+    Array(ArrayViewMut2<'o, T>),
     /// SciPy's condensed vector of the pairs `i < j`; [`Region::StrictUpper`] only.
-    Condensed(&'o mut [f32]),
+    Condensed(&'o mut [T]),
     /// Finished tiles, in plan order (for [`Region::StrictUpper`], entries on or below the
     /// diagonal of a tile are meaningless).
-    Sink(&'o mut dyn Sink),
+    Sink(&'o mut dyn Sink<T>),
 }
 
-impl<'a, 'o> Job<'a, 'o> {
+impl<'a, 'o, T: Element> Job<'a, 'o, T> {
     /// `x` against `y` (`None`: against itself), every pair, the whole problem.
     pub fn new(
-        x: ArrayView2<'a, f32>,
-        y: Option<ArrayView2<'a, f32>>,
+        x: ArrayView2<'a, T>,
+        y: Option<ArrayView2<'a, T>>,
         metric: impl Into<Distance>,
-        answer: Answer<'o>,
+        answer: Answer<'o, T>,
     ) -> Self {
         Job { x, y, metric: metric.into(), region: Region::Full, window: None, answer }
     }
@@ -118,9 +122,9 @@ impl<'a, 'o> Job<'a, 'o> {
 }
 
 /// A checked job: the window's views, its plan, and what every backend applies around it.
-pub(crate) struct Task<'a, 'o> {
-    pub x: ArrayView2<'a, f32>,
-    pub y: ArrayView2<'a, f32>,
+pub(crate) struct Task<'a, 'o, T: Element = f32> {
+    pub x: ArrayView2<'a, T>,
+    pub y: ArrayView2<'a, T>,
     pub metric: Metric,
     pub region: Region,
     /// Added to columns the answers report: the window's start in `y`.
@@ -133,16 +137,18 @@ pub(crate) struct Task<'a, 'o> {
     /// every pair instead of the upper triangle).
     #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "read by the GPU backend"))]
     pub limits: PlanLimits,
-    pub answer: Answer<'o>,
+    pub answer: Answer<'o, T>,
     /// Rows with coordinates extreme enough that some sums need the f64 fix-up.
-    pub extremes: Option<Extremes<'a>>,
+    pub extremes: Option<Extremes<'a, T>>,
     pub monitor: Option<Arc<Monitor>>,
 }
 
-impl<'a, 'o> Task<'a, 'o> {
+impl<'a, 'o, T: Element> Task<'a, 'o, T> {
     /// Checks `job`, whose points are prepared for its metric's kernel (see
-    /// [`Distance::resolve`]), and resolves it, planning within `limits`.
-    pub(crate) fn new(job: Job<'a, 'o>, monitor: Option<Arc<Monitor>>, limits: PlanLimits) -> Result<Self> {
+    /// [`Distance::resolve`]), and resolves it, planning within `limits` (for f32 elements;
+    /// the plan scales them to `T`).
+    pub(crate) fn new(job: Job<'a, 'o, T>, monitor: Option<Arc<Monitor>>, limits: PlanLimits) -> Result<Self> {
+        let limits = limits.for_element::<T>();
         let Job { x, y, metric, region, window, answer } = job;
         debug_assert!(!metric.has_parameters(), "a task's points are already prepared");
         let metric = metric.metric();
@@ -216,14 +222,14 @@ impl<'a, 'o> Task<'a, 'o> {
     /// answer's own sink (a matrix), or one that reduces the tiles (k nearest, radius); with
     /// the f64 fix-up of extreme values and the monitor wrapped around it. The backends'
     /// shared path; each has faster ones for the common cases.
-    pub(crate) fn stream(&mut self, tiles: impl FnOnce(&mut dyn Sink) -> Result<()>) -> Result<()> {
+    pub(crate) fn stream(&mut self, tiles: impl FnOnce(&mut dyn Sink<T>) -> Result<()>) -> Result<()> {
         let (col0, upper) = (self.col0, self.region == Region::StrictUpper);
         let (extremes, monitor) = (self.extremes.as_ref(), self.monitor.as_deref());
         let mut matrix;
         let mut condensed;
         let mut knn;
         let mut radius;
-        let sink: &mut dyn Sink = match &mut self.answer {
+        let sink: &mut dyn Sink<T> = match &mut self.answer {
             Answer::Matrix(Target::Array(out)) => {
                 matrix = crate::sink::MatrixSink::new(out.view_mut());
                 &mut matrix
@@ -243,7 +249,7 @@ impl<'a, 'o> Task<'a, 'o> {
             }
         };
         let mut fixing;
-        let sink: &mut dyn Sink = match extremes {
+        let sink: &mut dyn Sink<T> = match extremes {
             Some(extremes) => {
                 fixing = FixingSink { inner: sink, extremes };
                 &mut fixing
@@ -251,7 +257,7 @@ impl<'a, 'o> Task<'a, 'o> {
             None => sink,
         };
         let mut watched;
-        let sink: &mut dyn Sink = match monitor {
+        let sink: &mut dyn Sink<T> = match monitor {
             Some(monitor) => {
                 watched = MonitoredSink { inner: sink, monitor };
                 &mut watched
@@ -268,13 +274,13 @@ fn same_len(got: usize, want: usize, what: &str) -> Result<()> {
 }
 
 /// Counts each tile's pairs on the monitor and stops when asked to.
-struct MonitoredSink<'s> {
-    inner: &'s mut dyn Sink,
+struct MonitoredSink<'s, T: Element> {
+    inner: &'s mut dyn Sink<T>,
     monitor: &'s Monitor,
 }
 
-impl Sink for MonitoredSink<'_> {
-    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+impl<T: Element> Sink<T> for MonitoredSink<'_, T> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         self.monitor.advance(tile.len() as u64)?;
         self.inner.accept(tile, values)
     }

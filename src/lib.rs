@@ -30,6 +30,7 @@
 pub mod answer;
 pub mod cpu;
 mod distance;
+mod element;
 mod engine;
 mod error;
 mod extremes;
@@ -45,6 +46,7 @@ pub mod validate;
 
 pub use answer::{Neighbors, Pairs};
 pub use distance::{Distance, Resolved};
+pub use element::{Dtype, Element};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use metric::{Definition, Finalize, Merge, Metric, Prepare, Term};

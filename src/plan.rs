@@ -111,6 +111,16 @@ impl PlanLimits {
         self
     }
 
+    /// Returns a copy for tiles of `T`: the plan counts f32 elements, so the byte limits shrink
+    /// by the ratio of the sizes (an f64 tile holds half the values of an f32 tile of the same
+    /// bytes).
+    pub fn for_element<T: crate::Element>(mut self) -> Self {
+        let ratio = (T::DTYPE.size() as u64 / ELEM).max(1);
+        self.max_binding_bytes /= ratio;
+        self.memory_budget_bytes /= ratio;
+        self
+    }
+
     /// Returns a copy whose binding limit is at most `bytes` (the "force small tiles" knob),
     /// never below [`MIN_TILE_BYTES`].
     pub fn with_max_tile_bytes(mut self, bytes: Option<u64>) -> Self {

@@ -55,8 +55,12 @@ pub fn neighbours(k: usize, available: usize) -> Result<()> {
 /// assert!(pairdist::validate::radius(0.5).is_ok());
 /// assert!(pairdist::validate::radius(f32::NAN).is_err());
 /// ```
-pub fn radius(r: f32) -> Result<()> {
-    if r >= 0.0 { Ok(()) } else { Err(Error::InvalidArgument(format!("the radius must be a number >= 0, not {r}"))) }
+pub fn radius<T: crate::Element>(r: T) -> Result<()> {
+    if r >= T::zero() {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!("the radius must be a number >= 0, not {r}")))
+    }
 }
 
 /// Entries of an output: `n × m`, or n(n−1)/2 when `condensed`; an error if they, or their

@@ -112,24 +112,26 @@ fn pdist_ref(metric: &str, x: &Array2<f32>) -> Array1<f64> {
     Array1::from(out)
 }
 
-/// Compares `got` with `want` element by element within the f32 tolerance.
-fn assert_close<'a>(
+/// Compares `got` (float32 or float64 results) with `want` element by element within the f32
+/// tolerance.
+fn assert_close<'a, T: Copy + Into<f64> + std::fmt::Display + 'a>(
     what: &str,
-    got: impl IntoIterator<Item = &'a f32>,
+    got: impl IntoIterator<Item = &'a T>,
     want: impl IntoIterator<Item = &'a f64>,
     d: usize,
     scale: f64,
 ) {
-    let got: Vec<f32> = got.into_iter().copied().collect();
+    let got: Vec<T> = got.into_iter().copied().collect();
     let want: Vec<f64> = want.into_iter().copied().collect();
     assert_eq!(got.len(), want.len(), "{what}: {} values, expected {}", got.len(), want.len());
     let abs = (d as f64).sqrt() * 1.2e-7 * scale * scale * 4.0;
     for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
         let tol = 1e-5 * w.abs() + abs;
+        let g: f64 = g.into();
         assert!(
-            (f64::from(g) - w).abs() <= tol,
+            (g - w).abs() <= tol,
             "{what}: index {i}: got {g}, expected {w} (difference {:e}, tolerance {tol:e})",
-            (f64::from(g) - w).abs()
+            (g - w).abs()
         );
     }
 }
@@ -176,10 +178,27 @@ fn write_input(dir: &Path, name: &str, x: &Array2<f32>, form: InputForm) -> Path
     path
 }
 
-/// Reads a cdist output (.npy or text) as a matrix.
-fn read_matrix(path: &Path, rows: usize, cols: usize) -> Array2<f32> {
+/// The dtype a `.npy` file's header names, such as `<f8`.
+fn npy_dtype(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    let header = String::from_utf8_lossy(&bytes[..bytes.len().min(128)]).into_owned();
+    let at = header.find("'descr': '").unwrap_or_else(|| panic!("{}: no dtype in {header:?}", path.display()));
+    header[at + 10..].split('\'').next().unwrap().to_string()
+}
+
+/// Reads a `.npy` output of float32 or float64 values, as f64.
+fn read_npy_f64<D: ndarray::Dimension>(path: &Path) -> ndarray::Array<f64, D> {
+    match npy_dtype(path).as_str() {
+        "<f4" => read_npy::<_, ndarray::Array<f32, D>>(path).unwrap().mapv(f64::from),
+        "<f8" => read_npy(path).unwrap(),
+        other => panic!("{}: dtype {other}", path.display()),
+    }
+}
+
+/// Reads a cdist output (.npy of either float type, or text) as a matrix.
+fn read_matrix(path: &Path, rows: usize, cols: usize) -> Array2<f64> {
     if path.extension().unwrap() == "npy" {
-        return read_npy(path).unwrap();
+        return read_npy_f64(path);
     }
     let text = std::fs::read_to_string(path).unwrap();
     let sep = if path.extension().unwrap() == "csv" { ',' } else { ' ' };
@@ -187,7 +206,7 @@ fn read_matrix(path: &Path, rows: usize, cols: usize) -> Array2<f32> {
     assert_eq!(lines.len(), rows, "{}: {} lines, expected {rows}", path.display(), lines.len());
     let mut values = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let row: Vec<f32> = if line.is_empty() {
+        let row: Vec<f64> = if line.is_empty() {
             Vec::new()
         } else {
             line.split(sep).map(|t| t.trim().parse().unwrap_or_else(|e| panic!("line {}: {t:?}: {e}", i + 1))).collect()
@@ -198,13 +217,13 @@ fn read_matrix(path: &Path, rows: usize, cols: usize) -> Array2<f32> {
     Array2::from_shape_vec((rows, cols), values).unwrap()
 }
 
-/// Reads a pdist output (.npy or text, one value per line) as a vector.
-fn read_vector(path: &Path) -> Array1<f32> {
+/// Reads a pdist output (.npy of either float type, or text, one value per line) as a vector.
+fn read_vector(path: &Path) -> Array1<f64> {
     if path.extension().unwrap() == "npy" {
-        return read_npy(path).unwrap();
+        return read_npy_f64(path);
     }
     let text = std::fs::read_to_string(path).unwrap();
-    text.lines().map(|l| l.trim().parse::<f32>().unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect()
+    text.lines().map(|l| l.trim().parse::<f64>().unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,6 +409,11 @@ fn cdist_matches_the_f64_reference_for_every_input_and_output_form() {
                 ok(&["cdist", s(&a), s(&b), "--metric", metric, "-o", s(&out), "--backend", backend, "-q"]);
                 let got = read_matrix(&out, n, m);
                 assert_close(&format!("cdist {form:?} {metric} {backend} -> .{ext}"), &got, &want, d, scale.into());
+                if ext == "npy" {
+                    // SciPy's rule: float64 results when an input is float64.
+                    let float64 = [form, FORMS[(k + 1) % FORMS.len()]].iter().any(|f| matches!(f, InputForm::NpyF64));
+                    assert_eq!(npy_dtype(&out), if float64 { "<f8" } else { "<f4" }, "cdist {form:?} -> dtype");
+                }
                 assert!(leftovers(&out).is_empty());
             }
         }
@@ -411,6 +435,10 @@ fn pdist_matches_the_f64_reference_for_every_input_and_output_form() {
                     ok(&["pdist", s(&input), "--metric", metric, "-o", s(&out), "--backend", backend, "-q"]);
                     let got = read_vector(&out);
                     assert_eq!(got.len(), n * (n - 1) / 2);
+                    if ext == "npy" {
+                        let float64 = matches!(form, InputForm::NpyF64);
+                        assert_eq!(npy_dtype(&out), if float64 { "<f8" } else { "<f4" }, "pdist {form:?} -> dtype");
+                    }
                     assert_close(&format!("pdist {form:?} {metric} {backend} -> .{ext}"), &got, &want, d, scale.into());
                 }
             }
@@ -448,7 +476,7 @@ fn empty_inputs() {
         let flat_b = write_input(dir.path(), "flat-b", &Array2::zeros((3, 0)), InputForm::NpyF64);
         for metric in METRICS {
             ok(&["cdist", s(&flat_a), s(&flat_b), "--metric", metric, "-o", s(&out), "--backend", backend, "-q"]);
-            let got: Array2<f32> = read_npy(&out).unwrap();
+            let got: Array2<f64> = read_npy(&out).unwrap(); // float64, as flat_b is
             assert_eq!(got, Array2::zeros((6, 3)), "cdist with d = 0, {metric}, {backend}");
             ok(&["pdist", s(&flat_a), "--metric", metric, "-o", s(&out), "--backend", backend, "-q"]);
             let got: Array1<f32> = read_npy(&out).unwrap();
@@ -598,7 +626,7 @@ fn metric_parameters_from_files_match_the_oracle() {
             for ((i, j), &g) in got.indexed_iter() {
                 let w = want(i, j);
                 let tol = support::tolerance(*metric, d, 8.0, w);
-                assert!(support::close(f64::from(g), w, tol), "{backend} {params:?} ({i}, {j}): {g} vs {w}");
+                assert!(support::close(g, w, tol), "{backend} {params:?} ({i}, {j}): {g} vs {w}");
             }
         }
     }

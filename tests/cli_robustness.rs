@@ -131,12 +131,12 @@ fn pdist_ref(metric: &str, x: &Array2<f64>) -> Vec<f64> {
         .collect()
 }
 
-/// f32 results against f64 expectations: relative 1e-5 plus `abs`.
-fn assert_close(what: &str, got: &[f32], want: &[f64], abs: f64) {
+/// f32 (or f64) results against f64 expectations: relative 1e-5 plus `abs`.
+fn assert_close<T: Copy + Into<f64> + std::fmt::Display>(what: &str, got: &[T], want: &[f64], abs: f64) {
     assert_eq!(got.len(), want.len(), "{what}: {} values, expected {}", got.len(), want.len());
     for (k, (&g, &w)) in got.iter().zip(want).enumerate() {
         let tol = 1e-5 * w.abs() + abs;
-        assert!((f64::from(g) - w).abs() <= tol, "{what}: index {k}: got {g}, expected {w} (tolerance {tol:e})");
+        assert!((g.into() - w).abs() <= tol, "{what}: index {k}: got {g}, expected {w} (tolerance {tol:e})");
     }
 }
 
@@ -194,19 +194,28 @@ fn values_in_order(x: &Array2<f64>, fortran: bool) -> Vec<f64> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. float64 inputs: --check compares with the values as read, and the rounding is a warning.
+// 4. float64 inputs: computed in f64 (nothing rounded, nothing to warn about), and --check
+// holds the results to the f64 bound, from the values as read.
 
 /// Points near 1e4 that differ by less than 1: rounding them to f32 (a spacing of about 1e-3
-/// there) moves their distances by far more than 1e-5 relative.
+/// there) would move their distances by far more than 1e-5 relative.
 fn offset_points() -> Array2<f64> {
     points(44, 2225, 2, 0.0, 1.0).mapv(|v| 1e4 + v)
 }
 
+/// Asserts every `got` is within 1e-12 relative of `want`.
+fn assert_within_1e_12(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (k, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= 1e-12 * w.abs(), "{what}: index {k}: got {g:e}, expected {w:e}");
+    }
+}
+
 #[test]
-fn float64_input_rounded_beyond_tolerance_fails_the_check() {
+fn float64_input_is_computed_in_f64_and_checked_to_the_f64_bound() {
     let dir = TempDir::new().unwrap();
     let x = offset_points();
-    // The premise, checked here in f64: rounding the input moves some distances by > 1e-5.
+    // The premise, checked here in f64: rounding the input would move some distances by > 1e-5.
     let x32 = x.mapv(|v| f64::from(v as f32));
     let (exact, rounded) = (pdist_ref("euclidean", &x), pdist_ref("euclidean", &x32));
     let moved = exact.iter().zip(&rounded).filter(|(e, r)| (*e - *r).abs() > 1e-5 * e.abs()).count();
@@ -217,55 +226,44 @@ fn float64_input_rounded_beyond_tolerance_fails_the_check() {
     for backend in ["cpu", "gpu"] {
         let out = dir.path().join(format!("p-{backend}.npy"));
         let r = run(&["pdist", s(&input), "-o", s(&out), "--check", "-q", "--backend", backend]);
-        assert_one_error(&format!("--check on {backend}"), &r, &["check failed", "float64"]);
-        assert_nothing_written(backend, &out);
-        // The same data as float32 is computed exactly as read: the check passes.
+        assert_ok(&format!("--check on {backend}"), &r);
+        // Under -q only warnings and errors are logged: none is due.
+        assert!(!r.stderr.contains("WARN"), "{backend}: {}", r.stderr);
+        let check = r.stderr.lines().find(|l| l.starts_with("check:")).unwrap_or_else(|| panic!("{}", r.stderr));
+        assert!(check.contains("within tolerance") && check.contains("float64"), "{check}");
+        let got: Array1<f64> = read_npy(&out).unwrap();
+        assert_within_1e_12(&format!("pdist on {backend}"), got.as_slice().unwrap(), &exact);
+        // The same data as float32 is computed as read, in f32: the check passes too.
         let input32 = dir.path().join("offset32.npy");
         write_f32(&input32, &x);
         let r = run(&["pdist", s(&input32), "-o", s(&out), "--check", "-q", "--backend", backend]);
         assert_ok(&format!("--check of float32 input on {backend}"), &r);
+        let got: Array1<f32> = read_npy(&out).unwrap();
+        assert_close(&format!("float32 pdist on {backend}"), got.as_slice().unwrap(), &rounded, 1e-6);
     }
 }
 
 #[test]
-fn float64_input_that_rounds_harmlessly_passes_the_check() {
+fn float64_input_passes_the_check_in_either_output_dtype() {
     let dir = TempDir::new().unwrap();
     let x = points(45, 60, 8, -1.0, 1.0);
     let input = dir.path().join("x64.npy");
     write_npy(&input, &x).unwrap();
-    let out = dir.path().join("p.npy");
-    let r = run(&["pdist", s(&input), "-o", s(&out), "--check", "-q", "--backend", "cpu"]);
-    assert_ok("--check", &r);
-    assert!(r.stderr.lines().any(|l| l.starts_with("check:") && l.contains("within tolerance")), "{}", r.stderr);
-    let got: Array1<f32> = read_npy(&out).unwrap();
-    assert_close("pdist of float64 input", got.as_slice().unwrap(), &pdist_ref("euclidean", &x), 1e-6);
-}
-
-/// The number after `label` in `line`, e.g. 1.7e-4 in "... change 1.7e-4 ...".
-fn number_after(line: &str, label: &str) -> f64 {
-    let rest = &line[line.find(label).unwrap_or_else(|| panic!("no {label:?} in {line}")) + label.len()..];
-    let token: String = rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || ".e-+".contains(*c)).collect();
-    token.parse().unwrap_or_else(|_| panic!("no number after {label:?} in {line}"))
-}
-
-#[test]
-fn float64_rounding_is_a_warning_even_when_quiet() {
-    let dir = TempDir::new().unwrap();
-    let x = offset_points();
-    let input = dir.path().join("offset-values.npy");
-    write_npy(&input, &x).unwrap();
-    let out = dir.path().join("d.npy");
-    let r = run(&["cdist", s(&input), "-o", s(&out), "-q", "--backend", "cpu"]);
-    assert_ok("cdist of float64 input", &r);
-    let warning = r
-        .stderr
-        .lines()
-        .find(|l| l.contains("WARN") && l.contains("offset-values.npy"))
-        .unwrap_or_else(|| panic!("no warning naming the file under -q:\n{}", r.stderr));
-    // The largest relative change of any value, computed here.
-    let want = x.iter().map(|&v| (f64::from(v as f32) - v).abs() / v.abs()).fold(0.0, f64::max);
-    let got = number_after(warning, "largest relative change");
-    assert!((got - want).abs() <= 0.05 * want, "warning says {got:e}, the input changed by up to {want:e}: {warning}");
+    let want = pdist_ref("euclidean", &x);
+    for dtype in ["f64", "f32"] {
+        let out = dir.path().join(format!("p-{dtype}.npy"));
+        let r = run(&["pdist", s(&input), "-o", s(&out), "--check", "-q", "--backend", "cpu", "--dtype", dtype]);
+        assert_ok("--check", &r);
+        assert!(r.stderr.lines().any(|l| l.starts_with("check:") && l.contains("within tolerance")), "{}", r.stderr);
+        if dtype == "f64" {
+            let got: Array1<f64> = read_npy(&out).unwrap();
+            assert_within_1e_12("pdist of float64 input", got.as_slice().unwrap(), &want);
+        } else {
+            let got: Array1<f32> = read_npy(&out).unwrap();
+            // f64 results rounded once to f32: within half an f32 ulp.
+            assert_close("pdist of float64 input as f32", got.as_slice().unwrap(), &want, 1e-7);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -533,8 +531,12 @@ fn big_endian_npy_is_read() {
                 let out = dir.path().join("d.npy");
                 let r = run(&["cdist", s(&a), s(&b), "-o", s(&out), "--backend", backend, "-q"]);
                 assert_ok(&format!("{descr} fortran={fortran} {backend}"), &r);
-                let got: Array2<f32> = read_npy(&out).unwrap();
-                assert_close(&format!("{descr} {backend}"), got.as_slice().unwrap(), want.as_slice().unwrap(), 1e-6);
+                // float64 input gives float64 output.
+                let got: Vec<f64> = match descr {
+                    ">f8" => read_npy::<_, Array2<f64>>(&out).unwrap().into_raw_vec_and_offset().0,
+                    _ => read_npy::<_, Array2<f32>>(&out).unwrap().iter().map(|&v| f64::from(v)).collect(),
+                };
+                assert_close(&format!("{descr} {backend}"), &got, want.as_slice().unwrap(), 1e-6);
             }
         }
     }

@@ -2,17 +2,19 @@
 
 use ndarray::{Array2, ArrayView2};
 
+use crate::element::Element;
 use crate::error::Result;
 use crate::plan::Tile;
 use crate::sink::Sink;
 
 /// The `k` nearest neighbours of every row of X among the rows of Y, shaped like
 /// scikit-learn's `kneighbors` result: row `i` holds its neighbours by ascending distance, ties
-/// broken by the smaller index. NaN distances come after every number.
+/// broken by the smaller index. NaN distances come after every number. Distances are in the
+/// type computed in (`f32` or `f64`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Neighbors {
+pub struct Neighbors<T = f32> {
     /// `n × k` distances, ascending along each row.
-    pub distances: Array2<f32>,
+    pub distances: Array2<T>,
     /// `n × k` indices into the rows of Y.
     pub indices: Array2<i64>,
 }
@@ -20,7 +22,7 @@ pub struct Neighbors {
 /// Whether candidate `a` comes before `b`: the smaller distance (NaN after every number), then
 /// the smaller index. A total order, so every tiling and backend gives the same lists.
 #[inline]
-fn before(a: (f32, i64), b: (f32, i64)) -> bool {
+fn before<T: Element>(a: (T, i64), b: (T, i64)) -> bool {
     match (a.0.is_nan(), b.0.is_nan()) {
         (false, false) => a.0 < b.0 || (a.0 == b.0 && a.1 < b.1),
         (false, true) => true,
@@ -31,12 +33,12 @@ fn before(a: (f32, i64), b: (f32, i64)) -> bool {
 
 /// One row's best `k` candidates so far, in order.
 #[derive(Clone, Debug)]
-pub struct TopK {
+pub struct TopK<T = f32> {
     k: usize,
-    best: Vec<(f32, i64)>,
+    best: Vec<(T, i64)>,
 }
 
-impl TopK {
+impl<T: Element> TopK<T> {
     /// An empty list that keeps at most `k` candidates.
     pub fn new(k: usize) -> Self {
         TopK { k, best: Vec::with_capacity(k) }
@@ -44,7 +46,7 @@ impl TopK {
 
     /// Offers column `j` at distance `v`; kept if it is among the `k` best so far.
     #[inline]
-    pub fn offer(&mut self, v: f32, j: i64) {
+    pub fn offer(&mut self, v: T, j: i64) {
         if self.best.len() == self.k {
             // The common case once the list is full: one comparison with the k-th.
             let worst = self.best[self.k - 1];
@@ -65,15 +67,15 @@ impl TopK {
     /// compares false, so it always takes the exact path. The loop is compiled for AVX-512 or
     /// AVX2 where the CPU has them (the crate's baseline target only has 4-wide SSE).
     #[inline]
-    pub fn offer_run(&mut self, first: usize, values: &[f32]) {
+    pub fn offer_run(&mut self, first: usize, values: &[T]) {
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = "avx512f")]
-            fn avx512(list: &mut TopK, first: usize, values: &[f32]) {
+            fn avx512<T: Element>(list: &mut TopK<T>, first: usize, values: &[T]) {
                 list.offer_run_portable(first, values)
             }
             #[target_feature(enable = "avx2")]
-            fn avx2(list: &mut TopK, first: usize, values: &[f32]) {
+            fn avx2<T: Element>(list: &mut TopK<T>, first: usize, values: &[T]) {
                 list.offer_run_portable(first, values)
             }
             static LEVEL: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
@@ -93,7 +95,7 @@ impl TopK {
 
     #[inline(always)]
     #[expect(clippy::neg_cmp_op_on_partial_ord, reason = "NaN must count as not above the k-th")]
-    fn offer_run_portable(&mut self, first: usize, values: &[f32]) {
+    fn offer_run_portable(&mut self, first: usize, values: &[T]) {
         const RUN: usize = 32;
         let mut c = 0;
         while self.best.len() < self.k && c < values.len() {
@@ -128,13 +130,13 @@ impl TopK {
     }
 
     /// The candidates kept, best first.
-    pub fn as_slice(&self) -> &[(f32, i64)] {
+    pub fn as_slice(&self) -> &[(T, i64)] {
         &self.best
     }
 }
 
 /// Gathers rows' lists into [`Neighbors`] (`n × k`; every list must be full).
-pub fn collect(lists: &[TopK], k: usize) -> Neighbors {
+pub fn collect<T: Element>(lists: &[TopK<T>], k: usize) -> Neighbors<T> {
     let n = lists.len();
     let mut distances = Array2::zeros((n, k));
     let mut indices = Array2::zeros((n, k));
@@ -153,22 +155,22 @@ pub fn collect(lists: &[TopK], k: usize) -> Neighbors {
 /// For X against itself it takes the tiles of the strict upper triangle (`pdist`'s plan,
 /// half the work) and offers each pair to both of its rows; a point is never its own
 /// neighbour. Columns are reported as `col0 +` their index in the tiles.
-pub struct KnnSink<'l> {
-    lists: &'l mut [TopK],
+pub struct KnnSink<'l, T = f32> {
+    lists: &'l mut [TopK<T>],
     symmetric: bool,
     col0: usize,
 }
 
-impl<'l> KnnSink<'l> {
+impl<'l, T: Element> KnnSink<'l, T> {
     /// Offers to `lists` (one per row). With `symmetric`, tiles come from the strict upper
     /// triangle of X against itself, and every pair `(i, j)`, `i < j`, counts for both.
-    pub fn new(lists: &'l mut [TopK], symmetric: bool, col0: usize) -> Self {
+    pub fn new(lists: &'l mut [TopK<T>], symmetric: bool, col0: usize) -> Self {
         KnnSink { lists, symmetric, col0 }
     }
 }
 
-impl Sink for KnnSink<'_> {
-    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+impl<T: Element> Sink<T> for KnnSink<'_, T> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         for (r, row) in values.rows().into_iter().enumerate() {
             let i = tile.rows.start + r;
             if !self.symmetric {

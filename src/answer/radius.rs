@@ -2,6 +2,7 @@
 
 use ndarray::ArrayView2;
 
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::plan::Tile;
 use crate::sink::Sink;
@@ -9,16 +10,16 @@ use crate::sink::Sink;
 /// Pairs `(rows[p], cols[p])` at distance `distances[p]`, sorted by row, then column: the
 /// coordinate (COO) form of a sparse matrix, ready for `scipy.sparse.coo_matrix` or CSR.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Pairs {
+pub struct Pairs<T = f32> {
     /// Row of X of each pair.
     pub rows: Vec<i64>,
     /// Row of Y of each pair.
     pub cols: Vec<i64>,
-    /// Distance of each pair.
-    pub distances: Vec<f32>,
+    /// Distance of each pair (in the type computed in).
+    pub distances: Vec<T>,
 }
 
-impl Pairs {
+impl<T: Element> Pairs<T> {
     /// Number of pairs.
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -30,7 +31,7 @@ impl Pairs {
     }
 
     /// Appends row `i`'s pairs (already in column order).
-    pub fn push_row(&mut self, i: usize, within: &Within) {
+    pub fn push_row(&mut self, i: usize, within: &Within<T>) {
         self.rows.extend(std::iter::repeat_n(i as i64, within.cols.len()));
         self.cols.extend_from_slice(&within.cols);
         self.distances.extend_from_slice(&within.distances);
@@ -38,24 +39,30 @@ impl Pairs {
 }
 
 /// The error for more pairs than the caller allowed.
-pub(crate) fn too_many(max_pairs: usize, r: f32) -> Error {
+pub(crate) fn too_many<T: Element>(max_pairs: usize, r: T) -> Error {
     Error::TooLarge(format!(
         "more than {max_pairs} pairs are within r = {r}: raise the cap (--max-pairs) or lower the radius"
     ))
 }
 
 /// One row's pairs within the radius, in column order.
-#[derive(Clone, Debug, Default)]
-pub struct Within {
+#[derive(Clone, Debug)]
+pub struct Within<T = f32> {
     cols: Vec<i64>,
-    distances: Vec<f32>,
+    distances: Vec<T>,
 }
 
-impl Within {
+impl<T> Default for Within<T> {
+    fn default() -> Self {
+        Within { cols: Vec::new(), distances: Vec::new() }
+    }
+}
+
+impl<T: Element> Within<T> {
     /// Keeps the columns `first, first + 1, …` whose distance in `values` is at most `r`
     /// (never NaN), skipping columns before `from`; returns how many it kept.
     #[inline]
-    pub fn offer_run(&mut self, first: usize, values: &[f32], r: f32, from: usize) -> usize {
+    pub fn offer_run(&mut self, first: usize, values: &[T], r: T, from: usize) -> usize {
         let before = self.cols.len();
         let skip = from.saturating_sub(first).min(values.len());
         for (c, &v) in values.iter().enumerate().skip(skip) {
@@ -82,26 +89,26 @@ impl Within {
 /// there are more than `max_pairs` in all. Blocks of one row band arrive in column order (as
 /// plans give them), so every row's pairs stay in column order. Columns are reported as
 /// `col0 +` their index in the tiles.
-pub struct RadiusSink<'l> {
-    rows: &'l mut [Within],
-    r: f32,
+pub struct RadiusSink<'l, T = f32> {
+    rows: &'l mut [Within<T>],
+    r: T,
     max_pairs: usize,
     upper_only: bool,
     col0: usize,
     kept: usize,
 }
 
-impl<'l> RadiusSink<'l> {
+impl<'l, T: Element> RadiusSink<'l, T> {
     /// Pairs within `r` into `rows` (one per row); with `upper_only` (X against itself), only
     /// pairs `i < j`.
-    pub fn new(rows: &'l mut [Within], r: f32, max_pairs: usize, upper_only: bool, col0: usize) -> Self {
+    pub fn new(rows: &'l mut [Within<T>], r: T, max_pairs: usize, upper_only: bool, col0: usize) -> Self {
         let kept = rows.iter().map(Within::len).sum();
         RadiusSink { rows, r, max_pairs, upper_only, col0, kept }
     }
 }
 
-impl Sink for RadiusSink<'_> {
-    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+impl<T: Element> Sink<T> for RadiusSink<'_, T> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         let first = tile.cols.start + self.col0;
         for (r, row) in values.rows().into_iter().enumerate() {
             let i = tile.rows.start + r;

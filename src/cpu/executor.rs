@@ -171,13 +171,13 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: 
 /// pass of columns at a time, to `reduce` with that row's state (`states[i]` for row `i`):
 /// the CPU's way to answer k-nearest and radius queries without ever holding the matrix. Each
 /// rayon task owns a band of rows and their states, as in [`run_condensed`].
-pub(crate) fn reduce_rows<S: Send>(
-    x: ArrayView2<f32>,
-    y: ArrayView2<f32>,
+pub(crate) fn reduce_rows<T: Element, S: Send>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
     metric: Metric,
     plan: &Plan,
     states: &mut [S],
-    reduce: impl Fn(usize, usize, &[f32], &mut S) -> Result<()> + Sync,
+    reduce: impl Fn(usize, usize, &[T], &mut S) -> Result<()> + Sync,
 ) -> Result<()> {
     debug_assert_eq!(states.len(), plan.n);
     if plan.n == 0 || plan.m == 0 {
@@ -186,10 +186,10 @@ pub(crate) fn reduce_rows<S: Send>(
     let isa = Isa::detect();
     let x = standard(x);
     let packed = PackedY::new(y, isa, 0);
-    let (band, tm) = (band_rows(plan, isa), pass_cols::<f32>(plan, isa));
+    let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
     // A band's pass of distances is read right after it is written: keep it in L2 too.
     let mr = isa.mr();
-    let band = band.min((PANEL_BYTES / (4 * tm)).max(mr) / mr * mr);
+    let band = band.min((PANEL_BYTES / (size_of::<T>() * tm)).max(mr) / mr * mr);
     states.par_chunks_mut(band).enumerate().try_for_each(|(b, band_states)| {
         let r0 = b * band;
         let xb = x.slice(s![r0..r0 + band_states.len(), ..]);

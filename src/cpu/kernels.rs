@@ -556,34 +556,12 @@ mod tests {
     const SIZES: [usize; 9] = [1, 2, 7, 15, 16, 17, 63, 64, 65];
     const DIMS: [usize; 7] = [1, 3, 7, 16, 17, 128, 1000];
 
-    /// f32 and f64 in the tests: random values and the tolerance against the f64 reference.
-    trait TestElem: Element + Into<f64> {
-        fn from_f64(v: f64) -> Self;
-        fn tol(metric: Metric, d: usize, scale: f64, expected: f64) -> f64;
-    }
-    impl TestElem for f32 {
-        fn from_f64(v: f64) -> Self {
-            v as f32
-        }
-        fn tol(metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
-            reference::tolerance(metric, d, scale, expected)
-        }
-    }
-    impl TestElem for f64 {
-        fn from_f64(v: f64) -> Self {
-            v
-        }
-        fn tol(_: Metric, d: usize, scale: f64, expected: f64) -> f64 {
-            1e-13 * expected.abs() + (d.max(1) as f64).sqrt() * f64::EPSILON * 4.0 * scale * scale.max(1.0)
-        }
-    }
-
-    fn random<T: TestElem>(rng: &mut ChaCha8Rng, n: usize, d: usize, scale: f64) -> Array2<T> {
+    fn random<T: Element>(rng: &mut ChaCha8Rng, n: usize, d: usize, scale: f64) -> Array2<T> {
         Array2::from_shape_fn((n, d), |_| T::from_f64(rng.random_range(-scale..scale)))
     }
 
     /// The kernel's metric on the points as given (no preparation), in f64.
-    fn kernel_cdist<T: TestElem>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric) -> Array2<f64> {
+    fn kernel_cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric) -> Array2<f64> {
         let rows = |a: ArrayView2<T>| {
             a.rows().into_iter().map(|r| r.iter().map(|&v| v.into()).collect()).collect::<Vec<Vec<f64>>>()
         };
@@ -593,18 +571,18 @@ mod tests {
 
     /// Inputs the kernel of `metric` is meant for: non-negative for Jensen–Shannon's
     /// probabilities (negative ones give +∞ everywhere, which would test nothing).
-    fn for_kernel<T: TestElem>(a: &Array2<T>, metric: Metric) -> Array2<T> {
+    fn for_kernel<T: Element>(a: &Array2<T>, metric: Metric) -> Array2<T> {
         if metric.definition().term == Term::JensenShannon { a.mapv(|v| v.abs()) } else { a.clone() }
     }
 
     /// Compares `got` (any view) with the reference for `x`, `y`, reporting the first failure.
-    fn assert_close<T: TestElem>(got: ArrayView2<T>, x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, what: &str) {
+    fn assert_close<T: Element>(got: ArrayView2<T>, x: ArrayView2<T>, y: ArrayView2<T>, metric: Metric, what: &str) {
         let want = kernel_cdist(x, y, metric);
         assert_eq!(got.dim(), want.dim(), "{what}: shape");
         let scale = x.iter().chain(y.iter()).fold(0.0f64, |a, &v| a.max(v.into().abs()));
         for ((i, j), &w) in want.indexed_iter() {
             let g: f64 = got[(i, j)].into();
-            let tol = T::tol(metric, x.ncols(), scale, w);
+            let tol = T::tolerance(metric, x.ncols(), scale, w);
             let ok = if w.is_nan() {
                 g.is_nan()
             } else if w.is_infinite() {
@@ -618,7 +596,7 @@ mod tests {
 
     /// Every kernel family on one shape: the whole block, a block of columns starting off a
     /// panel boundary, and an output with non-unit column stride.
-    fn check_shape<T: TestElem>(rng: &mut ChaCha8Rng, n: usize, m: usize, d: usize) {
+    fn check_shape<T: Element>(rng: &mut ChaCha8Rng, n: usize, m: usize, d: usize) {
         let (x0, y0) = (random::<T>(rng, n, d, 1.0), random::<T>(rng, m, d, 1.0));
         for isa in Isa::available() {
             for metric in Metric::KERNELS {
@@ -641,7 +619,7 @@ mod tests {
         }
     }
 
-    fn check_shapes<T: TestElem>(seed: u64) {
+    fn check_shapes<T: Element>(seed: u64) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         for &n in &SIZES {
             for &m in &SIZES {
@@ -690,7 +668,7 @@ mod tests {
     }
 
     /// Non-temporal stores at every offset of the output from a 64-byte boundary.
-    fn check_streamed_stores<T: TestElem>(seed: u64) {
+    fn check_streamed_stores<T: Element>(seed: u64) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let per_line = 64 / size_of::<T>();
         for (n, m, d) in [(13, 272, 3), (7, 200, 17), (1, 64, 1)] {
@@ -741,7 +719,7 @@ mod tests {
         assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor f64");
     }
 
-    fn check_non_finite<T: TestElem>(seed: u64) {
+    fn check_non_finite<T: Element>(seed: u64) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (n, m, d) = (19, 37, 9);
         let mut x = random::<T>(&mut rng, n, d, 1.0);

@@ -9,43 +9,13 @@ mod task;
 pub(crate) use executor::{run_condensed, run_into};
 pub(crate) use task::run;
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
-use num_traits::Float;
+use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::distance::Distance;
+pub use crate::element::Element;
 use crate::error::Result;
 use crate::extremes::Extremes;
-use crate::metric::Metric;
 use crate::plan::{Plan, PlanLimits, Region};
-
-/// An element type the CPU path computes in: `f32` or `f64`.
-pub trait Element: Float + Send + Sync + std::fmt::Debug + 'static {
-    /// Recomputes the entries whose sums overflowed or underflowed this type although the
-    /// distance did not (see `extremes.rs`). f32 is fixed in f64; f64 follows IEEE arithmetic,
-    /// as SciPy does.
-    #[doc(hidden)]
-    fn fix_extremes(_x: ArrayView2<Self>, _y: ArrayView2<Self>, _metric: Metric, _out: ArrayViewMut2<Self>) {}
-
-    /// [`Element::fix_extremes`] for SciPy's condensed vector of the rows of `x`.
-    #[doc(hidden)]
-    fn fix_extremes_condensed(_x: ArrayView2<Self>, _metric: Metric, _out: &mut [Self]) {}
-}
-
-impl Element for f32 {
-    fn fix_extremes(x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, out: ArrayViewMut2<f32>) {
-        if let Some(extremes) = Extremes::scan(x, y, metric) {
-            extremes.fix_matrix(out);
-        }
-    }
-
-    fn fix_extremes_condensed(x: ArrayView2<f32>, metric: Metric, out: &mut [f32]) {
-        if let Some(extremes) = Extremes::scan(x, x, metric) {
-            extremes.fix_condensed(out);
-        }
-    }
-}
-
-impl Element for f64 {}
 
 /// The distance matrix between the rows of `x` and the rows of `y`, on all CPU cores, in the
 /// precision of the inputs (the parameters' change of coordinates in f64, rounded once).
@@ -64,9 +34,11 @@ pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: impl Into<D
     let (x, y) = (px.as_ref().map_or(x, |a| a.view()), py.as_ref().map_or(y, |a| a.view()));
     let metric = resolved.kernel();
     let mut out = Array2::zeros((x.nrows(), y.nrows()));
-    let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &PlanLimits::cpu(None))?;
+    let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &PlanLimits::cpu(None).for_element::<T>())?;
     run_into(x, y, metric, &plan, out.view_mut());
-    T::fix_extremes(x, y, metric, out.view_mut());
+    if let Some(extremes) = Extremes::scan(x, y, metric) {
+        extremes.fix_matrix(out.view_mut());
+    }
     Ok(out)
 }
 
@@ -86,9 +58,11 @@ pub fn pdist<T: Element>(x: ArrayView2<T>, metric: impl Into<Distance>) -> Resul
     let metric = resolved.kernel();
     let n = x.nrows();
     let mut out = Array1::zeros(crate::validate::condensed_len(n)?);
-    let plan = Plan::new(n, n, x.ncols(), Region::StrictUpper, &PlanLimits::cpu(None))?;
+    let plan = Plan::new(n, n, x.ncols(), Region::StrictUpper, &PlanLimits::cpu(None).for_element::<T>())?;
     let slice = out.as_slice_mut().expect("fresh array is contiguous");
     run_condensed(x, metric, &plan, slice);
-    T::fix_extremes_condensed(x, metric, slice);
+    if let Some(extremes) = Extremes::scan(x, x, metric) {
+        extremes.fix_condensed(slice);
+    }
     Ok(out)
 }

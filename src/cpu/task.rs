@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::executor::{reduce_rows, run_condensed, run_into, run_streaming};
 use crate::answer::radius::too_many;
+use crate::element::Element;
 use crate::error::Result;
 use crate::job::{Answer, Target, Task};
 use crate::monitor::Monitor;
 use crate::plan::Region;
 
-/// Runs `task` on all cores.
-pub(crate) fn run(mut task: Task) -> Result<()> {
+/// Runs `task` on all cores, in its element type.
+pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
     let (x, y, metric, plan) = (task.x, task.y, task.metric, task.plan.clone());
     let (own, col0, monitor) = (task.region == Region::StrictUpper, task.col0, task.monitor.clone());
     let empty = task.is_empty();

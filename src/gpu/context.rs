@@ -44,6 +44,9 @@ pub struct AdapterSummary {
     pub max_invocations: u32,
     /// Workgroup memory, in bytes.
     pub workgroup_storage: u32,
+    /// Whether shaders may compute in f64 (`wgpu::Features::SHADER_F64`). pairdist's kernels
+    /// are f32 for now: float64 work runs on the CPU whatever this says.
+    pub shader_f64: bool,
     /// Why pairdist cannot run on this adapter (`None` when it can): for example an OpenGL
     /// context older than 4.3, which has no compute shaders. Such adapters are listed by
     /// `pairdist info` but never chosen.
@@ -65,6 +68,7 @@ impl AdapterSummary {
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
             max_invocations: limits.max_compute_invocations_per_workgroup,
             workgroup_storage: limits.max_compute_workgroup_storage_size,
+            shader_f64: adapter.features().contains(wgpu::Features::SHADER_F64),
             unusable: unusable(adapter),
         }
     }

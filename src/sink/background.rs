@@ -7,22 +7,23 @@ use std::thread::JoinHandle;
 use ndarray::{Array2, ArrayView2};
 
 use super::Sink;
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::plan::Tile;
 
 /// Blocks queued for the writer at most; bounds the memory the queue can hold.
 const QUEUE: usize = 4;
 
-/// Runs `inner` on a writer thread, fed through a bounded queue of owned tiles.
-pub struct Background {
-    queue: Option<SyncSender<(Tile, Array2<f32>)>>,
+/// Runs `inner` on a writer thread, fed through a bounded queue of owned tiles of `T`.
+pub struct Background<T: Element = f32> {
+    queue: Option<SyncSender<(Tile, Array2<T>)>>,
     writer: Option<JoinHandle<Result<()>>>,
 }
 
-impl Background {
+impl<T: Element> Background<T> {
     /// Starts the writer thread for `inner`.
-    pub fn new(mut inner: Box<dyn Sink + 'static>) -> Self {
-        let (tx, rx) = sync_channel::<(Tile, Array2<f32>)>(QUEUE);
+    pub fn new(mut inner: Box<dyn Sink<T> + 'static>) -> Self {
+        let (tx, rx) = sync_channel::<(Tile, Array2<T>)>(QUEUE);
         let writer = std::thread::Builder::new()
             .name("pairdist-writer".into())
             .spawn(move || {
@@ -46,8 +47,8 @@ impl Background {
     }
 }
 
-impl Sink for Background {
-    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+impl<T: Element> Sink<T> for Background<T> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         let queue = self.queue.as_ref().ok_or(Error::Interrupted)?;
         if queue.send((tile.clone(), values.to_owned())).is_err() {
             // The writer stopped early: its error says why.
@@ -62,7 +63,7 @@ impl Sink for Background {
     }
 }
 
-impl Drop for Background {
+impl<T: Element> Drop for Background<T> {
     fn drop(&mut self) {
         // On an early error the writer is told to stop; its result no longer matters.
         let _ = self.join();

@@ -7,15 +7,16 @@ use std::io::{self, BufWriter, Seek, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, ArrayView1, ArrayView2, s};
+use ndarray::{Array2, ArrayView1, ArrayView2, Zip, s};
 use ndarray_npy::WritableElement;
 use ndarray_npy::npy::header::{Header, Layout as NpyLayout};
 
 use super::{Layout, Sink};
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::plan::Tile;
 
-// The .npy header says little-endian f32 ('<f4'); the bytes are written as they are in memory.
+// The .npy header says little-endian ('<f4', '<f8'); the bytes are written as they are in memory.
 #[cfg(not(target_endian = "little"))]
 compile_error!("pairdist writes .npy data in native byte order, which must be little-endian");
 
@@ -23,29 +24,33 @@ compile_error!("pairdist writes .npy data in native byte order, which must be li
 /// ones are written row segment by row segment. Bounds the sink's memory whatever the output.
 const MAX_BAND_BYTES: usize = 64 << 20;
 
-/// Writes an f32 `.npy` file (C order) as tiles arrive, so the output never has to fit in
-/// memory. Blocks of one row band are gathered into one contiguous write when the band is
-/// small enough (a few large writes keep the disk busy; many small ones do not).
-pub struct NpyFileSink {
+/// Writes a `.npy` file of `O` (float32 or float64, C order) as tiles arrive, so the output
+/// never has to fit in memory; tiles of either type are taken and rounded to `O`. Blocks of one
+/// row band are gathered into one contiguous write when the band is small enough (a few large
+/// writes keep the disk busy; many small ones do not).
+pub struct NpyFileSink<O: Element = f32> {
     file: File,
     path: PathBuf,
     layout: Layout,
     data_offset: u64,
-    band: Option<Band>,
+    band: Option<Band<O>>,
 }
 
 /// A row band of a matrix output being gathered: its rows and the values so far.
-struct Band {
+struct Band<O> {
     rows: std::ops::Range<usize>,
-    values: Array2<f32>,
+    values: Array2<O>,
     filled: usize,
 }
 
-impl NpyFileSink {
+impl<O: Element> NpyFileSink<O> {
+    /// Bytes per value.
+    const SIZE: u64 = size_of::<O>() as u64;
+
     /// Writes the header for `layout` into `file` and sizes the file; `path` names it in errors.
     pub fn new(mut file: File, path: PathBuf, layout: Layout) -> Result<Self> {
         let header = Header {
-            type_descriptor: <f32 as WritableElement>::type_descriptor(),
+            type_descriptor: <O as WritableElement>::type_descriptor(),
             layout: NpyLayout::Standard,
             shape: layout.shape(),
         };
@@ -53,18 +58,18 @@ impl NpyFileSink {
         header.write(&mut file).map_err(|e| wrap(&e))?;
         let data_offset = file.stream_position().map_err(|e| wrap(&e))?;
         // A sparse file of the final size: tiles land at their offsets in any order.
-        file.set_len(data_offset + layout.len() * 4).map_err(|e| wrap(&e))?;
+        file.set_len(data_offset + layout.len() * Self::SIZE).map_err(|e| wrap(&e))?;
         Ok(NpyFileSink { file, path, layout, data_offset, band: None })
     }
 
-    fn write_at(&self, data: &[f32], offset: u64) -> Result<()> {
-        write_all_at(&self.file, bytemuck::cast_slice(data), self.data_offset + offset * 4)
+    fn write_at(&self, data: &[O], offset: u64) -> Result<()> {
+        write_all_at(&self.file, bytemuck::cast_slice(data), self.data_offset + offset * Self::SIZE)
             .map_err(|e| Error::write(&self.path, e))
     }
 
     /// Writes every row segment of a tile where it belongs.
-    fn write_segments(&self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
-        let mut row_buf = Vec::new();
+    fn write_segments<T: Element>(&self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
+        let mut row_buf: Vec<O> = Vec::new();
         for seg in self.layout.segments(tile) {
             let row = values.slice(s![seg.row, seg.cols.clone()]);
             let data = contiguous(row, &mut row_buf);
@@ -83,12 +88,12 @@ impl NpyFileSink {
     }
 }
 
-impl Sink for NpyFileSink {
-    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+impl<T: Element, O: Element> Sink<T> for NpyFileSink<O> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         let Layout::Matrix { m, .. } = self.layout else {
             return self.write_segments(tile, values);
         };
-        if tile.rows.len() * m * 4 > MAX_BAND_BYTES {
+        if tile.rows.len() * m * size_of::<O>() > MAX_BAND_BYTES {
             return self.write_segments(tile, values);
         }
         if self.band.as_ref().is_some_and(|b| b.rows != tile.rows) {
@@ -99,7 +104,7 @@ impl Sink for NpyFileSink {
             values: Array2::zeros((tile.rows.len(), m)),
             filled: 0,
         });
-        band.values.slice_mut(s![.., tile.cols.clone()]).assign(&values);
+        Zip::from(band.values.slice_mut(s![.., tile.cols.clone()])).and(values).for_each(|d, &v| *d = v.cast());
         band.filled += tile.cols.len();
         if band.filled == m {
             self.flush_band()?;
@@ -114,7 +119,8 @@ impl Sink for NpyFileSink {
 }
 
 /// Writes text in NumPy `savetxt` style: one matrix row per line (or one condensed value per
-/// line), values separated by `delimiter`, in the shortest form that reads back to the same f32.
+/// line), values separated by `delimiter`, in the shortest form that reads back to the same `O`
+/// (f32 or f64: up to 9 or 17 significant digits); tiles of either type are rounded to `O`.
 ///
 /// Text must be written row by row, but tiles arrive a row band at a time, columns inner: the
 /// first line of a band is done only when its last tile is. So the sink gathers one band
@@ -122,7 +128,7 @@ impl Sink for NpyFileSink {
 /// (a few rows of a very wide output) is gathered in an unnamed temporary file beside the
 /// output (removed by the OS however the run ends), and written out from there a piece of a
 /// row at a time. Memory stays bounded whatever the output's shape.
-pub struct TextFileSink {
+pub struct TextFileSink<O: Element = f32> {
     out: BufWriter<TextOut>,
     /// The output's name in errors.
     path: PathBuf,
@@ -132,7 +138,7 @@ pub struct TextFileSink {
     spill_dir: PathBuf,
     /// Bands of more bytes than this are spilled.
     band_limit: usize,
-    band: Option<TextBand>,
+    band: Option<TextBand<O>>,
     /// The spill file, created when a band first needs it and reused.
     spill: Option<File>,
 }
@@ -160,16 +166,19 @@ impl Write for TextOut {
 }
 
 /// A band of output rows being gathered: in memory, or (None) in the spill file at
-/// `(row in band × width + column) × 4` bytes.
-struct TextBand {
+/// `(row in band × width + column) × size_of::<O>()` bytes.
+struct TextBand<O> {
     rows: Range<usize>,
-    memory: Option<Array2<f32>>,
+    memory: Option<Array2<O>>,
 }
 
 /// Values formatted per step when a band is written out.
 const TEXT_CHUNK: usize = 1 << 14;
 
-impl TextFileSink {
+impl<O: Element> TextFileSink<O> {
+    /// Bytes per value.
+    const SIZE: u64 = size_of::<O>() as u64;
+
     /// A text sink writing `layout` into `file`, separating values by `delimiter`; `path`
     /// names the output in errors, and its folder takes the spill file of large bands.
     pub fn new(file: File, path: PathBuf, layout: Layout, delimiter: char) -> Self {
@@ -216,9 +225,9 @@ impl TextFileSink {
     }
 
     /// Starts gathering the band `rows`: in memory if it is small enough, else in the spill file.
-    fn start_band(&mut self, rows: Range<usize>) -> Result<TextBand> {
+    fn start_band(&mut self, rows: Range<usize>) -> Result<TextBand<O>> {
         let width = self.width();
-        let bytes = rows.len().checked_mul(width).and_then(|v| v.checked_mul(4));
+        let bytes = rows.len().checked_mul(width).and_then(|v| v.checked_mul(size_of::<O>()));
         if bytes.is_some_and(|b| b <= self.band_limit) {
             return Ok(TextBand { memory: Some(Array2::zeros((rows.len(), width))), rows });
         }
@@ -232,18 +241,18 @@ impl TextFileSink {
     }
 
     /// Stores a tile of the current band.
-    fn gather(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+    fn gather<T: Element>(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         let width = self.width();
         let band = self.band.as_mut().expect("a band was started");
         if let Some(memory) = &mut band.memory {
-            memory.slice_mut(s![.., tile.cols.clone()]).assign(&values);
+            Zip::from(memory.slice_mut(s![.., tile.cols.clone()])).and(values).for_each(|d, &v| *d = v.cast());
             return Ok(());
         }
         let spill = self.spill.as_ref().expect("spilled bands have a spill file");
-        let mut row_buf = Vec::new();
+        let mut row_buf: Vec<O> = Vec::new();
         for (r, row) in values.rows().into_iter().enumerate() {
             let data = contiguous(row, &mut row_buf);
-            let offset = (r as u64 * width as u64 + tile.cols.start as u64) * 4;
+            let offset = (r as u64 * width as u64 + tile.cols.start as u64) * Self::SIZE;
             write_all_at(spill, bytemuck::cast_slice(data), offset).map_err(|e| spill_error(&self.path, e))?;
         }
         Ok(())
@@ -253,7 +262,7 @@ impl TextFileSink {
     fn flush_band(&mut self) -> Result<()> {
         let Some(band) = self.band.take() else { return Ok(()) };
         let width = self.width();
-        let mut chunk: Vec<f32> = Vec::new();
+        let mut chunk: Vec<O> = Vec::new();
         for (r, i) in band.rows.clone().enumerate() {
             let cols = match self.layout {
                 Layout::Matrix { m, .. } => 0..m,
@@ -261,11 +270,11 @@ impl TextFileSink {
             };
             for start in cols.clone().step_by(TEXT_CHUNK) {
                 let piece = start..(start + TEXT_CHUNK).min(cols.end);
-                let values: &[f32] = match &band.memory {
+                let values: &[O] = match &band.memory {
                     Some(memory) => &memory.row(r).to_slice().expect("band rows are contiguous")[piece.clone()],
                     None => {
-                        chunk.resize(piece.len(), 0.0);
-                        let offset = (r as u64 * width as u64 + piece.start as u64) * 4;
+                        chunk.resize(piece.len(), O::zero());
+                        let offset = (r as u64 * width as u64 + piece.start as u64) * Self::SIZE;
                         let spill = self.spill.as_ref().expect("spilled bands have a spill file");
                         read_exact_at(spill, bytemuck::cast_slice_mut(&mut chunk), offset)
                             .map_err(|e| spill_error(&self.path, e))?;
@@ -288,7 +297,7 @@ impl TextFileSink {
 
     /// Writes consecutive values of one row: a matrix row's values separated by the delimiter
     /// (`first`: the row's first value), or condensed values one per line.
-    fn write_values(&mut self, values: &[f32], first: bool) -> io::Result<()> {
+    fn write_values(&mut self, values: &[O], first: bool) -> io::Result<()> {
         for (k, v) in values.iter().enumerate() {
             match self.layout {
                 Layout::Matrix { .. } => {
@@ -308,8 +317,8 @@ fn spill_error(path: &Path, e: io::Error) -> Error {
     Error::write(path, format!("temporary storage of a large band failed: {e}"))
 }
 
-impl Sink for TextFileSink {
-    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+impl<T: Element, O: Element> Sink<T> for TextFileSink<O> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         if self.band.as_ref().is_some_and(|band| band.rows != tile.rows) {
             self.flush_band()?;
         }
@@ -334,13 +343,15 @@ impl Sink for TextFileSink {
     }
 }
 
-/// The values of `row` as one slice: the row itself when it is contiguous, else a copy in `buf`.
-fn contiguous<'a>(row: ArrayView1<'a, f32>, buf: &'a mut Vec<f32>) -> &'a [f32] {
+/// The values of `row` in `O`, as one slice: the row itself when it is contiguous and of that
+/// type, else a copy in `buf`.
+fn contiguous<'a, T: Element, O: Element>(row: ArrayView1<'a, T>, buf: &'a mut Vec<O>) -> &'a [O] {
     match row.to_slice() {
-        Some(values) => values,
-        None => {
+        // The same type: the cast only changes the slice's name for it.
+        Some(values) if T::DTYPE == O::DTYPE => bytemuck::cast_slice(values),
+        _ => {
             buf.clear();
-            buf.extend(row.iter());
+            buf.extend(row.iter().map(|&v| v.cast::<O>()));
             buf
         }
     }
@@ -439,14 +450,14 @@ mod tests {
             Layout::Matrix { n, m } => (n, m, false),
             Layout::Condensed { n } => (n, n, true),
         };
-        let mut sink = TextFileSink::new(File::create(&path).unwrap(), path.clone(), layout, delimiter);
+        let mut sink = TextFileSink::<f32>::new(File::create(&path).unwrap(), path.clone(), layout, delimiter);
         sink.band_limit = band_limit;
         for (tile, values) in tiles(n, m, tile_shape.0, tile_shape.1, condensed) {
             sink.accept(&tile, values.view()).unwrap();
             // A spilled band holds at most one piece of a row in memory.
             assert!(sink.band.as_ref().is_none_or(|b| b.memory.is_some() == (band_limit > 0)));
         }
-        sink.finish().unwrap();
+        Sink::<f32>::finish(&mut sink).unwrap();
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.csv")], "the spill file has no name");
         std::fs::read_to_string(&path).unwrap()

@@ -2,6 +2,10 @@
 //!
 //! Executors hand each finished tile to [`Sink::accept`] in plan order (row bands top to
 //! bottom, columns left to right inside a band), then call [`Sink::finish`] once.
+//!
+//! A sink takes tiles of the type computed in (`f32` or `f64`); the matrix, condensed and file
+//! sinks take either and store their own type, so f64 results can be kept as f32 (half the
+//! memory or disk) without an f64 copy of the whole output.
 
 mod background;
 mod file;
@@ -11,8 +15,9 @@ pub use background::Background;
 pub use file::{NpyFileSink, TextFileSink};
 pub use layout::Layout;
 
-use ndarray::{ArrayView2, ArrayViewMut2, s};
+use ndarray::{ArrayView2, ArrayViewMut2, Zip, s};
 
+use crate::element::Element;
 use crate::error::Result;
 use crate::plan::Tile;
 
@@ -29,48 +34,63 @@ pub trait Sink<T: Copy = f32>: Send {
     }
 }
 
-/// Writes tiles into a caller's `n × m` matrix view.
-pub struct MatrixSink<'a, T> {
-    out: ArrayViewMut2<'a, T>,
+/// Writes tiles into a caller's `n × m` matrix view, of the tiles' type or another (each value
+/// rounded once).
+///
+/// ```
+/// use ndarray::{array, Array2};
+/// use pairdist::{Backend, Engine, Metric, sink::MatrixSink};
+/// let engine = Engine::new(Backend::Cpu)?;
+/// let x = array![[0.0f64], [0.1]];
+/// // Computed in f64, kept in f32.
+/// let mut out = Array2::<f32>::zeros((2, 2));
+/// engine.cdist_to(x.view(), x.view(), Metric::Euclidean, &mut MatrixSink::new(out.view_mut()))?;
+/// assert_eq!(out[(0, 1)], 0.1f32);
+/// # Ok::<(), pairdist::Error>(())
+/// ```
+pub struct MatrixSink<'a, O> {
+    out: ArrayViewMut2<'a, O>,
 }
 
-impl<'a, T> MatrixSink<'a, T> {
+impl<'a, O> MatrixSink<'a, O> {
     /// A sink writing into `out`.
-    pub fn new(out: ArrayViewMut2<'a, T>) -> Self {
+    pub fn new(out: ArrayViewMut2<'a, O>) -> Self {
         MatrixSink { out }
     }
 }
 
-impl<T: Copy + Send> Sink<T> for MatrixSink<'_, T> {
+impl<T: Element, O: Element> Sink<T> for MatrixSink<'_, O> {
     fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
-        self.out.slice_mut(s![tile.rows.clone(), tile.cols.clone()]).assign(&values);
+        let dst = self.out.slice_mut(s![tile.rows.clone(), tile.cols.clone()]);
+        Zip::from(dst).and(values).for_each(|d, &v| *d = v.cast());
         Ok(())
     }
 }
 
-/// Writes the strictly-upper part of tiles into SciPy's condensed vector of length n(n−1)/2.
-pub struct CondensedSink<'a, T> {
+/// Writes the strictly-upper part of tiles into SciPy's condensed vector of length n(n−1)/2,
+/// of the tiles' type or another.
+pub struct CondensedSink<'a, O> {
     layout: Layout,
-    out: &'a mut [T],
+    out: &'a mut [O],
 }
 
-impl<'a, T> CondensedSink<'a, T> {
+impl<'a, O> CondensedSink<'a, O> {
     /// A sink writing the condensed distances of `n` points into `out` (length n(n−1)/2).
-    pub fn new(n: usize, out: &'a mut [T]) -> Self {
+    pub fn new(n: usize, out: &'a mut [O]) -> Self {
         let layout = Layout::Condensed { n };
         assert_eq!(out.len() as u64, layout.len(), "condensed output has the wrong length");
         CondensedSink { layout, out }
     }
 }
 
-impl<T: Copy + Send> Sink<T> for CondensedSink<'_, T> {
+impl<T: Element, O: Element> Sink<T> for CondensedSink<'_, O> {
     fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         for seg in self.layout.segments(tile) {
             let src = values.slice(s![seg.row, seg.cols.clone()]);
             let start = seg.offset as usize;
             let dst = &mut self.out[start..start + seg.cols.len()];
-            for (d, s) in dst.iter_mut().zip(src.iter()) {
-                *d = *s;
+            for (d, &s) in dst.iter_mut().zip(src.iter()) {
+                *d = s.cast();
             }
         }
         Ok(())

@@ -61,6 +61,16 @@ pub fn oracle(x: &[f32], y: &[f32], metric: Metric) -> f64 {
 pub fn oracle_weighted(x: &[f32], y: &[f32], metric: Metric, w: &[f64]) -> f64 {
     let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
     let y: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+    oracle_weighted64(&x, &y, metric, w)
+}
+
+/// [`oracle`] of f64 points.
+pub fn oracle64(x: &[f64], y: &[f64], metric: Metric) -> f64 {
+    oracle_weighted64(x, y, metric, &vec![1.0; x.len()])
+}
+
+/// [`oracle_weighted`] of f64 points.
+pub fn oracle_weighted64(x: &[f64], y: &[f64], metric: Metric, w: &[f64]) -> f64 {
     let n = x.len();
     let sum = |f: &dyn Fn(usize) -> f64| (0..n).map(f).sum::<f64>();
     match metric {
@@ -101,7 +111,7 @@ pub fn oracle_weighted(x: &[f32], y: &[f32], metric: Metric, w: &[f64]) -> f64 {
         Metric::Hamming => sum(&|k| if x[k] != y[k] { w[k] } else { 0.0 }) / w.iter().sum::<f64>(),
         Metric::JensenShannon => {
             // SciPy's C loop (jensenshannon_distance_double).
-            if x.iter().chain(&y).any(|&v| v < 0.0) {
+            if x.iter().chain(y).any(|&v| v < 0.0) {
                 return f64::INFINITY;
             }
             let (sx, sy) = (x.iter().sum::<f64>(), y.iter().sum::<f64>());

@@ -1,23 +1,20 @@
 //! `--check`: recompute a sample of the entries that were written with the f64 reference,
 //! from the inputs *as read* (float64 when the file held float64).
 //!
-//! Two things can move a result away from the reference, and each is held to its own bound:
-//!
-//! - the f32 computation, from the f32 values it was given: [`reference::tolerance`], the
-//!   bound every backend is tested against;
-//! - rounding a float64 input to f32 before computing: the reference from the rounded values
-//!   may differ from the one from the values as read by at most [`INPUT_ROUNDING`] relative.
-//!   A tolerance with an absolute term scaled by the coordinates would hide exactly the case
-//!   that matters (points near 1e4 that differ by less than 1, where f32's spacing of 1e-3
-//!   moves every distance by 1e-4 relative), so this bound is relative only.
+//! pairdist computes in the wider of the inputs' and the output's types, so the values
+//! computed with are the values as read, and each entry is held to the tolerance of the type
+//! it was computed in ([`Element::tolerance`]: 1e-5 relative for f32, 1e-12 for f64, each plus
+//! an absolute term), plus the rounding to the output's type when that is narrower (float32
+//! written from float64 results).
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use ndarray::{Array1, ArrayView2};
-use pairdist::Resolved;
 use pairdist::cpu::reference;
 use pairdist::io::{AsRead, Input};
 use pairdist::plan::Tile;
+use pairdist::{Dtype, Element, Resolved};
 use rand::SeedableRng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
@@ -26,35 +23,34 @@ use rand_chacha::ChaCha8Rng;
 const PER_BLOCK: usize = 16;
 /// Entries checked in a run at least (or all of a smaller output).
 const MIN_TOTAL: u64 = 1000;
-/// How far rounding float64 inputs to f32 may move a result, relative to it.
-const INPUT_ROUNDING: f64 = 1e-5;
 
-/// Samples entries of finished tiles and compares them with the f64 reference.
-pub(crate) struct Checker<'x> {
+/// Samples entries of finished tiles, computed in `T`, and compares them with the f64 reference.
+pub(crate) struct Checker<'x, T> {
     x: &'x Input,
     y: &'x Input,
-    /// The distance with its parameters resolved against the inputs as computed with.
+    /// The distance with its parameters resolved against the inputs.
     resolved: Resolved,
     upper_only: bool,
     /// Entries the run writes.
     total: u64,
+    /// The type the entries are written in.
+    output: Dtype,
     rng: ChaCha8Rng,
     checked: u64,
     worst: Option<Worst>,
     failures: u64,
-    /// Failures because rounding the input moved the reference by more than [`INPUT_ROUNDING`].
-    rounding_failures: u64,
     /// Points an answer left out although they belong in it (see [`Checker::answer_row`]).
     missed: u64,
     /// Rows whose answer was held against all their f64 distances.
     rows_searched: u64,
+    computed_in: PhantomData<T>,
 }
 
 /// What a row's answer promises: its k nearest, or every point within a radius.
 #[derive(Clone, Copy)]
 pub(crate) enum Bound {
     Nearest(usize),
-    Radius(f32),
+    Radius(f64),
 }
 
 /// The f64 distance between row `i` of `x` and row `j` of `y`, from the values as read.
@@ -69,7 +65,7 @@ fn distance64(x: &Input, i: usize, y: &Input, j: usize, resolved: &Resolved) -> 
 struct Worst {
     rel: f64,
     at: (usize, usize),
-    got: f32,
+    got: f64,
     want: f64,
 }
 
@@ -81,8 +77,19 @@ fn row64(input: &Input, i: usize) -> Array1<f64> {
     }
 }
 
-fn is_float64(input: &Input) -> bool {
-    matches!(input.as_read(), AsRead::F64(_))
+/// `value` as written in `output`: rounded once when that is float32.
+fn written(value: f64, output: Dtype) -> f64 {
+    match output {
+        Dtype::F32 => f64::from(value as f32),
+        Dtype::F64 => value,
+    }
+}
+
+/// How far writing a result of about `want` computed in `compute` as `output` may move it:
+/// nothing when `output` is as wide, else an f32 rounding (relative, or the spacing of f32's
+/// subnormals near zero).
+fn output_rounding(compute: Dtype, output: Dtype, want: f64) -> f64 {
+    if output < compute { f64::from(f32::EPSILON) * want.abs() + f64::from(f32::from_bits(1)) } else { 0.0 }
 }
 
 /// Entries `(row, column)` of a tile, relative to it, that the output keeps: all, or those
@@ -122,22 +129,31 @@ impl Wanted {
     }
 }
 
-impl<'x> Checker<'x> {
-    /// A checker for the `total` entries that `x` against `y` writes (pdist when `upper_only`).
-    pub(crate) fn new(x: &'x Input, y: &'x Input, resolved: Resolved, upper_only: bool, total: u64) -> Self {
+impl<'x, T: Element> Checker<'x, T> {
+    /// A checker for the `total` entries that `x` against `y` writes (pdist when `upper_only`)
+    /// in `output`.
+    pub(crate) fn new(
+        x: &'x Input,
+        y: &'x Input,
+        resolved: Resolved,
+        upper_only: bool,
+        total: u64,
+        output: Dtype,
+    ) -> Self {
         Checker {
             x,
             y,
             resolved,
             upper_only,
             total,
+            output,
             rng: ChaCha8Rng::seed_from_u64(0x5eed),
             checked: 0,
             worst: None,
             failures: 0,
-            rounding_failures: 0,
             missed: 0,
             rows_searched: 0,
+            computed_in: PhantomData,
         }
     }
 
@@ -148,7 +164,7 @@ impl<'x> Checker<'x> {
         (share as usize).max(PER_BLOCK).min(wanted)
     }
 
-    pub(crate) fn sample(&mut self, tile: &Tile, values: ArrayView2<f32>) {
+    pub(crate) fn sample(&mut self, tile: &Tile, values: ArrayView2<T>) {
         let wanted = Wanted::of(tile, self.upper_only);
         let quota = self.quota(wanted.len);
         for k in index::sample(&mut self.rng, wanted.len, quota) {
@@ -161,12 +177,12 @@ impl<'x> Checker<'x> {
     /// [`Checker::sample`] does, and against the f64 distances of the whole row that no point
     /// was missed: with `kth`, nothing left out is closer than the reference's k-th nearest by
     /// more than the tolerance; with `radius`, nothing left out is inside it by more than that.
-    pub(crate) fn answer_row(&mut self, i: usize, cols: &[i64], distances: &[f32], own: bool, bound: Bound) {
+    pub(crate) fn answer_row(&mut self, i: usize, cols: &[i64], distances: &[T], own: bool, bound: Bound) {
         for (&j, &v) in cols.iter().zip(distances) {
             self.compare(i, j as usize, v);
         }
-        let (x32, y32) = (self.x.view(), self.y.view());
-        let mut all: Vec<(f64, usize)> = (0..y32.nrows())
+        let (m, d) = self.y.dim();
+        let mut all: Vec<(f64, usize)> = (0..m)
             .filter(|&j| !(own && j == i))
             .map(|j| (distance64(self.x, i, self.y, j, &self.resolved), j))
             .collect();
@@ -175,12 +191,9 @@ impl<'x> Checker<'x> {
                 all.sort_by(|a, b| a.0.total_cmp(&b.0));
                 all.get(k.saturating_sub(1)).map_or(f64::INFINITY, |&(d, _)| d)
             }
-            Bound::Radius(r) => f64::from(r),
+            Bound::Radius(r) => r,
         };
-        let slack = |j: usize| {
-            let scale = self.scale(i, j);
-            reference::tolerance(self.resolved.kernel(), x32.ncols(), scale, limit) + INPUT_ROUNDING * limit.abs()
-        };
+        let slack = |j: usize| T::tolerance(self.resolved.kernel(), d, self.scale(i, j), limit);
         // A point left out that is closer than the limit by more than the tolerance was missed.
         let missed = all.iter().filter(|&&(d, j)| d < limit - slack(j) && !cols.contains(&(j as i64))).count();
         self.failures += missed as u64;
@@ -190,29 +203,22 @@ impl<'x> Checker<'x> {
 
     /// The largest |coordinate| of rows `i` and `j` as the kernel sees them (the tolerance's scale).
     fn scale(&self, i: usize, j: usize) -> f64 {
-        let (x32, y32) = (self.x.view(), self.y.view());
-        let (a, b) = (self.resolved.point(x32.row(i)), self.resolved.point(y32.row(j)));
+        let (a, b) = (self.resolved.point(row64(self.x, i).view()), self.resolved.point(row64(self.y, j).view()));
         a.iter().chain(&b).fold(0.0f64, |m, &v| if v.abs() > m { v.abs() } else { m })
     }
 
-    fn compare(&mut self, i: usize, j: usize, got: f32) {
-        let (x32, y32) = (self.x.view(), self.y.view());
-        // From the values computed with, and from the values as read (the same for f32 input).
-        let want32 = reference::distance(x32.row(i), y32.row(j), &self.resolved);
-        let want = if is_float64(self.x) || is_float64(self.y) {
-            reference::distance(row64(self.x, i).view(), row64(self.y, j).view(), &self.resolved)
-        } else {
-            want32
-        };
-        let tol = reference::tolerance(self.resolved.kernel(), x32.ncols(), self.scale(i, j), want32);
-        let computed_ok = within(f64::from(got), want32, tol);
-        let rounding_ok = within(want32, want, INPUT_ROUNDING * want.abs() + f64::from(f32::MIN_POSITIVE));
+    /// Compares entry `(i, j)`, `computed` in `T`, as it is written.
+    fn compare(&mut self, i: usize, j: usize, computed: T) {
+        let got = written(computed.into(), self.output);
+        let want = distance64(self.x, i, self.y, j, &self.resolved);
+        let d = self.x.dim().1;
+        let tol = T::tolerance(self.resolved.kernel(), d, self.scale(i, j), want)
+            + output_rounding(T::DTYPE, self.output, want);
         self.checked += 1;
-        if !(computed_ok && rounding_ok) {
+        if !within(got, want, tol) {
             self.failures += 1;
-            self.rounding_failures += u64::from(!rounding_ok);
         }
-        let err = if same_special(f64::from(got), want) { 0.0 } else { (f64::from(got) - want).abs() };
+        let err = if same_special(got, want) { 0.0 } else { (got - want).abs() };
         let rel = err / want.abs().max(f64::MIN_POSITIVE);
         let rel = if rel.is_nan() { f64::INFINITY } else { rel };
         if err != 0.0 && self.worst.as_ref().is_none_or(|w| rel > w.rel) {
@@ -220,7 +226,7 @@ impl<'x> Checker<'x> {
         }
     }
 
-    pub(crate) fn report(&self) -> Report<'_, 'x> {
+    pub(crate) fn report(&self) -> Report<'_, 'x, T> {
         Report(self)
     }
 }
@@ -236,15 +242,15 @@ fn within(got: f64, want: f64, tol: f64) -> bool {
 }
 
 /// The outcome of `--check`, printable in one line.
-pub(crate) struct Report<'a, 'x>(&'a Checker<'x>);
+pub(crate) struct Report<'a, 'x, T>(&'a Checker<'x, T>);
 
-impl Report<'_, '_> {
+impl<T> Report<'_, '_, T> {
     pub(crate) fn passed(&self) -> bool {
         self.0.failures == 0
     }
 }
 
-impl fmt::Display for Report<'_, '_> {
+impl<T: Element> fmt::Display for Report<'_, '_, T> {
     /// One line, the failures first: the CLI shortens long error lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = self.0;
@@ -253,22 +259,25 @@ impl fmt::Display for Report<'_, '_> {
             if c.missed > 0 {
                 write!(f, ", {} of them points the answer missed", c.missed)?;
             }
-            if c.rounding_failures > 0 {
-                write!(
-                    f,
-                    ", {} because rounding the float64 input to float32 moved them by more than {INPUT_ROUNDING:e} relative",
-                    c.rounding_failures
-                )?;
-            }
+            write!(f, " (computed in {}, written as {})", T::DTYPE, c.output)?;
         } else {
-            let float64 = if is_float64(c.x) || is_float64(c.y) { " (float64)" } else { "" };
-            write!(f, "{} of {} entries recomputed in f64 from the input as read{float64}", c.checked, c.total)?;
+            let input = c.x.dtype().max(c.y.dtype());
+            write!(
+                f,
+                "{} of {} entries recomputed in f64 from the input as read ({input}; computed in {}, written as {})",
+                c.checked,
+                c.total,
+                T::DTYPE,
+                c.output
+            )?;
         }
+        // Enough digits to tell the written value from the reference.
+        let digits = if c.output == Dtype::F64 { 16 } else { 8 };
         match &c.worst {
             Some(w) => write!(
                 f,
-                ", largest relative error {:.2e} at ({}, {}): {:.8e} vs {:.8e}",
-                w.rel, w.at.0, w.at.1, w.got, w.want
+                ", largest relative error {:.2e} at ({}, {}): {:.*e} vs {:.*e}",
+                w.rel, w.at.0, w.at.1, digits, w.got, digits, w.want
             )?,
             None => write!(f, ", all exact")?,
         }
@@ -284,7 +293,45 @@ impl fmt::Display for Report<'_, '_> {
 
 #[cfg(test)]
 mod tests {
+    use ndarray::Array2;
+    use pairdist::io::read_input;
+    use pairdist::{Distance, Metric};
+
     use super::*;
+
+    /// Whether a checker computing in `T` passes `values` (a whole 4 x 4 tile of sqeuclidean
+    /// cdist(x, x), written as `output`) for the points in `file`.
+    fn passes<T: Element>(file: &std::path::Path, values: &Array2<f64>, output: Dtype) -> bool {
+        let input = read_input(file).unwrap();
+        let resolved = Distance::new(Metric::SqEuclidean).resolve(input.values::<f64>().view(), None).unwrap();
+        let mut checker = Checker::<T>::new(&input, &input, resolved, false, 16, output);
+        checker.sample(&Tile { rows: 0..4, cols: 0..4 }, values.mapv(T::from_f64).view());
+        checker.report().passed()
+    }
+
+    #[test]
+    fn each_type_is_held_to_its_own_tolerance() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = Array2::from_shape_fn((4, 3), |(i, k)| 1.0 + 0.37 * (i * 3 + k) as f64);
+        let (f64_file, f32_file) = (dir.path().join("x64.npy"), dir.path().join("x32.npy"));
+        ndarray_npy::write_npy(&f64_file, &x).unwrap();
+        ndarray_npy::write_npy(&f32_file, &x.mapv(|v| v as f32)).unwrap();
+        let resolved = Distance::new(Metric::SqEuclidean).resolve(x.view(), None).unwrap();
+        let exact = |x: &Array2<f64>| {
+            Array2::from_shape_fn((4, 4), |(i, j)| reference::distance(x.row(i), x.row(j), &resolved))
+        };
+        let (exact64, exact32) = (exact(&x), exact(&x.mapv(|v| f64::from(v as f32))));
+        let off = |a: &Array2<f64>, rel: f64| a.mapv(|v| v * (1.0 + rel));
+        // f64: the reference passes, 1e-7 relative off does not (f32's bound would take it).
+        assert!(passes::<f64>(&f64_file, &exact64, Dtype::F64));
+        assert!(!passes::<f64>(&f64_file, &off(&exact64, 1e-7), Dtype::F64));
+        // Written as float32: the rounding to f32 is allowed, and nothing more.
+        assert!(passes::<f64>(&f64_file, &exact64, Dtype::F32));
+        assert!(!passes::<f64>(&f64_file, &off(&exact64, 1e-5), Dtype::F32));
+        // f32: 1e-7 is within its bound, 1e-4 is not.
+        assert!(passes::<f32>(&f32_file, &off(&exact32, 1e-7), Dtype::F32));
+        assert!(!passes::<f32>(&f32_file, &off(&exact32, 1e-4), Dtype::F32));
+    }
 
     #[test]
     fn wanted_entries_of_a_pdist_block_are_those_above_the_diagonal() {

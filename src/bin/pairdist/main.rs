@@ -26,10 +26,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use pairdist::io::{OutputFile, is_stdio, read_input, same_file};
+use pairdist::io::{Input, OutputFile, is_stdio, read_input, same_file};
 use pairdist::plan::Region;
 use pairdist::sink::{Background, Layout};
-use pairdist::{Backend, Engine, EngineOptions, Error, Metric, Result};
+use pairdist::{Backend, Dtype, Element, Engine, EngineOptions, Error, Metric, Result};
 
 /// Pairwise distance matrices on any GPU (WebGPU: Vulkan, Metal, DX12) or on all CPU cores.
 #[derive(Parser)]
@@ -60,7 +60,7 @@ enum Command {
         run: RunArgs,
     },
     /// The K nearest rows of XB for every row of XA, without the matrix (like scikit-learn's
-    /// NearestNeighbors.kneighbors): .npz with `distances` (n x K float32) and `indices`
+    /// NearestNeighbors.kneighbors): .npz with `distances` (n x K, --dtype) and `indices`
     /// (n x K int64), or text lines `row,rank,index,distance`. XB omitted: XA against itself,
     /// each point left out of its own list. Ties go to the smaller index.
     Knn {
@@ -75,7 +75,7 @@ enum Command {
         run: RunArgs,
     },
     /// Every pair at distance <= R, without the matrix (like scikit-learn's radius_neighbors):
-    /// .npz with `rows`, `cols` (int64) and `distances` (float32) sorted by row then column, or
+    /// .npz with `rows`, `cols` (int64) and `distances` (--dtype) sorted by row then column, or
     /// text lines `row,col,distance`. XB omitted: pairs i < j of XA. For sqeuclidean, R is squared.
     Radius {
         /// Points, one per row (as for cdist).
@@ -84,7 +84,7 @@ enum Command {
         xb: Option<PathBuf>,
         /// The radius.
         #[arg(short = 'r', long = "radius", allow_negative_numbers = true)]
-        r: f32,
+        r: f64,
         /// Fail, before memory runs out, when more pairs than this are within R.
         #[arg(long, default_value_t = 100_000_000)]
         max_pairs: usize,
@@ -108,10 +108,15 @@ struct RunArgs {
     metric: Metric,
     #[command(flatten)]
     params: params::MetricParams,
-    /// Output file: .npy (float32; .npz for knn and radius), or text when it ends in .txt,
-    /// .csv or .tsv; - writes text to standard output.
+    /// Output file: .npy (.npz for knn and radius), or text when it ends in .txt, .csv or
+    /// .tsv; - writes text to standard output.
     #[arg(short, long)]
     output: PathBuf,
+    /// The output's type: f32 or f64. Default: the input's (float64 when an input file is
+    /// float64; text is read as float32). pairdist computes in float64 when the input or the
+    /// output is float64; f32 from float64 input halves the output, each value rounded once.
+    #[arg(long, value_parser = parse_dtype)]
+    dtype: Option<Dtype>,
     /// Write the output even when it is one of the inputs, replacing it.
     #[arg(long)]
     force: bool,
@@ -162,6 +167,10 @@ impl EngineArgs {
 }
 
 fn parse_metric(s: &str) -> Result<Metric, String> {
+    s.parse().map_err(|e: Error| e.to_string())
+}
+
+fn parse_dtype(s: &str) -> Result<Dtype, String> {
     s.parse().map_err(|e: Error| e.to_string())
 }
 
@@ -307,6 +316,28 @@ fn check_paths(inputs: &[&Path], output: &Path, force: bool) -> Result<()> {
     }
 }
 
+/// The types of a run: what it computes in and what it writes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Precision {
+    /// float64 when an input or the output is float64: results are never computed in less
+    /// precision than the input holds or the output shows.
+    pub compute: Dtype,
+    /// `--dtype`, else the widest input's type (as SciPy's results have their input's).
+    pub output: Dtype,
+}
+
+impl Precision {
+    /// The precision for `inputs` and the `--dtype` asked for; logged, since it decides speed
+    /// and output size.
+    pub(crate) fn of(inputs: &[&Input], asked: Option<Dtype>) -> Precision {
+        let widest = inputs.iter().map(|i| i.dtype()).max().unwrap_or(Dtype::F32);
+        let output = asked.unwrap_or(widest);
+        let precision = Precision { compute: widest.max(output), output };
+        log::info!("computing in {}, writing {}", precision.compute, precision.output);
+        precision
+    }
+}
+
 /// cdist of XA against XB (XA again when `xb_path` is None), or pdist of XA.
 fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunArgs) -> Result<()> {
     let output = OutputFile::create(&run.output)?;
@@ -314,8 +345,26 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     check_paths(&inputs, &run.output, run.force)?;
     let xa = read_input(xa_path)?;
     let xb = xb_path.map(read_input).transpose()?;
-    let xb_or_xa = xb.as_ref().unwrap_or(&xa);
-    let (x, y) = (xa.view(), xb_or_xa.view());
+    let read: Vec<&Input> = std::iter::once(&xa).chain(&xb).collect();
+    let precision = Precision::of(&read, run.dtype);
+    match precision.compute {
+        Dtype::F32 => distances::<f32>(&xa, xb.as_ref(), pdist, run, output, precision),
+        Dtype::F64 => distances::<f64>(&xa, xb.as_ref(), pdist, run, output, precision),
+    }
+}
+
+/// [`run_distances`] computed in `T`.
+fn distances<T: Element>(
+    xa: &Input,
+    xb: Option<&Input>,
+    pdist: bool,
+    run: &RunArgs,
+    output: OutputFile,
+    precision: Precision,
+) -> Result<()> {
+    let xb_or_xa = xb.unwrap_or(xa);
+    let (xa_values, xb_values) = (xa.values::<T>(), xb.map(|xb| xb.values::<T>()));
+    let (x, y) = (xa_values.view(), xb_values.as_ref().map_or(xa_values.view(), |v| v.view()));
     // Before the engine is built: a mismatch should not wait for a GPU to open.
     pairdist::validate::same_dims(x.ncols(), y.ncols())?;
     let distance = run.params.distance(run.metric)?;
@@ -324,7 +373,8 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     let entries = pairdist::validate::output_entries(x.nrows(), y.nrows(), pdist)?;
     let engine = run.engine.build()?;
     let layout = if pdist { Layout::Condensed { n: x.nrows() } } else { Layout::Matrix { n: x.nrows(), m: y.nrows() } };
-    let plan = engine.plan(x.nrows(), y.nrows(), x.ncols(), if pdist { Region::StrictUpper } else { Region::Full })?;
+    let region = if pdist { Region::StrictUpper } else { Region::Full };
+    let plan = engine.plan_for::<T>(x.nrows(), y.nrows(), x.ncols(), region)?;
     log::info!(
         "{} {}x{}x{} {}: {} blocks of up to {}x{}{}",
         if pdist { "pdist" } else { "cdist" },
@@ -339,8 +389,9 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     );
 
     // Disk writes run on their own thread, overlapping the computation.
-    let mut file_sink = Background::new(output.sink(layout)?);
-    let mut checker = run.check.then(|| check::Checker::new(&xa, xb_or_xa, resolved, pdist, entries));
+    let mut file_sink = Background::<T>::new(output.sink_for::<T>(layout, precision.output)?);
+    let mut checker =
+        run.check.then(|| check::Checker::<T>::new(xa, xb_or_xa, resolved, pdist, entries, precision.output));
     let bar = progress::bar(plan.tiles().map(|b| b.len() as u64).sum(), run.quiet);
     let mut sink =
         progress::Observed { inner: &mut file_sink, bar: &bar, interrupted: &INTERRUPTED, checker: checker.as_mut() };
@@ -366,14 +417,15 @@ fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunA
     }
     // The result describes the inputs as they were read; if a file changed since, say so.
     xa.check_unchanged()?;
-    xb.as_ref().map_or(Ok(()), |xb| xb.check_unchanged())?;
+    xb.map_or(Ok(()), |xb| xb.check_unchanged())?;
     let name = output.name();
     output.commit()?;
     let pairs = layout.len() as f64;
     log::info!(
-        "wrote {} ({}) in {:.3} s: {:.3} G pairs/s, {:.2} Gpd/s",
+        "wrote {} ({}, {}) in {:.3} s: {:.3} G pairs/s, {:.2} Gpd/s",
         name,
         layout.shape().iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" x "),
+        precision.output,
         seconds,
         pairs / seconds / 1e9,
         pairs * x.ncols() as f64 / seconds / 1e9
@@ -415,6 +467,7 @@ fn info() -> Result<()> {
         out!("  max workgroups/dim:   {}", a.max_workgroups_per_dim)?;
         out!("  max invocations/wg:   {}", a.max_invocations)?;
         out!("  workgroup memory:     {} KiB", a.workgroup_storage >> 10)?;
+        out!("  shader f64:           {}", if a.shader_f64 { "yes (float64 still runs on the CPU)" } else { "no" })?;
     }
     out!("CPU: {} threads", rayon::current_num_threads())
 }

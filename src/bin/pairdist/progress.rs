@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::ArrayView2;
 use pairdist::plan::Tile;
 use pairdist::sink::Sink;
-use pairdist::{Error, Result};
+use pairdist::{Element, Error, Result};
 
 use crate::check::Checker;
 
@@ -25,15 +25,15 @@ pub(crate) fn bar(total: u64, quiet: bool) -> ProgressBar {
 
 /// Passes tiles to the real sink, counting them on the bar, sampling them for `--check`, and
 /// stopping the run when Ctrl-C was pressed.
-pub(crate) struct Observed<'a, 'x> {
-    pub inner: &'a mut dyn Sink,
+pub(crate) struct Observed<'a, 'x, T: Element> {
+    pub inner: &'a mut dyn Sink<T>,
     pub bar: &'a ProgressBar,
     pub interrupted: &'a AtomicBool,
-    pub checker: Option<&'a mut Checker<'x>>,
+    pub checker: Option<&'a mut Checker<'x, T>>,
 }
 
-impl Sink for Observed<'_, '_> {
-    fn accept(&mut self, tile: &Tile, values: ArrayView2<f32>) -> Result<()> {
+impl<T: Element> Sink<T> for Observed<'_, '_, T> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         if self.interrupted.load(Ordering::SeqCst) {
             return Err(Error::Interrupted);
         }
