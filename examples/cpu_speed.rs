@@ -1,14 +1,15 @@
 //! Times `Engine::cdist` on the CPU backend (whole call, output allocated by the call) and
 //! checks a sample of entries against the f64 reference.
 //!
-//! `cargo run --release --example cpu_speed -- [N]x[D] ... [--reps R]`
-//! (default cases 4096x3 and 8192x128, all three metrics, median and best of R runs).
+//! `cargo run --release --example cpu_speed -- [N]x[D] ... [--reps R] [--dtype f32|f64|both]`
+//! (default cases 4096x3 and 8192x128, three metrics, median and best of R runs, f32; `both`
+//! times f32 and then f64 on the same points, for their ratio).
 
 use std::time::Instant;
 
 use ndarray::Array2;
 use pairdist::cpu::reference;
-use pairdist::{Backend, Distance, Engine, Metric};
+use pairdist::{Backend, Distance, Dtype, Element, Engine, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -17,10 +18,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut reps = 5;
     let mut cases = Vec::new();
+    let mut dtypes = vec![Dtype::F32];
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--reps" {
             reps = it.next().ok_or("--reps needs a value")?.parse()?;
+        } else if a == "--dtype" {
+            dtypes = match it.next().ok_or("--dtype needs a value")?.as_str() {
+                "both" => vec![Dtype::F32, Dtype::F64],
+                other => vec![other.parse()?],
+            };
         } else {
             let (n, d) = a.split_once('x').ok_or("cases look like 4096x3")?;
             cases.push((n.parse::<usize>()?, d.parse::<usize>()?));
@@ -35,6 +42,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (n, d) in cases {
         let x = Array2::from_shape_fn((n, d), |_| rng.random_range(-1.0f32..1.0));
         let y = Array2::from_shape_fn((n, d), |_| rng.random_range(-1.0f32..1.0));
+        for &dtype in &dtypes {
+            match dtype {
+                Dtype::F32 => time_case(&engine, &x, &y, reps)?,
+                Dtype::F64 => time_case(&engine, &x.mapv(f64::from), &y.mapv(f64::from), reps)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Times every metric on `x` against `y`, computed in `T`.
+fn time_case<T: Element>(engine: &Engine, x: &Array2<T>, y: &Array2<T>, reps: usize) -> pairdist::Result<()> {
+    let (n, d) = x.dim();
+    {
         for metric in [Metric::SqEuclidean, Metric::Euclidean, Metric::Cityblock] {
             let mut times = Vec::new();
             let cpu0 = cpu_seconds();
@@ -56,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut fill = Vec::new();
             for _ in 0..reps {
                 let t = Instant::now();
-                out.as_slice_mut().unwrap().par_chunks_mut(1 << 16).for_each(|c| c.fill(1.0));
+                out.as_slice_mut().unwrap().par_chunks_mut(1 << 16).for_each(|c| c.fill(T::one()));
                 fill.push(t.elapsed().as_secs_f64());
             }
             fill.sort_by(f64::total_cmp);
@@ -75,13 +96,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for s in 0..2000 {
                 let (i, j) = ((s * 7919) % n, (s * 104_729 + 13) % n);
                 let want = reference::distance(x.row(i), y.row(j), &resolved);
-                let got = out[(i, j)] as f64;
-                let tol = reference::tolerance(resolved.kernel(), d, 1.0, want);
+                let got: f64 = out[(i, j)].into();
+                let tol = T::tolerance(resolved.kernel(), d, 1.0, want);
                 worst = worst.max((got - want).abs() / tol);
             }
             let pairs = (n * n) as f64;
             println!(
-                "{n}x{n}x{d} {:<11} median {:8.2} ms  {:6.2} Gpd/s  {:5.3} Gpairs/s | best {:6.2} Gpd/s  {:5.3} Gpairs/s | into paged-in out {:6.2} Gpd/s {:5.3} Gpairs/s | fill {:5.3} Gpairs/s | cpu-time est. {:6.2} Gpd/s {:5.3} Gpairs/s | err/tol {:.3}",
+                "{n}x{n}x{d} {} {:<11} median {:8.2} ms  {:6.2} Gpd/s  {:5.3} Gpairs/s | best {:6.2} Gpd/s  {:5.3} Gpairs/s | into paged-in out {:6.2} Gpd/s {:5.3} Gpairs/s | fill {:5.3} Gpairs/s | cpu-time est. {:6.2} Gpd/s {:5.3} Gpairs/s | err/tol {:.3}",
+                T::DTYPE,
                 metric.name(),
                 med * 1e3,
                 pairs * d as f64 / med / 1e9,
