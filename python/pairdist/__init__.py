@@ -26,11 +26,12 @@ they are SciPy's defaults, computed from all the points of the call:
 array([[0., 7.],
        [7., 0.]])
 
-Precision: pairdist computes in float32, exactly as its Rust library does (differences
-first, never the ``|x|² + |y|² − 2x·y`` shortcut): float64 inputs are rounded to float32, and
-every result is within a relative 1e-5 (plus a tiny absolute term scaled by the data) of
-SciPy's float64 answer. Results are float64 by default, as SciPy returns them; pass
-``dtype=np.float32`` to get the float32 values without the widening copy (half the memory).
+Precision: pairdist computes in the inputs' type, as its Rust library does (differences
+first, never the ``|x|² + |y|² − 2x·y`` shortcut): float64 inputs in float64, within a
+relative 1e-12 (plus a tiny absolute term scaled by the data) of SciPy's float64 answer;
+float32 inputs (and integers, booleans, float16) in float32, within a relative 1e-5. Results
+are float64 by default, as SciPy returns them; pass ``dtype=np.float32`` for half the memory
+(float64 results rounded once to float32, or float32 results without the widening copy).
 
 Backends: ``backend="auto"`` (default) uses the best hardware GPU and the CPU when there is
 none (a software GPU such as lavapipe is slower than pairdist's own CPU path, so ``auto``
@@ -96,7 +97,8 @@ _FIRST_BLOCK = 1 << 22
 _BLOCK_SECONDS = 0.1
 # Rows of a block when even one row of the matrix is more than a block (the columns are cut).
 _MIN_ROWS = 64
-# Largest block (entries) computed into a temporary float32 buffer (float64 and condensed outputs).
+# Largest block (entries) computed into a temporary buffer of the points' type (outputs of another
+# type, and condensed outputs).
 _BUFFER_ENTRIES = 1 << 22
 
 ArrayLike = npt.ArrayLike
@@ -169,8 +171,9 @@ def _prepare(
 
 
 def _points(X: ArrayLike, name: str, not_2d: Optional[str] = None) -> np.ndarray:
-    """X as a 2-D float32 array that the engine reads in place: a view of X when X already is
-    float32, C-contiguous and aligned, else one float32 copy (float64 values rounded)."""
+    """X as a 2-D array that the engine reads in place, in the type it computes in: float64
+    for float64 X (either byte order), float32 for everything else. A view of X when X already
+    is that type, native, C-contiguous and aligned, else one copy."""
     a = np.asarray(X)
     if a.dtype == object:
         try:
@@ -181,9 +184,17 @@ def _points(X: ArrayLike, name: str, not_2d: Optional[str] = None) -> np.ndarray
         raise TypeError(f"{name} must hold real numbers, not {a.dtype}")
     if a.ndim != 2:
         raise ValueError(not_2d or f"{name} must be a 2-dimensional array.")
-    if a.dtype != np.float32 or not a.flags.c_contiguous or not a.flags.aligned:
-        a = np.array(a, dtype=np.float32, order="C", copy=True)
+    target = np.float64 if a.dtype.kind == "f" and a.dtype.itemsize == 8 else np.float32
+    if a.dtype != target or not a.flags.c_contiguous or not a.flags.aligned:
+        a = np.array(a, dtype=target, order="C", copy=True)
     return a
+
+
+def _same_type(xa: np.ndarray, xb: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The two point sets in one type: float64 when either is (float32 values widen exactly)."""
+    if xa.dtype == xb.dtype:
+        return xa, xb
+    return xa.astype(np.float64), xb.astype(np.float64)
 
 
 def _dtype(dtype: Optional[npt.DTypeLike], out: Optional[np.ndarray]) -> np.dtype:
@@ -236,12 +247,14 @@ def _neighbours(k: Any, m: int, own: bool) -> int:
 
 
 def _pair(XA: ArrayLike, XB: Optional[ArrayLike]) -> Tuple[np.ndarray, np.ndarray, bool]:
-    """The two point sets as float32 (XB None: XA itself), checked to have equal columns."""
+    """The two point sets in the type computed in (XB None: XA itself), checked to have equal
+    columns."""
     xa = _points(XA, "XA")
     own = XB is None
     xb = xa if XB is None else _points(XB, "XB")
     if xa.shape[1] != xb.shape[1]:
         raise ValueError(_COLUMNS)
+    xa, xb = _same_type(xa, xb)
     return xa, xb, own
 
 
@@ -283,13 +296,13 @@ def _blocks(
 def _knn_block(
     core: Any, a: np.ndarray, b: np.ndarray, k: int, distance: _pairdist.Distance, row0: int, col0: int, own: bool
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """The nearest (up to k) rows of ``b`` to each row of ``a``: float32 distances and global
+    """The nearest (up to k) rows of ``b`` to each row of ``a``: distances (of the points' type) and global
     indices (``col0`` + row of b). ``a``'s rows are ``row0, ...``; with ``own`` (a and b are
     parts of the same X), each point's own entry is marked -1, which _merge puts last."""
     overlap = own and row0 < col0 + len(b) and col0 < row0 + len(a)
     kb = min(k + int(overlap), len(b))
     if kb == 0 or len(a) == 0:
-        return np.empty((len(a), 0), np.float32), np.empty((len(a), 0), np.int64)
+        return np.empty((len(a), 0), a.dtype), np.empty((len(a), 0), np.int64)
     dist, idx = core.knn(a, b, kb, distance)
     idx += col0
     if overlap:
@@ -402,8 +415,10 @@ class Engine:
         Parameters
         ----------
         XA : array_like, (mA, n)
-            mA points in n dimensions: any real dtype (float32 is read in place when
-            C-contiguous; anything else is converted to float32 once), any memory order.
+            mA points in n dimensions: any real dtype, any memory order. float64 points are
+            computed in float64, everything else in float32 (float32 and float64 are read in
+            place when C-contiguous; anything else is converted once); with one float64 and one
+            float32 input, both in float64.
         XB : array_like, (mB, n)
             mB points in n dimensions.
         metric : str
@@ -413,8 +428,9 @@ class Engine:
         out : ndarray, (mA, mB), optional
             Filled in place and returned: float64 or float32, any strides.
         dtype : {None, np.float64, np.float32}
-            The result's dtype: float64 by default (as SciPy), or float32 (the values as
-            computed, half the memory); with ``out``, out's dtype.
+            The result's dtype: float64 by default (as SciPy), or float32 (half the memory:
+            float64 results rounded once, or float32 ones as computed); with ``out``, out's
+            dtype.
         p : float, optional
             ``minkowski``'s exponent, ``p > 0`` (``np.inf`` allowed; default 2).
         w : array_like, (n,), optional
@@ -452,6 +468,7 @@ class Engine:
         xb = _points(XB, "XB")
         if xa.shape[1] != xb.shape[1]:
             raise ValueError(_COLUMNS)
+        xa, xb = _same_type(xa, xb)
         n, m = xa.shape[0], xb.shape[0]
         if out is not None:
             _check_out(out, (n, m))
@@ -471,11 +488,11 @@ class Engine:
         """Fills ``result`` with the distances of prepared points, block by block."""
         (n, d), m = xa.shape, xb.shape[0]
         core = self._core
-        if result.dtype == np.float32 and result.flags.aligned:
+        if result.dtype == xa.dtype and result.flags.aligned:
             for r0, r1, c0, c1 in _blocks(n, m, d):
                 core.cdist_into(xa[r0:r1], xb[c0:c1], distance, result[r0:r1, c0:c1])
         else:
-            buffer = np.empty(min(n * m, _BUFFER_ENTRIES), np.float32)
+            buffer = np.empty(min(n * m, _BUFFER_ENTRIES), xa.dtype)
             for r0, r1, c0, c1 in _blocks(n, m, d, most=_BUFFER_ENTRIES):
                 block = buffer[: (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
                 core.cdist_into(xa[r0:r1], xb[c0:c1], distance, block)
@@ -536,7 +553,7 @@ class Engine:
         """Fills the condensed ``result`` with the distances of prepared points, block by block."""
         n, d = x.shape
         core = self._core
-        buffer = np.empty(min(n * n, _BUFFER_ENTRIES), np.float32)
+        buffer = np.empty(min(n * n, _BUFFER_ENTRIES), x.dtype)
         for r0, r1, c0, c1 in _blocks(n, n, d, upper=True, most=_BUFFER_ENTRIES):
             block = buffer[: (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
             core.cdist_into(x[r0:r1], x[c0:c1], distance, block)
@@ -634,8 +651,8 @@ class Engine:
             The points searched. ``None``: the pairs i < j of XA with itself, each once (as
             SciPy's ``cKDTree.query_pairs``).
         r : float
-            Pairs at distance <= r (required; compared in float32); for ``sqeuclidean``, a
-            squared distance.
+            Pairs at distance <= r (required; compared in the type computed in: float64 for
+            float64 points, else float32); for ``sqeuclidean``, a squared distance.
         metric, dtype, p, w, V, VI
             As for :meth:`knn`.
         max_pairs : int
@@ -670,7 +687,8 @@ class Engine:
         if max_pairs < 0:
             raise ValueError(f"max_pairs must be >= 0, got {max_pairs}")
         result_dtype = _dtype(dtype, None)
-        r32 = np.float32(r) if r <= np.finfo(np.float32).max else np.float32(np.inf)
+        # The radius in the type computed in (float32: rounded once, beyond its range inf).
+        r_computed = r if xa.dtype == np.float64 else float(np.float32(r) if r <= np.finfo(np.float32).max else np.inf)
         xa, xb, distance = _prepare(distance, xa, None if own else xb)
         d = xa.shape[1]
         core = self._core
@@ -680,7 +698,7 @@ class Engine:
         for r0, r1, c0, c1 in _blocks(n, m, d, upper=own):
             # With XB None, blocks near the diagonal also hold pairs j <= i, dropped below.
             below = int(np.clip(np.arange(r0 + 1, r1 + 1) - c0, 0, c1 - c0).sum()) if own else 0
-            got = core.radius(xa[r0:r1], xb[c0:c1], float(r32), distance, max_pairs - found + below)
+            got = core.radius(xa[r0:r1], xb[c0:c1], r_computed, distance, max_pairs - found + below)
             if got is None:
                 raise _too_many(max_pairs, r)
             rows, cols, dist = got
@@ -736,7 +754,8 @@ def cdist(
     """The distance between each pair of the two collections of inputs: SciPy's ``cdist``.
 
     ``pairdist.cdist(XA, XB, metric)`` returns what ``scipy.spatial.distance.cdist(XA, XB,
-    metric)`` does (an ``(mA, mB)`` float64 array) within float32 precision. ``backend``
+    metric)`` does (an ``(mA, mB)`` float64 array), computed in float64 for float64 inputs
+    (within 1e-12 relative) and in float32 for the others. ``backend``
     (``"auto"``, ``"gpu"``, ``"cpu"``) picks the shared :class:`Engine`; everything else is
     :meth:`Engine.cdist`.
 

@@ -1,5 +1,6 @@
 """Type stubs of the Rust extension module under ``pairdist`` (use ``pairdist.Engine`` and the
-module-level functions: this module's arrays must already be float32 and 2-D)."""
+module-level functions: this module's arrays must already be 2-D, and all of a call's float32
+or all float64, the type it computes in)."""
 
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -7,6 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+
+# float32 or float64 points (all of one call's in the same type).
+Points = Union[npt.NDArray[np.float32], npt.NDArray[np.float64]]
 
 class Engine:
     """A pairdist engine (the library's ``Engine``): immutable, safe to share between threads."""
@@ -24,24 +28,11 @@ class Engine:
     def device(self) -> str: ...
     @property
     def adapter(self) -> Optional[Dict[str, Any]]: ...
-    def cdist_into(
-        self,
-        xa: npt.NDArray[np.float32],
-        xb: npt.NDArray[np.float32],
-        metric: Union[str, Distance],
-        out: npt.NDArray[np.float32],
-    ) -> None: ...
-    def knn(
-        self, xa: npt.NDArray[np.float32], xb: npt.NDArray[np.float32], k: int, metric: Union[str, Distance]
-    ) -> Tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
+    def cdist_into(self, xa: Points, xb: Points, metric: Union[str, Distance], out: Points) -> None: ...
+    def knn(self, xa: Points, xb: Points, k: int, metric: Union[str, Distance]) -> Tuple[Points, npt.NDArray[np.int64]]: ...
     def radius(
-        self,
-        xa: npt.NDArray[np.float32],
-        xb: npt.NDArray[np.float32],
-        r: float,
-        metric: Union[str, Distance],
-        max_pairs: int,
-    ) -> Optional[Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]]: ...
+        self, xa: Points, xb: Points, r: float, metric: Union[str, Distance], max_pairs: int
+    ) -> Optional[Tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Points]]: ...
 
 class Distance:
     """A metric with SciPy's parameters (the library's ``Distance``), checked on construction:
@@ -60,9 +51,7 @@ class Distance:
     ) -> None: ...
     @property
     def metric(self) -> str: ...
-    def prepare(
-        self, xa: npt.NDArray[np.float32], xb: Optional[npt.NDArray[np.float32]] = None
-    ) -> Optional[Tuple[npt.NDArray[np.float32], Optional[npt.NDArray[np.float32]], Distance]]:
+    def prepare(self, xa: Points, xb: Optional[Points] = None) -> Optional[Tuple[Points, Optional[Points], Distance]]:
         """The parameters checked against the points (xb None: xa with itself), SciPy's
         defaults filled from all of them, and the points as the kernel sees them with the
         distance to run on them; None when calls may take the points as they are."""

@@ -28,7 +28,18 @@ import numpy as np
 import numpy.typing as npt
 
 import pairdist
-from pairdist import _COLUMNS, _count, _distance, _dtype, _knn_block, _merge, _metric_name, _neighbours, _prepare
+from pairdist import (
+    _COLUMNS,
+    _count,
+    _distance,
+    _dtype,
+    _knn_block,
+    _merge,
+    _metric_name,
+    _neighbours,
+    _prepare,
+    _same_type,
+)
 
 __all__ = ["cdist", "knn"]
 
@@ -172,7 +183,8 @@ def _knn_partial(
     """A query chunk's (up to) k nearest in one base chunk, indices global. ``params`` hold
     every data-dependent parameter explicitly, so preparing the two chunks apart is exact."""
     core = pairdist._engine(backend)._core
-    a, b, distance = _prepare(_distance(metric, **params), pairdist._points(a, "XA"), pairdist._points(b, "XB"))
+    a, b = _same_type(pairdist._points(a, "XA"), pairdist._points(b, "XB"))
+    a, b, distance = _prepare(_distance(metric, **params), a, b)
     return _knn_block(core, a, b, k, distance, row0, col0, own)
 
 

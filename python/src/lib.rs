@@ -1,7 +1,8 @@
 //! `pairdist._pairdist`: the extension module under the Python package `pairdist`.
 //!
-//! A thin layer over the library's public API: one `Engine` class whose methods take float32
-//! NumPy arrays (any strides), release the GIL while the library computes, and turn the
+//! A thin layer over the library's public API: one `Engine` class whose methods take float32 or
+//! float64 NumPy arrays (any strides; all of a call's in one type, which it computes in),
+//! release the GIL while the library computes, and turn the
 //! library's errors (and, should one happen, a panic) into Python exceptions; and one
 //! `Distance` class, a metric with SciPy's parameters (`p`, `w`, `V`, `VI`). What makes it
 //! SciPy- and scikit-learn-shaped (argument checks, dtypes, `out=`, splitting long calls into
@@ -10,20 +11,40 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use pairdist::{Backend, EngineOptions, Error, Metric, Prepare};
+use pairdist::{Backend, Element, EngineOptions, Error, Metric, Prepare};
 
-/// Distances and indices of the k nearest, as NumPy arrays.
-type NeighborArrays<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray2<i64>>);
-/// Rows, columns and distances of pairs (COO), as NumPy arrays.
-type PairArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<f32>>);
-/// Points prepared for a kernel, and the distance to run on them (see `Distance::prepare`).
-type PreparedArrays<'py> = (Bound<'py, PyArray2<f32>>, Option<Bound<'py, PyArray2<f32>>>, Distance);
+/// Distances (of the points' type) and indices of the k nearest, as NumPy arrays.
+type NeighborArrays<'py> = (Bound<'py, PyAny>, Bound<'py, PyArray2<i64>>);
+/// Rows, columns and distances (of the points' type) of pairs (COO), as NumPy arrays.
+type PairArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>, Bound<'py, PyAny>);
+/// Points prepared for a kernel (of the points' type), and the distance to run on them (see
+/// `Distance::prepare`).
+type PreparedArrays<'py> = (Bound<'py, PyAny>, Option<Bound<'py, PyAny>>, Distance);
+
+/// Points as NumPy holds them: float32 or float64 (the Python layer converts anything else).
+#[derive(FromPyObject)]
+enum Points<'py> {
+    F32(PyReadonlyArray2<'py, f32>),
+    F64(PyReadonlyArray2<'py, f64>),
+}
+
+/// An output array: float32 or float64.
+#[derive(FromPyObject)]
+enum Output<'py> {
+    F32(PyReadwriteArray2<'py, f32>),
+    F64(PyReadwriteArray2<'py, f64>),
+}
+
+/// The error for arrays of mixed types in one call: the Python layer converts them to one.
+fn mixed_types() -> PyErr {
+    PyTypeError::new_err("the points (and out) of a call must all be float32 or all float64")
+}
 
 /// SciPy's message for inputs with different numbers of columns.
 const DIMENSION_MISMATCH: &str = "XA and XB must have the same number of columns (i.e. feature dimension.)";
@@ -157,24 +178,42 @@ impl Distance {
     fn prepare<'py>(
         &self,
         py: Python<'py>,
-        xa: PyReadonlyArray2<'py, f32>,
-        xb: Option<PyReadonlyArray2<'py, f32>>,
+        xa: Points<'py>,
+        xb: Option<Points<'py>>,
     ) -> PyResult<Option<PreparedArrays<'py>>> {
-        let (xa, xb) = (xa.as_array(), xb.as_ref().map(|b| b.as_array()));
+        match (xa, xb) {
+            (Points::F32(xa), None) => self.prepare_in(py, xa.as_array(), None),
+            (Points::F32(xa), Some(Points::F32(xb))) => self.prepare_in(py, xa.as_array(), Some(xb.as_array())),
+            (Points::F64(xa), None) => self.prepare_in(py, xa.as_array(), None),
+            (Points::F64(xa), Some(Points::F64(xb))) => self.prepare_in(py, xa.as_array(), Some(xb.as_array())),
+            _ => Err(mixed_types()),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<pairdist distance: {}>", self.inner.metric())
+    }
+}
+
+impl Distance {
+    /// [`Distance::prepare`] of points of `T`, giving points of `T`.
+    fn prepare_in<'py, T: Element + numpy::Element>(
+        &self,
+        py: Python<'py>,
+        xa: ArrayView2<'_, T>,
+        xb: Option<ArrayView2<'_, T>>,
+    ) -> PyResult<Option<PreparedArrays<'py>>> {
         let resolved = compute(py, || self.inner.resolve(xa, xb))?;
         if resolved.is_identity() || resolved.kernel().definition().prepare != Prepare::None {
             return Ok(None);
         }
         let (pa, pb) = compute(py, || {
-            let prepare = |x: ndarray::ArrayView2<'_, f32>| resolved.prepare(x).unwrap_or_else(|| x.to_owned());
+            let prepare = |x: ArrayView2<'_, T>| resolved.prepare(x).unwrap_or_else(|| x.to_owned());
             Ok((prepare(xa), xb.map(prepare)))
         })?;
         let kernel = Distance { inner: resolved.kernel().into() };
-        Ok(Some((PyArray2::from_owned_array(py, pa), pb.map(|b| PyArray2::from_owned_array(py, b)), kernel)))
-    }
-
-    fn __repr__(&self) -> String {
-        format!("<pairdist distance: {}>", self.inner.metric())
+        let array = |a: Array2<T>| PyArray2::from_owned_array(py, a).into_any();
+        Ok(Some((array(pa), pb.map(array), kernel)))
     }
 }
 
@@ -225,63 +264,111 @@ impl Engine {
         self.inner.adapter().map(|a| adapter_dict(py, a)).transpose()
     }
 
-    /// Fills `out` (n × m, any strides) with the distances between the rows of `xa` and `xb`.
+    /// Fills `out` (n × m, any strides) with the distances between the rows of `xa` and `xb`,
+    /// computed in their type (float32 or float64; `out` of the same).
     fn cdist_into(
         &self,
         py: Python<'_>,
-        xa: PyReadonlyArray2<'_, f32>,
-        xb: PyReadonlyArray2<'_, f32>,
+        xa: Points<'_>,
+        xb: Points<'_>,
         metric: &Bound<'_, PyAny>,
-        mut out: PyReadwriteArray2<'_, f32>,
+        out: Output<'_>,
     ) -> PyResult<()> {
         let metric = distance_arg(metric)?;
-        let (xa, xb, out) = (xa.as_array(), xb.as_array(), out.as_array_mut());
-        compute(py, || self.inner.cdist_into(xa, xb, &metric, out))
+        match (xa, xb, out) {
+            (Points::F32(xa), Points::F32(xb), Output::F32(mut out)) => {
+                let (xa, xb, out) = (xa.as_array(), xb.as_array(), out.as_array_mut());
+                compute(py, || self.inner.cdist_into(xa, xb, &metric, out))
+            }
+            (Points::F64(xa), Points::F64(xb), Output::F64(mut out)) => {
+                let (xa, xb, out) = (xa.as_array(), xb.as_array(), out.as_array_mut());
+                compute(py, || self.inner.cdist_into(xa, xb, &metric, out))
+            }
+            _ => Err(mixed_types()),
+        }
     }
 
     /// The `k` nearest rows of `xb` to each row of `xa`: (distances n × k, indices n × k),
-    /// ascending, ties to the smaller index.
+    /// ascending, ties to the smaller index; distances of the points' type.
     fn knn<'py>(
         &self,
         py: Python<'py>,
-        xa: PyReadonlyArray2<'_, f32>,
-        xb: PyReadonlyArray2<'_, f32>,
+        xa: Points<'_>,
+        xb: Points<'_>,
         k: usize,
         metric: &Bound<'_, PyAny>,
     ) -> PyResult<NeighborArrays<'py>> {
         let metric = distance_arg(metric)?;
-        let (xa, xb) = (xa.as_array(), xb.as_array());
-        let nn = compute(py, || self.inner.knn(xa, xb, k, &metric))?;
-        Ok((PyArray2::from_owned_array(py, nn.distances), PyArray2::from_owned_array(py, nn.indices)))
+        match (xa, xb) {
+            (Points::F32(xa), Points::F32(xb)) => self.knn_in(py, xa.as_array(), xb.as_array(), k, &metric),
+            (Points::F64(xa), Points::F64(xb)) => self.knn_in(py, xa.as_array(), xb.as_array(), k, &metric),
+            _ => Err(mixed_types()),
+        }
     }
 
-    /// Every pair (row of `xa`, row of `xb`) at distance at most `r`, as (rows, cols,
-    /// distances) sorted by row then column; None when more than `max_pairs` pairs are.
+    /// Every pair (row of `xa`, row of `xb`) at distance at most `r` (compared in the points'
+    /// type), as (rows, cols, distances) sorted by row then column; None when more than
+    /// `max_pairs` pairs are.
     fn radius<'py>(
         &self,
         py: Python<'py>,
-        xa: PyReadonlyArray2<'_, f32>,
-        xb: PyReadonlyArray2<'_, f32>,
-        r: f32,
+        xa: Points<'_>,
+        xb: Points<'_>,
+        r: f64,
         metric: &Bound<'_, PyAny>,
         max_pairs: usize,
     ) -> PyResult<Option<PairArrays<'py>>> {
         let metric = distance_arg(metric)?;
-        let (xa, xb) = (xa.as_array(), xb.as_array());
-        match run(py, || self.inner.radius(xa, xb, r, &metric, max_pairs))? {
-            Ok(pairs) => Ok(Some((
-                PyArray1::from_vec(py, pairs.rows),
-                PyArray1::from_vec(py, pairs.cols),
-                PyArray1::from_vec(py, pairs.distances),
-            ))),
-            // The only size limit radius has is the cap on pairs; the caller words the error.
-            Err(Error::TooLarge(_)) => Ok(None),
-            Err(e) => Err(to_py(e)),
+        match (xa, xb) {
+            (Points::F32(xa), Points::F32(xb)) => {
+                self.radius_in(py, xa.as_array(), xb.as_array(), r as f32, &metric, max_pairs)
+            }
+            (Points::F64(xa), Points::F64(xb)) => {
+                self.radius_in(py, xa.as_array(), xb.as_array(), r, &metric, max_pairs)
+            }
+            _ => Err(mixed_types()),
         }
     }
 
     fn __repr__(&self) -> String {
         format!("<pairdist engine: {}>", self.inner.describe())
+    }
+}
+
+impl Engine {
+    /// [`Engine::knn`] of points of `T`.
+    fn knn_in<'py, T: Element + numpy::Element>(
+        &self,
+        py: Python<'py>,
+        xa: ArrayView2<'_, T>,
+        xb: ArrayView2<'_, T>,
+        k: usize,
+        metric: &pairdist::Distance,
+    ) -> PyResult<NeighborArrays<'py>> {
+        let nn = compute(py, || self.inner.knn(xa, xb, k, metric))?;
+        Ok((PyArray2::from_owned_array(py, nn.distances).into_any(), PyArray2::from_owned_array(py, nn.indices)))
+    }
+
+    /// [`Engine::radius`] of points of `T`.
+    fn radius_in<'py, T: Element + numpy::Element>(
+        &self,
+        py: Python<'py>,
+        xa: ArrayView2<'_, T>,
+        xb: ArrayView2<'_, T>,
+        r: T,
+        metric: &pairdist::Distance,
+        max_pairs: usize,
+    ) -> PyResult<Option<PairArrays<'py>>> {
+        match run(py, || self.inner.radius(xa, xb, r, metric, max_pairs))? {
+            Ok(pairs) => Ok(Some((
+                PyArray1::from_vec(py, pairs.rows),
+                PyArray1::from_vec(py, pairs.cols),
+                PyArray1::from_vec(py, pairs.distances).into_any(),
+            ))),
+            // The only size limit radius has is the cap on pairs; the caller words the error.
+            Err(Error::TooLarge(_)) => Ok(None),
+            Err(e) => Err(to_py(e)),
+        }
     }
 }
 

@@ -63,14 +63,21 @@ def test_nan_and_inf_propagate_as_in_scipy(backend):
         np.testing.assert_allclose(D, sd.cdist(XA, XB, metric), rtol=1e-6)  # NaN where SciPy has NaN
 
 
-def test_float32_result_is_the_float32_values(backend):
+def test_float32_result_is_the_computed_values_rounded_once(backend):
     X = DATASETS["wine"]
+    # float64 points compute in float64: dtype=float32 rounds those results once.
     D32 = pairdist.cdist(X, X[:50], dtype=np.float32, backend=backend)
     D64 = pairdist.cdist(X, X[:50], backend=backend)
     assert D32.dtype == np.float32
-    # float64 results are the same float32 values, widened.
-    np.testing.assert_array_equal(D64, D32.astype(np.float64))
-    assert pairdist.pdist(X, dtype="float32", backend=backend).dtype == np.float32
+    np.testing.assert_array_equal(D32, D64.astype(np.float32))
+    P64 = pairdist.pdist(X, backend=backend)
+    P32 = pairdist.pdist(X, dtype="float32", backend=backend)
+    assert P32.dtype == np.float32
+    np.testing.assert_array_equal(P32, P64.astype(np.float32))
+    # float32 points compute in float32: float64 results are those values, widened.
+    X32 = X.astype(np.float32)
+    F32 = pairdist.cdist(X32, X32[:50], dtype=np.float32, backend=backend)
+    np.testing.assert_array_equal(pairdist.cdist(X32, X32[:50], backend=backend), F32.astype(np.float64))
 
 
 def layouts(X):
