@@ -196,9 +196,8 @@ impl Format {
 ///
 /// A `.npy` file is recognised by NumPy's magic string, whatever its name; anything else is
 /// read as text (a name ending in `.npy` without the magic string is an error). Float32 and
-/// float64 `.npy` are read in either byte order, C or Fortran order. Float64 values are kept
-/// as read ([`Input::as_read`]) and rounded to float32 for computing, with a warning in the
-/// log saying how much that changed them.
+/// float64 `.npy` are read in either byte order, C or Fortran order, and kept as read
+/// ([`Input::as_read`], [`Input::values`]); text is read as float32.
 pub fn read_input(path: &Path) -> Result<Input> {
     if is_stdio(path) {
         return read_stream(Path::new(STDIN_NAME), io::stdin().lock(), None);

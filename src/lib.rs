@@ -1,8 +1,9 @@
 //! # pairdist
 //!
 //! Pairwise distance matrices (SciPy's real-valued metrics, with their parameters) between two point sets,
-//! on any GPU through WebGPU (wgpu: Vulkan, Metal, DX12) or on all CPU cores, exact in f32
-//! (differences first, never the `|x|² + |y|² − 2x·y` shortcut), for inputs of any size.
+//! on any GPU through WebGPU (wgpu: Vulkan, Metal, DX12) or on all CPU cores, exact in f32 and
+//! in f64 (differences first, never the `|x|² + |y|² − 2x·y` shortcut), for inputs of any size.
+//! Every call takes `f32` or `f64` points ([`Element`]) and computes in their type.
 //!
 //! ```
 //! use ndarray::array;
