@@ -89,6 +89,9 @@ fn float64_input_gives_float64_output_computed_in_f64() {
         let stderr = ok(&["cdist", s(&a), s(&b), "-o", s(&out), "-b", backend, "--check"]);
         assert!(stderr.contains("computing in float64, writing float64"), "{stderr}");
         assert!(!stderr.contains("WARN"), "no warning is due:\n{stderr}");
+        // A GPU engine says, in one line, why float64 runs on the CPU.
+        let why = stderr.lines().filter(|l| l.contains("float64 runs on the CPU: the GPU kernels are float32")).count();
+        assert_eq!(why, usize::from(backend == "gpu"), "{backend}:\n{stderr}");
         let check = stderr.lines().find(|l| l.starts_with("check:")).unwrap_or_else(|| panic!("{stderr}"));
         assert!(check.contains("within tolerance") && check.contains("float64"), "{check}");
         assert_eq!(npy_dtype(&out), "<f8", "{backend}");
