@@ -26,7 +26,7 @@ METRICS = {
     "cosine": ({}, "cosine"),
     "correlation": ({}, "correlation"),
     "canberra": ({}, "canberra"),
-    "jensenshannon": ({}, "jensenshannon"),
+    "jensenshannon": ({}, None),
     "hamming": ({}, "hamming"),
     "seuclidean": ({}, "seuclidean"),
     "mahalanobis": ({}, "mahalanobis"),
