@@ -400,46 +400,29 @@ fn default_map<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<A
 
 /// The variances (ddof 1) of the columns of `x` stacked on `y`.
 fn variances<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Vec<f64> {
-    let rows = stacked(x, y);
-    let n = rows.len() as f64;
-    (0..x.ncols())
-        .map(|k| {
-            let mean = rows.iter().map(|r| r[k]).sum::<f64>() / n;
-            rows.iter().map(|r| (r[k] - mean).powi(2)).sum::<f64>() / (n - 1.0)
-        })
-        .collect()
+    centred(x, y).map_axis(Axis(0), |c| c.iter().map(|v| v * v).sum::<f64>() / (c.len() as f64 - 1.0)).to_vec()
 }
 
-/// The covariance (ddof 1) of the columns of `x` stacked on `y`.
+/// The covariance (ddof 1) of the columns of `x` stacked on `y`: `Cᵀ C / (n − 1)` of the
+/// centred columns, one blocked matrix product.
 fn covariance<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Array2<f64> {
-    let rows = stacked(x, y);
-    let (n, d) = (rows.len() as f64, x.ncols());
-    let means: Vec<f64> = (0..d).map(|k| rows.iter().map(|r| r[k]).sum::<f64>() / n).collect();
-    let mut cov = Array2::zeros((d, d));
-    for r in &rows {
-        for i in 0..d {
-            let a = r[i] - means[i];
-            for j in 0..=i {
-                cov[(i, j)] += a * (r[j] - means[j]);
-            }
-        }
-    }
-    for i in 0..d {
-        for j in 0..=i {
-            cov[(i, j)] /= n - 1.0;
-            cov[(j, i)] = cov[(i, j)];
-        }
-    }
-    cov
+    let c = centred(x, y);
+    c.t().dot(&c) / (c.nrows() as f64 - 1.0)
 }
 
-fn stacked<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Vec<Vec<f64>> {
-    let to64 = |r: ArrayView1<T>| r.iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).collect::<Vec<f64>>();
-    x.rows()
-        .into_iter()
-        .map(to64)
-        .chain(y.into_iter().flat_map(|y| y.rows().into_iter().map(to64).collect::<Vec<_>>()))
-        .collect()
+/// `x` stacked on `y`, in f64, minus the column means.
+fn centred<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Array2<f64> {
+    let to64 = |v: &T| v.to_f64().unwrap_or(f64::NAN);
+    let mut all = match y {
+        Some(y) => ndarray::concatenate![Axis(0), x.map(to64), y.map(to64)],
+        None => x.map(to64),
+    };
+    let n = all.nrows() as f64;
+    for mut column in all.columns_mut() {
+        let mean = column.sum() / n;
+        column -= mean;
+    }
+    all
 }
 
 /// The lower-triangular `L` with `L Lᵀ = a` for a symmetric positive semi-definite `a`
