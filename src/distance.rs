@@ -22,7 +22,9 @@ use ndarray::{Array2, ArrayView1, ArrayView2, Axis, s};
 use num_traits::Float;
 use rayon::prelude::*;
 
+use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::job::Job;
 use crate::metric::{Merge, Metric, Prepare, Term};
 
 /// A metric and its parameters: what a user asks for. A [`Metric`] converts into one without
@@ -462,6 +464,42 @@ fn lower_inverse(c: &Array2<f64>) -> Array2<f64> {
         }
     }
     inv
+}
+
+/// The points as the kernels see them (see [`Distance`]): owned copies where the distance
+/// changes coordinates or prepares rows, nothing otherwise.
+pub(crate) struct Prepared<T> {
+    x: Option<Array2<T>>,
+    y: Option<Array2<T>>,
+    /// The metric the kernels run on the prepared points.
+    pub(crate) kernel: Metric,
+}
+
+impl<T: Element> Prepared<T> {
+    /// `distance` resolved against `x` and `y` (`None`: pdist of `x`), and the points it changes.
+    pub(crate) fn new(distance: &Distance, x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<Prepared<T>> {
+        let resolved = distance.resolve(x, y)?;
+        if !resolved.is_identity() {
+            log::debug!("{}: preparing {} + {} rows", distance.metric(), x.nrows(), y.map_or(0, |y| y.nrows()));
+        }
+        Ok(Prepared { x: resolved.prepare(x), y: y.and_then(|y| resolved.prepare(y)), kernel: resolved.kernel() })
+    }
+
+    /// The points the kernels see: the prepared copies, or `x` and `y` as given.
+    pub(crate) fn views<'a: 'p, 'p>(
+        &'p self,
+        x: ArrayView2<'a, T>,
+        y: Option<ArrayView2<'a, T>>,
+    ) -> (ArrayView2<'p, T>, Option<ArrayView2<'p, T>>) {
+        (self.x.as_ref().map_or(x, |a| a.view()), y.map(|y| self.y.as_ref().map_or(y, |a| a.view())))
+    }
+
+    /// `job` on the prepared points, with the kernel's metric.
+    pub(crate) fn apply<'a: 'p, 'p, 'o>(&'p self, job: Job<'a, 'o, T>) -> Job<'p, 'o, T> {
+        let (x, y) = self.views(job.x, job.y);
+        let Job { region, window, answer, .. } = job;
+        Job { x, y, metric: Distance::new(self.kernel), region, window, answer }
+    }
 }
 
 #[cfg(test)]

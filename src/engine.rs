@@ -14,12 +14,13 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::answer::{Neighbors, Pairs, TopK, Within, knn::collect};
 use crate::cpu;
-use crate::distance::Distance;
+use crate::distance::{Distance, Prepared};
 use crate::element::Element;
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
 use crate::job::{Answer, Job, Target, Task};
+#[cfg(feature = "gpu")]
 use crate::metric::Metric;
 use crate::monitor::Monitor;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
@@ -546,31 +547,5 @@ impl Engine {
             pairs.push_row(i, within);
         }
         Ok(pairs)
-    }
-}
-
-/// The points as the kernels see them (see [`Distance`]): owned copies where the distance
-/// changes coordinates or prepares rows, nothing otherwise.
-struct Prepared<T> {
-    x: Option<Array2<T>>,
-    y: Option<Array2<T>>,
-    kernel: Metric,
-}
-
-impl<T: Element> Prepared<T> {
-    fn new(distance: &Distance, x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<Prepared<T>> {
-        let resolved = distance.resolve(x, y)?;
-        if !resolved.is_identity() {
-            log::debug!("{}: preparing {} + {} rows", distance.metric(), x.nrows(), y.map_or(0, |y| y.nrows()));
-        }
-        Ok(Prepared { x: resolved.prepare(x), y: y.and_then(|y| resolved.prepare(y)), kernel: resolved.kernel() })
-    }
-
-    /// `job` on the prepared points, with the kernel's metric.
-    fn apply<'a: 'p, 'p, 'o>(&'p self, job: Job<'a, 'o, T>) -> Job<'p, 'o, T> {
-        let x = self.x.as_ref().map_or(job.x, |a| a.view());
-        let y = job.y.map(|y| self.y.as_ref().map_or(y, |a| a.view()));
-        let Job { region, window, answer, .. } = job;
-        Job { x, y, metric: Distance::new(self.kernel), region, window, answer }
     }
 }

@@ -440,14 +440,14 @@ pub(crate) fn power<T: Float>(a: T, p: T) -> T {
 
 /// SciPy's canberra term: `|x − y| / (|x| + |y|)`, 0 where both are 0 (NaN stays NaN).
 #[inline(always)]
-pub(crate) fn canberra<T: Float>(x: T, y: T) -> T {
+fn canberra<T: Float>(x: T, y: T) -> T {
     let den = x.abs() + y.abs();
     if den == T::zero() { T::zero() } else { (x - y).abs() / den }
 }
 
 /// Hamming's term: 1 where `x ≠ y` (NaN never equals anything), else 0.
 #[inline(always)]
-pub(crate) fn not_equal<T: Float>(x: T, y: T) -> T {
+fn not_equal<T: Float>(x: T, y: T) -> T {
     if x == y { T::zero() } else { T::one() }
 }
 

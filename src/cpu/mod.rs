@@ -11,7 +11,7 @@ pub(crate) use task::run;
 
 use ndarray::{Array1, Array2, ArrayView2};
 
-use crate::distance::Distance;
+use crate::distance::{Distance, Prepared};
 pub use crate::element::Element;
 use crate::error::Result;
 use crate::extremes::Extremes;
@@ -29,10 +29,9 @@ use crate::plan::{Plan, PlanLimits, Region};
 /// # Ok::<(), pairdist::Error>(())
 /// ```
 pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: impl Into<Distance>) -> Result<Array2<T>> {
-    let resolved = metric.into().resolve(x, Some(y))?;
-    let (px, py) = (resolved.prepare(x), resolved.prepare(y));
-    let (x, y) = (px.as_ref().map_or(x, |a| a.view()), py.as_ref().map_or(y, |a| a.view()));
-    let metric = resolved.kernel();
+    let prepared = Prepared::new(&metric.into(), x, Some(y))?;
+    let (x, y) = prepared.views(x, Some(y));
+    let (y, metric) = (y.expect("y was given"), prepared.kernel);
     let mut out = Array2::zeros((x.nrows(), y.nrows()));
     let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &PlanLimits::cpu(None).for_element::<T>())?;
     run_into(x, y, metric, &plan, out.view_mut());
@@ -52,10 +51,8 @@ pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: impl Into<D
 /// # Ok::<(), pairdist::Error>(())
 /// ```
 pub fn pdist<T: Element>(x: ArrayView2<T>, metric: impl Into<Distance>) -> Result<Array1<T>> {
-    let resolved = metric.into().resolve(x, None)?;
-    let px = resolved.prepare(x);
-    let x = px.as_ref().map_or(x, |a| a.view());
-    let metric = resolved.kernel();
+    let prepared = Prepared::new(&metric.into(), x, None)?;
+    let (x, metric) = (prepared.views(x, None).0, prepared.kernel);
     let n = x.nrows();
     let mut out = Array1::zeros(crate::validate::condensed_len(n)?);
     let plan = Plan::new(n, n, x.ncols(), Region::StrictUpper, &PlanLimits::cpu(None).for_element::<T>())?;
