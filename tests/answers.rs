@@ -18,18 +18,7 @@ fn grid(seed: u64, n: usize, d: usize) -> Array2<f32> {
 
 /// The reference lists: every candidate sorted by (f64 distance, index), the first `k`.
 fn reference_knn(x: ArrayView2<f32>, y: ArrayView2<f32>, k: usize, metric: Metric, own: bool) -> Vec<Vec<(f64, i64)>> {
-    (0..x.nrows())
-        .map(|i| {
-            let xi = x.row(i).to_vec();
-            let mut all: Vec<(f64, i64)> = (0..y.nrows())
-                .filter(|&j| !(own && i == j))
-                .map(|j| (oracle(&xi, &y.row(j).to_vec(), metric), j as i64))
-                .collect();
-            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            all.truncate(k);
-            all
-        })
-        .collect()
+    support::knn_lists(x.nrows(), y.nrows(), k, own, |i, j| oracle(&x.row(i).to_vec(), &y.row(j).to_vec(), metric))
 }
 
 #[test]

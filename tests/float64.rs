@@ -11,47 +11,13 @@ use pairdist::sink::{CondensedSink, Layout, MatrixSink};
 use pairdist::{Backend, Distance, Dtype, Metric, answer::TopK};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use support::{close, engines, oracle64, with_tiles};
+use support::{close, engines, oracle64, tolerance64, with_tiles};
 
 /// Seeded f64 points `offset + u`, u uniform in [0, 1): at an offset of 1e4, rounding them to
 /// f32 (spacing 1e-3 there) moves their distances by about 1e-4 relative.
 fn points64(seed: u64, n: usize, d: usize, offset: f64) -> Array2<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     Array2::from_shape_simple_fn((n, d), || offset + rng.random_range(0.0..1.0))
-}
-
-/// The metrics whose distance depends on each pair alone, with non-negative inputs (which
-/// Jensen–Shannon needs).
-const METRICS: [Metric; 10] = [
-    Metric::Euclidean,
-    Metric::SqEuclidean,
-    Metric::Cityblock,
-    Metric::Chebyshev,
-    Metric::Minkowski { p: 3.0 },
-    Metric::Cosine,
-    Metric::Correlation,
-    Metric::Canberra,
-    Metric::Hamming,
-    Metric::JensenShannon,
-];
-
-/// 1e-12 relative plus an absolute term for the rounding of `d` f64 terms of size `scale`:
-/// the f32 tolerance of `support::tolerance` with ε_f64, and 1e-12 for 1e-5.
-fn tolerance64(metric: Metric, d: usize, scale: f64, want: f64) -> f64 {
-    let eps = f64::EPSILON;
-    let root_d = (d.max(1) as f64).sqrt();
-    let abs = match metric {
-        Metric::SqEuclidean => 4.0 * root_d * eps * scale * scale,
-        Metric::Euclidean => (4.0 * root_d * eps).sqrt() * scale,
-        Metric::Cityblock => 2.0 * root_d * eps * scale,
-        Metric::Chebyshev => 2.0 * eps * scale,
-        Metric::Minkowski { p } => ((p + 2.0) * root_d * eps).powf(1.0 / p) * 2.0 * scale,
-        Metric::Cosine | Metric::Correlation => 4.0 * root_d * eps + 8.0 * eps * (2.0 * want.abs()).sqrt(),
-        Metric::Canberra => 2.0 * d as f64 * eps,
-        Metric::JensenShannon => (8.0 * root_d * eps).sqrt(),
-        _ => 0.0,
-    };
-    1e-12 * want.abs() + abs
 }
 
 /// The largest |coordinate| of `x` and `y`.
@@ -83,7 +49,7 @@ fn cdist_and_pdist_of_f64_points_match_the_oracle_within_1e_12_on_every_engine()
     for (n, m, d, offset) in [(37, 70, 5, 0.0), (70, 33, 129, 1e4), (5, 90, 1000, 0.5), (1, 1, 1, 1e4)] {
         let x = points64(n as u64, n, d, offset);
         let y = points64(m as u64 + 100, m, d, offset);
-        for metric in METRICS {
+        for metric in Metric::KERNELS {
             for (name, engine) in engines() {
                 let what = format!("{name} {n}x{m}x{d} offset {offset}");
                 let got = engine.cdist(x.view(), y.view(), metric).unwrap();
@@ -163,18 +129,7 @@ fn weighted_and_parameterised_f64_distances_match_the_oracle() {
 
 /// The oracle's `k` nearest of each row: sorted by (distance, index).
 fn oracle_knn(x: ArrayView2<f64>, y: ArrayView2<f64>, k: usize, metric: Metric, own: bool) -> Vec<Vec<(f64, i64)>> {
-    (0..x.nrows())
-        .map(|i| {
-            let xi = x.row(i).to_vec();
-            let mut all: Vec<(f64, i64)> = (0..y.nrows())
-                .filter(|&j| !(own && i == j))
-                .map(|j| (oracle64(&xi, &y.row(j).to_vec(), metric), j as i64))
-                .collect();
-            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            all.truncate(k);
-            all
-        })
-        .collect()
+    support::knn_lists(x.nrows(), y.nrows(), k, own, |i, j| oracle64(&x.row(i).to_vec(), &y.row(j).to_vec(), metric))
 }
 
 #[test]

@@ -176,7 +176,17 @@ pub fn inverse(a: &Array2<f64>) -> Array2<f64> {
 
 /// 1e-5 relative plus an absolute term for the rounding of d f32 terms of size `scale`.
 pub fn tolerance(metric: Metric, d: usize, scale: f64, want: f64) -> f64 {
-    let eps = f32::EPSILON as f64;
+    tolerance_in(f32::EPSILON as f64, 1e-5, metric, d, scale, want)
+}
+
+/// [`tolerance`] for results computed in f64: 1e-12 relative, and ε_f64 in the absolute term.
+pub fn tolerance64(metric: Metric, d: usize, scale: f64, want: f64) -> f64 {
+    tolerance_in(f64::EPSILON, 1e-12, metric, d, scale, want)
+}
+
+/// `rel` relative plus an absolute term for the rounding of d terms of size `scale` with
+/// machine epsilon `eps`.
+fn tolerance_in(eps: f64, rel: f64, metric: Metric, d: usize, scale: f64, want: f64) -> f64 {
     let root_d = (d.max(1) as f64).sqrt();
     let abs = match metric {
         Metric::SqEuclidean => 4.0 * root_d * eps * scale * scale,
@@ -191,7 +201,27 @@ pub fn tolerance(metric: Metric, d: usize, scale: f64, want: f64) -> f64 {
         Metric::JensenShannon => (8.0 * root_d * eps).sqrt(),
         Metric::Hamming => 0.0,
     };
-    1e-5 * want.abs() + abs
+    rel * want.abs() + abs
+}
+
+/// The reference lists of a k-nearest answer: for each of `n` rows, the `m` candidates
+/// (without the row itself when `own`) sorted by (`distance(i, j)`, j), the first `k`.
+pub fn knn_lists(
+    n: usize,
+    m: usize,
+    k: usize,
+    own: bool,
+    distance: impl Fn(usize, usize) -> f64,
+) -> Vec<Vec<(f64, i64)>> {
+    (0..n)
+        .map(|i| {
+            let mut all: Vec<(f64, i64)> =
+                (0..m).filter(|&j| !(own && i == j)).map(|j| (distance(i, j), j as i64)).collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            all.truncate(k);
+            all
+        })
+        .collect()
 }
 
 /// Whether `got` is `want` within `tol`, or the same infinity, or both NaN.
