@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use ndarray::{Array1, ArrayBase, Data, Dimension};
 use ndarray_npy::NpzWriter;
-use pairdist::io::{Format, Input, OutputFile, read_input};
+use pairdist::io::{Format, Input, OutputFile};
 use pairdist::{Dtype, Element, Error, Monitor, Neighbors, Pairs, Resolved, Result};
 
 use crate::check::{Bound, Checker};
-use crate::{INTERRUPTED, Precision, RunArgs, check_paths, progress, say};
+use crate::{INTERRUPTED, Precision, RunArgs, progress, read_inputs, say};
 
 /// Query rows `--check` recomputes in full (every row when there are fewer).
 const CHECKED_ROWS: usize = 32;
@@ -37,12 +37,7 @@ pub(crate) fn run(xa_path: &Path, xb_path: Option<&Path>, question: Question, ru
             reason: "an answer is several arrays: write .npz, or text (.csv, .tsv, .txt, -)".into(),
         });
     }
-    let inputs: Vec<&Path> = std::iter::once(xa_path).chain(xb_path).collect();
-    check_paths(&inputs, &run.output, run.force)?;
-    let xa = read_input(xa_path)?;
-    let xb = xb_path.map(read_input).transpose()?;
-    let read: Vec<&Input> = std::iter::once(&xa).chain(&xb).collect();
-    let precision = Precision::of(&read, run.dtype);
+    let (xa, xb, precision) = read_inputs(xa_path, xb_path, run)?;
     match precision.compute {
         Dtype::F32 => answer::<f32>(&xa, xb.as_ref(), question, run, output, precision),
         Dtype::F64 => answer::<f64>(&xa, xb.as_ref(), question, run, output, precision),

@@ -338,15 +338,26 @@ impl Precision {
     }
 }
 
-/// cdist of XA against XB (XA again when `xb_path` is None), or pdist of XA.
-fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunArgs) -> Result<()> {
-    let output = OutputFile::create(&run.output)?;
+/// The inputs of a run, read whole after the paths are checked (see [`check_paths`]), and the
+/// precision they and `--dtype` call for.
+pub(crate) fn read_inputs(
+    xa_path: &Path,
+    xb_path: Option<&Path>,
+    run: &RunArgs,
+) -> Result<(Input, Option<Input>, Precision)> {
     let inputs: Vec<&Path> = std::iter::once(xa_path).chain(xb_path).collect();
     check_paths(&inputs, &run.output, run.force)?;
     let xa = read_input(xa_path)?;
     let xb = xb_path.map(read_input).transpose()?;
     let read: Vec<&Input> = std::iter::once(&xa).chain(&xb).collect();
     let precision = Precision::of(&read, run.dtype);
+    Ok((xa, xb, precision))
+}
+
+/// cdist of XA against XB (XA again when `xb_path` is None), or pdist of XA.
+fn run_distances(xa_path: &Path, xb_path: Option<&Path>, pdist: bool, run: &RunArgs) -> Result<()> {
+    let output = OutputFile::create(&run.output)?;
+    let (xa, xb, precision) = read_inputs(xa_path, xb_path, run)?;
     match precision.compute {
         Dtype::F32 => distances::<f32>(&xa, xb.as_ref(), pdist, run, output, precision),
         Dtype::F64 => distances::<f64>(&xa, xb.as_ref(), pdist, run, output, precision),
