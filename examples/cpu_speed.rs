@@ -97,7 +97,7 @@ fn time_case<T: Element>(engine: &Engine, x: &Array2<T>, y: &Array2<T>, reps: us
                 let (i, j) = ((s * 7919) % n, (s * 104_729 + 13) % n);
                 let want = reference::distance(x.row(i), y.row(j), &resolved);
                 let got: f64 = out[(i, j)].into();
-                let tol = T::tolerance(resolved.kernel(), d, 1.0, want);
+                let tol = T::tolerance(resolved.metric(), d, 1.0, want);
                 worst = worst.max((got - want).abs() / tol);
             }
             let pairs = (n * n) as f64;

@@ -34,7 +34,7 @@ fn check(x: &Array2<f32>, y: &Array2<f32>, out: &Array2<f32>, metric: Metric) ->
     let resolved = Distance::new(metric).resolve(x.view(), Some(y.view())).expect("metrics without parameters");
     for (i, j) in idx {
         let expected = reference::distance(x.row(i), y.row(j), &resolved);
-        let tol = reference::tolerance(resolved.kernel(), d, 1.0, expected);
+        let tol = reference::tolerance(resolved.metric(), d, 1.0, expected);
         let got = out[[i, j]] as f64;
         if (got - expected).abs() > tol {
             if bad < 3 {

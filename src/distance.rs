@@ -11,6 +11,7 @@
 //! | `seuclidean` with `V`                      | euclidean of the columns scaled by `1/√V`        |
 //! | `mahalanobis` with `VI`                    | euclidean of the points mapped by `Lᵀ`, `VI = L Lᵀ` |
 //! | cosine / correlation with `w`              | the rows (centred by their weighted mean) scaled by `√w`, then unit |
+//! | braycurtis / jaccard with `w`              | cityblock of the columns (booleans for jaccard) scaled by `w`, then the denominator |
 //!
 //! So a weighted or parameterised distance costs one pass over the inputs, O((n + m)·d) (d² for
 //! mahalanobis), next to the O(n·m·d) of the pairs, and runs the fast kernel of its base metric.
@@ -25,7 +26,8 @@ use rayon::prelude::*;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::job::Job;
-use crate::metric::{Merge, Metric, Prepare, Term};
+use crate::metric::{Denominator, Merge, Metric, Prepare, Term};
+use crate::ratio::Ratio;
 
 /// A metric and its parameters: what a user asks for. A [`Metric`] converts into one without
 /// parameters, so every call that takes a `Distance` takes a `Metric` as well.
@@ -81,7 +83,7 @@ impl Distance {
 
     /// Weights `w` (one per dimension, non-negative), for the metrics SciPy weights: the
     /// minkowski family (`euclidean`, `sqeuclidean`, `cityblock`, `chebyshev`, `minkowski`),
-    /// `cosine` and `correlation`.
+    /// `cosine`, `correlation`, `braycurtis` and `jaccard`.
     pub fn with_weights(mut self, w: Vec<f64>) -> Result<Self> {
         let weighted = matches!(
             self.metric,
@@ -92,6 +94,8 @@ impl Distance {
                 | Metric::Minkowski { .. }
                 | Metric::Cosine
                 | Metric::Correlation
+                | Metric::BrayCurtis
+                | Metric::Jaccard
         );
         if !weighted {
             let why = match self.metric {
@@ -195,11 +199,15 @@ impl Distance {
             crate::validate::same_dims(d, y.ncols())?;
         }
         let metric = self.metric;
+        let denominator = metric.definition().denominator;
         let mut resolved = Resolved {
-            kernel: metric,
+            metric,
+            // A ratio's numerator is the cityblock distance of the prepared points.
+            kernel: if denominator.is_some() { Metric::Cityblock } else { metric },
             columns: Columns::Identity,
             prepare: metric.definition().prepare,
             mean_weights: None,
+            denominator,
         };
         if let Some(w) = &self.weights {
             if w.len() != d {
@@ -279,11 +287,15 @@ const PREPARE_ROWS: usize = 1024;
 /// and the change of coordinates and per-row preparation before it.
 #[derive(Clone, Debug)]
 pub struct Resolved {
+    /// The metric asked for.
+    metric: Metric,
     kernel: Metric,
     columns: Columns,
     prepare: Prepare,
     /// The weights of the mean that `correlation` subtracts (SciPy's `np.average(u, weights=w)`).
     mean_weights: Option<Vec<f64>>,
+    /// What the kernel's result is divided by (`braycurtis`, `jaccard`).
+    denominator: Option<Denominator>,
 }
 
 /// A change of coordinates, applied to every row.
@@ -299,9 +311,20 @@ enum Columns {
 }
 
 impl Resolved {
+    /// The metric asked for: what the results are (and what their tolerance follows).
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
     /// The metric the kernels run on the prepared points.
     pub fn kernel(&self) -> Metric {
         self.kernel
+    }
+
+    /// What the kernel's result is divided by, for the metrics that are a ratio of two sums
+    /// (`braycurtis`, `jaccard`): the distance is not the kernel's alone.
+    pub fn denominator(&self) -> Option<Denominator> {
+        self.denominator
     }
 
     /// Whether the points go to the kernels as they are.
@@ -313,6 +336,10 @@ impl Resolved {
     pub fn point<T: Float>(&self, row: ArrayView1<T>) -> Vec<f64> {
         let raw: Vec<f64> = row.iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).collect();
         let mut v = raw.clone();
+        if self.prepare == Prepare::Boolean {
+            // SciPy's `u != 0`: NaN counts as nonzero.
+            v.iter_mut().for_each(|a| *a = if *a == 0.0 { 0.0 } else { 1.0 });
+        }
         if self.prepare == Prepare::CenteredUnit {
             let (sum, total) = match &self.mean_weights {
                 Some(w) => (v.iter().zip(w).map(|(a, w)| a * w).sum::<f64>(), w.iter().sum::<f64>()),
@@ -328,7 +355,7 @@ impl Resolved {
             Columns::Map(m) => m.rows().into_iter().map(|r| r.iter().zip(&v).map(|(a, b)| a * b).sum()).collect(),
         };
         match self.prepare {
-            Prepare::None => {}
+            Prepare::None | Prepare::Boolean => {}
             Prepare::Unit | Prepare::CenteredUnit => {
                 let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
                 v.iter_mut().for_each(|a| *a /= norm);
@@ -378,8 +405,17 @@ impl Resolved {
 
     /// The distance between two points, in f64 (the reference).
     pub fn distance<T: Float>(&self, x: ArrayView1<T>, y: ArrayView1<T>) -> f64 {
-        let (a, b) = (self.point(x), self.point(y));
-        crate::cpu::reference::kernel_distance(&a, &b, self.kernel)
+        self.between(&self.point(x), &self.point(y))
+    }
+
+    /// The distance between two points as [`Resolved::point`] gives them, in f64: the kernel's
+    /// metric, divided by the denominator where there is one.
+    pub fn between(&self, a: &[f64], b: &[f64]) -> f64 {
+        let numerator = crate::cpu::reference::kernel_distance(a, b, self.kernel);
+        match self.denominator {
+            Some(denominator) => crate::ratio::of_points(denominator, numerator, a, b),
+            None => numerator,
+        }
     }
 }
 
@@ -473,6 +509,8 @@ pub(crate) struct Prepared<T> {
     y: Option<Array2<T>>,
     /// The metric the kernels run on the prepared points.
     pub(crate) kernel: Metric,
+    /// The denominator's sums per row, for the metrics that are a ratio of two sums.
+    pub(crate) ratio: Option<Ratio>,
 }
 
 impl<T: Element> Prepared<T> {
@@ -482,7 +520,17 @@ impl<T: Element> Prepared<T> {
         if !resolved.is_identity() {
             log::debug!("{}: preparing {} + {} rows", distance.metric(), x.nrows(), y.map_or(0, |y| y.nrows()));
         }
-        Ok(Prepared { x: resolved.prepare(x), y: y.and_then(|y| resolved.prepare(y)), kernel: resolved.kernel() })
+        let mut prepared = Prepared {
+            x: resolved.prepare(x),
+            y: y.and_then(|y| resolved.prepare(y)),
+            kernel: resolved.kernel(),
+            ratio: None,
+        };
+        if let Some(denominator) = resolved.denominator() {
+            let (px, py) = prepared.views(x, y);
+            prepared.ratio = Some(Ratio::new(denominator, px, py));
+        }
+        Ok(prepared)
     }
 
     /// The points the kernels see: the prepared copies, or `x` and `y` as given.

@@ -236,7 +236,7 @@ impl Engine {
         let prepared = Prepared::new(&Distance::new(metric), x, Some(y))?;
         let job = prepared.apply(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))));
         let (x, y, metric) = (job.x, job.y.unwrap_or(job.x), job.metric.metric());
-        let mut task = Task::new(job, None, self.gpu_limits())?;
+        let mut task = Task::new(job, None, self.gpu_limits())?.with_ratio(prepared.ratio.as_ref());
         let (plan, empty, kernel) = (task.plan.clone(), task.is_empty(), self.options.kernel);
         let mut phases = GpuPhases::default();
         task.stream(|sink| {
@@ -299,13 +299,14 @@ impl Engine {
     pub fn run<T: Element>(&self, job: Job<'_, '_, T>) -> Result<()> {
         let prepared = Prepared::new(&job.metric, job.x, job.y)?;
         let job = prepared.apply(job);
+        let ratio = prepared.ratio.as_ref();
         let monitor = self.options.monitor.clone();
         match &self.executor {
-            Executor::Cpu => cpu::run(Task::new(job, monitor, self.cpu_limits())?),
+            Executor::Cpu => cpu::run(Task::new(job, monitor, self.cpu_limits())?.with_ratio(ratio)),
             #[cfg(feature = "gpu")]
             Executor::Gpu(ctx) => match T::f32_job(job) {
                 Ok(job) => {
-                    let task = Task::new(job, monitor, self.gpu_limits())?;
+                    let task = Task::new(job, monitor, self.gpu_limits())?.with_ratio(ratio);
                     gpu::run_task(ctx, self.options.kernel, self.options.select_on_device, task)
                 }
                 Err(job) => {
@@ -317,7 +318,7 @@ impl Engine {
                             ctx.adapter().name
                         );
                     }
-                    cpu::run(Task::new(job, monitor, self.cpu_limits())?)
+                    cpu::run(Task::new(job, monitor, self.cpu_limits())?.with_ratio(ratio))
                 }
             },
         }

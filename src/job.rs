@@ -23,6 +23,7 @@ use crate::extremes::{Extremes, FixingSink};
 use crate::metric::Metric;
 use crate::monitor::Monitor;
 use crate::plan::{Plan, PlanLimits, Region, Tile};
+use crate::ratio::{Ratio, RatioSink, RatioView};
 use crate::sink::Sink;
 
 /// One computation: `x` against `y` (or against itself), a metric, the pairs and window that
@@ -130,7 +131,6 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
     /// Added to columns the answers report: the window's start in `y`.
     pub col0: usize,
     /// The window's start in `x` (the GPU's select epilogue skips the global diagonal).
-    #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "read by the GPU backend"))]
     pub row0: usize,
     pub plan: Plan,
     /// The limits the plan was made with (a backend may plan the task's problem again, say
@@ -140,6 +140,9 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
     pub answer: Answer<'o, T>,
     /// Rows with coordinates extreme enough that some sums need the f64 fix-up.
     pub extremes: Option<Extremes<'a, T>>,
+    /// The denominators of a metric that is a ratio of two sums (the kernels compute the
+    /// numerators).
+    pub ratio: Option<RatioView<'a>>,
     pub monitor: Option<Arc<Monitor>>,
 }
 
@@ -203,8 +206,23 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
             limits,
             answer,
             extremes: Extremes::scan(xw, yw, metric),
+            ratio: None,
             monitor,
         })
+    }
+
+    /// The task with `ratio`'s denominators (of all the job's rows) over its window.
+    pub(crate) fn with_ratio(mut self, ratio: Option<&'a Ratio>) -> Self {
+        let (rows, cols) = (self.row0..self.row0 + self.plan.n, self.col0..self.col0 + self.plan.m);
+        self.ratio = ratio.map(|r| r.window(rows, cols));
+        self
+    }
+
+    /// Whether computed values change on the host before they reach the answer (the f64
+    /// fix-up, a ratio's denominators): then only the streamed path, or the in-place one of
+    /// a matrix, sees every value.
+    pub(crate) fn changes_values(&self) -> bool {
+        self.extremes.is_some() || self.ratio.is_some()
     }
 
     /// The task's problem planned for `region`.
@@ -247,6 +265,15 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
                 radius = RadiusSink::new(rows, *r, *max_pairs, upper, col0);
                 &mut radius
             }
+        };
+        // The fix-up corrects numerators, so it runs before the division.
+        let mut divided;
+        let sink: &mut dyn Sink<T> = match &self.ratio {
+            Some(ratio) => {
+                divided = RatioSink { inner: sink, ratio };
+                &mut divided
+            }
+            None => sink,
         };
         let mut fixing;
         let sink: &mut dyn Sink<T> = match extremes {

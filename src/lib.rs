@@ -42,6 +42,7 @@ pub mod job;
 mod metric;
 mod monitor;
 pub mod plan;
+mod ratio;
 pub mod sink;
 pub mod validate;
 
@@ -50,7 +51,7 @@ pub use distance::{Distance, Resolved};
 pub use element::{Dtype, Element};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
-pub use metric::{Definition, Finalize, Merge, Metric, Prepare, Term};
+pub use metric::{Definition, Denominator, Finalize, Merge, Metric, Prepare, Term};
 pub use monitor::Monitor;
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot go stale.

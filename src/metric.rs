@@ -81,6 +81,11 @@ pub enum Metric {
     /// [`Distance`](crate::Distance) or defaults to the inverse covariance of the stacked
     /// inputs. Computed as the euclidean distance of the points mapped by a factor of `VI`.
     Mahalanobis,
+    /// Σ |x − y| / Σ |x + y|, SciPy's `braycurtis` (NaN where both sums are 0, as in SciPy).
+    BrayCurtis,
+    /// The fraction of the coordinates where either is nonzero in which exactly one is,
+    /// SciPy's `jaccard` (numbers are taken as booleans, `x ≠ 0`; 0 where both are all zero).
+    Jaccard,
 }
 
 /// What one dimension adds to the accumulator.
@@ -127,6 +132,19 @@ pub enum Finalize {
     Mean,
 }
 
+/// The denominator of the metrics that are a ratio of two sums: the kernel computes the
+/// numerator (the cityblock distance of the prepared points) and the denominator comes from
+/// sums per row, computed once before the kernels run, never in a kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Denominator {
+    /// Σ |x + y| (`braycurtis`): the sum of the two rows' |coordinates| wherever a column has
+    /// one sign throughout, plus the cityblock distance of `x` and `−y` over the other columns.
+    SumOfAbsoluteSums,
+    /// Σ max(|x|, |y|) of (weighted) boolean rows (`jaccard`): with `a = Σ|x|`, `b = Σ|y|` and
+    /// the numerator `n = Σ |x − y|`, `(a + b + n) / 2`.
+    Union,
+}
+
 /// The per-row step before any term: done once per input row, in f64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Prepare {
@@ -139,6 +157,8 @@ pub enum Prepare {
     /// Each row divided by its sum; a row with a negative entry or a zero sum becomes all −1,
     /// which the [`Term::JensenShannon`] turns into +∞ as SciPy does.
     Probability,
+    /// Each coordinate as a boolean, 1 where it is nonzero (NaN included), else 0 (`jaccard`).
+    Boolean,
 }
 
 impl Term {
@@ -198,6 +218,8 @@ pub struct Definition {
     pub merge: Merge,
     /// From accumulator to distance.
     pub finalize: Finalize,
+    /// For a ratio of two sums, what the kernel's result is divided by; `None` for the others.
+    pub denominator: Option<Denominator>,
 }
 
 const fn def(
@@ -207,7 +229,29 @@ const fn def(
     parameters: &'static str,
     (prepare, term, merge, finalize): (Prepare, Term, Merge, Finalize),
 ) -> Definition {
-    Definition { name, aliases, formula, parameters, prepare, term, merge, finalize }
+    Definition { name, aliases, formula, parameters, prepare, term, merge, finalize, denominator: None }
+}
+
+/// A ratio of two sums: the cityblock kernel on the prepared points, then `denominator`.
+const fn ratio(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    formula: &'static str,
+    prepare: Prepare,
+    denominator: Denominator,
+) -> Definition {
+    let (_, term, merge, finalize) = ABSOLUTES;
+    Definition {
+        name,
+        aliases,
+        formula,
+        parameters: "w",
+        prepare,
+        term,
+        merge,
+        finalize,
+        denominator: Some(denominator),
+    }
 }
 
 const SQUARES: (Prepare, Term, Merge, Finalize) =
@@ -273,11 +317,20 @@ const SEUCLIDEAN: Definition =
     def("seuclidean", &["se", "s"], "√Σ (x − y)² / V", "V (default: variances)", ROOT_SQUARES);
 const MAHALANOBIS: Definition =
     def("mahalanobis", &["mahal", "mah"], "√((x − y)ᵀ VI (x − y))", "VI (default: inverse covariance)", ROOT_SQUARES);
+const BRAYCURTIS: Definition =
+    ratio("braycurtis", &[], "Σ |x − y| / Σ |x + y|", Prepare::None, Denominator::SumOfAbsoluteSums);
+const JACCARD: Definition = ratio(
+    "jaccard",
+    &["jacc", "ja", "j"],
+    "(number of x ≠ y of the booleans x ≠ 0, y ≠ 0) / (number where either is nonzero)",
+    Prepare::Boolean,
+    Denominator::Union,
+);
 
 impl Metric {
     /// Every metric, in the order they are listed to users (minkowski with SciPy's default p
     /// = 2).
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 14] = [
         Metric::Euclidean,
         Metric::SqEuclidean,
         Metric::Cityblock,
@@ -290,11 +343,14 @@ impl Metric {
         Metric::Hamming,
         Metric::SEuclidean,
         Metric::Mahalanobis,
+        Metric::BrayCurtis,
+        Metric::Jaccard,
     ];
 
     /// Every kernel the metrics run, once each (minkowski at p = 3, its general power term):
     /// what the tests of the backends iterate over. `seuclidean` and `mahalanobis` run the
-    /// euclidean kernel on transformed points, so they are not here.
+    /// euclidean kernel on transformed points, and `braycurtis` and `jaccard` the cityblock
+    /// kernel before their denominator, so they are not here.
     pub const KERNELS: [Metric; 10] = [
         Metric::Euclidean,
         Metric::SqEuclidean,
@@ -336,6 +392,8 @@ impl Metric {
             Metric::Hamming => &HAMMING,
             Metric::SEuclidean => &SEUCLIDEAN,
             Metric::Mahalanobis => &MAHALANOBIS,
+            Metric::BrayCurtis => &BRAYCURTIS,
+            Metric::Jaccard => &JACCARD,
         }
     }
 

@@ -17,7 +17,7 @@ array([[1],
 Metrics (:data:`METRICS`), by SciPy's names and aliases: ``euclidean`` (default),
 ``sqeuclidean``, ``cityblock`` (``manhattan``), ``chebyshev``, ``minkowski``, ``cosine``,
 ``correlation``, ``canberra``, ``jensenshannon``, ``hamming``, ``seuclidean``,
-``mahalanobis``. SciPy's metric parameters are keyword arguments, as in SciPy: ``p``
+``mahalanobis``, ``braycurtis``, ``jaccard``. SciPy's metric parameters are keyword arguments, as in SciPy: ``p``
 (minkowski's exponent, default 2), ``w`` (weights, for the metrics SciPy weights), ``V``
 (seuclidean's variances) and ``VI`` (mahalanobis's inverse covariance); without ``V`` or ``VI``
 they are SciPy's defaults, computed from all the points of the call:
@@ -436,8 +436,9 @@ class Engine:
         w : array_like, (n,), optional
             Non-negative weights of the dimensions, for the metrics SciPy weights:
             ``euclidean``, ``sqeuclidean``, ``cityblock``, ``chebyshev`` (the dimensions of
-            positive weight), ``minkowski``, ``cosine``, ``correlation``. (SciPy also weights
-            ``canberra`` and ``hamming``; pairdist does not yet: ``TypeError``.)
+            positive weight), ``minkowski``, ``cosine``, ``correlation``, ``braycurtis``,
+            ``jaccard``. (SciPy also weights ``canberra`` and ``hamming``; pairdist does not
+            yet: ``TypeError``.)
         V : array_like, (n,), optional
             ``seuclidean``'s variances; default, as SciPy: the variances (ddof 1) of XA and XB
             stacked.

@@ -204,7 +204,10 @@ impl Distance {
         xb: Option<ArrayView2<'_, T>>,
     ) -> PyResult<Option<PreparedArrays<'py>>> {
         let resolved = compute(py, || self.inner.resolve(xa, xb))?;
-        if resolved.is_identity() || resolved.kernel().definition().prepare != Prepare::None {
+        // Row-local preparations and ratios (their denominators need the raw rows) are left to
+        // each chunk; only a global change of coordinates is worth doing once.
+        let local = resolved.kernel().definition().prepare != Prepare::None || resolved.denominator().is_some();
+        if resolved.is_identity() || local {
             return Ok(None);
         }
         let (pa, pb) = compute(py, || {

@@ -15,7 +15,9 @@ import pairdist
 # The metrics whose SciPy formula pairdist's matches term by term in float64 (sums of the
 # differences' terms): the bound is relative only. The others are held to it plus an absolute
 # term below (their formulas differ: SciPy's cosine is 1 - u.v/(|u||v|), pairdist's |û - v̂|²/2).
-EXACT_FORM = ["euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "canberra", "hamming"]
+EXACT_FORM = [
+    "euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "canberra", "hamming", "braycurtis", "jaccard"
+]
 # SciPy's jensenshannon takes the square root of a sum whose logarithms cancel: its own error
 # near a distance t is about eps / t (1e-14 at t = 0.002), pairdist's series form has none.
 ABSOLUTE = {"cosine": 1e-14, "correlation": 1e-14, "jensenshannon": 1e-13}

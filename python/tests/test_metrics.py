@@ -30,9 +30,13 @@ CASES = [
     ("seuclidean", {"V": GIVEN}),
     ("mahalanobis", {}),
     ("mahalanobis", {"VI": GIVEN}),
+    ("braycurtis", {}),
+    ("jaccard", {}),  # of booleans x != 0: digits' zero pixels make it more than "all set"
 ]
 # The metrics SciPy weights, less canberra and hamming (pairdist does not weight them yet).
-WEIGHTED = {"euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine", "correlation"}
+WEIGHTED = {
+    "euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine", "correlation", "braycurtis", "jaccard"
+}
 ALL_CASES = CASES + [(metric, dict(params, w=GIVEN)) for metric, params in CASES if metric in WEIGHTED]
 
 
@@ -134,6 +138,7 @@ def check_knn(dist, idx, D, k, tol):
         pytest.param("chebyshev", {}, {"metric": "chebyshev"}, id="chebyshev"),
         pytest.param("canberra", {}, {"metric": "canberra"}, id="canberra"),
         pytest.param("correlation", {}, {"metric": "correlation"}, id="correlation"),
+        pytest.param("braycurtis", {}, {"metric": "braycurtis"}, id="braycurtis"),
     ],
 )
 @pytest.mark.parametrize("name", ["wine", "breast_cancer", "digits"])
@@ -170,7 +175,17 @@ def test_knn_mahalanobis_and_seuclidean_defaults(name, backend):
 
 @pytest.mark.parametrize(
     "metric, params",
-    cases([("cosine", {}), ("minkowski", {"p": 3}), ("mahalanobis", {}), ("euclidean", {"w": GIVEN}), ("jensenshannon", {})]),
+    cases(
+        [
+            ("cosine", {}),
+            ("minkowski", {"p": 3}),
+            ("mahalanobis", {}),
+            ("euclidean", {"w": GIVEN}),
+            ("jensenshannon", {}),
+            ("braycurtis", {"w": GIVEN}),
+            ("jaccard", {}),
+        ]
+    ),
 )
 @pytest.mark.parametrize("own", [False, True], ids=["XB", "self"])
 def test_radius_against_brute_force(metric, params, own, backend):
@@ -200,7 +215,9 @@ def test_radius_against_brute_force(metric, params, own, backend):
 
 
 # Rows with SciPy's special cases: zero rows (cosine, correlation: NaN; canberra: 0/0 terms are
-# 0; jensenshannon: a zero sum), a negative entry (jensenshannon: inf), NaN (hamming: unequal).
+# 0; jensenshannon: a zero sum; braycurtis: 0/0 is NaN; jaccard: 0/0 is 0), a negative entry
+# (jensenshannon: inf; braycurtis: a column of both signs), NaN (hamming: unequal; jaccard:
+# nonzero).
 EDGES = np.array(
     [
         [0.0, 0.0, 0.0, 0.0],
@@ -215,10 +232,12 @@ EDGES = np.array(
 )
 
 
-@pytest.mark.parametrize("metric", ["cosine", "correlation", "canberra", "jensenshannon", "hamming", "chebyshev"])
+@pytest.mark.parametrize(
+    "metric", ["cosine", "correlation", "canberra", "jensenshannon", "hamming", "chebyshev", "braycurtis", "jaccard"]
+)
 def test_scipy_edge_cases(metric, backend):
     want = sd.cdist(EDGES, EDGES[::-1], metric)
-    assert np.isnan(want).any() or np.isinf(want).any() or metric in ("canberra", "hamming", "chebyshev")
+    assert np.isnan(want).any() or np.isinf(want).any() or metric in ("canberra", "hamming", "chebyshev", "jaccard")
     got = pairdist.cdist(EDGES, EDGES[::-1], metric, backend=backend)
     # NaN and inf exactly where SciPy has them; the rest within float32 precision.
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -246,3 +265,22 @@ def test_minkowski_defaults_and_aliases():
         np.testing.assert_allclose(pairdist.pdist(X, "minkowski", p=p), pairdist.pdist(X, same), rtol=1e-6)
     np.testing.assert_array_equal(pairdist.pdist(X, "pnorm", p=3), pairdist.pdist(X, "minkowski", p=3))
     np.testing.assert_allclose(pairdist.pdist(X, "mi", p=3), sd.pdist(X, "minkowski", p=3), **tolerance("minkowski", X, p=3))
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["", "w"])
+@pytest.mark.parametrize("name", ["wine", "breast_cancer"])
+def test_braycurtis_on_data_of_both_signs(name, weighted, backend):
+    # Centred data: every column holds both signs, so the denominator is summed per pair.
+    X = DATASETS[name]
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    params = parameters(X, {"w": GIVEN}) if weighted else {}
+    half = len(X) // 2
+    tol = tolerance("braycurtis", X, **params)
+    np.testing.assert_allclose(
+        pairdist.cdist(X[:half], X[half:], "braycurtis", backend=backend, **params),
+        sd.cdist(X[:half], X[half:], "braycurtis", **params),
+        **tol,
+    )
+    np.testing.assert_allclose(
+        pairdist.pdist(X, "braycurtis", backend=backend, **params), sd.pdist(X, "braycurtis", **params), **tol
+    )

@@ -38,6 +38,9 @@ pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: impl Into<D
     if let Some(extremes) = Extremes::scan(x, y, metric) {
         extremes.fix_matrix(out.view_mut());
     }
+    if let Some(ratio) = &prepared.ratio {
+        ratio.all().finish_matrix(out.view_mut());
+    }
     Ok(out)
 }
 
@@ -60,6 +63,9 @@ pub fn pdist<T: Element>(x: ArrayView2<T>, metric: impl Into<Distance>) -> Resul
     run_condensed(x, metric, &plan, slice);
     if let Some(extremes) = Extremes::scan(x, x, metric) {
         extremes.fix_condensed(slice);
+    }
+    if let Some(ratio) = &prepared.ratio {
+        ratio.all().finish_condensed(slice);
     }
     Ok(out)
 }

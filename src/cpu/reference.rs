@@ -16,7 +16,11 @@ use crate::metric::{Finalize, Metric, Term};
 pub fn kernel_distance(x: &[f64], y: &[f64], metric: Metric) -> f64 {
     assert_eq!(x.len(), y.len(), "reference::kernel_distance needs points of equal dimension");
     let acc = x.iter().zip(y).fold(0.0f64, |acc, (&a, &b)| metric.merge(acc, metric.term(a, b)));
-    metric.finalize(acc, x.len())
+    let value = metric.finalize(acc, x.len());
+    match metric.definition().denominator {
+        Some(denominator) => crate::ratio::of_points(denominator, value, x, y),
+        None => value,
+    }
 }
 
 /// The distance between two points, computed in f64.
@@ -37,7 +41,7 @@ pub fn distance<T: Float>(x: ArrayView1<T>, y: ArrayView1<T>, resolved: &Resolve
 pub fn cdist<T: Float>(x: ArrayView2<T>, y: ArrayView2<T>, distance: impl Into<Distance>) -> Result<Array2<f64>> {
     let resolved = distance.into().resolve(x, Some(y))?;
     let (px, py) = (points(x, &resolved), points(y, &resolved));
-    Ok(Array2::from_shape_fn((x.nrows(), y.nrows()), |(i, j)| kernel_distance(&px[i], &py[j], resolved.kernel())))
+    Ok(Array2::from_shape_fn((x.nrows(), y.nrows()), |(i, j)| resolved.between(&px[i], &py[j])))
 }
 
 /// SciPy's condensed distance vector in f64: `(i, j)` for `i < j`, row by row.
@@ -48,7 +52,7 @@ pub fn pdist<T: Float>(x: ArrayView2<T>, distance: impl Into<Distance>) -> Resul
     let mut out = Vec::with_capacity(n * n.saturating_sub(1) / 2);
     for i in 0..n {
         for j in i + 1..n {
-            out.push(kernel_distance(&px[i], &px[j], resolved.kernel()));
+            out.push(resolved.between(&px[i], &px[j]));
         }
     }
     Ok(Array1::from_vec(out))
@@ -86,6 +90,11 @@ pub fn tolerance_f64(metric: Metric, d: usize, scale: f64, expected: f64) -> f64
 /// with `slope`, final roots take [`root_error`]'s sharper bound.
 fn tolerance_in(eps: f64, rel: f64, slope: bool, metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
     let root_d = (d.max(1) as f64).sqrt();
+    if metric.definition().denominator.is_some() {
+        // A sum of non-negative terms (relative error √d·ε) over a denominator summed in
+        // f64 from the same points.
+        return (rel + 2.0 * root_d * eps) * expected.abs();
+    }
     let p = metric.exponent();
     let sum = match metric.definition().term {
         Term::SquaredDifference => root_d * eps * scale * scale * 4.0,

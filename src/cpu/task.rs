@@ -2,8 +2,8 @@
 //!
 //! Matrices go in place into the caller's array or condensed vector (the fast path, then the
 //! f64 fix-up of extreme rows); k nearest and radius reduce each band of rows as it is
-//! computed; everything else, and answers whose rows need the fix-up, stream tiles through
-//! the task's sink.
+//! computed; everything else, and answers whose values change on the host (the fix-up of
+//! extreme rows, a ratio's denominators), stream tiles through the task's sink.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -19,7 +19,7 @@ use crate::plan::Region;
 pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
     let (x, y, metric, plan) = (task.x, task.y, task.metric, task.plan.clone());
     let (own, col0, monitor) = (task.region == Region::StrictUpper, task.col0, task.monitor.clone());
-    let empty = task.is_empty();
+    let (empty, changes_values) = (task.is_empty(), task.changes_values());
     let advance = |pairs: usize| monitor.as_deref().map_or(Ok(()), |m: &Monitor| m.advance(pairs as u64));
     match &mut task.answer {
         Answer::Matrix(Target::Array(out)) => {
@@ -30,6 +30,9 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
             if let Some(extremes) = &task.extremes {
                 extremes.fix_matrix(out.view_mut());
             }
+            if let Some(ratio) = &task.ratio {
+                ratio.finish_matrix(out.view_mut());
+            }
             return Ok(());
         }
         Answer::Matrix(Target::Condensed(out)) => {
@@ -38,9 +41,12 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
             if let Some(extremes) = &task.extremes {
                 extremes.fix_condensed(out);
             }
+            if let Some(ratio) = &task.ratio {
+                ratio.finish_condensed(out);
+            }
             return Ok(());
         }
-        Answer::Nearest { lists, .. } if task.extremes.is_none() => {
+        Answer::Nearest { lists, .. } if !changes_values => {
             return reduce_rows(x, y, metric, &plan, lists, |i, first, values, list| {
                 advance(values.len())?;
                 if own && (first..first + values.len()).contains(&i) {
@@ -53,7 +59,7 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
                 Ok(())
             });
         }
-        Answer::Within { r, max_pairs, rows } if task.extremes.is_none() => {
+        Answer::Within { r, max_pairs, rows } if !changes_values => {
             let (r, max_pairs) = (*r, *max_pairs);
             let kept = AtomicUsize::new(rows.iter().map(|w| w.len()).sum());
             return reduce_rows(x, y, metric, &plan, rows, |i, first, values, within| {

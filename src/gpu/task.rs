@@ -19,9 +19,9 @@ pub(crate) fn run_task(ctx: &GpuContext, kernel: Kernel, select_on_device: Optio
     if let Answer::Nearest { k, .. } = task.answer {
         let wanted = select_on_device.unwrap_or(!ctx.adapter().is_software);
         // The epilogue's lists hold at most SELECT_K_MAX; its columns are u32; rows that need
-        // the host's f64 fix-up take the streamed path.
+        // the host's f64 fix-up, or a ratio's denominators, take the streamed path.
         let fits = k <= SELECT_K_MAX && u32::try_from(col0 + task.plan.m).is_ok();
-        if wanted && fits && task.extremes.is_none() && !task.is_empty() {
+        if wanted && fits && !task.changes_values() && !task.is_empty() {
             // Every pair's tile is needed (the diagonal is skipped on the device).
             let plan = task.plan_for(Region::Full)?;
             let skip_diag = task.region == Region::StrictUpper;

@@ -131,6 +131,13 @@ pub fn oracle_weighted64(x: &[f64], y: &[f64], metric: Metric, w: &[f64]) -> f64
             }
             (s / 2.0).sqrt()
         }
+        Metric::BrayCurtis => sum(&|k| w[k] * (x[k] - y[k]).abs()) / sum(&|k| w[k] * (x[k] + y[k]).abs()),
+        Metric::Jaccard => {
+            // scipy.spatial.distance.jaccard: booleans u != 0 (NaN is nonzero).
+            let unequal = sum(&|k| if (x[k] != 0.0) != (y[k] != 0.0) { w[k] } else { 0.0 });
+            let nonzero = sum(&|k| if x[k] != 0.0 || y[k] != 0.0 { w[k] } else { 0.0 });
+            if nonzero != 0.0 { unequal / nonzero } else { 0.0 }
+        }
         Metric::SEuclidean | Metric::Mahalanobis => panic!("{metric} needs V or VI: use oracle_quadratic"),
     }
 }
@@ -200,6 +207,8 @@ fn tolerance_in(eps: f64, rel: f64, metric: Metric, d: usize, scale: f64, want: 
         Metric::Canberra => 2.0 * d as f64 * eps,
         Metric::JensenShannon => (8.0 * root_d * eps).sqrt(),
         Metric::Hamming => 0.0,
+        // A sum of non-negative terms over a denominator summed from the same points.
+        Metric::BrayCurtis | Metric::Jaccard => 2.0 * root_d * eps * want.abs(),
     };
     rel * want.abs() + abs
 }
@@ -234,6 +243,7 @@ pub fn close(got: f64, want: f64, tol: f64) -> bool {
 pub fn of_differences(metric: Metric) -> bool {
     let def = metric.definition();
     def.prepare == pairdist::Prepare::None
+        && def.denominator.is_none()
         && matches!(
             def.term,
             pairdist::Term::SquaredDifference | pairdist::Term::AbsoluteDifference | pairdist::Term::PowerDifference

@@ -101,7 +101,7 @@ pub(crate) fn check(
         // of a row with a negative entry, cosine of a zero row), is exact.
         let same = got == want || (got.is_nan() && want.is_nan());
         let err = if same { 0.0 } else { (got - want).abs() };
-        let tol = reference::tolerance(resolved.kernel(), x.ncols(), xs[i].max(ys[j]), want);
+        let tol = reference::tolerance(resolved.metric(), x.ncols(), xs[i].max(ys[j]), want);
         let rel = if err == 0.0 { 0.0 } else { err / want.abs() };
         // Any other NaN counts as out of tolerance and infinitely wrong.
         if !matches!(err.partial_cmp(&tol), Some(Ordering::Less | Ordering::Equal)) {

@@ -193,7 +193,7 @@ impl<'x, T: Element> Checker<'x, T> {
             }
             Bound::Radius(r) => r,
         };
-        let slack = |j: usize| T::tolerance(self.resolved.kernel(), d, self.scale(i, j), limit);
+        let slack = |j: usize| T::tolerance(self.resolved.metric(), d, self.scale(i, j), limit);
         // A point left out that is closer than the limit by more than the tolerance was missed.
         let missed = all.iter().filter(|&&(d, j)| d < limit - slack(j) && !cols.contains(&(j as i64))).count();
         self.failures += missed as u64;
@@ -212,7 +212,7 @@ impl<'x, T: Element> Checker<'x, T> {
         let got = written(computed.into(), self.output);
         let want = distance64(self.x, i, self.y, j, &self.resolved);
         let d = self.x.dim().1;
-        let tol = T::tolerance(self.resolved.kernel(), d, self.scale(i, j), want)
+        let tol = T::tolerance(self.resolved.metric(), d, self.scale(i, j), want)
             + output_rounding(T::DTYPE, self.output, want);
         self.checked += 1;
         if !within(got, want, tol) {

@@ -78,7 +78,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         let got = out[(i, j)] as f64;
         // The same infinity, or NaN where the reference is NaN, is exact; any other NaN fails.
         let err = if got == want || (got.is_nan() && want.is_nan()) { 0.0 } else { (got - want).abs() };
-        let within = err <= reference::tolerance(resolved.kernel(), d, 1.0, want);
+        let within = err <= reference::tolerance(resolved.metric(), d, 1.0, want);
         worst = if err.is_nan() { f64::INFINITY } else { worst.max(err / want.abs().max(f64::MIN_POSITIVE)) };
         if !within {
             failures += 1;

@@ -103,7 +103,8 @@ enum Command {
 #[derive(Args)]
 struct RunArgs {
     /// Metric, by SciPy's name: euclidean, sqeuclidean, cityblock, chebyshev, minkowski, cosine,
-    /// correlation, canberra, jensenshannon, hamming, seuclidean, mahalanobis (see `pairdist metrics`).
+    /// correlation, canberra, jensenshannon, hamming, seuclidean, mahalanobis, braycurtis, jaccard
+    /// (see `pairdist metrics`).
     #[arg(short, long, default_value = "euclidean", value_parser = parse_metric)]
     metric: Metric,
     #[command(flatten)]

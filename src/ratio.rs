@@ -1,0 +1,227 @@
+//! The last step of the metrics that are a ratio of two sums: `braycurtis` (Σ |x − y| /
+//! Σ |x + y|) and `jaccard` (of booleans: the count where they differ / the count where either
+//! is set).
+//!
+//! The kernels compute the numerator, the cityblock distance of the prepared points (weighted
+//! columns, jaccard's booleans), on any backend and at full speed. The denominator comes from
+//! per-row sums computed once, O((n + m)·d), and applied to every result on the host, O(n·m):
+//!
+//! - `jaccard`: with `a = Σ|x|` and `b = Σ|y|` of the (weighted) boolean rows and the
+//!   numerator `n = Σ |x − y|` (the weight of the columns where exactly one is set), the union
+//!   is `(a + b + n) / 2`, so the distance is `2n / (a + b + n)`, and 0 where that is 0/0, as
+//!   in SciPy.
+//! - `braycurtis`: in a column where every coordinate of X and Y has one sign, `|x + y| = |x| +
+//!   |y|`, a sum per row. Data for braycurtis are nearly always non-negative (abundances,
+//!   counts, histograms), so that is every column. Columns that hold both signs ("mixed") need
+//!   `Σ |x + y| = Σ |x − (−y)|` per pair: the cityblock distance of X and −Y restricted to
+//!   them, computed here on the CPU kernels in f64, a block at a time. 0/0 is NaN, as in SciPy.
+//!
+//! The sums are taken of the points as the kernels see them (rounded to the element type), so
+//! numerator and denominator describe the same numbers.
+
+use std::ops::Range;
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
+use rayon::prelude::*;
+
+use crate::element::Element;
+use crate::error::Result;
+use crate::metric::{Denominator, Metric};
+use crate::plan::{Plan, PlanLimits, Region, Tile};
+use crate::sink::Sink;
+
+/// Most bytes of per-pair denominators (mixed columns) computed at once.
+const MIXED_BLOCK_BYTES: usize = 32 << 20;
+
+/// The denominator's per-row parts for all rows of X and Y.
+pub(crate) struct Ratio {
+    denominator: Denominator,
+    /// Per row of X: Σ |x| over the columns of one sign (braycurtis) or over all (jaccard).
+    x_sums: Vec<f64>,
+    /// The same per row of Y (X's again for pdist).
+    y_sums: Vec<f64>,
+    /// braycurtis: X and −Y restricted to the columns that hold both signs, if any.
+    mixed: Option<(Array2<f64>, Array2<f64>)>,
+}
+
+impl Ratio {
+    /// The per-row parts of `denominator` for the prepared points `x` and `y` (`None`: pdist).
+    pub(crate) fn new<T: Element>(denominator: Denominator, x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Ratio {
+        let y_or_x = y.unwrap_or(x);
+        let d = x.ncols();
+        // Columns that hold a positive and a negative coordinate (braycurtis only).
+        let mixed: Vec<usize> = match denominator {
+            Denominator::Union => Vec::new(),
+            Denominator::SumOfAbsoluteSums => (0..d)
+                .filter(|&k| {
+                    let column = x.column(k).into_iter().chain(y_or_x.column(k));
+                    let (mut positive, mut negative) = (false, false);
+                    for &v in column {
+                        let v: f64 = v.into();
+                        positive |= v > 0.0;
+                        negative |= v < 0.0;
+                    }
+                    positive && negative
+                })
+                .collect(),
+        };
+        let mut single = vec![true; d];
+        mixed.iter().for_each(|&k| single[k] = false);
+        let sums = |a: ArrayView2<T>| -> Vec<f64> {
+            a.axis_iter(Axis(0))
+                .into_par_iter()
+                .map(|row| row.iter().zip(&single).filter(|p| *p.1).map(|(&v, _)| Into::<f64>::into(v).abs()).sum())
+                .collect()
+        };
+        let x_sums = sums(x);
+        let y_sums = match y {
+            Some(y) => sums(y),
+            None => x_sums.clone(),
+        };
+        let mixed = (!mixed.is_empty()).then(|| {
+            log::debug!("braycurtis: {} of {d} columns hold both signs; their sums are taken per pair", mixed.len());
+            let pick = |a: ArrayView2<T>, sign: f64| {
+                Array2::from_shape_fn((a.nrows(), mixed.len()), |(i, c)| sign * Into::<f64>::into(a[(i, mixed[c])]))
+            };
+            (pick(x, 1.0), pick(y_or_x, -1.0))
+        });
+        Ratio { denominator, x_sums, y_sums, mixed }
+    }
+
+    /// The parts for rows `rows` of X and `cols` of Y, indexed from 0 (a job's window).
+    pub(crate) fn window(&self, rows: Range<usize>, cols: Range<usize>) -> RatioView<'_> {
+        RatioView {
+            denominator: self.denominator,
+            x_sums: &self.x_sums[rows.clone()],
+            y_sums: &self.y_sums[cols.clone()],
+            mixed: self.mixed.as_ref().map(|(x, y)| (x.slice(s![rows, ..]), y.slice(s![cols, ..]))),
+        }
+    }
+
+    /// The parts for all rows.
+    pub(crate) fn all(&self) -> RatioView<'_> {
+        self.window(0..self.x_sums.len(), 0..self.y_sums.len())
+    }
+}
+
+/// The denominator's parts for the rows of one job (or its window).
+#[derive(Clone)]
+pub(crate) struct RatioView<'a> {
+    denominator: Denominator,
+    x_sums: &'a [f64],
+    y_sums: &'a [f64],
+    mixed: Option<(ArrayView2<'a, f64>, ArrayView2<'a, f64>)>,
+}
+
+/// The distance from the numerator `n` and the denominator's parts `a + b` (the two rows'
+/// sums) and `m` (the pair's sum over mixed columns).
+#[inline]
+fn quotient(denominator: Denominator, n: f64, ab: f64, m: f64) -> f64 {
+    match denominator {
+        Denominator::SumOfAbsoluteSums => n / (ab + m),
+        Denominator::Union => {
+            let union = (ab + n) / 2.0;
+            if union == 0.0 { 0.0 } else { n / union }
+        }
+    }
+}
+
+/// The distance between two prepared points from their numerator (the reference's form).
+pub(crate) fn of_points(denominator: Denominator, numerator: f64, x: &[f64], y: &[f64]) -> f64 {
+    let den = match denominator {
+        Denominator::SumOfAbsoluteSums => x.iter().zip(y).map(|(a, b)| (a + b).abs()).sum(),
+        Denominator::Union => x.iter().zip(y).map(|(a, b)| a.abs().max(b.abs())).sum::<f64>(),
+    };
+    match denominator {
+        Denominator::SumOfAbsoluteSums => numerator / den,
+        Denominator::Union if den == 0.0 => 0.0,
+        Denominator::Union => numerator / den,
+    }
+}
+
+impl RatioView<'_> {
+    /// The per-pair sums over mixed columns for `rows` × `cols`, if there are mixed columns.
+    fn mixed_block(&self, rows: Range<usize>, cols: Range<usize>) -> Option<Array2<f64>> {
+        let (x, y) = self.mixed.as_ref()?;
+        let (x, y) = (x.slice(s![rows, ..]), y.slice(s![cols, ..]));
+        let mut out = Array2::zeros((x.nrows(), y.nrows()));
+        let limits = PlanLimits::cpu(None).for_element::<f64>();
+        let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &limits)
+            .expect("a CPU plan exists for every shape that fits in memory");
+        crate::cpu::run_into(x, y, Metric::Cityblock, &plan, out.view_mut());
+        Some(out)
+    }
+
+    /// Rows per block of per-pair sums over `cols` columns.
+    fn band(&self, cols: usize) -> usize {
+        (MIXED_BLOCK_BYTES / (8 * cols.max(1))).max(1)
+    }
+
+    /// Divides the numerators `out` of rows `rows` × columns `cols` (window indices) by their
+    /// denominators.
+    pub(crate) fn finish_block<T: Element>(&self, rows: Range<usize>, cols: Range<usize>, mut out: ArrayViewMut2<T>) {
+        let band = self.band(cols.len());
+        for (b, mut part) in out.axis_chunks_iter_mut(Axis(0), band).enumerate() {
+            let first = rows.start + b * band;
+            let mixed = self.mixed_block(first..first + part.nrows(), cols.clone());
+            part.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(r, mut row)| {
+                let a = self.x_sums[first + r];
+                for (c, v) in row.iter_mut().enumerate() {
+                    let m = mixed.as_ref().map_or(0.0, |m| m[(r, c)]);
+                    *v = T::from_f64(quotient(self.denominator, (*v).into(), a + self.y_sums[cols.start + c], m));
+                }
+            });
+        }
+    }
+
+    /// Divides a whole `n × m` matrix of numerators.
+    pub(crate) fn finish_matrix<T: Element>(&self, out: ArrayViewMut2<T>) {
+        self.finish_block(0..self.x_sums.len(), 0..self.y_sums.len(), out);
+    }
+
+    /// Divides SciPy's condensed vector of numerators of the rows of X against themselves.
+    pub(crate) fn finish_condensed<T: Element>(&self, out: &mut [T]) {
+        let n = self.x_sums.len();
+        let band = self.band(n);
+        let mut rest = out;
+        let mut i0 = 0;
+        while i0 + 1 < n {
+            let i1 = (i0 + band).min(n);
+            // Row i's pairs (i, j > i) are the next n − i − 1 entries.
+            let mut rows: Vec<&mut [T]> = Vec::with_capacity(i1 - i0);
+            for i in i0..i1 {
+                let (row, tail) = std::mem::take(&mut rest).split_at_mut(n - i - 1);
+                rows.push(row);
+                rest = tail;
+            }
+            let mixed = self.mixed_block(i0..i1, i0..n);
+            rows.into_par_iter().enumerate().for_each(|(r, row)| {
+                let i = i0 + r;
+                for (c, v) in row.iter_mut().enumerate() {
+                    let j = i + 1 + c;
+                    let m = mixed.as_ref().map_or(0.0, |m| m[(r, j - i0)]);
+                    *v = T::from_f64(quotient(self.denominator, (*v).into(), self.x_sums[i] + self.y_sums[j], m));
+                }
+            });
+            i0 = i1;
+        }
+    }
+}
+
+/// A sink that divides each tile's numerators before passing the tile on.
+pub(crate) struct RatioSink<'s, 'r, T: Element> {
+    pub(crate) inner: &'s mut dyn Sink<T>,
+    pub(crate) ratio: &'s RatioView<'r>,
+}
+
+impl<T: Element> Sink<T> for RatioSink<'_, '_, T> {
+    fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
+        let mut owned = values.to_owned();
+        self.ratio.finish_block(tile.rows.clone(), tile.cols.clone(), owned.view_mut());
+        self.inner.accept(tile, owned.view())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.inner.finish()
+    }
+}
