@@ -285,6 +285,10 @@ const POWER: u8 = 3;
 const CANBERRA: u8 = 4;
 const NOT_EQUAL: u8 = 5;
 const JENSEN_SHANNON: u8 = 6;
+/// |x − y|^n for a whole n in 3..=8 with n a compile-time constant: `WHOLE + n`. The loops of
+/// [`Simd::powi`] then unroll into its multiplications alone (a runtime n keeps their branches
+/// in the innermost loop). Other whole n take the runtime loop (`POWER`).
+const WHOLE: u8 = 16;
 
 /// The micro-kernels' final step (the metric's `Finalize`, as a const generic): in vector
 /// form, or the metric's scalar final step lane by lane (minkowski's root, and every final
@@ -323,7 +327,15 @@ where
             (Term::SquaredDifference, Merge::Sum, HALF_CAPPED) => drive::<S, MR, NV, SQUARED, HALF_CAPPED>(a),
             (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY>(a),
             (Term::AbsoluteDifference, Merge::Max, IDENTITY) => drive::<S, MR, NV, ABSOLUTE_MAX, IDENTITY>(a),
-            (Term::PowerDifference, Merge::Sum, _) => drive::<S, MR, NV, POWER, SCALAR>(a),
+            (Term::PowerDifference, Merge::Sum, _) => match a.metric.whole_exponent() {
+                Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, SCALAR>(a),
+                Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, SCALAR>(a),
+                Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, SCALAR>(a),
+                Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, SCALAR>(a),
+                Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, SCALAR>(a),
+                Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, SCALAR>(a),
+                _ => drive::<S, MR, NV, POWER, SCALAR>(a),
+            },
             (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY>(a),
             (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN>(a),
             (Term::JensenShannon, Merge::Sum, SQRT_HALF) => drive::<S, MR, NV, JENSEN_SHANNON, SQRT_HALF>(a),
@@ -515,6 +527,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                             S::add(acc[r][v], S::zero_where_zero(S::div(S::abs(diff), den), den))
                         }
                         NOT_EQUAL => S::add(acc[r][v], S::ne(yv[v], xb, one)),
+                        n if n > WHOLE => S::add(acc[r][v], S::powi(S::abs(diff), u32::from(n - WHOLE))),
                         _ => S::add(acc[r][v], jensen_shannon(yv[v], xb)),
                     };
                 }
@@ -634,6 +647,29 @@ mod tests {
         // Several chunks of dimensions, the last one partial.
         for (n, m, d) in [(7, 70, 2 * DEPTH_CHUNK), (13, 65, 2 * DEPTH_CHUNK + 3)] {
             check_shape::<T>(&mut rng, n, m, d);
+        }
+    }
+
+    /// Every whole exponent's micro-kernel (3..=8 with the exponent a constant, others by the
+    /// runtime loop) on every kernel family, f32 and f64, beside a fractional one.
+    #[test]
+    fn every_whole_power_matches_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for p in [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 13.0, 2.5] {
+            let metric = Metric::minkowski(p).unwrap();
+            for (n, m, d) in [(7, 65, 17), (13, 33, 2 * DEPTH_CHUNK + 3)] {
+                let (x, y) = (random::<f32>(&mut rng, n, d, 1.0), random::<f32>(&mut rng, m, d, 1.0));
+                let (x64, y64) = (x.mapv(f64::from), y.mapv(f64::from));
+                for isa in Isa::available() {
+                    let what = format!("{isa:?} {n}x{m}x{d}");
+                    let mut out = Array2::from_elem((n, m), f32::NAN);
+                    block(x.view(), &PackedY::new(y.view(), isa, 0), 0..m, metric, out.view_mut(), false);
+                    assert_close(out.view(), x.view(), y.view(), metric, &what);
+                    let mut out = Array2::from_elem((n, m), f64::NAN);
+                    block(x64.view(), &PackedY::new(y64.view(), isa, 0), 0..m, metric, out.view_mut(), false);
+                    assert_close(out.view(), x64.view(), y64.view(), metric, &format!("{what} f64"));
+                }
+            }
         }
     }
 
