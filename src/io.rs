@@ -39,9 +39,12 @@ const NPY_MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// array takes about 120 bytes.
 const MAX_NPY_HEADER: usize = 10_000;
 
-/// A 2-D input of points (one per row), held in memory as read: float32 or float64.
+/// A 2-D input of points (one per row), held in memory as read: float32 or float64 (text is
+/// read as float64, NumPy's `loadtxt` type, so that its decimals are never rounded twice).
 pub struct Input {
     values: Values,
+    /// Whether the values came from text, which has no type of its own.
+    text: bool,
     /// The regular file the values came from and its stamp when read.
     source: Option<(PathBuf, Stamp)>,
 }
@@ -55,15 +58,14 @@ enum Values {
 /// The values of an input as they were read, before any conversion.
 #[derive(Clone, Copy, Debug)]
 pub enum AsRead<'a> {
-    /// A float32 file, or text.
+    /// A float32 file.
     F32(ArrayView2<'a, f32>),
-    /// A float64 file.
+    /// A float64 file, or text.
     F64(ArrayView2<'a, f64>),
 }
 
 impl Input {
-    /// The values as read: float64 when the file held float64, float32 for float32 files and
-    /// text.
+    /// The values as read: float32 for float32 files, float64 for float64 files and text.
     pub fn as_read(&self) -> AsRead<'_> {
         match &self.values {
             Values::F32(a) => AsRead::F32(a.view()),
@@ -71,7 +73,14 @@ impl Input {
         }
     }
 
-    /// The type of the values as read.
+    /// The type a run computes in and writes by default: the file's, or float32 for text (which
+    /// has no type of its own; float32 is the GPU's). `--dtype f64` then computes from the
+    /// text's values as read, in f64.
+    pub fn default_dtype(&self) -> Dtype {
+        if self.text { Dtype::F32 } else { self.dtype() }
+    }
+
+    /// The type of the values as read (float64 for text).
     pub fn dtype(&self) -> Dtype {
         match &self.values {
             Values::F32(_) => Dtype::F32,
@@ -95,9 +104,9 @@ impl Input {
     /// # let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("x.csv");
     /// std::fs::write(&path, "0.5,1\n2,3\n")?;
-    /// let input = read_input(&path)?; // text is read as float32
-    /// assert_eq!(input.dtype(), Dtype::F32);
-    /// assert_eq!(input.values::<f64>()[(0, 0)], 0.5);
+    /// let input = read_input(&path)?; // text is read as float64, and runs in float32 by default
+    /// assert_eq!((input.dtype(), input.default_dtype()), (Dtype::F64, Dtype::F32));
+    /// assert_eq!(input.values::<f32>()[(0, 0)], 0.5);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn values<T: Element>(&self) -> CowArray<'_, T, Ix2> {
@@ -197,7 +206,8 @@ impl Format {
 /// A `.npy` file is recognised by NumPy's magic string, whatever its name; anything else is
 /// read as text (a name ending in `.npy` without the magic string is an error). Float32 and
 /// float64 `.npy` are read in either byte order, C or Fortran order, and kept as read
-/// ([`Input::as_read`], [`Input::values`]); text is read as float32.
+/// ([`Input::as_read`], [`Input::values`]); text is read as float64 ([`Input::default_dtype`]
+/// says what a run computes in).
 pub fn read_input(path: &Path) -> Result<Input> {
     if is_stdio(path) {
         return read_stream(Path::new(STDIN_NAME), io::stdin().lock(), None);
@@ -307,7 +317,7 @@ fn read_npy(path: &Path, mut reader: impl BufRead, size: Option<u64>) -> Result<
     } else {
         Values::F32(read_npy_data::<f32>(path, &array, reader, size)?)
     };
-    Ok(Input { values, source: None })
+    Ok(Input { values, text: false, source: None })
 }
 
 /// Reads and checks the header: a 2-D float32 or float64 array.
@@ -448,7 +458,7 @@ fn read_npy_data<T: NpyElement>(
 /// Reads NumPy `loadtxt`-style text: one point per line, values separated by commas or white
 /// space, `#` starting a comment, blank lines skipped.
 fn read_text(path: &Path, mut reader: impl BufRead) -> Result<Input> {
-    let mut values: Vec<f32> = Vec::new();
+    let mut values: Vec<f64> = Vec::new();
     let mut width: Option<(usize, usize)> = None; // (columns, first line)
     let mut rows = 0;
     let mut line = String::new();
@@ -473,7 +483,7 @@ fn read_text(path: &Path, mut reader: impl BufRead) -> Result<Input> {
             Box::new(content.split_whitespace())
         };
         for tok in tokens {
-            let v: f32 =
+            let v: f64 =
                 tok.parse().map_err(|_| Error::bad_input(path, format!("line {lineno}: '{tok}' is not a number")))?;
             // Grows like push, but a failed allocation is an error, not an abort.
             values
@@ -496,7 +506,7 @@ fn read_text(path: &Path, mut reader: impl BufRead) -> Result<Input> {
     }
     let cols = width.map_or(0, |(w, _)| w);
     let values = Array2::from_shape_vec((rows, cols), values).expect("rows x cols values");
-    Ok(Input { values: Values::F32(values), source: None })
+    Ok(Input { values: Values::F64(values), text: true, source: None })
 }
 
 /// An output written atomically: everything goes to a temporary file beside it, which is

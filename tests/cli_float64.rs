@@ -213,3 +213,52 @@ fn knn_and_radius_of_float64_input_write_float64_distances() {
         }
     }
 }
+
+/// Text has no dtype: it computes in float32 by default (the GPU's type), and with `--dtype
+/// f64` in f64 from its decimal values themselves, not from their float32 roundings.
+#[test]
+fn text_input_with_dtype_f64_is_read_exactly() {
+    let dir = TempDir::new().unwrap();
+    let x = offset_points(21, 9, 3);
+    let txt = dir.path().join("x.txt");
+    // 17 significant digits: the text holds these f64 values exactly.
+    let lines: Vec<String> =
+        x.rows().into_iter().map(|r| r.iter().map(|v| format!("{v:.17e}")).collect::<Vec<_>>().join(" ")).collect();
+    std::fs::write(&txt, lines.join("\n")).unwrap();
+    for backend in BACKENDS {
+        let out = dir.path().join(format!("{backend}.npy"));
+        ok(&["pdist", s(&txt), "-o", s(&out), "--dtype", "f64", "--backend", backend, "--check"]);
+        assert_eq!(npy_dtype(&out), "<f8", "{backend}");
+        let got: Array1<f64> = read_npy(&out).unwrap();
+        assert_within(&format!("{backend} text --dtype f64"), got.as_slice().unwrap(), &pdist_ref(&x), 1e-12);
+        // By default: float32 output.
+        let out32 = dir.path().join(format!("{backend}32.npy"));
+        ok(&["pdist", s(&txt), "-o", s(&out32), "--backend", backend]);
+        assert_eq!(npy_dtype(&out32), "<f4", "{backend}");
+    }
+}
+
+/// Parameters given as text are exact too: weights of float64 points, as decimals, reach the
+/// f64 computation unrounded.
+#[test]
+fn text_parameters_are_read_exactly() {
+    let dir = TempDir::new().unwrap();
+    // Near the origin: a weight is a scale of the coordinates (before their difference), which
+    // far from the origin costs ε·|x| / |x − y| relative, more than 1e-12 for offset points.
+    let x = offset_points(22, 8, 3).mapv(|v| v - 1e4);
+    let (xp, wp) = (dir.path().join("x.npy"), dir.path().join("w.txt"));
+    write_npy(&xp, &x).unwrap();
+    let w = [0.1, 0.3, 0.7];
+    std::fs::write(&wp, "0.1\n0.3\n0.7\n").unwrap();
+    let n = x.nrows();
+    let want: Vec<f64> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .map(|(i, j)| (0..3).map(|k| w[k] * (x[(i, k)] - x[(j, k)]).powi(2)).sum::<f64>().sqrt())
+        .collect();
+    for backend in BACKENDS {
+        let out = dir.path().join(format!("{backend}.npy"));
+        ok(&["pdist", s(&xp), "-o", s(&out), "--w", s(&wp), "--backend", backend]);
+        let got: Array1<f64> = read_npy(&out).unwrap();
+        assert_within(&format!("{backend} weights as text"), got.as_slice().unwrap(), &want, 1e-12);
+    }
+}

@@ -331,7 +331,7 @@ impl Precision {
     /// The precision for `inputs` and the `--dtype` asked for; logged, since it decides speed
     /// and output size.
     pub(crate) fn of(inputs: &[&Input], asked: Option<Dtype>) -> Precision {
-        let widest = inputs.iter().map(|i| i.dtype()).max().unwrap_or(Dtype::F32);
+        let widest = inputs.iter().map(|i| i.default_dtype()).max().unwrap_or(Dtype::F32);
         let output = asked.unwrap_or(widest);
         let precision = Precision { compute: widest.max(output), output };
         log::info!("computing in {}, writing {}", precision.compute, precision.output);
