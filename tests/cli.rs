@@ -82,14 +82,9 @@ fn points(seed: u64, n: usize, d: usize, scale: f32) -> Array2<f32> {
     Array2::from_shape_fn((n, d), |_| rng.random_range(-scale..=scale))
 }
 
-/// The distance between two rows, in f64, straight from the definitions.
+/// The distance between two rows, in f64: the tests' oracle (tests/support), by name.
 fn distance(metric: &str, a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = 0.0f64;
-    for (x, y) in a.iter().zip(b) {
-        let t = x - y;
-        acc += if metric == "cityblock" { t.abs() } else { t * t };
-    }
-    if metric == "euclidean" { acc.sqrt() } else { acc }
+    support::oracle64(a, b, metric.parse().expect("a metric name"))
 }
 
 fn rows64(x: &Array2<f32>) -> Vec<Vec<f64>> {

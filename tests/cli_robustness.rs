@@ -4,7 +4,10 @@
 //! input and output, `.npy` detection and byte order, one-line messages, how much `--check`
 //! samples, and an output that is one of the inputs.
 //!
-//! Every expected number is computed here in f64 from the definitions, never by pairdist.
+//! Every expected number is computed in f64 by the tests' own oracle (tests/support), never by
+//! pairdist.
+
+mod support;
 
 use std::fs::File;
 use std::io::Write;
@@ -103,15 +106,10 @@ fn assert_nothing_written(what: &str, output: &Path) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The f64 oracle.
+// The f64 oracle (tests/support's, by name).
 
 fn distance(metric: &str, a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = 0.0f64;
-    for (x, y) in a.iter().zip(b) {
-        let t = x - y;
-        acc += if metric == "cityblock" { t.abs() } else { t * t };
-    }
-    if metric == "euclidean" { acc.sqrt() } else { acc }
+    support::oracle64(a, b, metric.parse().expect("a metric name"))
 }
 
 fn rows(x: &Array2<f64>) -> Vec<Vec<f64>> {
