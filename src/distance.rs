@@ -26,6 +26,7 @@ use rayon::prelude::*;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::job::Job;
+use crate::linalg::{cholesky, lower_inverse};
 use crate::metric::{Denominator, Merge, Metric, Prepare, Term};
 use crate::ratio::Ratio;
 
@@ -442,10 +443,17 @@ fn variances<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Vec<f64> {
 }
 
 /// The covariance (ddof 1) of the columns of `x` stacked on `y`: `Cᵀ C / (n − 1)` of the
-/// centred columns, one blocked matrix product.
+/// centred columns, as a sum of blocked matrix products of bands of rows, one per core.
 fn covariance<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Array2<f64> {
     let c = centred(x, y);
-    c.t().dot(&c) / (c.nrows() as f64 - 1.0)
+    let d = c.ncols();
+    let band = c.nrows().div_ceil(rayon::current_num_threads()).max(1);
+    let sum = c
+        .axis_chunks_iter(Axis(0), band)
+        .into_par_iter()
+        .map(|rows| rows.t().dot(&rows))
+        .reduce(|| Array2::zeros((d, d)), |a, b| a + b);
+    sum / (c.nrows() as f64 - 1.0)
 }
 
 /// `x` stacked on `y`, in f64, minus the column means.
@@ -461,45 +469,6 @@ fn centred<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Array2<f64> 
         column -= mean;
     }
     all
-}
-
-/// The lower-triangular `L` with `L Lᵀ = a` for a symmetric positive semi-definite `a`
-/// (a pivot within rounding of zero gives a zero column); `None` if `a` is not.
-fn cholesky(a: &Array2<f64>) -> Option<Array2<f64>> {
-    let d = a.nrows();
-    let scale = (0..d).map(|k| a[(k, k)].abs()).fold(0.0, f64::max);
-    let tiny = scale * d as f64 * f64::EPSILON * 16.0;
-    let mut l = Array2::<f64>::zeros((d, d));
-    for j in 0..d {
-        let pivot = a[(j, j)] - (0..j).map(|k| l[(j, k)] * l[(j, k)]).sum::<f64>();
-        if pivot <= tiny || pivot.is_nan() {
-            if pivot < -tiny || pivot.is_nan() {
-                return None;
-            }
-            continue; // semi-definite: this column stays zero
-        }
-        let root = pivot.sqrt();
-        l[(j, j)] = root;
-        for i in j + 1..d {
-            let s = a[(i, j)] - (0..j).map(|k| l[(i, k)] * l[(j, k)]).sum::<f64>();
-            l[(i, j)] = s / root;
-        }
-    }
-    Some(l)
-}
-
-/// The inverse of a lower-triangular matrix with a nonzero diagonal (forward substitution).
-fn lower_inverse(c: &Array2<f64>) -> Array2<f64> {
-    let d = c.nrows();
-    let mut inv = Array2::<f64>::zeros((d, d));
-    for col in 0..d {
-        for i in col..d {
-            let rhs = if i == col { 1.0 } else { 0.0 };
-            let s: f64 = (col..i).map(|k| c[(i, k)] * inv[(k, col)]).sum();
-            inv[(i, col)] = (rhs - s) / c[(i, i)];
-        }
-    }
-    inv
 }
 
 /// The points as the kernels see them (see [`Distance`]): owned copies where the distance
@@ -555,22 +524,6 @@ mod tests {
     use ndarray::array;
 
     use super::*;
-
-    #[test]
-    fn cholesky_factors_and_inverts() {
-        let a = array![[4.0, 2.0, 0.4], [2.0, 3.0, 0.5], [0.4, 0.5, 2.0]];
-        let l = cholesky(&a).unwrap();
-        let back = l.dot(&l.t());
-        assert!(back.iter().zip(a.iter()).all(|(p, q)| (p - q).abs() < 1e-12));
-        let inv = lower_inverse(&l);
-        let id = inv.dot(&l);
-        for ((i, j), v) in id.indexed_iter() {
-            assert!((v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-12);
-        }
-        // Semi-definite: rank one.
-        assert!(cholesky(&array![[1.0, 1.0], [1.0, 1.0]]).is_some());
-        assert!(cholesky(&array![[1.0, 2.0], [2.0, 1.0]]).is_none());
-    }
 
     #[test]
     fn parameters_are_checked_as_scipy_checks_them() {

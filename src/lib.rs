@@ -39,6 +39,7 @@ mod extremes;
 pub mod gpu;
 pub mod io;
 pub mod job;
+mod linalg;
 mod metric;
 mod monitor;
 pub mod plan;
