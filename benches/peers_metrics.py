@@ -30,6 +30,8 @@ METRICS = {
     "hamming": ({}, "hamming"),
     "seuclidean": ({}, "seuclidean"),
     "mahalanobis": ({}, "mahalanobis"),
+    "braycurtis": ({}, "braycurtis"),
+    "jaccard": ({}, None),  # scikit-learn's jaccard is for booleans only
 }
 
 

@@ -9,6 +9,7 @@ mod support;
 use ndarray::{Array2, ArrayView2, s};
 use pairdist::answer::TopK;
 use pairdist::job::{Answer, Job, Target};
+use pairdist::sink::{CondensedSink, MatrixSink};
 use pairdist::{Backend, Distance, Engine, EngineOptions, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -102,6 +103,25 @@ fn cdist_and_pdist_follow_scipys_formulas() {
                             );
                             at += 1;
                         }
+                    }
+                }
+                // Streamed into sinks (what the CLI's output files take), small tiles on both.
+                for (name, engine) in &tiled {
+                    let mut out = Array2::<f32>::from_elem((n, m), f32::NAN);
+                    engine.cdist_to(x.view(), y.view(), &dist, &mut MatrixSink::new(out.view_mut())).unwrap();
+                    assert_matrix(
+                        &format!("{name} {metric} {kind:?} sink"),
+                        x.view(),
+                        y.view(),
+                        metric,
+                        &w,
+                        out.view(),
+                    );
+                    let mut condensed = vec![f32::NAN; n * (n - 1) / 2];
+                    engine.pdist_to(x.view(), &dist, &mut CondensedSink::new(n, &mut condensed)).unwrap();
+                    let want = pairdist::cpu::reference::pdist(x.view(), &dist).unwrap();
+                    for (g, w) in condensed.iter().zip(&want) {
+                        assert!(close(*g as f64, *w, tolerance(metric, d, 1.0, *w)), "{name} {metric} condensed sink");
                     }
                 }
                 // The library's CPU functions take the same path as the engines.
