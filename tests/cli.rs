@@ -651,7 +651,7 @@ fn bad_metric_parameters_fail_with_one_line() {
         (&["-m", "euclidean", "--w", s(&w2)], &["Weights must have same size as input vector. 2 vs. 3."]),
         (&["-m", "euclidean", "--w", s(&w22)], &["w must be 1-D", "w22.npy"]),
         (&["-m", "cityblock", "--w", s(&negative)], &["Input weights should be all non-negative"]),
-        (&["-m", "canberra", "--w", s(&negative)], &["metric 'canberra' takes no weights w"]),
+        (&["-m", "jensenshannon", "--w", s(&negative)], &["metric 'jensenshannon' takes no weights w"]),
         (&["-m", "cosine", "--V", s(&w2)], &["metric 'cosine' takes no variances V"]),
         (&["-m", "mahalanobis", "--VI", s(&vi)], &["VI is 2 x 2 but the points have 3 dimensions"]),
     ];

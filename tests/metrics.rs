@@ -294,7 +294,7 @@ fn bad_parameters_are_one_line_errors() {
             err(Distance::new(Metric::Euclidean).with_weights(vec![1.0, f64::NAN, 1.0])),
             "Input weights should be finite",
         ),
-        (err(Distance::new(Metric::Canberra).with_weights(vec![1.0; 3])), "metric 'canberra' takes no weights w"),
+        (err(Distance::new(Metric::SEuclidean).with_weights(vec![1.0; 3])), "metric 'seuclidean' takes no weights w"),
         (
             err(Distance::new(Metric::JensenShannon).with_weights(vec![1.0; 3])),
             "metric 'jensenshannon' takes no weights w",
