@@ -611,8 +611,8 @@ fn metric_parameters_from_files_match_the_oracle() {
             pairdist::Metric::Mahalanobis,
         ),
         (
-            vec!["-m", "canberra"],
-            Box::new(|i, j| support::oracle(&row(&xa, i), &row(&xb, j), pairdist::Metric::Canberra)),
+            vec!["-m", "canberra", "--w", s(&w_path)],
+            Box::new(|i, j| support::oracle_weighted(&row(&xa, i), &row(&xb, j), pairdist::Metric::Canberra, &w)),
             pairdist::Metric::Canberra,
         ),
     ];
