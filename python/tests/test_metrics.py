@@ -33,9 +33,10 @@ CASES = [
     ("braycurtis", {}),
     ("jaccard", {}),  # of booleans x != 0: digits' zero pixels make it more than "all set"
 ]
-# The metrics SciPy weights, less canberra and hamming (pairdist does not weight them yet).
+# The metrics SciPy weights.
 WEIGHTED = {
-    "euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine", "correlation", "braycurtis", "jaccard"
+    "euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine", "correlation", "canberra", "hamming",
+    "braycurtis", "jaccard",
 }
 ALL_CASES = CASES + [(metric, dict(params, w=GIVEN)) for metric, params in CASES if metric in WEIGHTED]
 
