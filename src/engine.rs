@@ -20,8 +20,6 @@ use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
 use crate::job::{Answer, Job, Target, Task};
-#[cfg(feature = "gpu")]
-use crate::metric::Metric;
 use crate::monitor::Monitor;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
 use crate::sink::Sink;
@@ -226,15 +224,16 @@ impl Engine {
         &self,
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
-        metric: Metric,
+        metric: impl Into<Distance>,
         out: ArrayViewMut2<f32>,
     ) -> Result<Option<GpuPhases>> {
+        let distance = metric.into();
         let Executor::Gpu(ctx) = &self.executor else {
-            self.cdist_into(x, y, metric, out)?;
+            self.cdist_into(x, y, distance, out)?;
             return Ok(None);
         };
-        let prepared = Prepared::new(&Distance::new(metric), x, Some(y))?;
-        let job = prepared.apply(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))));
+        let prepared = Prepared::new(&distance, x, Some(y))?;
+        let job = prepared.apply(Job::new(x, Some(y), distance, Answer::Matrix(Target::Array(out))));
         let (x, y, metric) = (job.x, job.y.unwrap_or(job.x), job.metric.metric());
         let weights = prepared.weights.as_ref();
         let mut task =
