@@ -49,7 +49,7 @@ use crate::weights::TermWeights;
 /// // hamming(w=[1, 3]): the weight where x ≠ y over the total weight.
 /// let hamming = Distance::new(Metric::Hamming).with_weights(vec![1.0, 3.0])?;
 /// let y = array![[0.0f32, 4.0]];
-/// assert_eq!(engine.cdist(x.view(), y.view(), hamming)?, array![[0.25], [0.75]]);
+/// assert_eq!(engine.cdist(x.view(), y.view(), hamming)?, array![[0.75], [0.25]]);
 /// // Parameters the metric does not take are refused, as SciPy refuses them.
 /// assert!(Distance::new(Metric::Canberra).with_variances(vec![1.0, 1.0]).is_err());
 /// # Ok::<(), pairdist::Error>(())
