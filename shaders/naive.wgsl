@@ -6,6 +6,8 @@
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// The weights of this pass's dimensions (WEIGHTED only).
+@group(0) @binding(4) var<storage, read> weights: array<f32>;
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -16,7 +18,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var acc = 0.0;
     for (var k = 0u; k < params.dims; k++) {
-        acc = metric_merge(acc, metric_term(x[i * params.dims + k], y[j * params.dims + k]));
+        var w = 1.0;
+        if WEIGHTED {
+            w = weights[k];
+        }
+        acc = metric_merge(acc, metric_weighted_term(x[i * params.dims + k], y[j * params.dims + k], w));
     }
     let idx = i * params.cols + j;
     var previous = 0.0;

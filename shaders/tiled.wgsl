@@ -19,16 +19,18 @@
 // - The register tile is indexed with constants only, so that every compiler keeps it in
 //   registers (a dynamically indexed array may be demoted to memory).
 //
-// The bindings are arrays of vec4 (the executor rounds buffer sizes up to 16 bytes); scalar
-// accesses index a component. WG_X, WG_Y and TILE_K (a multiple of 4) are override constants
-// chosen per adapter from its limits; the 8 x 8 register tile is fixed (function-scope arrays
-// cannot be override-sized).
+// X, Y and the output are bound as arrays of vec4 (the executor rounds buffer sizes up to 16
+// bytes); scalar accesses index a component. The weights (WEIGHTED) are a plain array of f32.
+// WG_X, WG_Y and TILE_K (a multiple of 4) are override constants chosen per adapter from its
+// limits; the 8 x 8 register tile is fixed (function-scope arrays cannot be override-sized).
 // Needs common/metric.wgsl before it.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> y: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+// The weights of this pass's dimensions (WEIGHTED only).
+@group(0) @binding(4) var<storage, read> weights: array<f32>;
 
 // Invocations per workgroup along columns (x) and rows (y).
 override WG_X: u32 = 16u;
@@ -256,22 +258,29 @@ fn main(
             let a1 = xs[kk * ROW_WORDS + WG_Y + lid.y];
             let b0 = ys[kk * COL_WORDS + lid.x];
             let b1 = ys[kk * COL_WORDS + WG_X + lid.x];
-            acc[0] = metric_merge4(acc[0], metric_term4(vec4<f32>(a0.x), b0));
-            acc[1] = metric_merge4(acc[1], metric_term4(vec4<f32>(a0.x), b1));
-            acc[2] = metric_merge4(acc[2], metric_term4(vec4<f32>(a0.y), b0));
-            acc[3] = metric_merge4(acc[3], metric_term4(vec4<f32>(a0.y), b1));
-            acc[4] = metric_merge4(acc[4], metric_term4(vec4<f32>(a0.z), b0));
-            acc[5] = metric_merge4(acc[5], metric_term4(vec4<f32>(a0.z), b1));
-            acc[6] = metric_merge4(acc[6], metric_term4(vec4<f32>(a0.w), b0));
-            acc[7] = metric_merge4(acc[7], metric_term4(vec4<f32>(a0.w), b1));
-            acc[8] = metric_merge4(acc[8], metric_term4(vec4<f32>(a1.x), b0));
-            acc[9] = metric_merge4(acc[9], metric_term4(vec4<f32>(a1.x), b1));
-            acc[10] = metric_merge4(acc[10], metric_term4(vec4<f32>(a1.y), b0));
-            acc[11] = metric_merge4(acc[11], metric_term4(vec4<f32>(a1.y), b1));
-            acc[12] = metric_merge4(acc[12], metric_term4(vec4<f32>(a1.z), b0));
-            acc[13] = metric_merge4(acc[13], metric_term4(vec4<f32>(a1.z), b1));
-            acc[14] = metric_merge4(acc[14], metric_term4(vec4<f32>(a1.w), b0));
-            acc[15] = metric_merge4(acc[15], metric_term4(vec4<f32>(a1.w), b1));
+            // The dimension's weight: one word that every invocation reads (a broadcast load,
+            // served by the cache), so it needs no workgroup memory, which the default shape
+            // fills exactly (16 KiB). Read only when WEIGHTED.
+            var w = 1.0;
+            if WEIGHTED {
+                w = weights[k0 + kk];
+            }
+            acc[0] = metric_merge4(acc[0], metric_weighted_term4(vec4<f32>(a0.x), b0, w));
+            acc[1] = metric_merge4(acc[1], metric_weighted_term4(vec4<f32>(a0.x), b1, w));
+            acc[2] = metric_merge4(acc[2], metric_weighted_term4(vec4<f32>(a0.y), b0, w));
+            acc[3] = metric_merge4(acc[3], metric_weighted_term4(vec4<f32>(a0.y), b1, w));
+            acc[4] = metric_merge4(acc[4], metric_weighted_term4(vec4<f32>(a0.z), b0, w));
+            acc[5] = metric_merge4(acc[5], metric_weighted_term4(vec4<f32>(a0.z), b1, w));
+            acc[6] = metric_merge4(acc[6], metric_weighted_term4(vec4<f32>(a0.w), b0, w));
+            acc[7] = metric_merge4(acc[7], metric_weighted_term4(vec4<f32>(a0.w), b1, w));
+            acc[8] = metric_merge4(acc[8], metric_weighted_term4(vec4<f32>(a1.x), b0, w));
+            acc[9] = metric_merge4(acc[9], metric_weighted_term4(vec4<f32>(a1.x), b1, w));
+            acc[10] = metric_merge4(acc[10], metric_weighted_term4(vec4<f32>(a1.y), b0, w));
+            acc[11] = metric_merge4(acc[11], metric_weighted_term4(vec4<f32>(a1.y), b1, w));
+            acc[12] = metric_merge4(acc[12], metric_weighted_term4(vec4<f32>(a1.z), b0, w));
+            acc[13] = metric_merge4(acc[13], metric_weighted_term4(vec4<f32>(a1.z), b1, w));
+            acc[14] = metric_merge4(acc[14], metric_weighted_term4(vec4<f32>(a1.w), b0, w));
+            acc[15] = metric_merge4(acc[15], metric_weighted_term4(vec4<f32>(a1.w), b1, w));
         }
         workgroupBarrier();
     }

@@ -1,8 +1,8 @@
 //! A metric with its array parameters (weights `w`, `seuclidean`'s `V`, `mahalanobis`'s `VI`),
 //! checked as SciPy checks them, and turned into what the kernels run.
 //!
-//! The kernels only know unweighted metrics ([`Metric`]). Every parameter SciPy accepts is a
-//! change of coordinates that keeps them so, computed once per input row in f64:
+//! The kernels only know unweighted metrics ([`Metric`]). Every parameter SciPy accepts but
+//! two is a change of coordinates that keeps them so, computed once per input row in f64:
 //!
 //! | asked for                                  | computed as                                     |
 //! |--------------------------------------------|-------------------------------------------------|
@@ -12,6 +12,10 @@
 //! | `mahalanobis` with `VI`                    | euclidean of the points mapped by `Lᵀ`, `VI = L Lᵀ` |
 //! | cosine / correlation with `w`              | the rows (centred by their weighted mean) scaled by `√w`, then unit |
 //! | braycurtis / jaccard with `w`              | cityblock of the columns (booleans for jaccard) scaled by `w`, then the denominator |
+//!
+//! The two exceptions are `canberra`'s and `hamming`'s weights: no scale of the columns changes
+//! their terms, so each term is multiplied by its weight inside the kernels (and hamming's mean
+//! is over the total weight); see `src/weights.rs`.
 //!
 //! So a weighted or parameterised distance costs one pass over the inputs, O((n + m)·d) (d² for
 //! mahalanobis), next to the O(n·m·d) of the pairs, and runs the fast kernel of its base metric.
@@ -29,6 +33,7 @@ use crate::job::Job;
 use crate::linalg::{cholesky, lower_inverse};
 use crate::metric::{Denominator, Merge, Metric, Prepare, Term};
 use crate::ratio::Ratio;
+use crate::weights::TermWeights;
 
 /// A metric and its parameters: what a user asks for. A [`Metric`] converts into one without
 /// parameters, so every call that takes a `Distance` takes a `Metric` as well.
@@ -42,6 +47,10 @@ use crate::ratio::Ratio;
 /// let weighted = Distance::new(Metric::Euclidean).with_weights(vec![1.0, 4.0])?;
 /// let d = engine.cdist(x.view(), x.view(), weighted)?;
 /// assert!((d[[0, 1]] - 73f32.sqrt()).abs() < 1e-5);
+/// // hamming(w=[1, 3]): the weight where x ≠ y over the total weight.
+/// let hamming = Distance::new(Metric::Hamming).with_weights(vec![1.0, 3.0])?;
+/// let y = array![[0.0f32, 4.0]];
+/// assert_eq!(engine.cdist(x.view(), y.view(), hamming)?, array![[0.75], [0.25]]);
 /// // Parameters the metric does not take are refused, as SciPy refuses them.
 /// assert!(Distance::new(Metric::Canberra).with_variances(vec![1.0, 1.0]).is_err());
 /// # Ok::<(), pairdist::Error>(())
@@ -84,7 +93,7 @@ impl Distance {
 
     /// Weights `w` (one per dimension, non-negative), for the metrics SciPy weights: the
     /// minkowski family (`euclidean`, `sqeuclidean`, `cityblock`, `chebyshev`, `minkowski`),
-    /// `cosine`, `correlation`, `braycurtis` and `jaccard`.
+    /// `cosine`, `correlation`, `canberra`, `hamming`, `braycurtis` and `jaccard`.
     pub fn with_weights(mut self, w: Vec<f64>) -> Result<Self> {
         let weighted = matches!(
             self.metric,
@@ -95,15 +104,13 @@ impl Distance {
                 | Metric::Minkowski { .. }
                 | Metric::Cosine
                 | Metric::Correlation
+                | Metric::Canberra
+                | Metric::Hamming
                 | Metric::BrayCurtis
                 | Metric::Jaccard
         );
         if !weighted {
-            let why = match self.metric {
-                Metric::Canberra | Metric::Hamming => " yet (SciPy weights it; pairdist does not yet)",
-                _ => "",
-            };
-            return Err(Error::InvalidArgument(format!("metric '{}' takes no weights w{why}", self.metric.name())));
+            return Err(Error::InvalidArgument(format!("metric '{}' takes no weights w", self.metric.name())));
         }
         if w.iter().any(|v| !v.is_finite()) {
             return Err(Error::InvalidArgument("Input weights should be finite".into()));
@@ -208,6 +215,7 @@ impl Distance {
             columns: Columns::Identity,
             prepare: metric.definition().prepare,
             mean_weights: None,
+            term_weights: None,
             denominator,
         };
         if let Some(w) = &self.weights {
@@ -219,6 +227,12 @@ impl Distance {
             }
             let def = metric.definition();
             resolved.columns = match (metric, def.merge) {
+                // No change of coordinates turns these into the unweighted metric: the weights
+                // go to the kernels, which multiply each term by its own.
+                (Metric::Canberra | Metric::Hamming, _) => {
+                    resolved.term_weights = Some(TermWeights::new(w.clone()));
+                    Columns::Identity
+                }
                 // SciPy's chebyshev keeps the dimensions with a positive weight.
                 (_, Merge::Max) => Columns::Select((0..d).filter(|&k| w[k] > 0.0).collect()),
                 (Metric::Cosine | Metric::Correlation, _) => Columns::Scale(w.iter().map(|v| v.sqrt()).collect()),
@@ -295,6 +309,8 @@ pub struct Resolved {
     prepare: Prepare,
     /// The weights of the mean that `correlation` subtracts (SciPy's `np.average(u, weights=w)`).
     mean_weights: Option<Vec<f64>>,
+    /// Weights that multiply each term inside the kernels (`canberra`, `hamming`).
+    term_weights: Option<TermWeights>,
     /// What the kernel's result is divided by (`braycurtis`, `jaccard`).
     denominator: Option<Denominator>,
 }
@@ -410,9 +426,10 @@ impl Resolved {
     }
 
     /// The distance between two points as [`Resolved::point`] gives them, in f64: the kernel's
-    /// metric, divided by the denominator where there is one.
+    /// metric (its terms weighted for canberra and hamming), divided by the denominator where
+    /// there is one.
     pub fn between(&self, a: &[f64], b: &[f64]) -> f64 {
-        let numerator = crate::cpu::reference::kernel_distance(a, b, self.kernel);
+        let numerator = crate::cpu::reference::weighted_kernel_distance(a, b, self.kernel, self.term_weights.as_ref());
         match self.denominator {
             Some(denominator) => crate::ratio::of_points(denominator, numerator, a, b),
             None => numerator,
@@ -480,6 +497,8 @@ pub(crate) struct Prepared<T> {
     pub(crate) kernel: Metric,
     /// The denominator's sums per row, for the metrics that are a ratio of two sums.
     pub(crate) ratio: Option<Ratio>,
+    /// The weights of the kernel's terms (canberra's and hamming's `w`).
+    pub(crate) weights: Option<TermWeights>,
 }
 
 impl<T: Element> Prepared<T> {
@@ -494,6 +513,7 @@ impl<T: Element> Prepared<T> {
             y: y.and_then(|y| resolved.prepare(y)),
             kernel: resolved.kernel(),
             ratio: None,
+            weights: resolved.term_weights.clone(),
         };
         if let Some(denominator) = resolved.denominator() {
             let (px, py) = prepared.views(x, y);

@@ -20,8 +20,6 @@ use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
 use crate::job::{Answer, Job, Target, Task};
-#[cfg(feature = "gpu")]
-use crate::metric::Metric;
 use crate::monitor::Monitor;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
 use crate::sink::Sink;
@@ -226,23 +224,27 @@ impl Engine {
         &self,
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
-        metric: Metric,
+        metric: impl Into<Distance>,
         out: ArrayViewMut2<f32>,
     ) -> Result<Option<GpuPhases>> {
+        let distance = metric.into();
         let Executor::Gpu(ctx) = &self.executor else {
-            self.cdist_into(x, y, metric, out)?;
+            self.cdist_into(x, y, distance, out)?;
             return Ok(None);
         };
-        let prepared = Prepared::new(&Distance::new(metric), x, Some(y))?;
-        let job = prepared.apply(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))));
+        let prepared = Prepared::new(&distance, x, Some(y))?;
+        let job = prepared.apply(Job::new(x, Some(y), distance, Answer::Matrix(Target::Array(out))));
         let (x, y, metric) = (job.x, job.y.unwrap_or(job.x), job.metric.metric());
-        let mut task = Task::new(job, None, self.gpu_limits())?.with_ratio(prepared.ratio.as_ref());
+        let weights = prepared.weights.as_ref();
+        let mut task =
+            Task::new(job, None, self.gpu_limits())?.with_ratio(prepared.ratio.as_ref()).with_weights(weights);
         let (plan, empty, kernel) = (task.plan.clone(), task.is_empty(), self.options.kernel);
         let mut phases = GpuPhases::default();
         task.stream(|sink| {
             if !empty {
                 let epilogue = gpu::Epilogue::Store;
-                let job = gpu::Job { kernel, x, y, metric, plan: &plan, epilogue, monitor: None, row0: 0, col0: 0 };
+                let (monitor, row0, col0) = (None, 0, 0);
+                let job = gpu::Job { kernel, x, y, metric, weights, plan: &plan, epilogue, monitor, row0, col0 };
                 phases = gpu::run_phased(ctx, job, sink)?;
             }
             Ok(())
@@ -299,14 +301,16 @@ impl Engine {
     pub fn run<T: Element>(&self, job: Job<'_, '_, T>) -> Result<()> {
         let prepared = Prepared::new(&job.metric, job.x, job.y)?;
         let job = prepared.apply(job);
-        let ratio = prepared.ratio.as_ref();
+        let (ratio, weights) = (prepared.ratio.as_ref(), prepared.weights.as_ref());
         let monitor = self.options.monitor.clone();
         match &self.executor {
-            Executor::Cpu => cpu::run(Task::new(job, monitor, self.cpu_limits())?.with_ratio(ratio)),
+            Executor::Cpu => {
+                cpu::run(Task::new(job, monitor, self.cpu_limits())?.with_ratio(ratio).with_weights(weights))
+            }
             #[cfg(feature = "gpu")]
             Executor::Gpu(ctx) => match T::f32_job(job) {
                 Ok(job) => {
-                    let task = Task::new(job, monitor, self.gpu_limits())?.with_ratio(ratio);
+                    let task = Task::new(job, monitor, self.gpu_limits())?.with_ratio(ratio).with_weights(weights);
                     gpu::run_task(ctx, self.options.kernel, self.options.select_on_device, task)
                 }
                 Err(job) => {
@@ -318,7 +322,7 @@ impl Engine {
                             ctx.adapter().name
                         );
                     }
-                    cpu::run(Task::new(job, monitor, self.cpu_limits())?.with_ratio(ratio))
+                    cpu::run(Task::new(job, monitor, self.cpu_limits())?.with_ratio(ratio).with_weights(weights))
                 }
             },
         }

@@ -31,6 +31,7 @@ use crate::element::Element;
 use crate::metric::{Finalize, Metric, Term};
 use crate::plan::Tile;
 use crate::sink::Sink;
+use crate::weights::TermWeights;
 
 /// Coordinates below this (and nonzero) can make squared differences underflow: 2⁻⁴⁰ (the
 /// smallest threshold used, whatever the power of the term).
@@ -43,6 +44,8 @@ pub(crate) struct Extremes<'a, T> {
     metric: Metric,
     x_flagged: Vec<bool>,
     y_flagged: Vec<bool>,
+    /// The weights of the kernel's terms, which the recomputed entries take too.
+    weights: Option<&'a TermWeights>,
     /// Results below this may have lost terms to underflow (the sum `d·2⁻¹⁰²`, where each
     /// flushed term of at most 2⁻¹²⁶ changes the sum by at most 2⁻²⁴ of it, finalized); ∞ for
     /// the terms where any entry of a flagged row may be off.
@@ -97,7 +100,13 @@ impl<'a, T: Element> Extremes<'a, T> {
         }
         let small =
             if always { f64::INFINITY } else { f64::from(metric.finalize(d * 2f64.powi(-102), x.ncols()) as f32) };
-        Some(Extremes { x, y, metric, x_flagged, y_flagged, small })
+        Some(Extremes { x, y, metric, x_flagged, y_flagged, weights: None, small })
+    }
+
+    /// These extremes for a kernel whose terms are weighted by `weights` (canberra, hamming).
+    pub(crate) fn with_weights(mut self, weights: Option<&'a TermWeights>) -> Self {
+        self.weights = weights;
+        self
     }
 
     /// The value entry `(i, j)` must have, given what the kernel computed.
@@ -107,7 +116,8 @@ impl<'a, T: Element> Extremes<'a, T> {
             && (self.x_flagged[i] || self.y_flagged[j])
         {
             let row = |a: &ArrayView2<T>, k: usize| a.row(k).iter().map(|&v| v.into()).collect::<Vec<f64>>();
-            let exact = reference::kernel_distance(&row(&self.x, i), &row(&self.y, j), self.metric);
+            let (x, y) = (row(&self.x, i), row(&self.y, j));
+            let exact = reference::weighted_kernel_distance(&x, &y, self.metric, self.weights);
             // Points with inf or NaN coordinates keep what IEEE arithmetic gave.
             if exact.is_finite() { T::from_f64(exact) } else { v }
         } else {

@@ -25,6 +25,7 @@ use crate::monitor::Monitor;
 use crate::plan::{Plan, PlanLimits, Region, Tile};
 use crate::ratio::{Ratio, RatioSink, RatioView};
 use crate::sink::Sink;
+use crate::weights::TermWeights;
 
 /// One computation: `x` against `y` (or against itself), a metric, the pairs and window that
 /// count, and the answer.
@@ -143,6 +144,8 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
     /// The denominators of a metric that is a ratio of two sums (the kernels compute the
     /// numerators).
     pub ratio: Option<RatioView<'a>>,
+    /// The weights of the kernel's terms (canberra's and hamming's `w`), of all `d` dimensions.
+    pub weights: Option<&'a TermWeights>,
     pub monitor: Option<Arc<Monitor>>,
 }
 
@@ -207,6 +210,7 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
             answer,
             extremes: Extremes::scan(xw, yw, metric),
             ratio: None,
+            weights: None,
             monitor,
         })
     }
@@ -215,6 +219,13 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
     pub(crate) fn with_ratio(mut self, ratio: Option<&'a Ratio>) -> Self {
         let (rows, cols) = (self.row0..self.row0 + self.plan.n, self.col0..self.col0 + self.plan.m);
         self.ratio = ratio.map(|r| r.window(rows, cols));
+        self
+    }
+
+    /// The task with `weights` on its kernel's terms, which the f64 fix-up takes too.
+    pub(crate) fn with_weights(mut self, weights: Option<&'a TermWeights>) -> Self {
+        self.weights = weights;
+        self.extremes = self.extremes.map(|e| e.with_weights(weights));
         self
     }
 

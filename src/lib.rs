@@ -46,6 +46,7 @@ pub mod plan;
 mod ratio;
 pub mod sink;
 pub mod validate;
+mod weights;
 
 pub use answer::{Neighbors, Pairs};
 pub use distance::{Distance, Resolved};

@@ -19,7 +19,9 @@
 //! Parameters that are arrays (weights `w`, `seuclidean`'s `V`, `mahalanobis`'s `VI`) are not
 //! part of a `Metric`: they live in a [`Distance`](crate::Distance), which turns them into a
 //! transform of the columns (a scale, a selection, a linear map) so that the kernels stay the
-//! fast unweighted ones.
+//! fast unweighted ones. `canberra`'s and `hamming`'s weights have no such transform: they
+//! multiply each term inside the kernels, and hamming's mean divides by their sum (see
+//! [`Metric::finalize_weighted`]).
 //!
 //! Differences are taken first wherever there is a difference to take: the
 //! `|x|² + |y|² − 2x·y` form is never used (so `cdist(X, X)` has exact zeros on its diagonal and
@@ -67,12 +69,14 @@ pub enum Metric {
     Cosine,
     /// `cosine` of the rows minus their means, SciPy's `correlation`.
     Correlation,
-    /// Σ |x − y| / (|x| + |y|), SciPy's `canberra` (a term with `x = y = 0` is 0).
+    /// Σ |x − y| / (|x| + |y|), SciPy's `canberra` (a term with `x = y = 0` is 0); weights
+    /// multiply each term.
     Canberra,
     /// √(JS(p, q)), SciPy's `jensenshannon` of the rows as distributions (each divided by its
     /// sum; a row with a negative entry or a zero sum is infinitely far from everything).
     JensenShannon,
-    /// The fraction of coordinates where `x ≠ y`, SciPy's `hamming` for real values.
+    /// The fraction of coordinates where `x ≠ y`, SciPy's `hamming` for real values; with
+    /// weights, the weight where `x ≠ y` over the total weight.
     Hamming,
     /// √Σ (x − y)² / V, SciPy's `seuclidean`; `V` is given to a [`Distance`](crate::Distance)
     /// or defaults to the variances of the stacked inputs.
@@ -128,7 +132,8 @@ pub enum Finalize {
     HalfCapped,
     /// √(accumulator / 2) (`jensenshannon`).
     SqrtHalf,
-    /// The accumulator divided by the number of dimensions (`hamming`).
+    /// The accumulator divided by the number of dimensions, or by their total weight when the
+    /// terms are weighted (`hamming`); NaN where that is 0.
     Mean,
 }
 
@@ -296,7 +301,7 @@ const CANBERRA: Definition = def(
     "canberra",
     &[],
     "Σ |x − y| / (|x| + |y|)",
-    "",
+    "w",
     (Prepare::None, Term::Canberra, Merge::Sum, Finalize::Identity),
 );
 const JENSENSHANNON: Definition = def(
@@ -310,7 +315,7 @@ const HAMMING: Definition = def(
     "hamming",
     &["matching", "hamm", "ha", "h"],
     "(number of x ≠ y) / d",
-    "",
+    "w",
     (Prepare::None, Term::NotEqual, Merge::Sum, Finalize::Mean),
 );
 const SEUCLIDEAN: Definition =
@@ -454,6 +459,14 @@ impl Metric {
     /// in WGSL).
     #[inline(always)]
     pub fn finalize<T: Float>(self, acc: T, d: usize) -> T {
+        self.finalize_weighted(acc, d, d as f64)
+    }
+
+    /// [`Metric::finalize`] of terms multiplied by weights of sum `total` inside the kernels
+    /// (`canberra`'s and `hamming`'s `w`; `total = d` without weights): hamming's mean divides
+    /// by the total weight, SciPy's `np.average(u != v, weights=w)`, NaN where it is 0.
+    #[inline(always)]
+    pub fn finalize_weighted<T: Float>(self, acc: T, d: usize, total: f64) -> T {
         let two = T::one() + T::one();
         match self.definition().finalize {
             Finalize::Identity => acc,
@@ -469,10 +482,10 @@ impl Metric {
             }
             Finalize::SqrtHalf => (acc / two).sqrt(),
             Finalize::Mean => {
-                if d == 0 {
+                if total == 0.0 {
                     T::nan()
                 } else {
-                    acc / T::from(d).expect("float")
+                    acc / T::from(total).expect("float")
                 }
             }
         }

@@ -148,7 +148,7 @@ impl RatioView<'_> {
         let limits = PlanLimits::cpu(None).for_element::<f64>();
         let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &limits)
             .expect("a CPU plan exists for every shape that fits in memory");
-        crate::cpu::run_into(x, y, Metric::Cityblock, &plan, out.view_mut());
+        crate::cpu::run_into(x, y, (Metric::Cityblock, None), &plan, out.view_mut());
         Some(out)
     }
 

@@ -606,8 +606,8 @@ fn metric_parameters_from_files_match_the_oracle() {
             pairdist::Metric::Mahalanobis,
         ),
         (
-            vec!["-m", "canberra"],
-            Box::new(|i, j| support::oracle(&row(&xa, i), &row(&xb, j), pairdist::Metric::Canberra)),
+            vec!["-m", "canberra", "--w", s(&w_path)],
+            Box::new(|i, j| support::oracle_weighted(&row(&xa, i), &row(&xb, j), pairdist::Metric::Canberra, &w)),
             pairdist::Metric::Canberra,
         ),
     ];
@@ -646,7 +646,7 @@ fn bad_metric_parameters_fail_with_one_line() {
         (&["-m", "euclidean", "--w", s(&w2)], &["Weights must have same size as input vector. 2 vs. 3."]),
         (&["-m", "euclidean", "--w", s(&w22)], &["w must be 1-D", "w22.npy"]),
         (&["-m", "cityblock", "--w", s(&negative)], &["Input weights should be all non-negative"]),
-        (&["-m", "canberra", "--w", s(&negative)], &["metric 'canberra' takes no weights w"]),
+        (&["-m", "jensenshannon", "--w", s(&negative)], &["metric 'jensenshannon' takes no weights w"]),
         (&["-m", "cosine", "--V", s(&w2)], &["metric 'cosine' takes no variances V"]),
         (&["-m", "mahalanobis", "--VI", s(&vi)], &["VI is 2 x 2 but the points have 3 dimensions"]),
     ];

@@ -5,7 +5,9 @@ mod support;
 
 use ndarray::{Array2, ArrayView2};
 use pairdist::{Distance, Metric};
-use support::{close, engines, inverse, oracle, oracle_quadratic, oracle_weighted, points, tolerance};
+use support::{
+    close, engines, inverse, knn_lists, oracle, oracle_quadratic, oracle_weighted, points, tolerance, tolerance64,
+};
 
 /// Asserts `got` (x against y) equals `want(i, j)` within the f32 tolerance of `metric`.
 fn assert_all(
@@ -37,7 +39,7 @@ fn weights(d: usize) -> Vec<f64> {
     (0..d).map(|k| if k == 1 { 0.0 } else { 0.25 + (k * 7 % 5) as f64 }).collect()
 }
 
-const WEIGHTED: [Metric; 10] = [
+const WEIGHTED: [Metric; 12] = [
     Metric::Euclidean,
     Metric::SqEuclidean,
     Metric::Cityblock,
@@ -48,6 +50,8 @@ const WEIGHTED: [Metric; 10] = [
     Metric::Minkowski { p: f64::INFINITY },
     Metric::Cosine,
     Metric::Correlation,
+    Metric::Canberra,
+    Metric::Hamming,
 ];
 
 #[test]
@@ -229,6 +233,107 @@ fn answers_take_parameters_too() {
     }
 }
 
+/// canberra's and hamming's weights multiply each term inside the kernels (no change of
+/// coordinates stands for them): every answer on both engines (and the GPU's select epilogue),
+/// f32 and f64, on small integers (where hamming ties and canberra has 0/0 terms), with a zero
+/// weight, and with weights that are all zero (SciPy: canberra 0, hamming 0/0 = NaN).
+#[test]
+fn canberra_and_hamming_weigh_each_term_in_every_answer() {
+    use pairdist::{Backend, Engine, EngineOptions};
+    let (n, m, d) = (23, 150, 7);
+    let x = points(15, n, d, -2.0, 3.0).mapv(f32::floor);
+    let y = points(16, m, d, -2.0, 3.0).mapv(f32::floor);
+    let (x64, y64) = (x.mapv(f64::from), y.mapv(f64::from));
+    let select = Engine::with_options(EngineOptions {
+        backend: Backend::Gpu,
+        select_on_device: Some(true),
+        ..Default::default()
+    })
+    .unwrap();
+    let all = [engines()[0], engines()[1], ("gpu select", &select)];
+    let w = weights(d);
+    for metric in [Metric::Canberra, Metric::Hamming] {
+        let distance = Distance::new(metric).with_weights(w.clone()).unwrap();
+        let exact = |i: usize, j: usize| oracle_weighted(&row(&x, i), &row(&y, j), metric, &w);
+        let own = |i: usize, j: usize| oracle_weighted(&row(&x, i), &row(&x, j), metric, &w);
+        let tol = |want: f64| 2.0 * tolerance(metric, d, 3.0, want);
+        let k = 6;
+        let (want_knn, want_self) = (knn_lists(n, m, k, false, exact), knn_lists(n, n, k, true, own));
+        // Hamming's weights (quarters) sum exactly, so its lists are the reference's exactly.
+        let same_lists = |what: &str,
+                          got: &pairdist::Neighbors<f32>,
+                          want: &[Vec<(f64, i64)>],
+                          exact: &dyn Fn(usize, usize) -> f64| {
+            for (i, want_row) in want.iter().enumerate() {
+                for (c, &(wd, wj)) in want_row.iter().enumerate() {
+                    let (j, g) = (got.indices[(i, c)], got.distances[(i, c)] as f64);
+                    assert!(close(g, wd, tol(wd)), "{what} row {i} rank {c}: {g} vs {wd}");
+                    assert!(close(exact(i, j as usize), wd, tol(wd)), "{what} row {i} rank {c}: index {j}");
+                    if metric == Metric::Hamming {
+                        assert_eq!(j, wj, "{what} row {i} rank {c}");
+                    }
+                }
+            }
+        };
+        for (name, engine) in all {
+            let what = format!("{name} weighted {metric}");
+            let got = engine.cdist(x.view(), y.view(), &distance).unwrap();
+            assert_all(&what, got.view(), metric, d, 3.0, exact);
+            let got64 = engine.cdist(x64.view(), y64.view(), &distance).unwrap();
+            for ((i, j), &g) in got64.indexed_iter() {
+                let want = exact(i, j);
+                assert!(close(g, want, tolerance64(metric, d, 3.0, want)), "{what} f64 ({i}, {j}): {g} vs {want}");
+            }
+            let condensed = engine.pdist(x.view(), &distance).unwrap();
+            for i in 0..n {
+                for j in i + 1..n {
+                    let (g, want) = (condensed[condensed_at(n, i, j)] as f64, own(i, j));
+                    assert!(close(g, want, tol(want)), "{what} pdist ({i}, {j}): {g} vs {want}");
+                }
+            }
+            same_lists(
+                &format!("{what} knn"),
+                &engine.knn(x.view(), y.view(), k, &distance).unwrap(),
+                &want_knn,
+                &exact,
+            );
+            same_lists(
+                &format!("{what} knn_self"),
+                &engine.knn_self(x.view(), k, &distance).unwrap(),
+                &want_self,
+                &own,
+            );
+            let (nearest, dist) = engine.argmin(x.view(), y.view(), &distance).unwrap();
+            for i in 0..n {
+                let want = want_knn[i][0].0;
+                assert!(close(dist[i] as f64, want, tol(want)), "{what} argmin {i}");
+                assert!(close(exact(i, nearest[i] as usize), want, tol(want)), "{what} argmin {i}: index");
+            }
+            let r = all_quantile(&exact, n, m);
+            let pairs = engine.radius(x.view(), y.view(), r as f32, &distance, usize::MAX).unwrap();
+            for p in 0..pairs.len() {
+                let want = exact(pairs.rows[p] as usize, pairs.cols[p] as usize);
+                assert!(want <= r + tol(r), "{what} radius pair {p}: {want} > {r}");
+            }
+            let inside =
+                (0..n).flat_map(|i| (0..m).map(move |j| (i, j))).filter(|&(i, j)| exact(i, j) < r - tol(r)).count();
+            assert!(pairs.len() >= inside, "{what} radius: {} pairs, {inside} clearly inside", pairs.len());
+        }
+        // Weights all zero: every canberra term is 0; hamming's mean is 0/0.
+        let zero = Distance::new(metric).with_weights(vec![0.0; d]).unwrap();
+        for (name, engine) in engines() {
+            let got = engine.cdist(x.view(), y.view(), &zero).unwrap();
+            let got64 = engine.cdist(x64.view(), y64.view(), &zero).unwrap();
+            match metric {
+                Metric::Hamming => {
+                    assert!(got.iter().all(|v| v.is_nan()) && got64.iter().all(|v| v.is_nan()), "{name}")
+                }
+                _ => assert!(got.iter().all(|&v| v == 0.0) && got64.iter().all(|&v| v == 0.0), "{name}"),
+            }
+        }
+    }
+}
+
 /// A radius holding about a tenth of the pairs.
 fn all_quantile(exact: &impl Fn(usize, usize) -> f64, n: usize, m: usize) -> f64 {
     let mut all: Vec<f64> = (0..n).flat_map(|i| (0..m).map(move |j| (i, j))).map(|(i, j)| exact(i, j)).collect();
@@ -295,7 +400,7 @@ fn bad_parameters_are_one_line_errors() {
             err(Distance::new(Metric::Euclidean).with_weights(vec![1.0, f64::NAN, 1.0])),
             "Input weights should be finite",
         ),
-        (err(Distance::new(Metric::Canberra).with_weights(vec![1.0; 3])), "metric 'canberra' takes no weights w"),
+        (err(Distance::new(Metric::SEuclidean).with_weights(vec![1.0; 3])), "metric 'seuclidean' takes no weights w"),
         (
             err(Distance::new(Metric::JensenShannon).with_weights(vec![1.0; 3])),
             "metric 'jensenshannon' takes no weights w",

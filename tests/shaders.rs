@@ -58,11 +58,18 @@ fn tunings() -> Vec<Tuning> {
 }
 
 /// The override constants the engine passes for one pipeline (`Kernel::constants`, from the
-/// metric's definition and the tuning), each of which the module must declare.
-fn constants(kernel: Kernel, module: &Module, metric: Metric, tuning: &Tuning) -> naga::back::PipelineConstants {
+/// metric's definition, whether its terms are weighted, and the tuning), each of which the
+/// module must declare.
+fn constants(
+    kernel: Kernel,
+    module: &Module,
+    metric: Metric,
+    weighted: bool,
+    tuning: &Tuning,
+) -> naga::back::PipelineConstants {
     let declared: BTreeSet<&str> = module.overrides.iter().filter_map(|(_, o)| o.name.as_deref()).collect();
     let mut c = naga::back::PipelineConstants::default();
-    for (name, value) in kernel.constants(metric, tuning) {
+    for (name, value) in kernel.constants(metric, weighted, tuning) {
         assert!(declared.contains(name), "{}.wgsl does not declare the override {name}", kernel.name());
         c.insert(name.to_string(), value);
     }
@@ -205,9 +212,14 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
         };
         let uses_tuning = module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("WG_X"));
         let kernel_tunings: &[Tuning] = if uses_tuning { &tunings } else { &tunings[..1] };
-        for metric in Metric::KERNELS {
+        // Weighted pipelines: the metrics whose weights multiply the terms in the kernel.
+        let pipelines = Metric::KERNELS.into_iter().flat_map(|m| {
+            let weighted = matches!(m, Metric::Canberra | Metric::Hamming);
+            [(m, false)].into_iter().chain(weighted.then_some((m, true)))
+        });
+        for (metric, weighted) in pipelines {
             for tuning in kernel_tunings {
-                let constants = constants(kernel, &module, metric, tuning);
+                let constants = constants(kernel, &module, metric, weighted, tuning);
                 let mut keys: Vec<_> = constants.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 keys.sort();
                 let label = format!("{}.wgsl [{}]", kernel.name(), keys.join(", "));

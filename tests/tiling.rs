@@ -76,6 +76,53 @@ fn split_dimensions_match_the_oracle() {
     }
 }
 
+/// canberra's and hamming's weights are read per dimension inside the kernels: with `d` split
+/// into passes (GPU) and chunks (CPU), each pass must weigh its own slice of `w`. The weights
+/// differ from one dimension to the next (zeros included), so a slice taken at the wrong
+/// offset changes the results; on small integers, hamming's terms differ from one pair to the
+/// next too.
+#[test]
+fn weights_follow_their_dimensions_across_passes() {
+    use pairdist::Distance;
+    let gpu = with_tiles(Backend::Gpu, TINY_GPU);
+    let (n, m, d) = (40, 70, 5000);
+    let plan = gpu.plan(n, m, d, Region::Full).unwrap();
+    assert!(plan.splits_dims() && plan.dim_chunks().count() > 3, "expected d to be split: {plan:?}");
+    let x = points(7, n, d, 0.0, 3.0).mapv(f32::floor);
+    let y = points(8, m, d, 0.0, 3.0).mapv(f32::floor);
+    // Halves, so that hamming's sums of weights are exact.
+    let w: Vec<f64> = (0..d).map(|k| ((k * 7 + k / 500) % 9) as f64 * 0.5).collect();
+    let cpu = with_tiles(Backend::Cpu, TINY_CPU);
+    for metric in [Metric::Canberra, Metric::Hamming] {
+        let distance = Distance::new(metric).with_weights(w.clone()).unwrap();
+        let want = |a: &ndarray::Array2<f32>, i: usize, j: usize| {
+            support::oracle_weighted(&x.row(i).to_vec(), &a.row(j).to_vec(), metric, &w)
+        };
+        for (name, engine) in [("gpu split d", &gpu), ("cpu", &cpu)] {
+            let got = engine.cdist(x.view(), y.view(), &distance).unwrap();
+            for ((i, j), &g) in got.indexed_iter() {
+                let want = want(&y, i, j);
+                let tol = support::tolerance(metric, d, 3.0, want);
+                assert!(support::close(g as f64, want, tol), "{name} {metric} ({i}, {j}): {g} vs {want}");
+            }
+            let p = engine.pdist(x.view(), &distance).unwrap();
+            let mut k = 0;
+            for i in 0..n {
+                for j in i + 1..n {
+                    let want = want(&x, i, j);
+                    let tol = support::tolerance(metric, d, 3.0, want);
+                    assert!(
+                        support::close(p[k] as f64, want, tol),
+                        "{name} {metric} pdist ({i}, {j}): {} vs {want}",
+                        p[k]
+                    );
+                    k += 1;
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn tiles_not_multiple_of_the_workgroup() {
     let gpu = with_tiles(Backend::Gpu, TINY_GPU * 2);

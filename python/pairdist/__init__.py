@@ -436,9 +436,9 @@ class Engine:
         w : array_like, (n,), optional
             Non-negative weights of the dimensions, for the metrics SciPy weights:
             ``euclidean``, ``sqeuclidean``, ``cityblock``, ``chebyshev`` (the dimensions of
-            positive weight), ``minkowski``, ``cosine``, ``correlation``, ``braycurtis``,
-            ``jaccard``. (SciPy also weights ``canberra`` and ``hamming``; pairdist does not
-            yet: ``TypeError``.)
+            positive weight), ``minkowski``, ``cosine``, ``correlation``, ``canberra``,
+            ``hamming`` (the weight where u != v over the total weight: NaN if it is 0),
+            ``braycurtis``, ``jaccard``; other metrics: ``TypeError``.
         V : array_like, (n,), optional
             ``seuclidean``'s variances; default, as SciPy: the variances (ddof 1) of XA and XB
             stacked.

@@ -46,14 +46,16 @@ def tolerance(metric, *arrays, p=None, w=None, V=None, VI=None):
         # Bounded distances of rows normalised first: an absolute error.
         return {"rtol": 1e-5, "atol": 1e-6}
     if metric == "hamming":
-        # Counts over d: exact, as long as no two different inputs round to one float32.
-        return {"rtol": 1e-5, "atol": 0.0}
+        # Counts over d: exact, as long as no two different inputs round to one float32; with
+        # weights, a sum of non-negative weights over their total.
+        return {"rtol": 1e-5 + (0.0 if w is None else 2 * np.sqrt(d) * EPS32), "atol": 0.0}
     if metric in ("braycurtis", "jaccard"):
         # A sum of non-negative terms (each a few eps off) over a denominator of the same points.
         return {"rtol": 1e-5 + 2 * np.sqrt(d) * EPS32, "atol": 0.0}
     if metric == "canberra":
-        # d terms in [0, 1], each a few eps off.
-        return {"rtol": 1e-5, "atol": 2 * d * EPS32}
+        # d terms in [0, 1] (times their weights), each a few eps off.
+        w_max = 1.0 if w is None or not len(w) else float(np.max(w))
+        return {"rtol": 1e-5, "atol": 2 * d * EPS32 * w_max}
     if metric in ("seuclidean", "mahalanobis"):
         # Euclidean of transformed points (SciPy's defaults of V and VI: of all the points).
         stacked = np.vstack(arrays)

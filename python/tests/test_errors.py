@@ -38,9 +38,6 @@ X = np.arange(12.0).reshape(4, 3)
         (lambda: pairdist.cdist(X, X, "seuclidean", VI=np.eye(3)), TypeError, "metric 'seuclidean' takes no inverse covariance VI"),
         (lambda: pairdist.cdist(X, X, "mahalanobis", w=np.ones(3)), TypeError, "metric 'mahalanobis' takes no weights w"),
         (lambda: pairdist.knn(X, k=1, metric="jensenshannon", w=np.ones(3)), TypeError, "metric 'jensenshannon' takes no weights w"),
-        # ... and where SciPy has them but pairdist does not yet.
-        (lambda: pairdist.cdist(X, X, "canberra", w=np.ones(3)), TypeError, "metric 'canberra' takes no weights w yet"),
-        (lambda: pairdist.pdist(X, "hamming", w=np.ones(3)), TypeError, "metric 'hamming' takes no weights w yet"),
         (lambda: pairdist.cdist(X, X, "minkowski", p="3"), TypeError, "p must be a number, not '3'"),
         (lambda: pairdist.cdist(X, X, w=["a", "b", "c"]), TypeError, "w must hold real numbers"),
         # ValueError for a bad value, with SciPy's message where SciPy has one.

@@ -33,9 +33,10 @@ CASES = [
     ("braycurtis", {}),
     ("jaccard", {}),  # of booleans x != 0: digits' zero pixels make it more than "all set"
 ]
-# The metrics SciPy weights, less canberra and hamming (pairdist does not weight them yet).
+# The metrics SciPy weights.
 WEIGHTED = {
-    "euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine", "correlation", "braycurtis", "jaccard"
+    "euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine", "correlation", "canberra", "hamming",
+    "braycurtis", "jaccard",
 }
 ALL_CASES = CASES + [(metric, dict(params, w=GIVEN)) for metric, params in CASES if metric in WEIGHTED]
 
@@ -96,7 +97,16 @@ def test_cdist_and_pdist_match_scipy(name, metric, params, backend):
 
 @pytest.mark.parametrize(
     "metric, params",
-    cases([("seuclidean", {}), ("mahalanobis", {}), ("cosine", {"w": GIVEN}), ("minkowski", {"p": 3, "w": GIVEN})]),
+    cases(
+        [
+            ("seuclidean", {}),
+            ("mahalanobis", {}),
+            ("cosine", {"w": GIVEN}),
+            ("minkowski", {"p": 3, "w": GIVEN}),
+            ("canberra", {"w": GIVEN}),
+            ("hamming", {"w": GIVEN}),
+        ]
+    ),
 )
 def test_blocks_share_the_defaults_of_all_the_points(metric, params, small_blocks, backend):
     # Cut into blocks of a few pairs, a call still has SciPy's V and VI of all its points
@@ -118,6 +128,27 @@ def test_blocks_share_the_defaults_of_all_the_points(metric, params, small_block
     dist, idx = e.knn(own, k=5, metric=metric, **params)
     np.testing.assert_allclose(dist, np.sort(D, axis=1)[:, :5], **tolerance(metric, own, **params))
     np.testing.assert_allclose(np.take_along_axis(D, idx, 1), dist, **tolerance(metric, own, **params))
+
+
+@pytest.mark.parametrize("metric", ["canberra", "hamming"])
+def test_weights_inside_the_kernel_on_ties_and_zero_weights(metric, backend):
+    # canberra's and hamming's weights multiply each term in the kernels. Small integers: hamming
+    # ties and canberra has 0/0 terms; a zero weight, then weights all zero (SciPy: canberra 0,
+    # hamming 0/0 = NaN); float64 and float32 points.
+    rng = np.random.default_rng(7)
+    XA = rng.integers(-2, 3, (40, 9)).astype(np.float64)
+    XB = rng.integers(-2, 3, (55, 9)).astype(np.float64)
+    for w in (rng.uniform(0.0, 2.0, 9) * (np.arange(9) % 4 != 1), np.zeros(9)):
+        want, want_p = sd.cdist(XA, XB, metric, w=w), sd.pdist(XA, metric, w=w)
+        for dtype in (np.float64, np.float32):
+            a, b = XA.astype(dtype), XB.astype(dtype)
+            tol = tolerance(metric, XA, XB, w=w)
+            np.testing.assert_allclose(pairdist.cdist(a, b, metric, w=w, backend=backend), want, **tol)
+            np.testing.assert_allclose(pairdist.pdist(a, metric, w=w, backend=backend), want_p, **tol)
+    w = rng.uniform(0.0, 2.0, 9)
+    D = sd.cdist(XA, XB, metric, w=w)
+    dist, idx = pairdist.knn(XA, XB, k=4, metric=metric, w=w, backend=backend)
+    check_knn(dist, idx, D, 4, tolerance(metric, XA, XB, w=w))
 
 
 def check_knn(dist, idx, D, k, tol):

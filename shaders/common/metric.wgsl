@@ -8,12 +8,17 @@
 //   FINALIZE: 0 = identity, 1 = square root, 2 = ^(1/P), 3 = half, at most 2,
 //             4 = sqrt(half), 5 = divided by the dimensions             (Finalize::shader_id)
 //   P:        the minkowski exponent (TERM 2, FINALIZE 2); WHOLE_P: P if a whole number < 64.
+//   WEIGHTED: each term times its dimension's weight (canberra's and hamming's w, which no
+//             change of coordinates can stand for; the other metrics' weights are applied to
+//             the points before the kernels), and hamming's mean over the total weight. When
+//             false the weights are never read, and the kernels are the unweighted ones.
 // The max passes over a NaN term, as SciPy's chebyshev does: the new value is taken only where
 // it is larger (a comparison with NaN is false), never through max(), whose NaN result is
 // implementation-defined. Likewise the final cap of cosine uses select, not min().
 // Differences are taken first (never |x|^2 + |y|^2 - 2x.y): no cancellation, exact zeros for
 // identical points, and NaN/Inf propagate as IEEE arithmetic says. Every term is 0 for
-// x = y = 0, so zero padding of partial tiles adds nothing.
+// x = y = 0, and so is a (finite) weight times it, so zero padding of partial tiles adds
+// nothing.
 
 override TERM: u32 = 0u;
 override MERGE: u32 = 0u;
@@ -21,6 +26,7 @@ override FINALIZE: u32 = 0u;
 override P: f32 = 1.0;
 // P when it is a whole number up to 63 (then powers by multiplication), else 0.
 override WHOLE_P: u32 = 0u;
+override WEIGHTED: bool = false;
 
 // Per-dispatch parameters of one tile pass.
 struct Params {
@@ -31,7 +37,7 @@ struct Params {
     total_dims: u32, // d, all passes together (hamming's mean)
     inf_bits: u32,   // the bits of +inf and of a NaN (WGSL has no such constants, and a
     nan_bits: u32,   // constant expression may not evaluate to one)
-    pad2: u32,
+    total_weight: f32, // what hamming's mean divides by: d, or the sum of the weights
 }
 
 const FLAG_ACCUMULATE: u32 = 1u;
@@ -138,8 +144,20 @@ fn metric_term4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     }
 }
 
-fn metric_term(a: f32, b: f32) -> f32 {
-    return metric_term4(vec4<f32>(a), vec4<f32>(b)).x;
+// The term of a dimension of weight w: metric_term4 itself unless WEIGHTED (w unused), else
+// times w (for hamming, w where a != b: the same value without the product).
+fn metric_weighted_term4(a: vec4<f32>, b: vec4<f32>, w: f32) -> vec4<f32> {
+    if WEIGHTED {
+        if TERM == 4u {
+            return select(vec4<f32>(w), vec4<f32>(0.0), a == b);
+        }
+        return w * metric_term4(a, b);
+    }
+    return metric_term4(a, b);
+}
+
+fn metric_weighted_term(a: f32, b: f32, w: f32) -> f32 {
+    return metric_weighted_term4(vec4<f32>(a), vec4<f32>(b), w).x;
 }
 
 // Adds one term (or a partial result) to an accumulator.
@@ -180,7 +198,12 @@ fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
             return sqrt(0.5 * acc);
         }
         case 5u: {
-            return acc / f32(params.total_dims);
+            // NaN where the total weight is 0 (no dimensions, or weights all zero), as SciPy's
+            // 0/0, whatever the driver makes of a division by zero.
+            if params.total_weight == 0.0 {
+                return vec4<f32>(bitcast<f32>(params.nan_bits));
+            }
+            return acc / params.total_weight;
         }
         default: {
             return acc;

@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::metric::Metric;
 use crate::plan::{Plan, Tile};
 use crate::sink::{Layout, Sink};
+use crate::weights::TermWeights;
 
 /// Rows in contiguous memory, as the kernels need them; a copy only for other layouts.
 fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
@@ -53,30 +54,32 @@ fn pass_cols<T: 'static>(plan: &Plan, isa: Isa) -> usize {
     cols.max(1)
 }
 
-/// Computes the plan's blocks straight into `out` (`n × m`, any strides).
+/// Computes the plan's blocks straight into `out` (`n × m`, any strides), with `weights` on
+/// the metric's terms if given (canberra, hamming).
 pub(crate) fn run_into<T: Element>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
-    metric: Metric,
+    (metric, weights): (Metric, Option<&TermWeights>),
     plan: &Plan,
     mut out: ArrayViewMut2<T>,
 ) {
     if plan.n == 0 || plan.m == 0 {
         return;
     }
-    run_into_with(x, y, metric, plan, out.view_mut(), Isa::detect());
+    run_into_with(x, y, (metric, weights), plan, out.view_mut(), Isa::detect());
 }
 
 /// [`run_into`] with a chosen kernel family (tests force each one).
 pub(crate) fn run_into_with<T: Element>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
-    metric: Metric,
+    (metric, weights): (Metric, Option<&TermWeights>),
     plan: &Plan,
     mut out: ArrayViewMut2<T>,
     isa: Isa,
 ) {
     let x = standard(x);
+    let w = weights.map(TermWeights::for_kernel::<T>);
     advise_huge_pages(&out);
     // Outputs far beyond the caches are written with non-temporal stores (not read first).
     let shift = (out.len() * size_of::<T>() >= STREAM_MIN_BYTES).then(|| kernels::stream_shift(&out)).flatten();
@@ -88,7 +91,7 @@ pub(crate) fn run_into_with<T: Element>(
         let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
         for c0 in (0..plan.m).step_by(tm) {
             let c1 = (c0 + tm).min(plan.m);
-            kernels::block(xb, &packed, c0..c1, metric, rows.slice_mut(s![.., c0..c1]), stream);
+            kernels::block(xb, &packed, c0..c1, (metric, w.as_ref()), rows.slice_mut(s![.., c0..c1]), stream);
         }
     });
 }
@@ -131,7 +134,12 @@ fn condensed_start(n: usize, i: usize) -> usize {
 /// owns a band and its run; it computes the band's pairs a pass of columns at a time (only
 /// columns right of the band's first row: about half the work of the full matrix) into a
 /// small buffer and copies each row's part into place.
-pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: &Plan, out: &mut [T]) {
+pub(crate) fn run_condensed<T: Element>(
+    x: ArrayView2<T>,
+    (metric, weights): (Metric, Option<&TermWeights>),
+    plan: &Plan,
+    out: &mut [T],
+) {
     let n = plan.n;
     debug_assert_eq!(out.len(), condensed_start(n, n));
     if n < 2 {
@@ -139,6 +147,7 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: 
     }
     let isa = Isa::detect();
     let x = standard(x);
+    let w = weights.map(TermWeights::for_kernel::<T>);
     let packed = PackedY::new(x.view(), isa, 0);
     let layout = Layout::Condensed { n };
     let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
@@ -157,7 +166,7 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: 
         for c0 in (rows.start + 1..n).step_by(tm) {
             let c1 = (c0 + tm).min(n);
             let mut pass = buf.slice_mut(s![.., ..c1 - c0]);
-            kernels::block(xb, &packed, c0..c1, metric, pass.view_mut(), false);
+            kernels::block(xb, &packed, c0..c1, (metric, w.as_ref()), pass.view_mut(), false);
             for seg in layout.segments(&Tile { rows: rows.clone(), cols: c0..c1 }) {
                 let at = (seg.offset - base) as usize;
                 let src = pass.slice(s![seg.row, seg.cols.clone()]);
@@ -174,7 +183,7 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, metric: Metric, plan: 
 pub(crate) fn reduce_rows<T: Element, S: Send>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
-    metric: Metric,
+    (metric, weights): (Metric, Option<&TermWeights>),
     plan: &Plan,
     states: &mut [S],
     reduce: impl Fn(usize, usize, &[T], &mut S) -> Result<()> + Sync,
@@ -185,6 +194,7 @@ pub(crate) fn reduce_rows<T: Element, S: Send>(
     }
     let isa = Isa::detect();
     let x = standard(x);
+    let w = weights.map(TermWeights::for_kernel::<T>);
     let packed = PackedY::new(y, isa, 0);
     let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
     // A band's pass of distances is read right after it is written: keep it in L2 too.
@@ -197,7 +207,7 @@ pub(crate) fn reduce_rows<T: Element, S: Send>(
         for c0 in (0..plan.m).step_by(tm) {
             let c1 = (c0 + tm).min(plan.m);
             let mut pass = buf.slice_mut(s![.., ..c1 - c0]);
-            kernels::block(xb, &packed, c0..c1, metric, pass.view_mut(), false);
+            kernels::block(xb, &packed, c0..c1, (metric, w.as_ref()), pass.view_mut(), false);
             for (r, state) in band_states.iter_mut().enumerate() {
                 let row = pass.row(r);
                 reduce(r0 + r, c0, row.as_slice().expect("buffer rows are contiguous"), state)?;
@@ -211,11 +221,12 @@ pub(crate) fn reduce_rows<T: Element, S: Send>(
 pub(crate) fn run_streaming<T: Element>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
-    metric: Metric,
+    (metric, weights): (Metric, Option<&TermWeights>),
     plan: &Plan,
     sink: &mut dyn Sink<T>,
 ) -> Result<()> {
     let x = standard(x);
+    let w = weights.map(TermWeights::for_kernel::<T>);
     let packed = PackedY::new(y, Isa::detect(), 0);
     debug_assert_eq!(packed.rows(), plan.m);
     // Enough blocks per wave to keep every core busy while the sink takes the last wave.
@@ -232,7 +243,8 @@ pub(crate) fn run_streaming<T: Element>(
             .par_iter()
             .map(|b| {
                 let mut t = Array2::zeros((b.rows.len(), b.cols.len()));
-                kernels::block(x.slice(s![b.rows.clone(), ..]), &packed, b.cols.clone(), metric, t.view_mut(), false);
+                let rows = x.slice(s![b.rows.clone(), ..]);
+                kernels::block(rows, &packed, b.cols.clone(), (metric, w.as_ref()), t.view_mut(), false);
                 t
             })
             .collect();
@@ -268,7 +280,7 @@ mod tests {
         let plan = Plan::new(n, n, 1, Region::Full, &PlanLimits::cpu(Some(4096))).unwrap();
         assert!(n.div_ceil(plan.tile_rows) * n.div_ceil(plan.tile_cols) >= 1 << 28, "{plan:?}");
         let mut sink = StopAtFirst(0);
-        let result = run_streaming(x.view(), x.view(), Metric::Euclidean, &plan, &mut sink);
+        let result = run_streaming(x.view(), x.view(), (Metric::Euclidean, None), &plan, &mut sink);
         assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
         assert_eq!(sink.0, 1);
     }

@@ -25,6 +25,7 @@ use crate::cpu::Element;
 use num_traits::Zero;
 
 use crate::metric::{self, Finalize, Merge, Metric, Term};
+use crate::weights::KernelWeights;
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx2F64, Avx512, Avx512F64};
 use simd::{Lanes, Simd};
@@ -161,7 +162,8 @@ pub(crate) fn stream_shift<T>(out: &ArrayViewMut2<T>) -> Option<usize> {
     (rows_aligned && unit && addr.is_multiple_of(size)).then_some(addr % 64 / size)
 }
 
-/// Computes `out[i][j − cols.start] = metric(x[i], y[j])` for `j` in `cols`.
+/// Computes `out[i][j − cols.start] = metric(x[i], y[j])` for `j` in `cols`, each term
+/// multiplied by its dimension's weight if there are `weights` (canberra, hamming).
 ///
 /// `x` must have contiguous rows; `out` is `x.nrows() × cols.len()` with any strides. With
 /// `stream`, full register blocks whose stores are aligned (thanks to the packing's shift)
@@ -171,12 +173,13 @@ pub(crate) fn block<T: Element>(
     x: ArrayView2<T>,
     y: &PackedY<T>,
     cols: Range<usize>,
-    metric: Metric,
+    (metric, weights): (Metric, Option<&KernelWeights<T>>),
     mut out: ArrayViewMut2<T>,
     stream: bool,
 ) {
     assert_eq!(out.dim(), (x.nrows(), cols.len()), "output block shape");
     assert!(cols.end <= y.m && x.ncols() == y.d, "block outside Y or of another dimension");
+    assert!(weights.is_none_or(|w| w.values.len() == y.d), "one weight per dimension");
     let (rows, d) = x.dim();
     if rows == 0 || cols.is_empty() {
         return;
@@ -198,13 +201,16 @@ pub(crate) fn block<T: Element>(
         rs,
         cs,
         metric,
+        w: weights.map_or(std::ptr::null(), |w| w.values.as_ptr()),
+        total: crate::weights::total_weight(weights.map(|w| w.total), d),
         stream,
     };
-    // SAFETY: `args` describes `x`, the packed `y` and `out`, checked above: `rows` rows of `d`
-    // contiguous elements `ldx` apart, panels covering `cols` (within `y.m`, so within the
-    // padded panels), and an output of `rows × cols.len()` elements at strides (rs, cs). The
-    // casts between `Args<T>` and `Args<f32>`/`Args<f64>` are identities (checked `TypeId`).
-    // The x86 entry points are only called for an `isa` that `Isa::available` reported.
+    // SAFETY: `args` describes `x`, the packed `y`, the weights and `out`, checked above: `rows`
+    // rows of `d` contiguous elements `ldx` apart, panels covering `cols` (within `y.m`, so
+    // within the padded panels), `d` weights or none (null), and an output of `rows ×
+    // cols.len()` elements at strides (rs, cs). The casts between `Args<T>` and
+    // `Args<f32>`/`Args<f64>` are identities (checked `TypeId`). The x86 entry points are only
+    // called for an `isa` that `Isa::available` reported.
     unsafe {
         if is::<T, f32>() {
             let a = &*(&args as *const Args<T>).cast::<Args<f32>>();
@@ -245,6 +251,10 @@ struct Args<E> {
     rs: isize,
     cs: isize,
     metric: Metric,
+    /// `d` weights of the terms, or null for none.
+    w: *const E,
+    /// The total weight of the dimensions (`d` without weights): hamming's mean divides by it.
+    total: f64,
     /// Non-temporal stores for aligned full register blocks.
     stream: bool,
 }
@@ -321,26 +331,35 @@ where
             Finalize::Mean => MEAN,
             Finalize::Root => SCALAR,
         };
+        // Weights inside the kernel are canberra's and hamming's only (`Distance::resolve`): one
+        // more micro-kernel each, so that the unweighted ones stay as they are.
+        if !a.w.is_null() && a.d > 0 {
+            return match (def.term, def.merge, fin) {
+                (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY, true>(a),
+                (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN, true>(a),
+                (term, merge, _) => unreachable!("no weights inside the kernel of {term:?} merged by {merge:?}"),
+            };
+        }
         match (def.term, def.merge, fin) {
-            (Term::SquaredDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, SQUARED, IDENTITY>(a),
-            (Term::SquaredDifference, Merge::Sum, SQRT) => drive::<S, MR, NV, SQUARED, SQRT>(a),
-            (Term::SquaredDifference, Merge::Sum, HALF_CAPPED) => drive::<S, MR, NV, SQUARED, HALF_CAPPED>(a),
-            (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY>(a),
-            (Term::AbsoluteDifference, Merge::Max, IDENTITY) => drive::<S, MR, NV, ABSOLUTE_MAX, IDENTITY>(a),
+            (Term::SquaredDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, SQUARED, IDENTITY, false>(a),
+            (Term::SquaredDifference, Merge::Sum, SQRT) => drive::<S, MR, NV, SQUARED, SQRT, false>(a),
+            (Term::SquaredDifference, Merge::Sum, HALF_CAPPED) => drive::<S, MR, NV, SQUARED, HALF_CAPPED, false>(a),
+            (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY, false>(a),
+            (Term::AbsoluteDifference, Merge::Max, IDENTITY) => drive::<S, MR, NV, ABSOLUTE_MAX, IDENTITY, false>(a),
             (Term::PowerDifference, Merge::Sum, _) => match a.metric.whole_exponent() {
-                Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, SCALAR>(a),
-                Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, SCALAR>(a),
-                Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, SCALAR>(a),
-                Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, SCALAR>(a),
-                Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, SCALAR>(a),
-                Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, SCALAR>(a),
-                _ => drive::<S, MR, NV, POWER, SCALAR>(a),
+                Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, SCALAR, false>(a),
+                Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, SCALAR, false>(a),
+                Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, SCALAR, false>(a),
+                Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, SCALAR, false>(a),
+                Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, SCALAR, false>(a),
+                Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, SCALAR, false>(a),
+                _ => drive::<S, MR, NV, POWER, SCALAR, false>(a),
             },
-            (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY>(a),
-            (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN>(a),
-            (Term::JensenShannon, Merge::Sum, SQRT_HALF) => drive::<S, MR, NV, JENSEN_SHANNON, SQRT_HALF>(a),
+            (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY, false>(a),
+            (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN, false>(a),
+            (Term::JensenShannon, Merge::Sum, SQRT_HALF) => drive::<S, MR, NV, JENSEN_SHANNON, SQRT_HALF, false>(a),
             // Points of no dimensions: every final step in scalar form.
-            (_, _, SCALAR) => drive::<S, MR, NV, SQUARED, SCALAR>(a),
+            (_, _, SCALAR) => drive::<S, MR, NV, SQUARED, SCALAR, false>(a),
             (term, merge, _) => {
                 unreachable!("no metric is {term:?} merged by {merge:?} then {:?}", def.finalize)
             }
@@ -380,7 +399,7 @@ unsafe fn splat<S: Simd>(v: f64) -> S {
 }
 
 /// What the scalar terms and final steps need besides the values: the metric, its exponent,
-/// and the dimensions in all (hamming's mean).
+/// the dimensions in all, and their total weight (hamming's mean).
 #[derive(Clone, Copy)]
 struct Scalars<E> {
     metric: Metric,
@@ -389,6 +408,8 @@ struct Scalars<E> {
     /// multiplication; `powf` per lane otherwise.
     whole_p: Option<u32>,
     d: usize,
+    /// `d`, or `Σ w` with weights inside the kernel.
+    total: f64,
 }
 
 /// Dimensions per pass of the register blocks: for large `d` the block is computed in chunks
@@ -399,10 +420,12 @@ pub(crate) const DEPTH_CHUNK: usize = 512;
 
 /// Walks the block in register blocks: `MR` rows (the last group repeats its last row) by one
 /// panel, in chunks of [`DEPTH_CHUNK`] dimensions. Full register blocks in a unit-stride output
-/// are stored in place; the edges go through a scratch tile.
+/// are stored in place; the edges go through a scratch tile. `WEIGHTED`: `a.w` holds the
+/// weights of the terms.
 #[inline(always)]
-unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const FIN: u8>(a: &Args<S::E>)
-where
+unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const FIN: u8, const WEIGHTED: bool>(
+    a: &Args<S::E>,
+) where
     S::E: Element,
 {
     let nr = NV * S::W;
@@ -413,7 +436,7 @@ where
     unsafe {
         let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
         let p = <S::E as num_traits::NumCast>::from(a.metric.exponent()).expect("float");
-        let scalars = Scalars { metric: a.metric, p, whole_p: a.metric.whole_exponent(), d: a.d };
+        let scalars = Scalars { metric: a.metric, p, whole_p: a.metric.whole_exponent(), d: a.d, total: a.total };
         let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
         // Columns of the packing (Y's row j is packed column j + shift).
         let (c0, c1) = (a.cols.start + a.shift, a.cols.end + a.shift);
@@ -428,6 +451,8 @@ where
             for r0 in (0..a.rows).step_by(MR) {
                 let mr = MR.min(a.rows - r0);
                 let xr: [*const S::E; MR] = std::array::from_fn(|r| a.x.add((r0 + r.min(mr - 1)) * a.ldx + k0));
+                // The chunk's weights (never read unless WEIGHTED).
+                let w = if WEIGHTED { a.w.add(k0) } else { a.w };
                 for p in c0 / nr..c1.div_ceil(nr) {
                     let (lo, hi) = ((p * nr).max(c0), (p * nr + nr).min(c1));
                     let panel = a.y.add(p * nr * a.d + k0 * nr);
@@ -435,7 +460,16 @@ where
                     let at = |r: usize, c: usize| dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs);
                     if mr == MR && hi - lo == nr && a.cs == 1 {
                         let nt = stream && (dst as usize).is_multiple_of(align);
-                        micro::<S, MR, NV, TERM, FIN>(&xr, panel, k1 - k0, one, scalars, dst, a.rs, first, last, nt);
+                        micro::<S, MR, NV, TERM, FIN, WEIGHTED>(
+                            &xr,
+                            (panel, w),
+                            k1 - k0,
+                            one,
+                            scalars,
+                            dst,
+                            a.rs,
+                            (first, last, nt),
+                        );
                     } else {
                         if !first {
                             for r in 0..mr {
@@ -445,17 +479,15 @@ where
                             }
                         }
                         let tile = scratch.as_mut_ptr();
-                        micro::<S, MR, NV, TERM, FIN>(
+                        micro::<S, MR, NV, TERM, FIN, WEIGHTED>(
                             &xr,
-                            panel,
+                            (panel, w),
                             k1 - k0,
                             one,
                             scalars,
                             tile,
                             nr as isize,
-                            first,
-                            last,
-                            false,
+                            (first, last, false),
                         );
                         for r in 0..mr {
                             for c in lo..hi {
@@ -476,25 +508,23 @@ where
 /// `d` dimensions, stored as `MR` rows of `NV·W` values `ldo` apart (with non-temporal stores
 /// if `nt`: `out` and `ldo` then keep every vector aligned). Unless `first`, the sums (from
 /// zero) are added to the values stored there (an earlier chunk of dimensions); if `last`,
-/// they are finalized.
+/// they are finalized. With `WEIGHTED`, the term of dimension `k` is multiplied by `w[k]`.
 #[inline(always)]
 #[expect(clippy::too_many_arguments, reason = "the micro-kernel's registers, passed by value")]
-unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const FIN: u8>(
+unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const FIN: u8, const WEIGHTED: bool>(
     xr: &[*const S::E; MR],
-    panel: *const S::E,
+    (panel, w): (*const S::E, *const S::E),
     d: usize,
     one: S,
     scalars: Scalars<S::E>,
     out: *mut S::E,
     ldo: isize,
-    first: bool,
-    last: bool,
-    nt: bool,
+    (first, last, nt): (bool, bool, bool),
 ) {
     let nr = NV * S::W;
-    // SAFETY: `panel` holds `d × nr` elements, each `xr[r]` `d`, and `out` has `MR` rows of
-    // `nr` readable and writable elements `ldo` apart (the caller's contract); the vector
-    // operations run inside the matching `#[target_feature]` entry point.
+    // SAFETY: `panel` holds `d × nr` elements, each `xr[r]` `d`, `w` (if WEIGHTED) `d`, and
+    // `out` has `MR` rows of `nr` readable and writable elements `ldo` apart (the caller's
+    // contract); the vector operations run inside the matching `#[target_feature]` entry point.
     unsafe {
         let at = |r: usize, v: usize| out.offset(r as isize * ldo + (v * S::W) as isize);
         // Every chunk sums from zero and is then added to the earlier chunks' total (stored in
@@ -504,6 +534,8 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
         for k in 0..d {
             let yk = panel.add(k * nr);
             let yv: [S; NV] = std::array::from_fn(|v| S::load(yk.add(v * S::W)));
+            // The dimension's weight in every lane; unweighted kernels never load one.
+            let wk = if WEIGHTED { S::bcast(w.add(k)) } else { one };
             for r in 0..MR {
                 let xb = S::bcast(xr[r].add(k));
                 for v in 0..NV {
@@ -524,9 +556,11 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                         }
                         CANBERRA => {
                             let den = S::add(S::abs(yv[v]), S::abs(xb));
-                            S::add(acc[r][v], S::zero_where_zero(S::div(S::abs(diff), den), den))
+                            let t = S::zero_where_zero(S::div(S::abs(diff), den), den);
+                            S::add(acc[r][v], if WEIGHTED { S::mul(wk, t) } else { t })
                         }
-                        NOT_EQUAL => S::add(acc[r][v], S::ne(yv[v], xb, one)),
+                        // w where x ≠ y, else 0: the weighted term itself (w is finite).
+                        NOT_EQUAL => S::add(acc[r][v], S::ne(yv[v], xb, wk)),
                         n if n > WHOLE => S::add(acc[r][v], S::powi(S::abs(diff), u32::from(n - WHOLE))),
                         _ => S::add(acc[r][v], jensen_shannon(yv[v], xb)),
                     };
@@ -544,8 +578,8 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                     (true, SQRT) => S::sqrt(s),
                     (true, HALF_CAPPED) => S::cap(S::mul(s, splat(0.5)), splat(2.0)),
                     (true, SQRT_HALF) => S::sqrt(S::mul(s, splat(0.5))),
-                    (true, MEAN) => S::div(s, splat(scalars.d as f64)),
-                    (true, SCALAR) => S::map(s, |v| scalars.metric.finalize(v, scalars.d)),
+                    (true, MEAN) => S::div(s, splat(scalars.total)),
+                    (true, SCALAR) => S::map(s, |v| scalars.metric.finalize_weighted(v, scalars.d, scalars.total)),
                     _ => s,
                 };
                 if nt { S::stream(at(r, v), s) } else { S::store(at(r, v), s) }
@@ -565,6 +599,7 @@ mod tests {
     use crate::cpu::reference;
     use crate::metric::Prepare;
     use crate::plan::{Plan, PlanLimits, Region};
+    use crate::weights::TermWeights;
 
     const SIZES: [usize; 9] = [1, 2, 7, 15, 16, 17, 63, 64, 65];
     const DIMS: [usize; 7] = [1, 3, 7, 16, 17, 128, 1000];
@@ -617,16 +652,16 @@ mod tests {
                 let packed = PackedY::new(y.view(), isa, 0);
                 let what = format!("{isa:?} {} {n}x{m}x{d}", std::any::type_name::<T>());
                 let mut out = Array2::from_elem((n, m), T::nan());
-                block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
+                block(x.view(), &packed, 0..m, (metric, None), out.view_mut(), false);
                 assert_close(out.view(), x.view(), y.view(), metric, &what);
 
                 let c0 = m / 3;
                 let mut part = Array2::from_elem((n, m - c0), T::nan());
-                block(x.view(), &packed, c0..m, metric, part.view_mut(), false);
+                block(x.view(), &packed, c0..m, (metric, None), part.view_mut(), false);
                 assert_close(part.view(), x.view(), y.slice(s![c0.., ..]), metric, &format!("{what} cols {c0}.."));
 
                 let mut transposed = Array2::from_elem((m, n), T::nan());
-                block(x.view(), &packed, 0..m, metric, transposed.view_mut().reversed_axes(), false);
+                block(x.view(), &packed, 0..m, (metric, None), transposed.view_mut().reversed_axes(), false);
                 assert_close(transposed.t(), x.view(), y.view(), metric, &format!("{what} strided out"));
             }
         }
@@ -663,10 +698,10 @@ mod tests {
                 for isa in Isa::available() {
                     let what = format!("{isa:?} {n}x{m}x{d}");
                     let mut out = Array2::from_elem((n, m), f32::NAN);
-                    block(x.view(), &PackedY::new(y.view(), isa, 0), 0..m, metric, out.view_mut(), false);
+                    block(x.view(), &PackedY::new(y.view(), isa, 0), 0..m, (metric, None), out.view_mut(), false);
                     assert_close(out.view(), x.view(), y.view(), metric, &what);
                     let mut out = Array2::from_elem((n, m), f64::NAN);
-                    block(x64.view(), &PackedY::new(y64.view(), isa, 0), 0..m, metric, out.view_mut(), false);
+                    block(x64.view(), &PackedY::new(y64.view(), isa, 0), 0..m, (metric, None), out.view_mut(), false);
                     assert_close(out.view(), x64.view(), y64.view(), metric, &format!("{what} f64"));
                 }
             }
@@ -695,7 +730,7 @@ mod tests {
                     for metric in Metric::KERNELS {
                         let (x, y) = (for_kernel(&x, metric), for_kernel(&y, metric));
                         let mut out = Array2::from_elem((n, m), f32::NAN);
-                        run_into_with(x.view(), y.view(), metric, &plan, out.view_mut(), isa);
+                        run_into_with(x.view(), y.view(), (metric, None), &plan, out.view_mut(), isa);
                         assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} {plan:?}"));
                     }
                 }
@@ -723,8 +758,8 @@ mod tests {
                         let packed = PackedY::new(y.view(), isa, shift.unwrap_or(0));
                         // As the executor calls it: a pass over columns from a panel boundary on.
                         let c0 = 64.min(m / 2);
-                        block(x.view(), &packed, 0..c0, metric, out.slice_mut(s![.., ..c0]), true);
-                        block(x.view(), &packed, c0..m, metric, out.slice_mut(s![.., c0..]), true);
+                        block(x.view(), &packed, 0..c0, (metric, None), out.slice_mut(s![.., ..c0]), true);
+                        block(x.view(), &packed, c0..m, (metric, None), out.slice_mut(s![.., c0..]), true);
                         assert_close(out.view(), x.view(), y.view(), metric, &what);
                         out.fill(T::nan());
                     }
@@ -747,11 +782,11 @@ mod tests {
         let y = random::<f32>(&mut rng, n, d, 1.0);
         let plan = Plan::new(n, n, d, Region::Full, &PlanLimits::cpu(None)).unwrap();
         let mut out = Array2::from_elem((n, n), f32::NAN);
-        run_into_with(x.view(), y.view(), Metric::Euclidean, &plan, out.view_mut(), Isa::detect());
+        run_into_with(x.view(), y.view(), (Metric::Euclidean, None), &plan, out.view_mut(), Isa::detect());
         assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor");
         let (x, y) = (x.mapv(f64::from), y.mapv(f64::from));
         let mut out = Array2::from_elem((n, n), f64::NAN);
-        run_into_with(x.view(), y.view(), Metric::Euclidean, &plan, out.view_mut(), Isa::detect());
+        run_into_with(x.view(), y.view(), (Metric::Euclidean, None), &plan, out.view_mut(), Isa::detect());
         assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor f64");
     }
 
@@ -775,7 +810,7 @@ mod tests {
                 |m: &Metric| differences.contains(&m.definition().term) && m.definition().prepare == Prepare::None;
             for metric in Metric::KERNELS.into_iter().filter(ieee) {
                 let mut out = Array2::zeros((n, m));
-                block(x.view(), &packed, 0..m, metric, out.view_mut(), false);
+                block(x.view(), &packed, 0..m, (metric, None), out.view_mut(), false);
                 assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} non-finite"));
                 let nans = [out[(5, 30)], out[(2, 0)], out[(0, 33)]];
                 match metric.definition().merge {
@@ -805,9 +840,9 @@ mod tests {
                 for metric in Metric::KERNELS {
                     let (x, x64) = (for_kernel(&x, metric), for_kernel(&x64, metric));
                     let mut out = Array2::from_elem((n, n), f32::NAN);
-                    block(x.view(), &PackedY::new(x.view(), isa, 0), 0..n, metric, out.view_mut(), false);
+                    block(x.view(), &PackedY::new(x.view(), isa, 0), 0..n, (metric, None), out.view_mut(), false);
                     let mut out64 = Array2::from_elem((n, n), f64::NAN);
-                    block(x64.view(), &PackedY::new(x64.view(), isa, 0), 0..n, metric, out64.view_mut(), false);
+                    block(x64.view(), &PackedY::new(x64.view(), isa, 0), 0..n, (metric, None), out64.view_mut(), false);
                     for i in 0..n {
                         assert_eq!(out[(i, i)], 0.0, "{isa:?} {metric} f32 diagonal {i}");
                         assert_eq!(out64[(i, i)], 0.0, "{isa:?} {metric} f64 diagonal {i}");
@@ -833,14 +868,71 @@ mod tests {
         for isa in Isa::available() {
             for y in [&close_y, &far_y] {
                 let mut out = Array2::from_elem((n, m), f32::NAN);
-                block(close.view(), &PackedY::new(y.view(), isa, 0), 0..m, metric, out.view_mut(), false);
+                block(close.view(), &PackedY::new(y.view(), isa, 0), 0..m, (metric, None), out.view_mut(), false);
                 assert_close(out.view(), close.view(), y.view(), metric, &format!("{isa:?} jensenshannon"));
                 let (close64, y64) = (close.mapv(f64::from), y.mapv(f64::from));
                 let mut out64 = Array2::from_elem((n, m), f64::NAN);
-                block(close64.view(), &PackedY::new(y64.view(), isa, 0), 0..m, metric, out64.view_mut(), false);
+                block(close64.view(), &PackedY::new(y64.view(), isa, 0), 0..m, (metric, None), out64.view_mut(), false);
                 assert_close(out64.view(), close64.view(), y64.view(), metric, &format!("{isa:?} jensenshannon f64"));
             }
         }
+    }
+
+    /// Weights inside the kernel (canberra, hamming) on every kernel family: zero weights,
+    /// several chunks of dimensions, edge blocks and a block of columns off a panel boundary.
+    fn check_weighted<T: Element>(seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for (n, m, d) in [(7, 70, 5), (13, 65, 2 * DEPTH_CHUNK + 3), (1, 17, 1)] {
+            let x = random::<T>(&mut rng, n, d, 1.0);
+            let mut y = random::<T>(&mut rng, m, d, 1.0);
+            // Some equal coordinates (hamming's terms 0) and some 0/0 (canberra's terms 0).
+            for j in 0..m {
+                for k in (0..d).step_by(3) {
+                    y[(j, k)] = x[(j % n, k)];
+                }
+            }
+            y.row_mut(0).fill(T::zero());
+            let w: Vec<f64> = (0..d).map(|k| if k % 4 == 1 { 0.0 } else { rng.random_range(0.0..3.0) }).collect();
+            let weights = TermWeights::new(w);
+            let rounded = weights.for_kernel::<T>();
+            let rows = |a: &Array2<T>| -> Vec<Vec<f64>> {
+                a.rows().into_iter().map(|r| r.iter().map(|&v| v.into()).collect()).collect()
+            };
+            let (xs, ys) = (rows(&x), rows(&y));
+            for metric in [Metric::Canberra, Metric::Hamming] {
+                for isa in Isa::available() {
+                    let packed = PackedY::new(y.view(), isa, 0);
+                    let c0 = m / 3;
+                    let mut out = Array2::from_elem((n, m - c0), T::nan());
+                    block(x.view(), &packed, c0..m, (metric, Some(&rounded)), out.view_mut(), false);
+                    for ((i, c), &g) in out.indexed_iter() {
+                        let want = reference::weighted_kernel_distance(&xs[i], &ys[c0 + c], metric, Some(&weights));
+                        let (g, tol) = (g.into(), T::tolerance(metric, d, 1.0, want));
+                        assert!(
+                            (g - want).abs() <= tol,
+                            "{isa:?} weighted {metric} {n}x{m}x{d} ({i}, {c}): {g} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+        // Zero weights: canberra's terms all 0, hamming's mean 0/0 (NaN, as SciPy's).
+        let (x, y) = (random::<T>(&mut rng, 5, 9, 1.0), random::<T>(&mut rng, 20, 9, 1.0));
+        let zero = TermWeights::new(vec![0.0; 9]).for_kernel::<T>();
+        for isa in Isa::available() {
+            let packed = PackedY::new(y.view(), isa, 0);
+            let mut out = Array2::from_elem((5, 20), T::nan());
+            block(x.view(), &packed, 0..20, (Metric::Canberra, Some(&zero)), out.view_mut(), false);
+            assert!(out.iter().all(|&v| v == T::zero()), "{isa:?} canberra, zero weights");
+            block(x.view(), &packed, 0..20, (Metric::Hamming, Some(&zero)), out.view_mut(), false);
+            assert!(out.iter().all(|v| v.is_nan()), "{isa:?} hamming, zero weights");
+        }
+    }
+
+    #[test]
+    fn weighted_kernels_match_reference() {
+        check_weighted::<f32>(10);
+        check_weighted::<f64>(11);
     }
 
     #[test]
@@ -850,7 +942,7 @@ mod tests {
         for isa in Isa::available() {
             for metric in Metric::KERNELS {
                 let mut out = Array2::from_elem((9, 40), f32::NAN);
-                block(x.view(), &PackedY::new(y.view(), isa, 0), 0..40, metric, out.view_mut(), false);
+                block(x.view(), &PackedY::new(y.view(), isa, 0), 0..40, (metric, None), out.view_mut(), false);
                 // SciPy's values for no dimensions: 0, but NaN for the means and norms of
                 // nothing (hamming, cosine, correlation) and +∞ for distributions of sum 0.
                 let want = metric.finalize(0.0f32, 0);

@@ -34,9 +34,10 @@ pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: impl Into<D
     let (y, metric) = (y.expect("y was given"), prepared.kernel);
     let mut out = Array2::zeros((x.nrows(), y.nrows()));
     let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &PlanLimits::cpu(None).for_element::<T>())?;
-    run_into(x, y, metric, &plan, out.view_mut());
+    let weights = prepared.weights.as_ref();
+    run_into(x, y, (metric, weights), &plan, out.view_mut());
     if let Some(extremes) = Extremes::scan(x, y, metric) {
-        extremes.fix_matrix(out.view_mut());
+        extremes.with_weights(weights).fix_matrix(out.view_mut());
     }
     if let Some(ratio) = &prepared.ratio {
         ratio.all().finish_matrix(out.view_mut());
@@ -60,9 +61,10 @@ pub fn pdist<T: Element>(x: ArrayView2<T>, metric: impl Into<Distance>) -> Resul
     let mut out = Array1::zeros(crate::validate::condensed_len(n)?);
     let plan = Plan::new(n, n, x.ncols(), Region::StrictUpper, &PlanLimits::cpu(None).for_element::<T>())?;
     let slice = out.as_slice_mut().expect("fresh array is contiguous");
-    run_condensed(x, metric, &plan, slice);
+    let weights = prepared.weights.as_ref();
+    run_condensed(x, (metric, weights), &plan, slice);
     if let Some(extremes) = Extremes::scan(x, x, metric) {
-        extremes.fix_condensed(slice);
+        extremes.with_weights(weights).fix_condensed(slice);
     }
     if let Some(ratio) = &prepared.ratio {
         ratio.all().finish_condensed(slice);

@@ -11,12 +11,25 @@ use num_traits::Float;
 use crate::distance::{Distance, Resolved};
 use crate::error::Result;
 use crate::metric::{Finalize, Metric, Term};
+use crate::weights::TermWeights;
 
 /// The kernel's metric between two points as the kernel sees them (prepared), in f64.
 pub fn kernel_distance(x: &[f64], y: &[f64], metric: Metric) -> f64 {
+    weighted_kernel_distance(x, y, metric, None)
+}
+
+/// [`kernel_distance`] with each term multiplied by its dimension's weight, if there are
+/// weights (canberra's and hamming's `w`; hamming's mean is then over their sum).
+pub(crate) fn weighted_kernel_distance(x: &[f64], y: &[f64], metric: Metric, weights: Option<&TermWeights>) -> f64 {
     assert_eq!(x.len(), y.len(), "reference::kernel_distance needs points of equal dimension");
-    let acc = x.iter().zip(y).fold(0.0f64, |acc, (&a, &b)| metric.merge(acc, metric.term(a, b)));
-    let value = metric.finalize(acc, x.len());
+    let acc = match weights {
+        None => x.iter().zip(y).fold(0.0f64, |acc, (&a, &b)| metric.merge(acc, metric.term(a, b))),
+        Some(w) => {
+            x.iter().zip(y).zip(w.values()).fold(0.0f64, |acc, ((&a, &b), &w)| metric.merge(acc, w * metric.term(a, b)))
+        }
+    };
+    let value =
+        metric.finalize_weighted(acc, x.len(), crate::weights::total_weight(weights.map(TermWeights::total), x.len()));
     match metric.definition().denominator {
         Some(denominator) => crate::ratio::of_points(denominator, value, x, y),
         None => value,
@@ -100,9 +113,12 @@ fn tolerance_in(eps: f64, rel: f64, slope: bool, metric: Metric, d: usize, scale
         Term::SquaredDifference => root_d * eps * scale * scale * 4.0,
         Term::AbsoluteDifference => root_d * eps * scale * 2.0,
         Term::PowerDifference => root_d * eps * (2.0 * scale).powf(p) * (p + 2.0),
-        // Terms of at most 1 (canberra), or exact counts (hamming), or of probabilities.
-        Term::Canberra | Term::JensenShannon => root_d * eps * 8.0,
-        Term::NotEqual => 0.0,
+        // Terms of at most 1 (canberra), or exact counts (hamming), or of probabilities; with
+        // weights inside the kernel (canberra, hamming), non-negative terms of any size, whose
+        // sum is off by about √d·ε of itself.
+        Term::Canberra => root_d * eps * (8.0 + 2.0 * expected.abs()),
+        Term::JensenShannon => root_d * eps * 8.0,
+        Term::NotEqual => root_d * eps * 2.0 * expected.abs(),
     };
     let (abs, rel) = match metric.definition().finalize {
         Finalize::Identity | Finalize::Mean => (sum, rel),

@@ -17,7 +17,8 @@ use crate::plan::Region;
 
 /// Runs `task` on all cores, in its element type.
 pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
-    let (x, y, metric, plan) = (task.x, task.y, task.metric, task.plan.clone());
+    let (x, y, plan) = (task.x, task.y, task.plan.clone());
+    let kernel = (task.metric, task.weights);
     let (own, col0, monitor) = (task.region == Region::StrictUpper, task.col0, task.monitor.clone());
     let (empty, changes_values) = (task.is_empty(), task.changes_values());
     let advance = |pairs: usize| monitor.as_deref().map_or(Ok(()), |m: &Monitor| m.advance(pairs as u64));
@@ -25,7 +26,7 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
         Answer::Matrix(Target::Array(out)) => {
             advance(plan.n * plan.m)?;
             if !empty {
-                run_into(x, y, metric, &plan, out.view_mut());
+                run_into(x, y, kernel, &plan, out.view_mut());
             }
             if let Some(extremes) = &task.extremes {
                 extremes.fix_matrix(out.view_mut());
@@ -37,7 +38,7 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
         }
         Answer::Matrix(Target::Condensed(out)) => {
             advance(plan.n * plan.n.saturating_sub(1) / 2)?;
-            run_condensed(x, metric, &plan, out);
+            run_condensed(x, kernel, &plan, out);
             if let Some(extremes) = &task.extremes {
                 extremes.fix_condensed(out);
             }
@@ -47,7 +48,7 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
             return Ok(());
         }
         Answer::Nearest { lists, .. } if !changes_values => {
-            return reduce_rows(x, y, metric, &plan, lists, |i, first, values, list| {
+            return reduce_rows(x, y, kernel, &plan, lists, |i, first, values, list| {
                 advance(values.len())?;
                 if own && (first..first + values.len()).contains(&i) {
                     // Leave the point itself out of its own list.
@@ -62,7 +63,7 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
         Answer::Within { r, max_pairs, rows } if !changes_values => {
             let (r, max_pairs) = (*r, *max_pairs);
             let kept = AtomicUsize::new(rows.iter().map(|w| w.len()).sum());
-            return reduce_rows(x, y, metric, &plan, rows, |i, first, values, within| {
+            return reduce_rows(x, y, kernel, &plan, rows, |i, first, values, within| {
                 advance(values.len())?;
                 let from = if own { i + 1 + col0 } else { 0 };
                 let new = within.offer_run(first + col0, values, r, from);
@@ -74,5 +75,5 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
         }
         _ => {}
     }
-    task.stream(|sink| if empty { Ok(()) } else { run_streaming(x, y, metric, &plan, sink) })
+    task.stream(|sink| if empty { Ok(()) } else { run_streaming(x, y, kernel, &plan, sink) })
 }

@@ -84,8 +84,9 @@ fn why_unusable(flags: wgpu::DownlevelFlags, limits: &wgpu::Limits) -> Option<St
     if !flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
         return Some("no compute shaders (OpenGL before 4.3, or WebGL)".into());
     }
-    // Three storage buffers per stage (X, Y, the output); the smallest tiled workgroup is 4 × 4.
-    if limits.max_storage_buffers_per_shader_stage < 3 || limits.max_compute_invocations_per_workgroup < 16 {
+    // Four storage buffers per stage (X, Y, the output, the weights); the smallest tiled
+    // workgroup is 4 × 4.
+    if limits.max_storage_buffers_per_shader_stage < 4 || limits.max_compute_invocations_per_workgroup < 16 {
         return Some("too few storage buffers or invocations per workgroup for the kernels".into());
     }
     None
@@ -203,7 +204,8 @@ pub struct GpuContext {
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
-    pipelines: Mutex<HashMap<(Kernel, Metric), Arc<wgpu::ComputePipeline>>>,
+    /// Keyed by kernel, metric, and whether the terms are weighted.
+    pipelines: Mutex<HashMap<(Kernel, Metric, bool), Arc<wgpu::ComputePipeline>>>,
     /// The k-nearest epilogue (shaders/select.wgsl), compiled on first use.
     select: Mutex<Option<Arc<wgpu::ComputePipeline>>>,
     select_layout: wgpu::BindGroupLayout,
@@ -244,7 +246,8 @@ impl GpuContext {
             }
         });
 
-        // Binding 0 is the uniform parameters, the others storage buffers (read-only or not).
+        // Binding 0 is the uniform parameters, the others storage buffers (read-only or not):
+        // X, Y, the output, and the weights of the terms (read only by weighted pipelines).
         let buffer = |binding, ty| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -255,7 +258,7 @@ impl GpuContext {
         let storage = |binding, read_only| buffer(binding, wgpu::BufferBindingType::Storage { read_only });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("pairdist tile"),
-            entries: &[uniform, storage(1, true), storage(2, true), storage(3, false)],
+            entries: &[uniform, storage(1, true), storage(2, true), storage(3, false), storage(4, true)],
         });
         let select_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("pairdist select"),
@@ -392,14 +395,20 @@ impl GpuContext {
         }
     }
 
-    /// The compiled pipeline for `kernel` and `metric`, compiled on first use and cached.
-    pub(crate) fn pipeline(&self, kernel: Kernel, metric: Metric) -> Result<Arc<wgpu::ComputePipeline>> {
+    /// The compiled pipeline for `kernel` and `metric`, with its terms `weighted` or not,
+    /// compiled on first use and cached.
+    pub(crate) fn pipeline(
+        &self,
+        kernel: Kernel,
+        metric: Metric,
+        weighted: bool,
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = cache.get(&(kernel, metric)) {
+        if let Some(p) = cache.get(&(kernel, metric, weighted)) {
             return Ok(p.clone());
         }
         let module = self.module(kernel)?;
-        let constants = kernel.constants(metric, &self.tuning);
+        let constants = kernel.constants(metric, weighted, &self.tuning);
         let pipeline = self.scoped(&format!("compiling the {} kernel", kernel.name()), || {
             self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(kernel.name()),
@@ -414,7 +423,7 @@ impl GpuContext {
             })
         })?;
         let pipeline = Arc::new(pipeline);
-        cache.insert((kernel, metric), pipeline.clone());
+        cache.insert((kernel, metric, weighted), pipeline.clone());
         Ok(pipeline)
     }
 

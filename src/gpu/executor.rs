@@ -19,6 +19,7 @@ use crate::metric::Metric;
 use crate::monitor::Monitor;
 use crate::plan::{Plan, Tile};
 use crate::sink::Sink;
+use crate::weights::{KernelWeights, TermWeights, total_weight};
 
 /// The uniform block of `Params` in `shaders/common/metric.wgsl`.
 #[repr(C)]
@@ -31,7 +32,7 @@ struct Params {
     total_dims: u32,
     inf_bits: u32,
     nan_bits: u32,
-    pad: u32,
+    total_weight: f32,
 }
 
 const FLAG_ACCUMULATE: u32 = 1;
@@ -44,12 +45,15 @@ type Loaded = Option<(Range<usize>, Range<usize>)>;
 pub(super) struct Slot {
     x: wgpu::Buffer,
     y: wgpu::Buffer,
+    /// The weights of the dimensions of the pass (bound always, read by weighted pipelines).
+    w: wgpu::Buffer,
     out: wgpu::Buffer,
     params: wgpu::Buffer,
     staging: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     loaded_x: Loaded,
     loaded_y: Loaded,
+    loaded_w: Option<Range<usize>>,
     in_flight: Option<InFlight>,
     sizes: Sizes,
     /// The select epilogue's buffers, made the first time a run needs them.
@@ -121,11 +125,12 @@ impl SelectBuffers {
     }
 }
 
-/// Byte sizes of a slot's x, y and output buffers.
+/// Byte sizes of a slot's x, y, weights and output buffers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Sizes {
     x: u64,
     y: u64,
+    w: u64,
     out: u64,
 }
 
@@ -135,12 +140,13 @@ impl Sizes {
         Sizes {
             x: bytes(plan.tile_rows, plan.tile_dims),
             y: bytes(plan.tile_cols, plan.tile_dims),
+            w: bytes(1, plan.tile_dims),
             out: bytes(plan.tile_rows, plan.tile_cols),
         }
     }
 
     fn holds(&self, need: &Sizes) -> bool {
-        self.x >= need.x && self.y >= need.y && self.out >= need.out
+        self.x >= need.x && self.y >= need.y && self.w >= need.w && self.out >= need.out
     }
 }
 
@@ -163,7 +169,7 @@ impl SlotPool {
         };
         match pooled {
             // Inputs differ between runs: nothing loaded can be reused.
-            Some(slot) => Ok(Slot { loaded_x: None, loaded_y: None, ..slot }),
+            Some(slot) => Ok(Slot { loaded_x: None, loaded_y: None, loaded_w: None, ..slot }),
             None => Slot::new(ctx, need, index),
         }
     }
@@ -206,6 +212,7 @@ impl Slot {
             let out_bytes = sizes.out;
             let x = buffer("x", sizes.x, storage);
             let y = buffer("y", sizes.y, storage);
+            let w = buffer("weights", sizes.w, storage);
             let out = buffer("out", out_bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC);
             let params = buffer(
                 "params",
@@ -221,17 +228,20 @@ impl Slot {
                     wgpu::BindGroupEntry { binding: 1, resource: x.as_entire_binding() },
                     wgpu::BindGroupEntry { binding: 2, resource: y.as_entire_binding() },
                     wgpu::BindGroupEntry { binding: 3, resource: out.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 4, resource: w.as_entire_binding() },
                 ],
             });
             Slot {
                 x,
                 y,
+                w,
                 out,
                 params,
                 staging,
                 bind_group,
                 loaded_x: None,
                 loaded_y: None,
+                loaded_w: None,
                 in_flight: None,
                 sizes,
                 select: None,
@@ -264,6 +274,8 @@ pub(crate) struct Job<'a> {
     pub x: ArrayView2<'a, f32>,
     pub y: ArrayView2<'a, f32>,
     pub metric: Metric,
+    /// The weights of the metric's terms (canberra, hamming), of all `d` dimensions.
+    pub weights: Option<&'a TermWeights>,
     pub plan: &'a Plan,
     pub epilogue: Epilogue,
     /// Counts each tile's pairs and stops the run when asked to.
@@ -294,9 +306,10 @@ pub(crate) enum Output<'s> {
 /// slots overlap the work: while the device computes one tile, the host uploads the next and
 /// reads back the one before. (`gpu::phases` runs the same steps one after another, timed.)
 pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> {
-    let Job { kernel, x, y, metric, plan, epilogue, monitor, row0, col0 } = job;
+    let Job { kernel, x, y, metric, weights, plan, epilogue, monitor, row0, col0 } = job;
     ctx.check_async_error()?;
-    let pipeline = ctx.pipeline(kernel, metric)?;
+    let weights = weights.map(TermWeights::for_kernel::<f32>);
+    let pipeline = ctx.pipeline(kernel, metric, weights.is_some())?;
     let select = match epilogue {
         Epilogue::Store => None,
         Epilogue::Select { k, skip_diag } => Some((k, skip_diag, ctx.select_pipeline()?)),
@@ -317,7 +330,7 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> 
         }
         for (c, dims) in plan.dim_chunks().enumerate() {
             let last = dims.end == plan.d;
-            stage(ctx, slot, (&x, &y), &tile, &dims, c, &mut host);
+            stage(ctx, slot, (&x, &y, weights.as_ref()), &tile, &dims, c, &mut host);
             let mut encoder =
                 ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
             encode_distances(&mut encoder, &pipeline, slot, &tile, kernel.block(&ctx.tuning));
@@ -357,12 +370,13 @@ pub(super) struct Readback {
     candidates: Option<(usize, usize)>,
 }
 
-/// Uploads the rows of X and Y that `tile` needs for `dims` (what the slot does not hold
-/// already) and the pass's parameters; `chunk` counts the chunks of `d` (0 first).
+/// Uploads the rows of X and Y that `tile` needs for `dims`, and the weights of `dims` if
+/// there are any (what the slot does not hold already), and the pass's parameters; `chunk`
+/// counts the chunks of `d` (0 first).
 pub(super) fn stage(
     ctx: &GpuContext,
     slot: &mut Slot,
-    (x, y): (&ArrayView2<f32>, &ArrayView2<f32>),
+    (x, y, weights): (&ArrayView2<f32>, &ArrayView2<f32>, Option<&KernelWeights<f32>>),
     tile: &Tile,
     dims: &Range<usize>,
     chunk: usize,
@@ -380,6 +394,12 @@ pub(super) fn stage(
         upload(ctx, &slot.y, host);
         slot.loaded_y = want_y;
     }
+    if let Some(w) = weights
+        && slot.loaded_w.as_ref() != Some(dims)
+    {
+        upload(ctx, &slot.w, &w.values[dims.clone()]);
+        slot.loaded_w = Some(dims.clone());
+    }
     let last = dims.end == x.ncols();
     let params = Params {
         rows: tile.rows.len() as u32,
@@ -389,7 +409,7 @@ pub(super) fn stage(
         total_dims: x.ncols() as u32,
         inf_bits: f32::INFINITY.to_bits(),
         nan_bits: f32::NAN.to_bits(),
-        pad: 0,
+        total_weight: total_weight(weights.map(|w| w.total), x.ncols()) as f32,
     };
     ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
 }

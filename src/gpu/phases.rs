@@ -8,6 +8,7 @@ use super::context::{GpuContext, POLL_TIMEOUT};
 use super::executor::{Job, Output, drain, encode_copy, encode_distances, stage};
 use crate::error::{Error, Result};
 use crate::sink::Sink;
+use crate::weights::TermWeights;
 
 /// Host-measured time of each phase of a GPU run, from [`Engine::cdist_phases`](crate::Engine::cdist_phases),
 /// which runs the phases one after another (no overlap between tiles) so each can be timed.
@@ -35,16 +36,17 @@ fn wait(ctx: &GpuContext, submission: wgpu::SubmissionIndex) -> Result<()> {
 
 /// Runs `job`'s distances into `sink`, each phase of each tile waited for and timed.
 pub(crate) fn run_phased(ctx: &GpuContext, job: Job, sink: &mut dyn Sink) -> Result<GpuPhases> {
-    let Job { kernel, x, y, metric, plan, .. } = job;
+    let Job { kernel, x, y, metric, weights, plan, .. } = job;
     ctx.check_async_error()?;
-    let pipeline = ctx.pipeline(kernel, metric)?;
+    let weights = weights.map(TermWeights::for_kernel::<f32>);
+    let pipeline = ctx.pipeline(kernel, metric, weights.is_some())?;
     let mut slot = ctx.slot_pool.take(ctx, plan, 0)?;
     let mut output = Output::Tiles(sink);
     let (mut host, mut phases) = (Vec::new(), GpuPhases::default());
     for tile in plan.tiles() {
         for (c, dims) in plan.dim_chunks().enumerate() {
             let start = Instant::now();
-            stage(ctx, &mut slot, (&x, &y), &tile, &dims, c, &mut host);
+            stage(ctx, &mut slot, (&x, &y, weights.as_ref()), &tile, &dims, c, &mut host);
             // An empty submission flushes the queued buffer writes.
             wait(ctx, ctx.queue.submit([]))?;
             phases.upload += start.elapsed();

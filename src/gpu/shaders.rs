@@ -62,8 +62,9 @@ impl Kernel {
     }
 
     /// The override constants of this kernel's pipeline for `metric` and `tuning`: the
-    /// metric's term and final step ([`Metric::definition`]) and the tiled kernel's shape.
-    pub fn constants(self, metric: Metric, tuning: &Tuning) -> Vec<(&'static str, f64)> {
+    /// metric's term and final step ([`Metric::definition`]), whether its terms are `weighted`
+    /// inside the kernel (canberra's and hamming's weights), and the tiled kernel's shape.
+    pub fn constants(self, metric: Metric, weighted: bool, tuning: &Tuning) -> Vec<(&'static str, f64)> {
         let def = metric.definition();
         let mut c = vec![
             ("TERM", f64::from(def.term.shader_id())),
@@ -73,6 +74,7 @@ impl Kernel {
             // runs the chebyshev kernel).
             ("P", if def.term == Term::PowerDifference { metric.exponent() } else { 1.0 }),
             ("WHOLE_P", f64::from(metric.whole_exponent().unwrap_or(0))),
+            ("WEIGHTED", f64::from(u8::from(weighted))),
         ];
         if self == Kernel::Tiled {
             c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);

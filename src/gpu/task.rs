@@ -14,7 +14,7 @@ use crate::plan::Region;
 /// Runs `task` on `ctx`'s device with `kernel`. `select_on_device` chooses the k-nearest
 /// epilogue (`None`: on hardware adapters only; see `EngineOptions::select_on_device`).
 pub(crate) fn run_task(ctx: &GpuContext, kernel: Kernel, select_on_device: Option<bool>, mut task: Task) -> Result<()> {
-    let (x, y, metric) = (task.x, task.y, task.metric);
+    let (x, y, metric, weights) = (task.x, task.y, task.metric, task.weights);
     let (row0, col0, monitor) = (task.row0, task.col0, task.monitor.clone());
     if let Answer::Nearest { k, .. } = task.answer {
         let wanted = select_on_device.unwrap_or(!ctx.adapter().is_software);
@@ -27,7 +27,8 @@ pub(crate) fn run_task(ctx: &GpuContext, kernel: Kernel, select_on_device: Optio
             let skip_diag = task.region == Region::StrictUpper;
             let Answer::Nearest { lists, .. } = &mut task.answer else { unreachable!("matched above") };
             let epilogue = Epilogue::Select { k, skip_diag };
-            let job = Job { kernel, x, y, metric, plan: &plan, epilogue, monitor: monitor.as_deref(), row0, col0 };
+            let monitor = monitor.as_deref();
+            let job = Job { kernel, x, y, metric, weights, plan: &plan, epilogue, monitor, row0, col0 };
             return run(ctx, job, Output::Candidates(lists));
         }
     }
@@ -37,7 +38,8 @@ pub(crate) fn run_task(ctx: &GpuContext, kernel: Kernel, select_on_device: Optio
         if empty {
             return Ok(());
         }
-        let job = Job { kernel, x, y, metric, plan: &plan, epilogue: Epilogue::Store, monitor: None, row0, col0 };
+        let (epilogue, monitor) = (Epilogue::Store, None);
+        let job = Job { kernel, x, y, metric, weights, plan: &plan, epilogue, monitor, row0, col0 };
         run(ctx, job, Output::Tiles(sink))
     })
 }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use ndarray::ArrayView2;
 use pairdist::cpu::reference;
-use pairdist::{Distance, Engine, Metric, Neighbors, Result};
+use pairdist::{Distance, Engine, Neighbors, Result};
 
 use crate::measure::Timing;
 
@@ -14,7 +14,7 @@ pub(crate) fn time(
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
     k: usize,
-    metric: Metric,
+    metric: &Distance,
     repeats: usize,
 ) -> Result<(Timing, Neighbors)> {
     let mut answer = engine.knn(x, y, k, metric)?;
@@ -33,11 +33,11 @@ pub(crate) fn time(
 /// Recall@k against the f64 reference on `rows` evenly spread query rows: the share of the
 /// reference's k nearest found, counting as found a neighbour whose f64 distance ties the
 /// reference's k-th within 1e-6 relative (any of a tie is a right answer).
-pub(crate) fn recall(x: ArrayView2<f32>, y: ArrayView2<f32>, metric: Metric, nn: &Neighbors, rows: usize) -> f64 {
+pub(crate) fn recall(x: ArrayView2<f32>, y: ArrayView2<f32>, metric: &Distance, nn: &Neighbors, rows: usize) -> f64 {
     let k = nn.indices.ncols();
     let step = (x.nrows() / rows.max(1)).max(1);
     let (mut found, mut total) = (0usize, 0usize);
-    let resolved = Distance::new(metric).resolve(x, Some(y)).expect("the bench's metrics take their defaults");
+    let resolved = metric.resolve(x, Some(y)).expect("the bench's metrics take their defaults");
     let metric = &resolved;
     for i in (0..x.nrows()).step_by(step).take(rows) {
         let mut all: Vec<(f64, usize)> =

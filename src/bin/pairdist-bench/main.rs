@@ -15,7 +15,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use ndarray::{Array2, ArrayView2};
 use pairdist::gpu::{AdapterSummary, Kernel};
-use pairdist::{Backend, Engine, EngineOptions, Error, Metric};
+use pairdist::{Backend, Distance, Engine, EngineOptions, Error, Metric};
+use rand::{Rng, SeedableRng};
 
 use crate::report::Row;
 
@@ -70,6 +71,10 @@ struct Args {
     /// trick of other tools loses its precision).
     #[arg(long, default_value_t = 0.0)]
     offset: f32,
+    /// Weights w for every metric: d of them, uniform in [0, 2), seeded (the metrics must take
+    /// w; canberra's and hamming's multiply each term inside the kernels).
+    #[arg(long)]
+    weighted: bool,
 }
 
 /// Which backends to run.
@@ -97,6 +102,16 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
         return Metric::minkowski(p).map_err(|e| e.to_string());
     }
     s.parse().map_err(|e: Error| e.to_string())
+}
+
+/// `metric` with `d` weights uniform in [0, 2) (the same for the same `d`) if `weighted`.
+fn distance(metric: Metric, d: usize, weighted: bool) -> pairdist::Result<Distance> {
+    let distance = Distance::new(metric);
+    if !weighted {
+        return Ok(distance);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    distance.with_weights((0..d).map(|_| rng.random_range(0.0..2.0)).collect())
 }
 
 /// Largest output matrix a case may allocate.
@@ -349,13 +364,22 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
             data = Some((*case, shifted(measure::points(n, d, 1)), shifted(measure::points(m, d, 2))));
         }
         let (_, x, y) = data.as_ref().expect("just filled");
+        let distance = match distance(metric, d, args.weighted) {
+            Ok(distance) => distance,
+            Err(e) => {
+                log::error!("{metric}: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        let distance = &distance;
         let mut out = Array2::<f32>::zeros((n, m));
         let mut baseline = None;
         for (label, engine) in &engines {
             log::info!("[{}/{}] {adapter}: {label} {metric} {n} x {m} x {d}", index + 1, cases.len());
             let result = (|| {
-                let timing = measure::time(engine, x.view(), y.view(), metric, out.view_mut(), args.repeats)?;
-                let phases = measure::phases(engine, x.view(), y.view(), metric, out.view_mut())?;
+                let timing = measure::time(engine, x.view(), y.view(), distance, out.view_mut(), args.repeats)?;
+                let phases = measure::phases(engine, x.view(), y.view(), distance, out.view_mut())?;
                 Ok::<_, Error>((timing, phases))
             })();
             let (timing, phases) = match result {
@@ -366,7 +390,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                     continue;
                 }
             };
-            let accuracy = measure::check(x.view(), y.view(), metric, out.view(), args.samples);
+            let accuracy = measure::check(x.view(), y.view(), distance, out.view(), args.samples);
             let shape = engine.kernel_shape();
             let speedup = match (*label, baseline) {
                 ("tiled", Some(naive)) => Some(naive / timing.median),
@@ -388,7 +412,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 n,
                 m,
                 d,
-                metric: metric.to_string(),
+                metric: if args.weighted { format!("{metric} (w)") } else { metric.to_string() },
                 repeats: args.repeats,
                 seconds: timing.median,
                 seconds_min: timing.min,
@@ -413,7 +437,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
             }
             println!("{}", row.line());
             if let Some(k) = args.knn.filter(|_| *label != "naive") {
-                ok &= knn_line(engine, x.view(), y.view(), k, metric, &row, args.repeats);
+                ok &= knn_line(engine, x.view(), y.view(), k, distance, &row, args.repeats);
             }
             rows.push(row);
         }
@@ -427,7 +451,7 @@ fn knn_line(
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
     k: usize,
-    metric: Metric,
+    metric: &Distance,
     row: &Row,
     repeats: usize,
 ) -> bool {
@@ -448,7 +472,7 @@ fn knn_line(
             recall >= 0.999
         }
         Err(e) => {
-            log::error!("knn k={k} {metric} {} x {} x {} failed: {e}", row.n, row.m, row.d);
+            log::error!("knn k={k} {} {} x {} x {} failed: {e}", row.metric, row.n, row.m, row.d);
             false
         }
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use pairdist::cpu::reference;
 use pairdist::gpu::GpuPhases;
-use pairdist::{Distance, Engine, Metric, Resolved, Result};
+use pairdist::{Distance, Engine, Resolved, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -30,7 +30,7 @@ pub(crate) fn time(
     engine: &Engine,
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
-    metric: Metric,
+    metric: &Distance,
     mut out: ArrayViewMut2<f32>,
     repeats: usize,
 ) -> Result<Timing> {
@@ -53,7 +53,7 @@ pub(crate) fn phases(
     engine: &Engine,
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
-    metric: Metric,
+    metric: &Distance,
     out: ArrayViewMut2<f32>,
 ) -> Result<Option<GpuPhases>> {
     if engine.adapter().is_none() {
@@ -81,13 +81,14 @@ fn row_scales(a: ArrayView2<f32>, resolved: &Resolved) -> Vec<f64> {
 pub(crate) fn check(
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
-    metric: Metric,
+    metric: &Distance,
     out: ArrayView2<f32>,
     samples: usize,
 ) -> Accuracy {
     let (n, m) = out.dim();
-    // The bench's inputs are the generated points, with SciPy's defaults for parameters.
-    let resolved = Distance::new(metric).resolve(x, Some(y)).expect("the bench's metrics take their defaults");
+    // The bench's inputs are the generated points, with SciPy's defaults for parameters (and
+    // weights of the right length).
+    let resolved = metric.resolve(x, Some(y)).expect("the bench's metrics take their defaults");
     let (xs, ys) = (row_scales(x, &resolved), row_scales(y, &resolved));
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
     let picks = [(0, 0), (n - 1, m - 1)]
