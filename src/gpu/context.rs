@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::executor::SlotPool;
-use super::shaders::{Kernel, SELECT_WGSL, Tuning};
+use super::shaders::{Kernel, SELECT_WGSL, Tuning, TuningOrigin};
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::plan::PlanLimits;
@@ -200,6 +200,7 @@ pub struct GpuContext {
     summary: AdapterSummary,
     limits: wgpu::Limits,
     pub(crate) tuning: Tuning,
+    tuning_origin: TuningOrigin,
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
@@ -275,6 +276,7 @@ impl GpuContext {
             summary,
             limits,
             tuning,
+            tuning_origin: TuningOrigin::Default,
             layout,
             pipeline_layout,
             modules: Mutex::default(),
@@ -286,8 +288,27 @@ impl GpuContext {
         })
     }
 
+    /// The tiled kernel's tuning on this context.
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
+    }
+
+    /// Where [`GpuContext::tuning`] came from.
+    pub fn tuning_origin(&self) -> TuningOrigin {
+        self.tuning_origin
+    }
+
+    /// Sets the tiled kernel's tuning; pipelines compiled for the old one are dropped.
+    pub(crate) fn set_tuning(&mut self, tuning: Tuning, origin: TuningOrigin) {
+        if tuning != self.tuning {
+            self.pipelines.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        self.tuning = tuning;
+        self.tuning_origin = origin;
+    }
+
     /// The device's limits (the adapter's own, requested at creation).
-    pub(crate) fn limits(&self) -> &wgpu::Limits {
+    pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
     }
 
@@ -337,7 +358,7 @@ impl GpuContext {
     /// Halves the tiled kernel's workgroup (down to 4 × 4 invocations) until one block of f32
     /// outputs fits in `max_tile_bytes` and two slots of one block (with a few dimensions) fit
     /// in `memory_budget`, so small caps (`--max-tile-bytes 4KiB`, `--memory-budget 64KiB`)
-    /// give small tiles instead of an error. Call before the first pipeline is compiled.
+    /// give small tiles instead of an error.
     pub(crate) fn fit_tuning(&mut self, max_tile_bytes: Option<u64>, memory_budget: u64) {
         let too_big = |t: &Tuning| {
             let (rows, cols) = Kernel::Tiled.block(t);
@@ -348,11 +369,13 @@ impl GpuContext {
             let footprint = 2 * 4 * (4 * (rows + cols) + 2 * rows * cols);
             block_bytes > max_tile_bytes.unwrap_or(u64::MAX) || footprint > memory_budget
         };
-        while too_big(&self.tuning) && self.tuning.wg_x > 4 && self.tuning.wg_y > 4 {
-            self.tuning.wg_x /= 2;
-            self.tuning.wg_y /= 2;
+        let mut tuning = self.tuning;
+        while too_big(&tuning) && tuning.wg_x > 4 && tuning.wg_y > 4 {
+            tuning.wg_x /= 2;
+            tuning.wg_y /= 2;
         }
-        debug_assert!(self.pipelines.lock().map(|p| p.is_empty()).unwrap_or(true));
+        // Drops the pipelines an autotune compiled for the unshrunk shape, if it changed.
+        self.set_tuning(tuning, self.tuning_origin);
         log::debug!("tiled kernel tuning for these caps: {:?}", self.tuning);
     }
 

@@ -9,10 +9,12 @@ use super::executor::{Job, Output, drain, encode_copy, encode_distances, stage};
 use crate::error::{Error, Result};
 use crate::sink::Sink;
 
-/// Host-measured time of each phase of a GPU run, from [`Engine::cdist_phases`](crate::Engine::cdist_phases),
+/// Time of each phase of a GPU run, from [`Engine::cdist_phases`](crate::Engine::cdist_phases),
 /// which runs the phases one after another (no overlap between tiles) so each can be timed.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GpuPhases {
+    /// The clock `compute` was read from (upload and readback are always host-timed).
+    pub clock: PhaseClock,
     /// Packing the inputs and copying them to the device, until the copies complete.
     pub upload: Duration,
     /// The compute passes, from submission until the device reports them done.
@@ -23,6 +25,34 @@ pub struct GpuPhases {
     pub tiles: usize,
     /// Compute passes (dispatches) submitted: one per tile and chunk of dimensions.
     pub passes: usize,
+}
+
+/// Which clock timed a GPU run's compute phase.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PhaseClock {
+    /// The host's clock, from submission until the device reports the work done: includes
+    /// the submission's and the wait's overheads.
+    #[default]
+    Host,
+    /// The device's own timestamps at the start and end of each compute pass
+    /// (`wgpu::Features::TIMESTAMP_QUERY`): the passes alone.
+    Gpu,
+}
+
+impl PhaseClock {
+    /// "host" or "gpu", as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseClock::Host => "host",
+            PhaseClock::Gpu => "gpu",
+        }
+    }
+}
+
+impl std::fmt::Display for PhaseClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Blocks the host until `submission` has finished on the device.

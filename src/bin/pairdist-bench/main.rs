@@ -70,6 +70,10 @@ struct Args {
     /// trick of other tools loses its precision).
     #[arg(long, default_value_t = 0.0)]
     offset: f32,
+    /// On a GPU with no cached tuning, time the tiled kernel's candidate tile shapes first and
+    /// cache the choice (as `pairdist tune` does); the report says where each tuning came from.
+    #[arg(long)]
+    autotune: bool,
 }
 
 /// Which backends to run.
@@ -285,7 +289,7 @@ fn run(args: &Args) -> pairdist::Result<bool> {
 }
 
 /// Engines for a device: (kernel label, engine), the baseline first.
-fn engines(device: &Device, naive: bool) -> pairdist::Result<Vec<(&'static str, Engine)>> {
+fn engines(device: &Device, naive: bool, autotune: bool) -> pairdist::Result<Vec<(&'static str, Engine)>> {
     match device {
         Device::Cpu => Ok(vec![("cpu", Engine::new(Backend::Cpu)?)]),
         Device::Gpu(a) => {
@@ -297,6 +301,7 @@ fn engines(device: &Device, naive: bool) -> pairdist::Result<Vec<(&'static str, 
                         backend: Backend::Gpu,
                         adapter: Some(a.selector()),
                         kernel,
+                        autotune,
                         ..Default::default()
                     };
                     Ok((kernel.name(), Engine::with_options(options)?))
@@ -321,16 +326,17 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
     if let Some(note) = note {
         println!("   {note}");
     }
-    let engines = match engines(device, !args.no_naive) {
+    let engines = match engines(device, !args.no_naive, args.autotune) {
         Ok(e) => e,
         Err(e) => {
             log::error!("cannot open {adapter}: {e}");
             return false;
         }
     };
-    if let Some((kernel, tuning)) = engines.last().and_then(|(_, e)| e.kernel_shape()) {
+    if let Some((engine, (kernel, tuning))) = engines.last().and_then(|(_, e)| Some((e, e.kernel_shape()?))) {
+        let origin = engine.tuning_origin().map_or("-", |o| o.name());
         println!(
-            "   {} kernel tuning: {tuning:?}, {:.3} B/pd (naive: {:.1} B/pd)",
+            "   {} kernel tuning: {tuning:?} (from {origin}), {:.3} B/pd (naive: {:.1} B/pd)",
             kernel.name(),
             kernel.bytes_per_pair_dim(&tuning),
             Kernel::Naive.bytes_per_pair_dim(&tuning)
@@ -385,6 +391,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 is_software: software,
                 kernel: label.to_string(),
                 tuning: shape.map(|(_, t)| format!("{t:?}")),
+                tuning_origin: engine.tuning_origin().map(|o| o.name()),
                 n,
                 m,
                 d,

@@ -25,6 +25,8 @@ pub(crate) struct Row {
     pub(crate) kernel: String,
     /// The tiled kernel's tuning on this adapter (GPU only).
     pub(crate) tuning: Option<String>,
+    /// Where that tuning came from: "default" (the adapter's limits), "cache" or "tuned" (GPU only).
+    pub(crate) tuning_origin: Option<&'static str>,
     pub(crate) n: usize,
     pub(crate) m: usize,
     pub(crate) d: usize,
