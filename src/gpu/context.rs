@@ -44,6 +44,9 @@ pub struct AdapterSummary {
     pub max_invocations: u32,
     /// Workgroup memory, in bytes.
     pub workgroup_storage: u32,
+    /// Whether the adapter offers GPU timestamp queries (`wgpu::Features::TIMESTAMP_QUERY`):
+    /// benchmarks then time the compute phase on the device's clock.
+    pub timestamp_query: bool,
     /// Whether shaders may compute in f64 (`wgpu::Features::SHADER_F64`). pairdist's kernels
     /// are f32 for now: float64 work runs on the CPU whatever this says.
     pub shader_f64: bool,
@@ -68,6 +71,7 @@ impl AdapterSummary {
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
             max_invocations: limits.max_compute_invocations_per_workgroup,
             workgroup_storage: limits.max_compute_workgroup_storage_size,
+            timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
             shader_f64: adapter.features().contains(wgpu::Features::SHADER_F64),
             unusable: unusable(adapter),
         }
@@ -222,7 +226,9 @@ impl GpuContext {
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("pairdist"),
-            required_features: wgpu::Features::empty(),
+            // Timestamps time benchmark phases on the device's clock; asked for only where
+            // offered, since requesting a missing feature fails the device.
+            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -305,6 +311,11 @@ impl GpuContext {
         }
         self.tuning = tuning;
         self.tuning_origin = origin;
+    }
+
+    /// Whether the device was opened with `TIMESTAMP_QUERY` (the adapter offers it).
+    pub(crate) fn has_timestamps(&self) -> bool {
+        self.device.features().contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
     /// The device's limits (the adapter's own, requested at creation).

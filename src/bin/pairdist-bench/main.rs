@@ -266,7 +266,8 @@ fn run(args: &Args) -> pairdist::Result<bool> {
         args.repeats
     );
     println!(
-        "GPU upload/compute/read: one extra call with the phases serialized, timed on the host; \
+        "GPU upload/compute/read: one extra call with the phases serialized, timed on the host, compute on \
+         the GPU's timestamps where the adapter offers them (clk: gpu or host); \
          B/pd: global-memory bytes loaded per pair-dim by the kernel's tile shape"
     );
     let mut rows = Vec::new();
@@ -406,6 +407,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 upload_s: phases.filter(|_| api != "Gl").map(|p| p.upload.as_secs_f64()),
                 compute_s: phases.filter(|_| api != "Gl").map(|p| p.compute.as_secs_f64()),
                 readback_s: phases.filter(|_| api != "Gl").map(|p| p.readback.as_secs_f64()),
+                compute_clock: phases.filter(|_| api != "Gl").map(|p| p.clock.name()),
                 blocks: phases.map(|p| p.tiles),
                 passes: phases.map(|p| p.passes),
                 bytes_per_pair_dim: shape.map(|(k, t)| k.bytes_per_pair_dim(&t)),

@@ -489,6 +489,10 @@ fn info() -> Result<()> {
         out!("  max invocations/wg:   {}", a.max_invocations)?;
         out!("  workgroup memory:     {} KiB", a.workgroup_storage >> 10)?;
         out!("  shader f64:           {}", if a.shader_f64 { "yes (float64 still runs on the CPU)" } else { "no" })?;
+        out!(
+            "  timestamp queries:    {}",
+            if a.timestamp_query { "yes (benchmarks time compute on the GPU clock)" } else { "no" }
+        )?;
     }
     out!("CPU: {} threads", rayon::current_num_threads())
 }
