@@ -68,6 +68,15 @@ struct CacheFile {
     entries: Vec<Entry>,
 }
 
+/// The cache directory the environment names (`env` reads a variable): empty values count
+/// as unset, and a relative `XDG_CACHE_HOME` is ignored, as the XDG specification says.
+fn location(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let var = |name| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("PAIRDIST_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").filter(|p| p.is_absolute()).map(|p| p.join("pairdist")))
+        .or_else(|| var("HOME").map(|p| p.join(".cache").join("pairdist")))
+}
+
 /// The tuning cache file in one directory.
 ///
 /// ```
@@ -95,11 +104,7 @@ impl TuningCache {
     /// The cache in the standard place: `$PAIRDIST_CACHE_DIR`, else `$XDG_CACHE_HOME/pairdist`,
     /// else `$HOME/.cache/pairdist`; `None` when none of these is set (no cache is used then).
     pub fn default_location() -> Option<TuningCache> {
-        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        let dir = var("PAIRDIST_CACHE_DIR")
-            .or_else(|| var("XDG_CACHE_HOME").filter(|p| p.is_absolute()).map(|p| p.join("pairdist")))
-            .or_else(|| var("HOME").map(|p| p.join(".cache").join("pairdist")))?;
-        Some(TuningCache::in_dir(dir))
+        location(|name| std::env::var_os(name)).map(TuningCache::in_dir)
     }
 
     /// `dir`'s cache when given, else [`TuningCache::default_location`].
@@ -175,6 +180,18 @@ mod tests {
 
     fn key(adapter: &str) -> CacheKey {
         CacheKey { adapter: adapter.into(), driver: "mesa 1".into(), backend: "Vulkan".into(), version: "0.1.0".into() }
+    }
+
+    #[test]
+    fn the_location_follows_the_environment() {
+        fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+            move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into())
+        }
+        let all = [("PAIRDIST_CACHE_DIR", "/p"), ("XDG_CACHE_HOME", "/x"), ("HOME", "/h")];
+        assert_eq!(location(env(&all)), Some(PathBuf::from("/p")));
+        assert_eq!(location(env(&[("PAIRDIST_CACHE_DIR", ""), ("XDG_CACHE_HOME", "/x")])), Some("/x/pairdist".into()));
+        assert_eq!(location(env(&[("XDG_CACHE_HOME", "rel"), ("HOME", "/h")])), Some("/h/.cache/pairdist".into()));
+        assert_eq!(location(env(&[])), None);
     }
 
     #[test]

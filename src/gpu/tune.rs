@@ -127,7 +127,7 @@ impl TuneReport {
 /// correct one (the default unless one is more than 3% faster). An error only when no candidate ran correctly (`ctx` keeps its tuning then).
 pub fn tune(ctx: &mut GpuContext, options: &TuneOptions) -> Result<TuneReport> {
     options.validate()?;
-    let previous = ctx.tuning;
+    let previous = (ctx.tuning, ctx.tuning_origin());
     let edge = Problem::new(EDGE.0, EDGE.1, EDGE.2, None);
     // Whole rows at the start, the middle and the end of the timed problem are checked.
     let n = options.n;
@@ -157,7 +157,7 @@ pub fn tune(ctx: &mut GpuContext, options: &TuneOptions) -> Result<TuneReport> {
     }
     let best = measurements.iter().filter_map(|m| m.compute.map(|t| (t, m.tuning))).min_by_key(|(t, _)| *t);
     let Some((best_time, mut chosen)) = best else {
-        ctx.set_tuning(previous, ctx.tuning_origin());
+        ctx.set_tuning(previous.0, previous.1);
         let why = measurements.iter().filter_map(|m| m.failure.as_deref()).next().unwrap_or("none ran");
         return Err(Error::Gpu(format!("no candidate tuning ran correctly (first failure: {why})")));
     };
