@@ -208,7 +208,8 @@ pub struct GpuContext {
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
-    pipelines: Mutex<HashMap<(Kernel, Metric), Arc<wgpu::ComputePipeline>>>,
+    /// Keyed by tuning too, so that the tuner can go back and forth between candidates.
+    pipelines: Mutex<HashMap<(Kernel, Metric, Tuning), Arc<wgpu::ComputePipeline>>>,
     /// The k-nearest epilogue (shaders/select.wgsl), compiled on first use.
     select: Mutex<Option<Arc<wgpu::ComputePipeline>>>,
     select_layout: wgpu::BindGroupLayout,
@@ -304,13 +305,17 @@ impl GpuContext {
         self.tuning_origin
     }
 
-    /// Sets the tiled kernel's tuning; pipelines compiled for the old one are dropped.
+    /// Sets the tiled kernel's tuning (pipelines compiled for others are kept until
+    /// [`GpuContext::drop_other_pipelines`]).
     pub(crate) fn set_tuning(&mut self, tuning: Tuning, origin: TuningOrigin) {
-        if tuning != self.tuning {
-            self.pipelines.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
-        }
         self.tuning = tuning;
         self.tuning_origin = origin;
+    }
+
+    /// Drops the pipelines compiled for tunings other than the current one.
+    pub(crate) fn drop_other_pipelines(&mut self) {
+        let tuning = self.tuning;
+        self.pipelines.get_mut().unwrap_or_else(|p| p.into_inner()).retain(|(_, _, t), _| *t == tuning);
     }
 
     /// Whether the device was opened with `TIMESTAMP_QUERY` (the adapter offers it).
@@ -385,8 +390,9 @@ impl GpuContext {
             tuning.wg_x /= 2;
             tuning.wg_y /= 2;
         }
-        // Drops the pipelines an autotune compiled for the unshrunk shape, if it changed.
         self.set_tuning(tuning, self.tuning_origin);
+        // Those an autotune compiled for its candidates, or for the unshrunk shape.
+        self.drop_other_pipelines();
         log::debug!("tiled kernel tuning for these caps: {:?}", self.tuning);
     }
 
@@ -429,7 +435,8 @@ impl GpuContext {
     /// The compiled pipeline for `kernel` and `metric`, compiled on first use and cached.
     pub(crate) fn pipeline(&self, kernel: Kernel, metric: Metric) -> Result<Arc<wgpu::ComputePipeline>> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = cache.get(&(kernel, metric)) {
+        let key = (kernel, metric, self.tuning);
+        if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
         let module = self.module(kernel)?;
@@ -448,7 +455,7 @@ impl GpuContext {
             })
         })?;
         let pipeline = Arc::new(pipeline);
-        cache.insert((kernel, metric), pipeline.clone());
+        cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
 

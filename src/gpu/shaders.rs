@@ -130,7 +130,7 @@ const TILED_MICRO: u32 = 8;
 
 /// Shape parameters of the tiled kernel: from the adapter's limits by default, or measured
 /// on the adapter by the autotuner and cached (see [`TuningOrigin`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tuning {
     /// Invocations per workgroup along output columns (each computes 8 columns).
     pub wg_x: u32,

@@ -34,7 +34,7 @@ const METRIC: Metric = Metric::SqEuclidean;
 const EDGE: (usize, usize, usize) = (301, 267, 37);
 
 /// How much faster than the default a candidate must be to replace it: run-to-run noise of a
-/// median on lavapipe is a few percent, and a tuning that flips with the noise helps no one.
+/// fastest run on lavapipe is a few percent, and a tuning that flips with the noise helps no one.
 const NOISE: f64 = 0.03;
 
 /// The problem the tuner times.
@@ -44,19 +44,18 @@ pub struct TuneOptions {
     pub n: usize,
     /// Dimensions.
     pub d: usize,
-    /// Timed runs per candidate after one warm-up; the median counts.
+    /// Timed runs per candidate after one warm-up; the fastest counts (the interference of
+    /// other work on the machine only ever adds time).
     pub repeats: usize,
 }
 
 impl TuneOptions {
     /// A problem for `adapter`: 4096² × 128 on a GPU (a few milliseconds on a large one, enough
     /// workgroups to fill it), 512² × 128 on a software adapter such as lavapipe (tens of
-    /// milliseconds there). Five timed runs per candidate, three on software.
+    /// milliseconds there). Five timed runs per candidate.
     pub fn for_adapter(adapter: &super::AdapterSummary) -> TuneOptions {
-        match adapter.is_software {
-            true => TuneOptions { n: 512, d: 128, repeats: 3 },
-            false => TuneOptions { n: 4096, d: 128, repeats: 5 },
-        }
+        let n = if adapter.is_software { 512 } else { 4096 };
+        TuneOptions { n, d: 128, repeats: 5 }
     }
 }
 
@@ -86,7 +85,7 @@ impl TuneOptions {
 pub struct Measurement {
     /// The candidate.
     pub tuning: Tuning,
-    /// Median compute time of the timed problem; `None` when the candidate failed.
+    /// Fastest compute time of the timed problem; `None` when the candidate failed.
     pub compute: Option<Duration>,
     /// Why the candidate cannot win (a result out of tolerance, a GPU error), if it cannot.
     pub failure: Option<String>,
@@ -118,13 +117,14 @@ impl TuneReport {
     pub fn summary(&self) -> String {
         let TuneOptions { n, d, .. } = self.options;
         let ms = self.chosen_measurement().compute.map_or(f64::NAN, |c| c.as_secs_f64() * 1e3);
-        format!("{n}x{n}x{d} {METRIC}, median compute {ms:.3} ms ({} clock)", self.clock)
+        format!("{n}x{n}x{d} {METRIC}, fastest compute {ms:.3} ms ({} clock)", self.clock)
     }
 }
 
 /// Times every candidate shape of the tiled kernel on `ctx`'s adapter with `options`' problem,
 /// checks each one's results against the f64 reference, and sets `ctx` to the fastest
-/// correct one (the default unless one is more than 3% faster). An error only when no candidate ran correctly (`ctx` keeps its tuning then).
+/// correct one (the default unless one is more than 3% faster). An error only when no
+/// candidate ran correctly (`ctx` keeps its tuning then).
 pub fn tune(ctx: &mut GpuContext, options: &TuneOptions) -> Result<TuneReport> {
     options.validate()?;
     let previous = (ctx.tuning, ctx.tuning_origin());
@@ -132,32 +132,50 @@ pub fn tune(ctx: &mut GpuContext, options: &TuneOptions) -> Result<TuneReport> {
     // Whole rows at the start, the middle and the end of the timed problem are checked.
     let n = options.n;
     let timed = Problem::new(n, n, options.d, Some(vec![0, n / 2, n - 1]));
-    let mut measurements = Vec::new();
+    let candidates = Tuning::candidates(ctx.limits());
+    // Checked first (which also compiles each pipeline and warms it up): a candidate that
+    // computes a wrong result is never timed.
+    let mut failures: Vec<Option<String>> = candidates
+        .iter()
+        .map(|&tuning| {
+            ctx.set_tuning(tuning, TuningOrigin::Tuned);
+            let checked = edge.run(ctx).and_then(|(out, _)| edge.check(&out));
+            let checked = checked.and_then(|()| timed.run(ctx)).and_then(|(out, _)| timed.check(&out));
+            checked.err().map(|e| e.to_string())
+        })
+        .collect();
+    // Timed in rounds of every candidate once, so that a change in the machine's load (a
+    // shared machine, a GPU clocking up) falls on all of them alike.
+    let mut times = vec![Vec::with_capacity(options.repeats); candidates.len()];
     let mut clock = PhaseClock::Host;
-    for tuning in Tuning::candidates(ctx.limits()) {
-        ctx.set_tuning(tuning, TuningOrigin::Tuned);
-        let measured = (|| {
-            edge.check(&edge.run(ctx)?.0)?;
-            let (warm, _) = timed.run(ctx)?;
-            timed.check(&warm)?;
-            let mut times = Vec::with_capacity(options.repeats);
-            for _ in 0..options.repeats {
-                let phases = timed.run(ctx)?.1;
-                clock = phases.clock;
-                times.push(phases.compute);
+    for _ in 0..options.repeats {
+        for (i, &tuning) in candidates.iter().enumerate() {
+            if failures[i].is_some() {
+                continue;
             }
-            times.sort();
-            Ok::<_, Error>(times[times.len() / 2])
-        })();
-        log::debug!("tuning candidate {tuning}: {measured:?}");
-        measurements.push(match measured {
-            Ok(t) => Measurement { tuning, compute: Some(t), failure: None },
-            Err(e) => Measurement { tuning, compute: None, failure: Some(e.to_string()) },
-        });
+            ctx.set_tuning(tuning, TuningOrigin::Tuned);
+            match timed.run(ctx) {
+                Ok((_, phases)) => {
+                    clock = phases.clock;
+                    times[i].push(phases.compute);
+                }
+                Err(e) => failures[i] = Some(e.to_string()),
+            }
+        }
     }
+    let measurements: Vec<Measurement> = candidates
+        .iter()
+        .zip(times.iter_mut().zip(failures))
+        .map(|(&tuning, (times, failure))| {
+            let compute = times.iter().min().copied().filter(|_| failure.is_none());
+            log::debug!("tuning candidate {tuning}: {compute:?} {failure:?}");
+            Measurement { tuning, compute, failure }
+        })
+        .collect();
     let best = measurements.iter().filter_map(|m| m.compute.map(|t| (t, m.tuning))).min_by_key(|(t, _)| *t);
     let Some((best_time, mut chosen)) = best else {
         ctx.set_tuning(previous.0, previous.1);
+        ctx.drop_other_pipelines();
         let why = measurements.iter().filter_map(|m| m.failure.as_deref()).next().unwrap_or("none ran");
         return Err(Error::Gpu(format!("no candidate tuning ran correctly (first failure: {why})")));
     };
@@ -168,6 +186,7 @@ pub fn tune(ctx: &mut GpuContext, options: &TuneOptions) -> Result<TuneReport> {
         chosen = default;
     }
     ctx.set_tuning(chosen, TuningOrigin::Tuned);
+    ctx.drop_other_pipelines();
     Ok(TuneReport { options: *options, clock, measurements, chosen, default })
 }
 

@@ -21,7 +21,8 @@ pub(crate) struct TuneArgs {
     /// Dimensions of the timed problem (default: 128).
     #[arg(long)]
     d: Option<usize>,
-    /// Timed runs per candidate after a warm-up; the median counts (default: 5, 3 on software).
+    /// Timed runs per candidate after a warm-up, in rounds of every candidate once; the
+    /// fastest counts (default: 5).
     #[arg(long)]
     repeats: Option<usize>,
     /// The tuning cache's directory (default: $PAIRDIST_CACHE_DIR, else
@@ -56,8 +57,8 @@ pub(crate) fn run(args: &TuneArgs) -> Result<()> {
     let TuneOptions { n, d, repeats } = options;
     out!("adapter: {}", ctx.adapter())?;
     out!(
-        "timing the tiled kernel's candidate tunings on {n} x {n} x {d} sqeuclidean: compute phase, median of \
-         {repeats} after a warm-up; each candidate's results are checked against the f64 reference first"
+        "timing the tiled kernel's candidate tunings on {n} x {n} x {d} sqeuclidean: compute phase, fastest of \
+         {repeats} rounds after a warm-up; each candidate's results are checked against the f64 reference first"
     )?;
     let report = tune(&mut ctx, &options)?;
     out!("{:<48} {:>9} {:>12} {:>9}", "tuning (invocations, outputs, TILE_K)", "wg bytes", "compute ms", "Gpd/s")?;
