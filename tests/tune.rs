@@ -159,8 +159,10 @@ fn a_corrupt_or_unusable_cache_falls_back_to_the_default() {
         std::fs::write(dir.path().join(CACHE_FILE), text).unwrap();
         check(dir.path(), &format!("file {text:?}"));
     }
-    // A tuning no device can run (a 64 x 64 workgroup), and one with TILE_K 0.
-    for bad in [Tuning { wg_x: 64, wg_y: 64, tile_k: 16 }, Tuning { wg_x: 16, wg_y: 16, tile_k: 0 }] {
+    // A tuning no device can run (a 64 x 64 workgroup), one with TILE_K 0, and one that would
+    // fit but is no candidate (odd workgroup sides).
+    let odd = Tuning { wg_x: 3, wg_y: 5, tile_k: 12 };
+    for bad in [Tuning { wg_x: 64, wg_y: 64, tile_k: 16 }, Tuning { wg_x: 16, wg_y: 16, tile_k: 0 }, odd] {
         let dir = tempfile::tempdir().unwrap();
         TuningCache::in_dir(dir.path()).store(&key, bad, "").unwrap();
         check(dir.path(), &format!("{bad:?}"));

@@ -122,7 +122,7 @@ impl TuningCache {
 
     /// The tuning stored for `key`, `None` when there is none (or no file yet). An unreadable
     /// file or one that is not a tuning cache is an error (the engine warns and goes on).
-    /// The tuning is as stored: check it with [`Tuning::fits`] before use.
+    /// The tuning is as stored: engines use it only if it is one of [`Tuning::candidates`].
     pub fn load(&self, key: &CacheKey) -> Result<Option<Tuning>> {
         let Some(file) = self.read()? else { return Ok(None) };
         Ok(file.entries.iter().find(|e| &e.key == key).map(|e| Tuning { wg_x: e.wg_x, wg_y: e.wg_y, tile_k: e.tile_k }))

@@ -199,13 +199,15 @@ pub(crate) fn settle(ctx: &mut GpuContext, autotune: bool, cache_dir: Option<&Pa
     let key = CacheKey::for_adapter(ctx.adapter());
     if let Some(cache) = &cache {
         match cache.load(&key) {
-            Ok(Some(t)) if t.fits(ctx.limits()) => {
+            // Only shapes this version's tuner could have chosen, on these limits: a file is
+            // input, and the kernel is tested on those shapes alone.
+            Ok(Some(t)) if Tuning::candidates(ctx.limits()).contains(&t) => {
                 log::debug!("tuning from {}: {t}", cache.path().display());
                 ctx.set_tuning(t, TuningOrigin::Cache);
                 return;
             }
             Ok(Some(t)) => log::warn!(
-                "ignoring the cached tuning {t:?} in {}: it does not fit {}'s limits",
+                "ignoring the cached tuning {t:?} in {}: not one of the candidate tunings for {}",
                 cache.path().display(),
                 key.adapter
             ),
