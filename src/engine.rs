@@ -5,6 +5,7 @@
 //! Every call takes `f32` or `f64` points ([`Element`]) and computes in their type. The GPU
 //! kernels are f32: on a GPU engine, f64 jobs run on the CPU executor (logged once).
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 #[cfg(feature = "gpu")]
@@ -18,7 +19,7 @@ use crate::distance::{Distance, Prepared};
 use crate::element::Element;
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
-use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning};
+use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning, TuningOrigin};
 use crate::job::{Answer, Job, Target, Task};
 use crate::monitor::Monitor;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
@@ -77,6 +78,14 @@ pub struct EngineOptions {
     /// bottleneck, and not on software adapters such as lavapipe, where "reading back" is a
     /// memory copy and the host's vectorised selection is faster.
     pub select_on_device: Option<bool>,
+    /// Whether a GPU engine times the tiled kernel's candidate shapes on its adapter when the
+    /// tuning cache has none for it (a few seconds, once per adapter, driver and pairdist
+    /// version; the choice is cached). Off: a cached tuning if there is one, else the one
+    /// derived from the adapter's limits. See `pairdist tune` and `gpu::tune`.
+    pub autotune: bool,
+    /// The directory of the tuning cache (GPU only). `None`: `$PAIRDIST_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/pairdist`, else `$HOME/.cache/pairdist`.
+    pub tuning_cache: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -90,6 +99,8 @@ impl Default for EngineOptions {
             kernel: Kernel::Tiled,
             monitor: None,
             select_on_device: None,
+            autotune: false,
+            tuning_cache: None,
         }
     }
 }
@@ -184,6 +195,9 @@ impl Engine {
         };
         #[cfg(feature = "gpu")]
         if let Executor::Gpu(ctx) = &mut executor {
+            // Only the tiled kernel has a tuning to measure.
+            let autotune = options.autotune && options.kernel == Kernel::Tiled;
+            gpu::settle(ctx, autotune, options.tuning_cache.as_deref());
             ctx.fit_tuning(options.max_tile_bytes, options.memory_budget);
         }
         let engine = Engine {
@@ -212,6 +226,16 @@ impl Engine {
     pub fn kernel_shape(&self) -> Option<(Kernel, Tuning)> {
         match &self.executor {
             Executor::Gpu(ctx) => Some((self.options.kernel, ctx.tuning)),
+            Executor::Cpu => None,
+        }
+    }
+
+    /// Where the GPU kernel's tuning ([`Engine::kernel_shape`]) came from: the adapter's
+    /// limits, the tuning cache, or a measurement when the engine was built; `None` on the CPU.
+    #[cfg(feature = "gpu")]
+    pub fn tuning_origin(&self) -> Option<TuningOrigin> {
+        match &self.executor {
+            Executor::Gpu(ctx) => Some(ctx.tuning_origin()),
             Executor::Cpu => None,
         }
     }

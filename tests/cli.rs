@@ -472,10 +472,10 @@ fn empty_inputs() {
         for metric in METRICS {
             ok(&["cdist", s(&flat_a), s(&flat_b), "--metric", metric, "-o", s(&out), "--backend", backend, "-q"]);
             let got: Array2<f64> = read_npy(&out).unwrap(); // float64, as flat_b is
-            assert_eq!(got, Array2::zeros((6, 3)), "cdist with d = 0, {metric}, {backend}");
+            assert_eq!(got, Array2::<f64>::zeros((6, 3)), "cdist with d = 0, {metric}, {backend}");
             ok(&["pdist", s(&flat_a), "--metric", metric, "-o", s(&out), "--backend", backend, "-q"]);
             let got: Array1<f32> = read_npy(&out).unwrap();
-            assert_eq!(got, Array1::zeros(15), "pdist with d = 0, {metric}, {backend}");
+            assert_eq!(got, Array1::<f32>::zeros(15), "pdist with d = 0, {metric}, {backend}");
         }
     }
 }

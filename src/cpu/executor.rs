@@ -103,7 +103,7 @@ pub(crate) fn run_into_with<T: Element>(
 /// when `d` is small (a 4096² f32 matrix is 16 384 faults). With `MADV_HUGEPAGE` (the
 /// default THP mode is `madvise`) it is 32 faults of 2 MiB. A hint only: contents are kept,
 /// and pages already present are left as they are.
-fn advise_huge_pages<T>(out: &ArrayViewMut2<T>) {
+pub(crate) fn advise_huge_pages<T>(out: &ArrayViewMut2<T>) {
     #[cfg(target_os = "linux")]
     if let Some(slice) = out.as_slice_memory_order() {
         const HUGE: usize = 2 << 20;

@@ -6,6 +6,8 @@ mod kernels;
 pub mod reference;
 mod task;
 
+#[cfg(feature = "gpu")]
+pub(crate) use executor::advise_huge_pages;
 pub(crate) use executor::{run_condensed, run_into};
 pub(crate) use task::run;
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::executor::SlotPool;
-use super::shaders::{Kernel, SELECT_WGSL, Tuning};
+use super::shaders::{Kernel, SELECT_WGSL, Tuning, TuningOrigin};
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::plan::PlanLimits;
@@ -44,6 +44,9 @@ pub struct AdapterSummary {
     pub max_invocations: u32,
     /// Workgroup memory, in bytes.
     pub workgroup_storage: u32,
+    /// Whether the adapter offers GPU timestamp queries (`wgpu::Features::TIMESTAMP_QUERY`):
+    /// benchmarks then time the compute phase on the device's clock.
+    pub timestamp_query: bool,
     /// Whether shaders may compute in f64 (`wgpu::Features::SHADER_F64`). pairdist's kernels
     /// are f32 for now: float64 work runs on the CPU whatever this says.
     pub shader_f64: bool,
@@ -68,6 +71,7 @@ impl AdapterSummary {
             max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
             max_invocations: limits.max_compute_invocations_per_workgroup,
             workgroup_storage: limits.max_compute_workgroup_storage_size,
+            timestamp_query: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
             shader_f64: adapter.features().contains(wgpu::Features::SHADER_F64),
             unusable: unusable(adapter),
         }
@@ -201,11 +205,13 @@ pub struct GpuContext {
     summary: AdapterSummary,
     limits: wgpu::Limits,
     pub(crate) tuning: Tuning,
+    tuning_origin: TuningOrigin,
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
-    /// Keyed by kernel, metric, and whether the terms are weighted.
-    pipelines: Mutex<HashMap<(Kernel, Metric, bool), Arc<wgpu::ComputePipeline>>>,
+    /// Keyed by kernel, metric, whether the terms are weighted, and tuning (so that the tuner
+    /// can go back and forth between candidates).
+    pipelines: Mutex<HashMap<(Kernel, Metric, bool, Tuning), Arc<wgpu::ComputePipeline>>>,
     /// The k-nearest epilogue (shaders/select.wgsl), compiled on first use.
     select: Mutex<Option<Arc<wgpu::ComputePipeline>>>,
     select_layout: wgpu::BindGroupLayout,
@@ -223,7 +229,9 @@ impl GpuContext {
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("pairdist"),
-            required_features: wgpu::Features::empty(),
+            // Timestamps time benchmark phases on the device's clock; asked for only where
+            // offered, since requesting a missing feature fails the device.
+            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -278,6 +286,7 @@ impl GpuContext {
             summary,
             limits,
             tuning,
+            tuning_origin: TuningOrigin::Default,
             layout,
             pipeline_layout,
             modules: Mutex::default(),
@@ -289,8 +298,36 @@ impl GpuContext {
         })
     }
 
+    /// The tiled kernel's tuning on this context.
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
+    }
+
+    /// Where [`GpuContext::tuning`] came from.
+    pub fn tuning_origin(&self) -> TuningOrigin {
+        self.tuning_origin
+    }
+
+    /// Sets the tiled kernel's tuning (pipelines compiled for others are kept until
+    /// [`GpuContext::drop_other_pipelines`]).
+    pub(crate) fn set_tuning(&mut self, tuning: Tuning, origin: TuningOrigin) {
+        self.tuning = tuning;
+        self.tuning_origin = origin;
+    }
+
+    /// Drops the pipelines compiled for tunings other than the current one.
+    pub(crate) fn drop_other_pipelines(&mut self) {
+        let tuning = self.tuning;
+        self.pipelines.get_mut().unwrap_or_else(|p| p.into_inner()).retain(|(_, _, _, t), _| *t == tuning);
+    }
+
+    /// Whether the device was opened with `TIMESTAMP_QUERY` (the adapter offers it).
+    pub(crate) fn has_timestamps(&self) -> bool {
+        self.device.features().contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
     /// The device's limits (the adapter's own, requested at creation).
-    pub(crate) fn limits(&self) -> &wgpu::Limits {
+    pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
     }
 
@@ -340,7 +377,7 @@ impl GpuContext {
     /// Halves the tiled kernel's workgroup (down to 4 × 4 invocations) until one block of f32
     /// outputs fits in `max_tile_bytes` and two slots of one block (with a few dimensions) fit
     /// in `memory_budget`, so small caps (`--max-tile-bytes 4KiB`, `--memory-budget 64KiB`)
-    /// give small tiles instead of an error. Call before the first pipeline is compiled.
+    /// give small tiles instead of an error.
     pub(crate) fn fit_tuning(&mut self, max_tile_bytes: Option<u64>, memory_budget: u64) {
         let too_big = |t: &Tuning| {
             let (rows, cols) = Kernel::Tiled.block(t);
@@ -351,11 +388,14 @@ impl GpuContext {
             let footprint = 2 * 4 * (4 * (rows + cols) + 2 * rows * cols);
             block_bytes > max_tile_bytes.unwrap_or(u64::MAX) || footprint > memory_budget
         };
-        while too_big(&self.tuning) && self.tuning.wg_x > 4 && self.tuning.wg_y > 4 {
-            self.tuning.wg_x /= 2;
-            self.tuning.wg_y /= 2;
+        let mut tuning = self.tuning;
+        while too_big(&tuning) && tuning.wg_x > 4 && tuning.wg_y > 4 {
+            tuning.wg_x /= 2;
+            tuning.wg_y /= 2;
         }
-        debug_assert!(self.pipelines.lock().map(|p| p.is_empty()).unwrap_or(true));
+        self.set_tuning(tuning, self.tuning_origin);
+        // Those an autotune compiled for its candidates, or for the unshrunk shape.
+        self.drop_other_pipelines();
         log::debug!("tiled kernel tuning for these caps: {:?}", self.tuning);
     }
 
@@ -404,7 +444,8 @@ impl GpuContext {
         weighted: bool,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = cache.get(&(kernel, metric, weighted)) {
+        let key = (kernel, metric, weighted, self.tuning);
+        if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
         let module = self.module(kernel)?;
@@ -423,7 +464,7 @@ impl GpuContext {
             })
         })?;
         let pipeline = Arc::new(pipeline);
-        cache.insert((kernel, metric, weighted), pipeline.clone());
+        cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }
 

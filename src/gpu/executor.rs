@@ -333,7 +333,7 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> 
             stage(ctx, slot, (&x, &y, weights.as_ref()), &tile, &dims, c, &mut host);
             let mut encoder =
                 ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
-            encode_distances(&mut encoder, &pipeline, slot, &tile, kernel.block(&ctx.tuning));
+            encode_distances(&mut encoder, &pipeline, slot, &tile, kernel.block(&ctx.tuning), None);
             if !last {
                 ctx.queue.submit([encoder.finish()]);
                 continue;
@@ -414,16 +414,18 @@ pub(super) fn stage(
     ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
 }
 
-/// Records the distance pass of `tile` (workgroups of `(rows, cols)` outputs).
+/// Records the distance pass of `tile` (workgroups of `(rows, cols)` outputs), with the
+/// device writing timestamps at its start and end when `timestamps` asks for them.
 pub(super) fn encode_distances(
     encoder: &mut wgpu::CommandEncoder,
     pipeline: &wgpu::ComputePipeline,
     slot: &Slot,
     tile: &Tile,
     (block_rows, block_cols): (usize, usize),
+    timestamps: Option<wgpu::ComputePassTimestampWrites>,
 ) {
     let mut pass =
-        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tile"), timestamp_writes: None });
+        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tile"), timestamp_writes: timestamps });
     pass.set_pipeline(pipeline);
     pass.set_bind_group(0, &slot.bind_group, &[]);
     pass.dispatch_workgroups(

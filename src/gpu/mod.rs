@@ -1,14 +1,19 @@
 //! The GPU path: WGSL kernels through wgpu (Vulkan, Metal, DX12, GL).
 
+mod cache;
 mod context;
 mod executor;
 mod phases;
 mod shaders;
 mod task;
+mod tune;
 
+pub use cache::{CACHE_FILE, CacheKey, TuningCache};
 pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, MAX_PAIR_DIMS_PER_PASS, adapters};
 pub(crate) use executor::{Epilogue, Job};
-pub use phases::GpuPhases;
 pub(crate) use phases::run_phased;
-pub use shaders::{Kernel, SELECT_K_MAX, SELECT_WGSL, Tuning};
+pub use phases::{GpuPhases, PhaseClock};
+pub use shaders::{Kernel, SELECT_K_MAX, SELECT_WGSL, Tuning, TuningOrigin};
 pub(crate) use task::run_task;
+pub(crate) use tune::settle;
+pub use tune::{Measurement, TuneOptions, TuneReport, tune};

@@ -130,8 +130,9 @@ pub(crate) const LOOP_ITERATION_BUDGET: usize = 16_384;
 /// register tile of shaders/tiled.wgsl, fixed there).
 const TILED_MICRO: u32 = 8;
 
-/// Shape parameters of the tiled kernel, chosen per adapter from its limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Shape parameters of the tiled kernel: from the adapter's limits by default, or measured
+/// on the adapter by the autotuner and cached (see [`TuningOrigin`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tuning {
     /// Invocations per workgroup along output columns (each computes 8 columns).
     pub wg_x: u32,
@@ -147,11 +148,33 @@ impl Tuning {
         4 * self.tile_k * TILED_MICRO * (self.wg_x + self.wg_y)
     }
 
-    /// The first of the standard shapes that the adapter's limits allow.
+    /// Whether the tiled kernel can run with this shape on a device with `limits`: a
+    /// workgroup within the invocation, size and workgroup-memory limits, and TILE_K a
+    /// positive multiple of 4 (the kernel stages whole vec4 words). A tuning read from a
+    /// file is checked with this before it is used.
+    pub fn fits(&self, limits: &wgpu::Limits) -> bool {
+        let Tuning { wg_x, wg_y, tile_k } = *self;
+        // The bounds keep the products below from overflowing on any values a file holds.
+        let sane = (1..=1024).contains(&wg_x) && (1..=1024).contains(&wg_y) && (4..=256).contains(&tile_k);
+        sane && tile_k % 4 == 0
+            && wg_x * wg_y <= limits.max_compute_invocations_per_workgroup
+            && wg_x <= limits.max_compute_workgroup_size_x
+            && wg_y <= limits.max_compute_workgroup_size_y
+            && self.workgroup_bytes() <= limits.max_compute_workgroup_storage_size
+    }
+
+    /// The first of the standard shapes that the adapter's limits allow: the tuning used
+    /// when no measured one is cached (see [`TuningOrigin::Default`]).
     ///
     /// 16 × 16 invocations with 8 × 8 outputs each (a 128 × 128 block, the classic SGEMM
     /// shape) staging 16 dimensions per step use exactly WebGPU's default 16 KiB of workgroup
     /// memory; devices below it (downlevel: 16 352 bytes) stage 8 dimensions per step.
+    ///
+    /// ```
+    /// use pairdist::gpu::Tuning;
+    /// let t = Tuning::for_limits(&wgpu::Limits::default());
+    /// assert_eq!(t, Tuning { wg_x: 16, wg_y: 16, tile_k: 16 });
+    /// ```
     pub fn for_limits(limits: &wgpu::Limits) -> Tuning {
         let candidates = [
             Tuning { wg_x: 16, wg_y: 16, tile_k: 16 },
@@ -159,13 +182,79 @@ impl Tuning {
             Tuning { wg_x: 8, wg_y: 8, tile_k: 8 },
             Tuning { wg_x: 4, wg_y: 4, tile_k: 4 },
         ];
-        let fits = |t: &Tuning| {
-            t.wg_x * t.wg_y <= limits.max_compute_invocations_per_workgroup
-                && t.wg_x <= limits.max_compute_workgroup_size_x
-                && t.wg_y <= limits.max_compute_workgroup_size_y
-                && t.workgroup_bytes() <= limits.max_compute_workgroup_storage_size
-        };
-        candidates.into_iter().find(fits).unwrap_or(candidates[3])
+        candidates.into_iter().find(|t| t.fits(limits)).unwrap_or(candidates[3])
+    }
+
+    /// The shapes the autotuner times on a device with `limits` (see `gpu::tune`): square
+    /// and oblong workgroups of 64 and 256 invocations (blocks of 64 × 64 to 64 × 256
+    /// outputs), each staging 8, 16 or 32 dimensions per step, those the limits allow, and
+    /// always [`Tuning::for_limits`] (so the tuner never has less to choose from than the
+    /// default). The default comes first.
+    ///
+    /// ```
+    /// use pairdist::gpu::Tuning;
+    /// let limits = wgpu::Limits::default();
+    /// let all = Tuning::candidates(&limits);
+    /// assert_eq!(all[0], Tuning::for_limits(&limits));
+    /// assert!(all.iter().all(|t| t.fits(&limits)));
+    /// ```
+    pub fn candidates(limits: &wgpu::Limits) -> Vec<Tuning> {
+        const SHAPES: [(u32, u32, u32); 10] = [
+            (16, 16, 8),
+            (16, 16, 16),
+            (16, 16, 32),
+            (8, 8, 8),
+            (8, 8, 16),
+            (8, 8, 32),
+            (16, 8, 16),
+            (8, 16, 16),
+            (32, 8, 8),
+            (8, 32, 8),
+        ];
+        let default = Tuning::for_limits(limits);
+        let mut all = vec![default];
+        for (wg_x, wg_y, tile_k) in SHAPES {
+            let t = Tuning { wg_x, wg_y, tile_k };
+            if t.fits(limits) && t != default {
+                all.push(t);
+            }
+        }
+        all
+    }
+}
+
+impl std::fmt::Display for Tuning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (rows, cols) = Kernel::Tiled.block(self);
+        write!(f, "{}x{} invocations ({rows}x{cols} outputs), TILE_K {}", self.wg_x, self.wg_y, self.tile_k)
+    }
+}
+
+/// Where an engine's tuning of the tiled kernel came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TuningOrigin {
+    /// Derived from the adapter's limits ([`Tuning::for_limits`]): nothing was cached.
+    Default,
+    /// Read from the tuning cache, where an earlier `pairdist tune` or autotune put it.
+    Cache,
+    /// Measured on this adapter when the engine was built (`EngineOptions::autotune`).
+    Tuned,
+}
+
+impl TuningOrigin {
+    /// "default", "cache" or "tuned", as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TuningOrigin::Default => "default",
+            TuningOrigin::Cache => "cache",
+            TuningOrigin::Tuned => "tuned",
+        }
+    }
+}
+
+impl std::fmt::Display for TuningOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -190,6 +279,34 @@ mod tests {
                 let dims = kernel.max_dims_per_pass(&t);
                 assert!((1024..=MAX_DIMS_PER_PASS).contains(&dims), "{kernel:?} {t:?}: {dims}");
             }
+        }
+    }
+
+    #[test]
+    fn candidates_fit_and_include_the_default() {
+        for limits in [wgpu::Limits::default(), wgpu::Limits::downlevel_defaults()] {
+            let all = Tuning::candidates(&limits);
+            assert_eq!(all[0], Tuning::for_limits(&limits));
+            assert!(all.len() > 3, "{all:?}");
+            for (i, t) in all.iter().enumerate() {
+                assert!(t.fits(&limits), "{t:?}");
+                assert!(!all[..i].contains(t), "{t:?} twice");
+                assert!(Kernel::Tiled.max_dims_per_pass(t) >= 1024, "{t:?}");
+            }
+        }
+        // 32 KiB of workgroup memory (lavapipe) allows 16 x 16 x 32; 16 KiB does not.
+        let big = wgpu::Limits { max_compute_workgroup_storage_size: 32768, ..Default::default() };
+        let wide = Tuning { wg_x: 16, wg_y: 16, tile_k: 32 };
+        assert!(Tuning::candidates(&big).contains(&wide));
+        assert!(!Tuning::candidates(&wgpu::Limits::default()).contains(&wide));
+    }
+
+    #[test]
+    fn nonsense_tunings_do_not_fit() {
+        let limits = wgpu::Limits::default();
+        for t in [(0, 16, 16), (16, 0, 16), (16, 16, 0), (16, 16, 6), (u32::MAX, u32::MAX, 16), (64, 64, 16)] {
+            let t = Tuning { wg_x: t.0, wg_y: t.1, tile_k: t.2 };
+            assert!(!t.fits(&limits), "{t:?}");
         }
     }
 

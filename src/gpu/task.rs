@@ -8,7 +8,7 @@ use super::context::GpuContext;
 use super::executor::{Epilogue, Job, Output, run};
 use super::shaders::{Kernel, SELECT_K_MAX};
 use crate::error::Result;
-use crate::job::{Answer, Task};
+use crate::job::{Answer, Target, Task};
 use crate::plan::Region;
 
 /// Runs `task` on `ctx`'s device with `kernel`. `select_on_device` chooses the k-nearest
@@ -34,6 +34,11 @@ pub(crate) fn run_task(ctx: &GpuContext, kernel: Kernel, select_on_device: Optio
     }
     let plan = task.plan.clone();
     let empty = task.is_empty();
+    // The readback's copy is the first touch of a fresh output (`Engine::cdist`): 2 MiB pages
+    // make that 512 times fewer page faults, as on the CPU path.
+    if let Answer::Matrix(Target::Array(out)) = &task.answer {
+        crate::cpu::advise_huge_pages(out);
+    }
     task.stream(|sink| {
         if empty {
             return Ok(());

@@ -59,10 +59,21 @@ impl<'a, O> MatrixSink<'a, O> {
     }
 }
 
+/// Tiles of at least this many values are copied into the caller's array on all threads:
+/// 1 MiB of f32, far above rayon's few microseconds of overhead.
+const PARALLEL_COPY_MIN: usize = 1 << 18;
+
 impl<T: Element, O: Element> Sink<T> for MatrixSink<'_, O> {
     fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
         let dst = self.out.slice_mut(s![tile.rows.clone(), tile.cols.clone()]);
-        Zip::from(dst).and(values).for_each(|d, &v| *d = v.cast());
+        let zip = Zip::from(dst).and(values);
+        // A large tile's copy on one thread held a GPU's whole-matrix readback to one core's
+        // memory bandwidth (BENCHMARKS.md, "Readback: the copy into the caller's array").
+        if tile.len() >= PARALLEL_COPY_MIN {
+            zip.par_for_each(|d, &v| *d = v.cast());
+        } else {
+            zip.for_each(|d, &v| *d = v.cast());
+        }
         Ok(())
     }
 }

@@ -75,6 +75,10 @@ struct Args {
     /// w; canberra's and hamming's multiply each term inside the kernels).
     #[arg(long)]
     weighted: bool,
+    /// On a GPU with no cached tuning, time the tiled kernel's candidate tile shapes first and
+    /// cache the choice (as `pairdist tune` does); the report says where each tuning came from.
+    #[arg(long)]
+    autotune: bool,
 }
 
 /// Which backends to run.
@@ -277,7 +281,8 @@ fn run(args: &Args) -> pairdist::Result<bool> {
         args.repeats
     );
     println!(
-        "GPU upload/compute/read: one extra call with the phases serialized, timed on the host; \
+        "GPU upload/compute/read: one extra call with the phases serialized, timed on the host, compute on \
+         the GPU's timestamps where the adapter offers them (clk: gpu or host); \
          B/pd: global-memory bytes loaded per pair-dim by the kernel's tile shape"
     );
     let mut rows = Vec::new();
@@ -300,7 +305,7 @@ fn run(args: &Args) -> pairdist::Result<bool> {
 }
 
 /// Engines for a device: (kernel label, engine), the baseline first.
-fn engines(device: &Device, naive: bool) -> pairdist::Result<Vec<(&'static str, Engine)>> {
+fn engines(device: &Device, naive: bool, autotune: bool) -> pairdist::Result<Vec<(&'static str, Engine)>> {
     match device {
         Device::Cpu => Ok(vec![("cpu", Engine::new(Backend::Cpu)?)]),
         Device::Gpu(a) => {
@@ -312,6 +317,7 @@ fn engines(device: &Device, naive: bool) -> pairdist::Result<Vec<(&'static str, 
                         backend: Backend::Gpu,
                         adapter: Some(a.selector()),
                         kernel,
+                        autotune,
                         ..Default::default()
                     };
                     Ok((kernel.name(), Engine::with_options(options)?))
@@ -336,16 +342,17 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
     if let Some(note) = note {
         println!("   {note}");
     }
-    let engines = match engines(device, !args.no_naive) {
+    let engines = match engines(device, !args.no_naive, args.autotune) {
         Ok(e) => e,
         Err(e) => {
             log::error!("cannot open {adapter}: {e}");
             return false;
         }
     };
-    if let Some((kernel, tuning)) = engines.last().and_then(|(_, e)| e.kernel_shape()) {
+    if let Some((engine, (kernel, tuning))) = engines.last().and_then(|(_, e)| Some((e, e.kernel_shape()?))) {
+        let origin = engine.tuning_origin().map_or("-", |o| o.name());
         println!(
-            "   {} kernel tuning: {tuning:?}, {:.3} B/pd (naive: {:.1} B/pd)",
+            "   {} kernel tuning: {tuning:?} (from {origin}), {:.3} B/pd (naive: {:.1} B/pd)",
             kernel.name(),
             kernel.bytes_per_pair_dim(&tuning),
             Kernel::Naive.bytes_per_pair_dim(&tuning)
@@ -409,6 +416,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 is_software: software,
                 kernel: label.to_string(),
                 tuning: shape.map(|(_, t)| format!("{t:?}")),
+                tuning_origin: engine.tuning_origin().map(|o| o.name()),
                 n,
                 m,
                 d,
@@ -423,6 +431,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 upload_s: phases.filter(|_| api != "Gl").map(|p| p.upload.as_secs_f64()),
                 compute_s: phases.filter(|_| api != "Gl").map(|p| p.compute.as_secs_f64()),
                 readback_s: phases.filter(|_| api != "Gl").map(|p| p.readback.as_secs_f64()),
+                compute_clock: phases.filter(|_| api != "Gl").map(|p| p.clock.name()),
                 blocks: phases.map(|p| p.tiles),
                 passes: phases.map(|p| p.passes),
                 bytes_per_pair_dim: shape.map(|(k, t)| k.bytes_per_pair_dim(&t)),

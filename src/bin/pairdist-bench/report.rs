@@ -25,6 +25,8 @@ pub(crate) struct Row {
     pub(crate) kernel: String,
     /// The tiled kernel's tuning on this adapter (GPU only).
     pub(crate) tuning: Option<String>,
+    /// Where that tuning came from: "default" (the adapter's limits), "cache" or "tuned" (GPU only).
+    pub(crate) tuning_origin: Option<&'static str>,
     pub(crate) n: usize,
     pub(crate) m: usize,
     pub(crate) d: usize,
@@ -43,6 +45,8 @@ pub(crate) struct Row {
     pub(crate) upload_s: Option<f64>,
     pub(crate) compute_s: Option<f64>,
     pub(crate) readback_s: Option<f64>,
+    /// The clock `compute_s` was read from: "gpu" (timestamp queries) or "host" (GPU only).
+    pub(crate) compute_clock: Option<&'static str>,
     /// Blocks (tiles) and compute passes of that run (GPU only).
     pub(crate) blocks: Option<usize>,
     pub(crate) passes: Option<usize>,
@@ -71,7 +75,7 @@ fn ms(s: f64) -> String {
 /// The table's column header.
 pub(crate) fn header() -> String {
     format!(
-        "{:<6} {:<11} {:>6} {:>6} {:>5} {:>10} {:>8} {:>8}  {:<22} {:>6} {:>8} {:>9} {:>3}",
+        "{:<6} {:<11} {:>6} {:>6} {:>5} {:>10} {:>8} {:>8}  {:<27} {:>6} {:>8} {:>9} {:>3}",
         "kernel",
         "metric",
         "n",
@@ -80,7 +84,7 @@ pub(crate) fn header() -> String {
         "median s",
         "Gpd/s",
         "Gpair/s",
-        "upload/compute/read ms",
+        "upload/compute/read ms clk",
         "B/pd",
         "vs naive",
         "max rel",
@@ -92,13 +96,15 @@ impl Row {
     /// The row as a line of the table.
     pub(crate) fn line(&self) -> String {
         let split = match (self.upload_s, self.compute_s, self.readback_s) {
-            (Some(u), Some(c), Some(r)) => format!("{}/{}/{}", ms(u), ms(c), ms(r)),
+            (Some(u), Some(c), Some(r)) => {
+                format!("{}/{}/{} {}", ms(u), ms(c), ms(r), self.compute_clock.unwrap_or(""))
+            }
             _ => "-".into(),
         };
         let bytes = self.bytes_per_pair_dim.map_or("-".into(), |b| format!("{b:.3}"));
         let speedup = self.speedup_vs_naive.map_or("-".into(), |s| format!("{s:.2}x"));
         format!(
-            "{:<6} {:<11} {:>6} {:>6} {:>5} {:>10.4} {:>8.2} {:>8.3}  {:<22} {:>6} {:>8} {:>9.1e} {:>3}",
+            "{:<6} {:<11} {:>6} {:>6} {:>5} {:>10.4} {:>8.2} {:>8.3}  {:<27} {:>6} {:>8} {:>9.1e} {:>3}",
             self.kernel,
             self.metric,
             self.n,

@@ -17,6 +17,7 @@ mod check;
 mod demo;
 mod params;
 mod progress;
+mod tune;
 
 use std::fmt;
 use std::io::Write;
@@ -97,6 +98,9 @@ enum Command {
     Metrics,
     /// Compute a generated problem and report what ran, how fast, and how exact.
     Demo(demo::DemoArgs),
+    /// Time the GPU kernel's candidate tile shapes on an adapter, print them, and cache the
+    /// fastest one that matches the f64 reference (used by later runs on that adapter).
+    Tune(tune::TuneArgs),
 }
 
 /// Options shared by cdist and pdist.
@@ -147,6 +151,10 @@ pub(crate) struct EngineArgs {
     /// Device memory for all tile buffers together (for example 256MiB).
     #[arg(long, value_parser = parse_bytes, default_value = "512MiB")]
     memory_budget: u64,
+    /// On a GPU with no cached tuning, time the kernel's candidate tile shapes first (seconds,
+    /// once per adapter; cached, as `pairdist tune` does).
+    #[arg(long)]
+    autotune: bool,
 }
 
 impl EngineArgs {
@@ -162,6 +170,7 @@ impl EngineArgs {
             max_tile_bytes: self.max_tile_bytes,
             memory_budget: self.memory_budget,
             monitor,
+            autotune: self.autotune,
             ..EngineOptions::default()
         })
     }
@@ -242,6 +251,7 @@ fn main() -> ExitCode {
         Command::Info => info(),
         Command::Metrics => metrics(),
         Command::Demo(args) => demo::run(&args),
+        Command::Tune(args) => tune::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -480,6 +490,10 @@ fn info() -> Result<()> {
         out!("  max invocations/wg:   {}", a.max_invocations)?;
         out!("  workgroup memory:     {} KiB", a.workgroup_storage >> 10)?;
         out!("  shader f64:           {}", if a.shader_f64 { "yes (float64 still runs on the CPU)" } else { "no" })?;
+        out!(
+            "  timestamp queries:    {}",
+            if a.timestamp_query { "yes (benchmarks time compute on the GPU clock)" } else { "no" }
+        )?;
     }
     out!("CPU: {} threads", rayon::current_num_threads())
 }
