@@ -198,6 +198,9 @@ fn choose_adapter(name: Option<&str>) -> Result<wgpu::Adapter> {
 /// Shared slot where asynchronous device errors (uncaptured errors, device loss) land.
 type ErrorSlot = Arc<Mutex<Option<String>>>;
 
+/// What a compiled pipeline depends on: kernel, metric, weighted terms or not, tuning.
+type PipelineKey = (Kernel, Metric, bool, Tuning);
+
 /// Instance, adapter, device, queue and cached pipelines.
 pub struct GpuContext {
     pub(crate) device: wgpu::Device,
@@ -211,7 +214,7 @@ pub struct GpuContext {
     modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
     /// Keyed by kernel, metric, whether the terms are weighted, and tuning (so that the tuner
     /// can go back and forth between candidates).
-    pipelines: Mutex<HashMap<(Kernel, Metric, bool, Tuning), Arc<wgpu::ComputePipeline>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
     /// The k-nearest epilogue (shaders/select.wgsl), compiled on first use.
     select: Mutex<Option<Arc<wgpu::ComputePipeline>>>,
     select_layout: wgpu::BindGroupLayout,
