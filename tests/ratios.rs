@@ -162,6 +162,19 @@ fn scipys_special_rows_zero_nan_and_tiny() {
             assert_matrix(&what, x.view(), x.view(), metric, &w, got.view());
         }
     }
+    // Empty inputs and points of no dimensions: the shapes asked for, no panic (0/0 again).
+    for metric in RATIOS {
+        for (name, engine) in engines() {
+            let none = Array2::<f32>::zeros((0, 3));
+            assert_eq!(engine.cdist(none.view(), x.slice(s![.., ..3]), metric).unwrap().dim(), (0, 6), "{name}");
+            assert_eq!(engine.pdist(none.view(), metric).unwrap().len(), 0, "{name}");
+            let flat = Array2::<f32>::zeros((3, 0));
+            let got = engine.cdist(flat.view(), flat.view(), metric).unwrap();
+            let want = if metric == Metric::Jaccard { 0.0 } else { f32::NAN };
+            assert!(got.iter().all(|&v| v == want || (v.is_nan() && want.is_nan())), "{name} {metric} d = 0: {got}");
+            assert_eq!(engine.knn(flat.view(), flat.view(), 2, metric).unwrap().indices.dim(), (3, 2), "{name}");
+        }
+    }
     // SciPy's values, stated: 0/0.
     let zero = ndarray::array![[0.0f32, 0.0]];
     for (name, engine) in engines() {
