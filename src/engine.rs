@@ -259,10 +259,8 @@ impl Engine {
         let prepared = Prepared::new(&distance, x, Some(y))?;
         let job = prepared.apply(Job::new(x, Some(y), distance, Answer::Matrix(Target::Array(out))));
         let (x, y, metric) = (job.x, job.y.unwrap_or(job.x), job.metric.metric());
-        let weights = prepared.weights.as_ref();
-        let mut task =
-            Task::new(job, None, self.gpu_limits())?.with_ratio(prepared.ratio.as_ref()).with_weights(weights);
-        let (plan, empty, kernel) = (task.plan.clone(), task.is_empty(), self.options.kernel);
+        let mut task = Task::new(job, &prepared, None, self.gpu_limits())?;
+        let (plan, empty, kernel, weights) = (task.plan.clone(), task.is_empty(), self.options.kernel, task.weights);
         let mut phases = GpuPhases::default();
         task.stream(|sink| {
             if !empty {
@@ -325,16 +323,13 @@ impl Engine {
     pub fn run<T: Element>(&self, job: Job<'_, '_, T>) -> Result<()> {
         let prepared = Prepared::new(&job.metric, job.x, job.y)?;
         let job = prepared.apply(job);
-        let (ratio, weights) = (prepared.ratio.as_ref(), prepared.weights.as_ref());
         let monitor = self.options.monitor.clone();
         match &self.executor {
-            Executor::Cpu => {
-                cpu::run(Task::new(job, monitor, self.cpu_limits())?.with_ratio(ratio).with_weights(weights))
-            }
+            Executor::Cpu => cpu::run(Task::new(job, &prepared, monitor, self.cpu_limits())?),
             #[cfg(feature = "gpu")]
             Executor::Gpu(ctx) => match T::f32_job(job) {
                 Ok(job) => {
-                    let task = Task::new(job, monitor, self.gpu_limits())?.with_ratio(ratio).with_weights(weights);
+                    let task = Task::new(job, &prepared, monitor, self.gpu_limits())?;
                     gpu::run_task(ctx, self.options.kernel, self.options.select_on_device, task)
                 }
                 Err(job) => {
@@ -346,7 +341,7 @@ impl Engine {
                             ctx.adapter().name
                         );
                     }
-                    cpu::run(Task::new(job, monitor, self.cpu_limits())?.with_ratio(ratio).with_weights(weights))
+                    cpu::run(Task::new(job, &prepared, monitor, self.cpu_limits())?)
                 }
             },
         }

@@ -16,14 +16,14 @@ use std::sync::Arc;
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
 use crate::answer::{KnnSink, RadiusSink, TopK, Within};
-use crate::distance::Distance;
+use crate::distance::{Distance, Prepared};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::extremes::{Extremes, FixingSink};
 use crate::metric::Metric;
 use crate::monitor::Monitor;
 use crate::plan::{Plan, PlanLimits, Region, Tile};
-use crate::ratio::{Ratio, RatioSink, RatioView};
+use crate::ratio::{RatioSink, RatioView};
 use crate::sink::Sink;
 use crate::weights::TermWeights;
 
@@ -132,6 +132,7 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
     /// Added to columns the answers report: the window's start in `y`.
     pub col0: usize,
     /// The window's start in `x` (the GPU's select epilogue skips the global diagonal).
+    #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "read by the GPU backend"))]
     pub row0: usize,
     pub plan: Plan,
     /// The limits the plan was made with (a backend may plan the task's problem again, say
@@ -150,10 +151,17 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
 }
 
 impl<'a, 'o, T: Element> Task<'a, 'o, T> {
-    /// Checks `job`, whose points are prepared for its metric's kernel (see
-    /// [`Distance::resolve`]), and resolves it, planning within `limits` (for f32 elements;
-    /// the plan scales them to `T`).
-    pub(crate) fn new(job: Job<'a, 'o, T>, monitor: Option<Arc<Monitor>>, limits: PlanLimits) -> Result<Self> {
+    /// Checks `job`, whose points `prepared` made for its metric's kernel (see
+    /// [`Prepared::apply`]), and resolves it, planning within `limits` (for f32 elements;
+    /// the plan scales them to `T`). The task takes what `prepared` adds besides the points
+    /// (a ratio's denominators, the terms' weights) over its window, so no backend can run a
+    /// kernel without them.
+    pub(crate) fn new<U>(
+        job: Job<'a, 'o, T>,
+        prepared: &'a Prepared<U>,
+        monitor: Option<Arc<Monitor>>,
+        limits: PlanLimits,
+    ) -> Result<Self> {
         let limits = limits.for_element::<T>();
         let Job { x, y, metric, region, window, answer } = job;
         debug_assert!(!metric.has_parameters(), "a task's points are already prepared");
@@ -175,6 +183,7 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
             ));
         }
         let (xw, yw) = (x.slice_move(s![rows.clone(), ..]), y.slice_move(s![cols.clone(), ..]));
+        let weights = prepared.weights.as_ref();
         let (n, m) = (xw.nrows(), yw.nrows());
         match &answer {
             Answer::Matrix(Target::Array(out)) => {
@@ -208,25 +217,11 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
             plan: Plan::new(n, m, x.ncols(), region, &limits)?,
             limits,
             answer,
-            extremes: Extremes::scan(xw, yw, metric),
-            ratio: None,
-            weights: None,
+            extremes: Extremes::scan(xw, yw, metric).map(|e| e.with_weights(weights)),
+            ratio: prepared.ratio.as_ref().map(|r| r.window(rows, cols)),
+            weights,
             monitor,
         })
-    }
-
-    /// The task with `ratio`'s denominators (of all the job's rows) over its window.
-    pub(crate) fn with_ratio(mut self, ratio: Option<&'a Ratio>) -> Self {
-        let (rows, cols) = (self.row0..self.row0 + self.plan.n, self.col0..self.col0 + self.plan.m);
-        self.ratio = ratio.map(|r| r.window(rows, cols));
-        self
-    }
-
-    /// The task with `weights` on its kernel's terms, which the f64 fix-up takes too.
-    pub(crate) fn with_weights(mut self, weights: Option<&'a TermWeights>) -> Self {
-        self.weights = weights;
-        self.extremes = self.extremes.map(|e| e.with_weights(weights));
-        self
     }
 
     /// Whether computed values change on the host before they reach the answer (the f64

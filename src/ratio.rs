@@ -97,11 +97,6 @@ impl Ratio {
             mixed: self.mixed.as_ref().map(|(x, y)| (x.slice(s![rows, ..]), y.slice(s![cols, ..]))),
         }
     }
-
-    /// The parts for all rows.
-    pub(crate) fn all(&self) -> RatioView<'_> {
-        self.window(0..self.x_sums.len(), 0..self.y_sums.len())
-    }
 }
 
 /// The denominator's parts for the rows of one job (or its window).

@@ -8,7 +8,7 @@ mod task;
 
 #[cfg(feature = "gpu")]
 pub(crate) use executor::advise_huge_pages;
-pub(crate) use executor::{run_condensed, run_into};
+pub(crate) use executor::run_into;
 pub(crate) use task::run;
 
 use ndarray::{Array1, Array2, ArrayView2};
@@ -16,8 +16,8 @@ use ndarray::{Array1, Array2, ArrayView2};
 use crate::distance::{Distance, Prepared};
 pub use crate::element::Element;
 use crate::error::Result;
-use crate::extremes::Extremes;
-use crate::plan::{Plan, PlanLimits, Region};
+use crate::job::{Answer, Job, Target, Task};
+use crate::plan::PlanLimits;
 
 /// The distance matrix between the rows of `x` and the rows of `y`, on all CPU cores, in the
 /// precision of the inputs (the parameters' change of coordinates in f64, rounded once).
@@ -31,19 +31,9 @@ use crate::plan::{Plan, PlanLimits, Region};
 /// # Ok::<(), pairdist::Error>(())
 /// ```
 pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: impl Into<Distance>) -> Result<Array2<T>> {
-    let prepared = Prepared::new(&metric.into(), x, Some(y))?;
-    let (x, y) = prepared.views(x, Some(y));
-    let (y, metric) = (y.expect("y was given"), prepared.kernel);
     let mut out = Array2::zeros((x.nrows(), y.nrows()));
-    let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &PlanLimits::cpu(None).for_element::<T>())?;
-    let weights = prepared.weights.as_ref();
-    run_into(x, y, (metric, weights), &plan, out.view_mut());
-    if let Some(extremes) = Extremes::scan(x, y, metric) {
-        extremes.with_weights(weights).fix_matrix(out.view_mut());
-    }
-    if let Some(ratio) = &prepared.ratio {
-        ratio.all().finish_matrix(out.view_mut());
-    }
+    let job = Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out.view_mut())));
+    run_alone(job)?;
     Ok(out)
 }
 
@@ -57,19 +47,16 @@ pub fn cdist<T: Element>(x: ArrayView2<T>, y: ArrayView2<T>, metric: impl Into<D
 /// # Ok::<(), pairdist::Error>(())
 /// ```
 pub fn pdist<T: Element>(x: ArrayView2<T>, metric: impl Into<Distance>) -> Result<Array1<T>> {
-    let prepared = Prepared::new(&metric.into(), x, None)?;
-    let (x, metric) = (prepared.views(x, None).0, prepared.kernel);
-    let n = x.nrows();
-    let mut out = Array1::zeros(crate::validate::condensed_len(n)?);
-    let plan = Plan::new(n, n, x.ncols(), Region::StrictUpper, &PlanLimits::cpu(None).for_element::<T>())?;
+    let mut out = Array1::zeros(crate::validate::condensed_len(x.nrows())?);
     let slice = out.as_slice_mut().expect("fresh array is contiguous");
-    let weights = prepared.weights.as_ref();
-    run_condensed(x, (metric, weights), &plan, slice);
-    if let Some(extremes) = Extremes::scan(x, x, metric) {
-        extremes.with_weights(weights).fix_condensed(slice);
-    }
-    if let Some(ratio) = &prepared.ratio {
-        ratio.all().finish_condensed(slice);
-    }
+    run_alone(Job::new(x, None, metric, Answer::Matrix(Target::Condensed(slice))).upper())?;
     Ok(out)
+}
+
+/// Runs `job` on all cores without an engine: the engine's CPU path (the points prepared, the
+/// kernels, the f64 fix-up, a ratio's division), with the default tile limits.
+fn run_alone<T: Element>(job: Job<'_, '_, T>) -> Result<()> {
+    let prepared = Prepared::new(&job.metric, job.x, job.y)?;
+    let job = prepared.apply(job);
+    run(Task::new(job, &prepared, None, PlanLimits::cpu(None))?)
 }
