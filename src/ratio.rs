@@ -220,3 +220,67 @@ impl<T: Element> Sink<T> for RatioSink<'_, '_, T> {
         self.inner.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// braycurtis written out here: Σ |x − y| / Σ |x + y|.
+    fn braycurtis(x: &[f64], y: &[f64]) -> f64 {
+        let num: f64 = x.iter().zip(y).map(|(a, b)| (a - b).abs()).sum();
+        let den: f64 = x.iter().zip(y).map(|(a, b)| (a + b).abs()).sum();
+        num / den
+    }
+
+    fn cityblock(x: &[f64], y: &[f64]) -> f64 {
+        x.iter().zip(y).map(|(a, b)| (a - b).abs()).sum()
+    }
+
+    /// Outputs wide enough that the per-pair sums over mixed columns come in several bands of
+    /// rows ([`MIXED_BLOCK_BYTES`]), for the matrix and the condensed vector.
+    #[test]
+    fn mixed_columns_across_bands_of_rows() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        // Column 0 of one sign, columns 1 and 2 of both.
+        let mut points = |n: usize| {
+            Array2::from_shape_fn(
+                (n, 3),
+                |(_, k)| if k == 0 { rng.random_range(0.0..2.0) } else { rng.random_range(-1.0..1.0) },
+            )
+        };
+        let (x, y) = (points(130), points(70_000));
+        let ratio = Ratio::new(Denominator::SumOfAbsoluteSums, x.view(), Some(y.view()));
+        let view = ratio.window(0..x.nrows(), 0..y.nrows());
+        assert!(view.band(y.nrows()) < x.nrows() / 2, "the test must cross bands");
+        let rows = |a: &Array2<f64>| a.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+        let (xr, yr) = (rows(&x), rows(&y));
+        let mut out = Array2::from_shape_fn((x.nrows(), y.nrows()), |(i, j)| cityblock(&xr[i], &yr[j]));
+        view.finish_matrix(out.view_mut());
+        for ((i, j), &g) in out.indexed_iter().step_by(97) {
+            let want = braycurtis(&xr[i], &yr[j]);
+            assert!((g - want).abs() <= 1e-12 * want.abs(), "({i}, {j}): {g} vs {want}");
+        }
+        let x = points(3000);
+        let ratio = Ratio::new(Denominator::SumOfAbsoluteSums, x.view(), None);
+        let view = ratio.window(0..x.nrows(), 0..x.nrows());
+        assert!(view.band(x.nrows()) < x.nrows() / 2, "the test must cross bands");
+        let xr = rows(&x);
+        let n = xr.len();
+        let mut condensed: Vec<f64> =
+            (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| cityblock(&xr[i], &xr[j])).collect();
+        view.finish_condensed(&mut condensed);
+        let pairs = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j)));
+        for (k, (i, j)) in pairs.enumerate().step_by(101) {
+            let want = braycurtis(&xr[i], &xr[j]);
+            assert!(
+                (condensed[k] - want).abs() <= 1e-12 * want.abs(),
+                "condensed ({i}, {j}): {} vs {want}",
+                condensed[k]
+            );
+        }
+    }
+}
