@@ -19,18 +19,21 @@
 // - The register tile is indexed with constants only, so that every compiler keeps it in
 //   registers (a dynamically indexed array may be demoted to memory).
 //
-// X, Y and the output are bound as arrays of vec4 (the executor rounds buffer sizes up to 16
-// bytes); scalar accesses index a component. The weights (WEIGHTED) are a plain array of f32.
+// Values are `real`, f32 or f64 (common/f32.wgsl or common/f64.wgsl). X, Y and the output are
+// bound as arrays of vec4 (the executor rounds buffer sizes up to 32 bytes, a vec4 of f64);
+// scalar accesses index a component. The weights (WEIGHTED) are a plain array of `real`. An
+// f64 pipeline stages half the dimensions per step (TILE_K), so that its workgroup memory is
+// the f32 pipeline's.
 // WG_X, WG_Y and TILE_K (a multiple of 4) are override constants chosen per adapter from its
 // limits; the 8 x 8 register tile is fixed (function-scope arrays cannot be override-sized).
-// Needs common/metric.wgsl before it.
+// Needs common/f32.wgsl or common/f64.wgsl, then common/metric.wgsl, before it.
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> y: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<real>>;
+@group(0) @binding(2) var<storage, read> y: array<vec4<real>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<real>>;
 // The weights of this pass's dimensions (WEIGHTED only).
-@group(0) @binding(4) var<storage, read> weights: array<f32>;
+@group(0) @binding(4) var<storage, read> weights: array<real>;
 
 // Invocations per workgroup along columns (x) and rows (y).
 override WG_X: u32 = 16u;
@@ -45,14 +48,14 @@ override COL_WORDS: u32 = WG_X * 2u;
 override XS_LEN: u32 = TILE_K * ROW_WORDS;
 override YS_LEN: u32 = TILE_K * COL_WORDS;
 
-var<workgroup> xs: array<vec4<f32>, XS_LEN>;
-var<workgroup> ys: array<vec4<f32>, YS_LEN>;
+var<workgroup> xs: array<vec4<real>, XS_LEN>;
+var<workgroup> ys: array<vec4<real>, YS_LEN>;
 
 // Stores one output (bounds-checked: tiles may be partial).
-fn store1(i: u32, j: u32, v: f32) {
+fn store1(i: u32, j: u32, v: real) {
     if i < params.rows && j < params.cols {
         let idx = i * params.cols + j;
-        var previous = 0.0;
+        var previous: real = 0.0;
         if (params.flags & FLAG_ACCUMULATE) != 0u {
             previous = out[idx >> 2u][idx & 3u];
         }
@@ -61,12 +64,12 @@ fn store1(i: u32, j: u32, v: f32) {
 }
 
 // Stores four adjacent outputs of row i from column j on (j is a multiple of 4).
-fn store4(i: u32, j: u32, v: vec4<f32>) {
+fn store4(i: u32, j: u32, v: vec4<real>) {
     if params.cols % 4u == 0u {
         // Rows start on 16-byte boundaries: one vec4 store, in range as a whole or not at all.
         if i < params.rows && j < params.cols {
             let idx = (i * params.cols + j) >> 2u;
-            var previous = vec4<f32>(0.0);
+            var previous = vec4<real>(0.0);
             if (params.flags & FLAG_ACCUMULATE) != 0u {
                 previous = out[idx];
             }
@@ -81,8 +84,8 @@ fn store4(i: u32, j: u32, v: vec4<f32>) {
 }
 
 // Dimension k of rows r .. r + 3 of X (rows outside the tile read as 0), any d.
-fn gather_x(r: u32, k: u32) -> vec4<f32> {
-    var v = vec4<f32>(0.0);
+fn gather_x(r: u32, k: u32) -> vec4<real> {
+    var v = vec4<real>(0.0);
     let dims = params.dims;
     if r < params.rows {
         let e = r * dims + k;
@@ -104,8 +107,8 @@ fn gather_x(r: u32, k: u32) -> vec4<f32> {
 }
 
 // gather_x for Y.
-fn gather_y(c: u32, k: u32) -> vec4<f32> {
-    var v = vec4<f32>(0.0);
+fn gather_y(c: u32, k: u32) -> vec4<real> {
+    var v = vec4<real>(0.0);
     let dims = params.dims;
     if c < params.cols {
         let e = c * dims + k;
@@ -132,10 +135,10 @@ fn stage_x4(rb: u32, k4: u32, row0: u32, w0: u32) {
     let words = params.dims >> 2u;
     let r = row0 + 4u * rb;
     let w = w0 + k4;
-    var v0 = vec4<f32>(0.0);
-    var v1 = vec4<f32>(0.0);
-    var v2 = vec4<f32>(0.0);
-    var v3 = vec4<f32>(0.0);
+    var v0 = vec4<real>(0.0);
+    var v1 = vec4<real>(0.0);
+    var v2 = vec4<real>(0.0);
+    var v3 = vec4<real>(0.0);
     if r < params.rows {
         v0 = x[r * words + w];
     }
@@ -149,10 +152,10 @@ fn stage_x4(rb: u32, k4: u32, row0: u32, w0: u32) {
         v3 = x[(r + 3u) * words + w];
     }
     let s = 4u * k4 * ROW_WORDS + rb;
-    xs[s] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
-    xs[s + ROW_WORDS] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
-    xs[s + 2u * ROW_WORDS] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
-    xs[s + 3u * ROW_WORDS] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+    xs[s] = vec4<real>(v0.x, v1.x, v2.x, v3.x);
+    xs[s + ROW_WORDS] = vec4<real>(v0.y, v1.y, v2.y, v3.y);
+    xs[s + 2u * ROW_WORDS] = vec4<real>(v0.z, v1.z, v2.z, v3.z);
+    xs[s + 3u * ROW_WORDS] = vec4<real>(v0.w, v1.w, v2.w, v3.w);
 }
 
 // stage_x4 for Y.
@@ -160,10 +163,10 @@ fn stage_y4(cb: u32, k4: u32, col0: u32, w0: u32) {
     let words = params.dims >> 2u;
     let c = col0 + 4u * cb;
     let w = w0 + k4;
-    var v0 = vec4<f32>(0.0);
-    var v1 = vec4<f32>(0.0);
-    var v2 = vec4<f32>(0.0);
-    var v3 = vec4<f32>(0.0);
+    var v0 = vec4<real>(0.0);
+    var v1 = vec4<real>(0.0);
+    var v2 = vec4<real>(0.0);
+    var v3 = vec4<real>(0.0);
     if c < params.cols {
         v0 = y[c * words + w];
     }
@@ -177,10 +180,10 @@ fn stage_y4(cb: u32, k4: u32, col0: u32, w0: u32) {
         v3 = y[(c + 3u) * words + w];
     }
     let s = 4u * k4 * COL_WORDS + cb;
-    ys[s] = vec4<f32>(v0.x, v1.x, v2.x, v3.x);
-    ys[s + COL_WORDS] = vec4<f32>(v0.y, v1.y, v2.y, v3.y);
-    ys[s + 2u * COL_WORDS] = vec4<f32>(v0.z, v1.z, v2.z, v3.z);
-    ys[s + 3u * COL_WORDS] = vec4<f32>(v0.w, v1.w, v2.w, v3.w);
+    ys[s] = vec4<real>(v0.x, v1.x, v2.x, v3.x);
+    ys[s + COL_WORDS] = vec4<real>(v0.y, v1.y, v2.y, v3.y);
+    ys[s + 2u * COL_WORDS] = vec4<real>(v0.z, v1.z, v2.z, v3.z);
+    ys[s + 3u * COL_WORDS] = vec4<real>(v0.w, v1.w, v2.w, v3.w);
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
@@ -198,23 +201,23 @@ fn main(
 
     // acc[2 r + h]: row r of the register tile (r < 4: row 4 ly + r; r >= 4: half a block
     // further), columns 4 lx .. 4 lx + 3 (h = 0) or half a block further (h = 1).
-    var acc: array<vec4<f32>, 16>;
-    acc[0] = vec4<f32>(0.0);
-    acc[1] = vec4<f32>(0.0);
-    acc[2] = vec4<f32>(0.0);
-    acc[3] = vec4<f32>(0.0);
-    acc[4] = vec4<f32>(0.0);
-    acc[5] = vec4<f32>(0.0);
-    acc[6] = vec4<f32>(0.0);
-    acc[7] = vec4<f32>(0.0);
-    acc[8] = vec4<f32>(0.0);
-    acc[9] = vec4<f32>(0.0);
-    acc[10] = vec4<f32>(0.0);
-    acc[11] = vec4<f32>(0.0);
-    acc[12] = vec4<f32>(0.0);
-    acc[13] = vec4<f32>(0.0);
-    acc[14] = vec4<f32>(0.0);
-    acc[15] = vec4<f32>(0.0);
+    var acc: array<vec4<real>, 16>;
+    acc[0] = vec4<real>(0.0);
+    acc[1] = vec4<real>(0.0);
+    acc[2] = vec4<real>(0.0);
+    acc[3] = vec4<real>(0.0);
+    acc[4] = vec4<real>(0.0);
+    acc[5] = vec4<real>(0.0);
+    acc[6] = vec4<real>(0.0);
+    acc[7] = vec4<real>(0.0);
+    acc[8] = vec4<real>(0.0);
+    acc[9] = vec4<real>(0.0);
+    acc[10] = vec4<real>(0.0);
+    acc[11] = vec4<real>(0.0);
+    acc[12] = vec4<real>(0.0);
+    acc[13] = vec4<real>(0.0);
+    acc[14] = vec4<real>(0.0);
+    acc[15] = vec4<real>(0.0);
 
     for (var k0 = 0u; k0 < dims; k0 += TILE_K) {
         let kn = min(TILE_K, dims - k0);
@@ -261,26 +264,26 @@ fn main(
             // The dimension's weight: one word that every invocation reads (a broadcast load,
             // served by the cache), so it needs no workgroup memory, which the default shape
             // fills exactly (16 KiB). Read only when WEIGHTED.
-            var w = 1.0;
+            var w: real = 1.0;
             if WEIGHTED {
                 w = weights[k0 + kk];
             }
-            acc[0] = metric_merge4(acc[0], metric_weighted_term4(vec4<f32>(a0.x), b0, w));
-            acc[1] = metric_merge4(acc[1], metric_weighted_term4(vec4<f32>(a0.x), b1, w));
-            acc[2] = metric_merge4(acc[2], metric_weighted_term4(vec4<f32>(a0.y), b0, w));
-            acc[3] = metric_merge4(acc[3], metric_weighted_term4(vec4<f32>(a0.y), b1, w));
-            acc[4] = metric_merge4(acc[4], metric_weighted_term4(vec4<f32>(a0.z), b0, w));
-            acc[5] = metric_merge4(acc[5], metric_weighted_term4(vec4<f32>(a0.z), b1, w));
-            acc[6] = metric_merge4(acc[6], metric_weighted_term4(vec4<f32>(a0.w), b0, w));
-            acc[7] = metric_merge4(acc[7], metric_weighted_term4(vec4<f32>(a0.w), b1, w));
-            acc[8] = metric_merge4(acc[8], metric_weighted_term4(vec4<f32>(a1.x), b0, w));
-            acc[9] = metric_merge4(acc[9], metric_weighted_term4(vec4<f32>(a1.x), b1, w));
-            acc[10] = metric_merge4(acc[10], metric_weighted_term4(vec4<f32>(a1.y), b0, w));
-            acc[11] = metric_merge4(acc[11], metric_weighted_term4(vec4<f32>(a1.y), b1, w));
-            acc[12] = metric_merge4(acc[12], metric_weighted_term4(vec4<f32>(a1.z), b0, w));
-            acc[13] = metric_merge4(acc[13], metric_weighted_term4(vec4<f32>(a1.z), b1, w));
-            acc[14] = metric_merge4(acc[14], metric_weighted_term4(vec4<f32>(a1.w), b0, w));
-            acc[15] = metric_merge4(acc[15], metric_weighted_term4(vec4<f32>(a1.w), b1, w));
+            acc[0] = metric_merge4(acc[0], metric_weighted_term4(vec4<real>(a0.x), b0, w));
+            acc[1] = metric_merge4(acc[1], metric_weighted_term4(vec4<real>(a0.x), b1, w));
+            acc[2] = metric_merge4(acc[2], metric_weighted_term4(vec4<real>(a0.y), b0, w));
+            acc[3] = metric_merge4(acc[3], metric_weighted_term4(vec4<real>(a0.y), b1, w));
+            acc[4] = metric_merge4(acc[4], metric_weighted_term4(vec4<real>(a0.z), b0, w));
+            acc[5] = metric_merge4(acc[5], metric_weighted_term4(vec4<real>(a0.z), b1, w));
+            acc[6] = metric_merge4(acc[6], metric_weighted_term4(vec4<real>(a0.w), b0, w));
+            acc[7] = metric_merge4(acc[7], metric_weighted_term4(vec4<real>(a0.w), b1, w));
+            acc[8] = metric_merge4(acc[8], metric_weighted_term4(vec4<real>(a1.x), b0, w));
+            acc[9] = metric_merge4(acc[9], metric_weighted_term4(vec4<real>(a1.x), b1, w));
+            acc[10] = metric_merge4(acc[10], metric_weighted_term4(vec4<real>(a1.y), b0, w));
+            acc[11] = metric_merge4(acc[11], metric_weighted_term4(vec4<real>(a1.y), b1, w));
+            acc[12] = metric_merge4(acc[12], metric_weighted_term4(vec4<real>(a1.z), b0, w));
+            acc[13] = metric_merge4(acc[13], metric_weighted_term4(vec4<real>(a1.z), b1, w));
+            acc[14] = metric_merge4(acc[14], metric_weighted_term4(vec4<real>(a1.w), b0, w));
+            acc[15] = metric_merge4(acc[15], metric_weighted_term4(vec4<real>(a1.w), b1, w));
         }
         workgroupBarrier();
     }

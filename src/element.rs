@@ -10,7 +10,6 @@ use std::str::FromStr;
 use num_traits::Float;
 
 use crate::error::{Error, Result};
-use crate::job::Job;
 use crate::metric::Metric;
 
 mod sealed {
@@ -69,11 +68,6 @@ pub trait Element:
     /// `extremes.rs`): f32 does; f64 follows IEEE arithmetic, as SciPy does.
     #[doc(hidden)]
     const FIX_EXTREMES: bool;
-
-    /// `job` as an f32 job if this type is f32 (the GPU kernels' type), else `job` back.
-    #[doc(hidden)]
-    #[expect(clippy::result_large_err, reason = "a job moves once per call; boxing it would cost an allocation")]
-    fn f32_job<'a, 'o>(job: Job<'a, 'o, Self>) -> std::result::Result<Job<'a, 'o, f32>, Job<'a, 'o, Self>>;
 }
 
 impl Element for f32 {
@@ -88,10 +82,6 @@ impl Element for f32 {
     fn tolerance(metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
         crate::cpu::reference::tolerance(metric, d, scale, expected)
     }
-
-    fn f32_job<'a, 'o>(job: Job<'a, 'o, f32>) -> std::result::Result<Job<'a, 'o, f32>, Job<'a, 'o, f32>> {
-        Ok(job)
-    }
 }
 
 impl Element for f64 {
@@ -105,10 +95,6 @@ impl Element for f64 {
 
     fn tolerance(metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
         crate::cpu::reference::tolerance_f64(metric, d, scale, expected)
-    }
-
-    fn f32_job<'a, 'o>(job: Job<'a, 'o, f64>) -> std::result::Result<Job<'a, 'o, f32>, Job<'a, 'o, f64>> {
-        Err(job)
     }
 }
 

@@ -2,8 +2,9 @@
 //! and reused for every call. Every public computation is a [`Job`] that [`Engine::run`]
 //! checks once and hands to the backend's one entry point.
 //!
-//! Every call takes `f32` or `f64` points ([`Element`]) and computes in their type. The GPU
-//! kernels are f32: on a GPU engine, f64 jobs run on the CPU executor (logged once).
+//! Every call takes `f32` or `f64` points ([`Element`]) and computes in their type. On a GPU
+//! engine f64 jobs run on the device where it offers `SHADER_F64`, else on the CPU executor
+//! (logged once, and said by [`Engine::why_on_cpu`]).
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -16,7 +17,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 use crate::answer::{Neighbors, Pairs, TopK, Within, knn::collect};
 use crate::cpu;
 use crate::distance::{Distance, Prepared};
-use crate::element::Element;
+use crate::element::{Dtype, Element};
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning, TuningOrigin};
@@ -243,23 +244,27 @@ impl Engine {
     /// Like [`Engine::cdist_into`], but on the GPU runs the phases of each block one after
     /// another, waiting for each (so slower than `cdist_into`), and returns the time each phase
     /// took as seen from the host. For benchmarks; `None` on the CPU, which has no phases.
+    /// `None` too for f64 on a GPU that cannot compute in f64, where it runs on the CPU.
     #[cfg(feature = "gpu")]
-    pub fn cdist_phases(
+    pub fn cdist_phases<T: Element>(
         &self,
-        x: ArrayView2<f32>,
-        y: ArrayView2<f32>,
+        x: ArrayView2<T>,
+        y: ArrayView2<T>,
         metric: impl Into<Distance>,
-        out: ArrayViewMut2<f32>,
+        out: ArrayViewMut2<T>,
     ) -> Result<Option<GpuPhases>> {
         let distance = metric.into();
-        let Executor::Gpu(ctx) = &self.executor else {
-            self.cdist_into(x, y, distance, out)?;
-            return Ok(None);
+        let ctx = match &self.executor {
+            Executor::Gpu(ctx) if self.runs_on_gpu(T::DTYPE) => ctx,
+            _ => {
+                self.cdist_into(x, y, distance, out)?;
+                return Ok(None);
+            }
         };
         let prepared = Prepared::new(&distance, x, Some(y))?;
         let job = prepared.apply(Job::new(x, Some(y), distance, Answer::Matrix(Target::Array(out))));
         let (x, y, metric) = (job.x, job.y.unwrap_or(job.x), job.metric.metric());
-        let mut task = Task::new(job, &prepared, None, self.gpu_limits())?;
+        let mut task = Task::new(job, &prepared, None, self.gpu_limits(T::DTYPE))?;
         let (plan, empty, kernel, weights) = (task.plan.clone(), task.is_empty(), self.options.kernel, task.weights);
         let mut phases = GpuPhases::default();
         task.stream(|sink| {
@@ -288,27 +293,50 @@ impl Engine {
         self.plan_for::<f32>(n, m, d, region)
     }
 
-    /// The tile plan this engine uses for an `n × m × d` problem in `T` (f64 plans are the
-    /// CPU's, where f64 runs).
+    /// The tile plan this engine uses for an `n × m × d` problem in `T` (the CPU's where `T`
+    /// runs on the CPU: f64 on a GPU without SHADER_F64).
     pub fn plan_for<T: Element>(&self, n: usize, m: usize, d: usize, region: Region) -> Result<Plan> {
-        let limits = if self.runs_on_gpu(T::DTYPE) { self.gpu_limits() } else { self.cpu_limits() };
+        let limits = if self.runs_on_gpu(T::DTYPE) { self.gpu_limits(T::DTYPE) } else { self.cpu_limits() };
         Plan::new(n, m, d, region, &limits.for_element::<T>())
     }
 
-    /// Whether jobs in `dtype` run on this engine's GPU (the kernels are f32).
-    fn runs_on_gpu(&self, dtype: crate::Dtype) -> bool {
-        !matches!(self.executor, Executor::Cpu) && dtype == crate::Dtype::F32
+    /// Whether jobs in `dtype` run on this engine's GPU: f32 always, f64 where the device
+    /// computes in f64 (see [`Engine::why_on_cpu`]).
+    fn runs_on_gpu(&self, dtype: Dtype) -> bool {
+        !matches!(self.executor, Executor::Cpu) && self.why_on_cpu(dtype).is_none()
+    }
+
+    /// Why a GPU engine runs jobs in `dtype` on the CPU, if it does: f64 on a device without
+    /// `SHADER_F64`. `None` on a CPU engine, and for types the GPU computes in.
+    ///
+    /// ```
+    /// use pairdist::{Backend, Dtype, Engine};
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// assert_eq!(engine.why_on_cpu(Dtype::F64), None);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn why_on_cpu(&self, dtype: Dtype) -> Option<String> {
+        match &self.executor {
+            #[cfg(feature = "gpu")]
+            Executor::Gpu(ctx) => ctx.cannot_compute(dtype),
+            Executor::Cpu => {
+                let _ = dtype;
+                None
+            }
+        }
     }
 
     fn cpu_limits(&self) -> PlanLimits {
         PlanLimits::cpu(self.options.max_tile_bytes).with_memory_budget(self.options.memory_budget)
     }
 
-    fn gpu_limits(&self) -> PlanLimits {
+    /// The GPU's plan limits for jobs in `dtype` (the CPU's on a CPU engine).
+    #[cfg_attr(not(feature = "gpu"), expect(unused_variables, reason = "read by the GPU backend"))]
+    fn gpu_limits(&self, dtype: Dtype) -> PlanLimits {
         match &self.executor {
             #[cfg(feature = "gpu")]
             Executor::Gpu(ctx) => ctx
-                .plan_limits(self.options.kernel, self.options.memory_budget)
+                .plan_limits(self.options.kernel, self.options.memory_budget, dtype)
                 .with_max_tile_bytes(self.options.max_tile_bytes),
             Executor::Cpu => self.cpu_limits(),
         }
@@ -318,8 +346,9 @@ impl Engine {
     /// of the engine is a job; this one also takes windows (shards of a larger problem) and
     /// answers that add to lists already filled (see [`Job`]).
     ///
-    /// Jobs on f64 points compute in f64; a GPU engine runs them on the CPU, since its kernels
-    /// are f32 (the first such job logs why).
+    /// Jobs on f64 points compute in f64: on a GPU engine, on the device where it offers
+    /// `SHADER_F64`, else on the CPU (the first such job logs why; see
+    /// [`Engine::why_on_cpu`]).
     pub fn run<T: Element>(&self, job: Job<'_, '_, T>) -> Result<()> {
         let prepared = Prepared::new(&job.metric, job.x, job.y)?;
         let job = prepared.apply(job);
@@ -327,19 +356,14 @@ impl Engine {
         match &self.executor {
             Executor::Cpu => cpu::run(Task::new(job, &prepared, monitor, self.cpu_limits())?),
             #[cfg(feature = "gpu")]
-            Executor::Gpu(ctx) => match T::f32_job(job) {
-                Ok(job) => {
-                    let task = Task::new(job, &prepared, monitor, self.gpu_limits())?;
+            Executor::Gpu(ctx) => match ctx.cannot_compute(T::DTYPE) {
+                None => {
+                    let task = Task::new(job, &prepared, monitor, self.gpu_limits(T::DTYPE))?;
                     gpu::run_task(ctx, self.options.kernel, self.options.select_on_device, task)
                 }
-                Err(job) => {
+                Some(why) => {
                     if !self.f64_logged.swap(true, Ordering::Relaxed) {
-                        let offer = if ctx.adapter().shader_f64 { "offers" } else { "does not offer" };
-                        log::info!(
-                            "{} runs on the CPU: the GPU kernels are float32 only ({} {offer} SHADER_F64)",
-                            T::DTYPE,
-                            ctx.adapter().name
-                        );
+                        log::info!("{} runs on the CPU: {why}", T::DTYPE);
                     }
                     cpu::run(Task::new(job, &prepared, monitor, self.cpu_limits())?)
                 }

@@ -1,7 +1,8 @@
-//! Shader portability without a GPU: every kernel, with every metric and every set of override
-//! constants the engine can choose, is parsed and validated by naga, specialised, and
-//! translated to SPIR-V (Vulkan), MSL (Metal), HLSL (DX12) and GLSL (GL), so a shader that one
-//! backend would reject fails here, on Linux, with no adapter at all.
+//! Shader portability without a GPU: every kernel, in f32 and f64, with every metric and every
+//! set of override constants the engine can choose, is parsed and validated by naga,
+//! specialised, and translated to SPIR-V (Vulkan), MSL (Metal), HLSL (DX12) and GLSL (GL),
+//! so a shader that one backend would reject fails here, on Linux, with no adapter at all.
+//! (Float64 modules go to the backends with f64: SPIR-V, HLSL and desktop GLSL.)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -9,19 +10,27 @@ use std::path::{Path, PathBuf};
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
-use pairdist::Metric;
 use pairdist::gpu::{Kernel, SELECT_WGSL, Tuning};
+use pairdist::{Dtype, Metric};
 
 /// Epilogues: shaders run after a kernel on its finished tile, with no overrides.
 const EPILOGUES: [(&str, &str); 1] = [("select", SELECT_WGSL)];
 
-/// The capabilities the kernels may use. They need none beyond core WGSL, which is what keeps
-/// them portable; a kernel that starts using, say, subgroups must add it here on purpose.
-const CAPABILITIES: Capabilities = Capabilities::empty();
+/// The capabilities the kernels may use in `dtype`. They need none beyond core WGSL (and f64
+/// for float64, `wgpu::Features::SHADER_F64`), which is what keeps them portable; a kernel that
+/// starts using, say, subgroups or 64-bit integers must add it here on purpose.
+fn capabilities(dtype: Dtype) -> Capabilities {
+    match dtype {
+        Dtype::F32 => Capabilities::empty(),
+        Dtype::F64 => Capabilities::FLOAT64,
+    }
+}
+
+const DTYPES: [Dtype; 2] = [Dtype::F32, Dtype::F64];
 
 /// Every shape of the tiled kernel the engine can pick: what `Tuning::for_limits` chooses for
-/// a range of devices, the standard shapes, and the 4 × 4 workgroups a small tile cap
-/// (`--max-tile-bytes`) shrinks them to.
+/// a range of devices, the standard shapes, and the 4 × 4 and 2 × 2 workgroups a small tile
+/// cap (`--max-tile-bytes`) shrinks them to.
 fn tunings() -> Vec<Tuning> {
     let mut out: Vec<Tuning> = Vec::new();
     let from_limits = [
@@ -44,11 +53,8 @@ fn tunings() -> Vec<Tuning> {
         },
     ]
     .map(|limits| Tuning::for_limits(&limits));
-    let explicit = [(16, 16, 16), (8, 8, 16), (4, 4, 8), (4, 4, 16), (4, 4, 4)].map(|(wg_x, wg_y, tile_k)| Tuning {
-        wg_x,
-        wg_y,
-        tile_k,
-    });
+    let explicit = [(16, 16, 16), (8, 8, 16), (4, 4, 8), (4, 4, 16), (4, 4, 4), (2, 2, 16)]
+        .map(|(wg_x, wg_y, tile_k)| Tuning { wg_x, wg_y, tile_k });
     for t in from_limits.into_iter().chain(explicit) {
         if !out.contains(&t) {
             out.push(t);
@@ -66,27 +72,29 @@ fn constants(
     metric: Metric,
     weighted: bool,
     tuning: &Tuning,
+    dtype: Dtype,
 ) -> naga::back::PipelineConstants {
     let declared: BTreeSet<&str> = module.overrides.iter().filter_map(|(_, o)| o.name.as_deref()).collect();
     let mut c = naga::back::PipelineConstants::default();
-    for (name, value) in kernel.constants(metric, weighted, tuning) {
+    for (name, value) in kernel.constants(metric, weighted, tuning, dtype) {
         assert!(declared.contains(name), "{}.wgsl does not declare the override {name}", kernel.name());
         c.insert(name.to_string(), value);
     }
     c
 }
 
-fn validate(module: &Module) -> Result<ModuleInfo, Box<naga::WithSpan<naga::valid::ValidationError>>> {
-    Validator::new(ValidationFlags::all(), CAPABILITIES).validate(module).map_err(Box::new)
+fn validate(module: &Module, dtype: Dtype) -> Result<ModuleInfo, Box<naga::WithSpan<naga::valid::ValidationError>>> {
+    Validator::new(ValidationFlags::all(), capabilities(dtype)).validate(module).map_err(Box::new)
 }
 
-/// Parses and validates a kernel's full source; the error names the kernel and the stage.
-fn front_end(kernel: Kernel) -> Result<(String, Module, ModuleInfo), String> {
-    let source = kernel.source();
-    let path = format!("{}.wgsl", kernel.name());
+/// Parses and validates a kernel's full source in `dtype`; the error names the kernel, the
+/// type and the stage.
+fn front_end(kernel: Kernel, dtype: Dtype) -> Result<(String, Module, ModuleInfo), String> {
+    let source = kernel.source(dtype);
+    let path = format!("{}.wgsl ({dtype})", kernel.name());
     let module = naga::front::wgsl::parse_str(&source)
         .map_err(|e| format!("shader {path}: WGSL parse failed:\n{}", e.emit_to_string_with_path(&source, &path)))?;
-    let info = validate(&module).map_err(|e| {
+    let info = validate(&module, dtype).map_err(|e| {
         format!("shader {path}: naga validation failed:\n{}", e.emit_to_string_with_path(&source, &path))
     })?;
     Ok((source, module, info))
@@ -99,23 +107,24 @@ fn every_epilogue_validates_and_translates_to_every_backend() {
         let path = format!("{name}.wgsl");
         let module = naga::front::wgsl::parse_str(source)
             .unwrap_or_else(|e| panic!("shader {path}: {}", e.emit_to_string_with_path(source, &path)));
-        let info = validate(&module)
+        let info = validate(&module, Dtype::F32)
             .unwrap_or_else(|e| panic!("shader {path}: {}", e.emit_to_string_with_path(source, &path)));
-        translate_all(&path, &module, &info, "main", &mut failures);
+        translate_all(&path, &module, &info, "main", Dtype::F32, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
 fn every_kernel_parses_and_validates() {
-    let failures: Vec<String> = Kernel::ALL.iter().filter_map(|&k| front_end(k).err()).collect();
+    let failures: Vec<String> =
+        Kernel::ALL.iter().flat_map(|&k| DTYPES.map(|t| front_end(k, t).err())).flatten().collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
 fn every_kernel_has_the_metric_overrides_and_one_compute_entry_point() {
-    for kernel in Kernel::ALL {
-        let (_, module, _) = front_end(kernel).unwrap_or_else(|e| panic!("{e}"));
+    for (kernel, dtype) in Kernel::ALL.into_iter().flat_map(|k| DTYPES.map(|t| (k, t))) {
+        let (_, module, _) = front_end(kernel, dtype).unwrap_or_else(|e| panic!("{e}"));
         let name = kernel.name();
         for wanted in ["TERM", "FINALIZE"] {
             assert!(
@@ -131,8 +140,16 @@ fn every_kernel_has_the_metric_overrides_and_one_compute_entry_point() {
     }
 }
 
-/// Translates one specialised module with every backend, pushing a message per failure.
-fn translate_all(label: &str, module: &Module, info: &ModuleInfo, entry: &str, failures: &mut Vec<String>) {
+/// Translates one specialised module with every backend that has `dtype`, pushing a message
+/// per failure.
+fn translate_all(
+    label: &str,
+    module: &Module,
+    info: &ModuleInfo,
+    entry: &str,
+    dtype: Dtype,
+    failures: &mut Vec<String>,
+) {
     let mut fail = |backend: &str, err: &dyn std::fmt::Display| {
         failures.push(format!("shader {label}: {backend} translation failed: {err}"));
     };
@@ -146,16 +163,22 @@ fn translate_all(label: &str, module: &Module, info: &ModuleInfo, entry: &str, f
         Err(e) => fail("SPIR-V", &e),
     }
 
+    // Metal and GLSL ES have no f64.
+    let f64 = dtype == Dtype::F64;
+
     // MSL (Metal).
     let msl_options = msl::Options { lang_version: (2, 0), ..msl::Options::default() };
     let msl_pipeline = msl::PipelineOptions {
         entry_point: Some((ShaderStage::Compute, entry.to_string())),
         ..msl::PipelineOptions::default()
     };
-    match msl::write_string(module, info, &msl_options, &msl_pipeline) {
-        Ok((text, _)) if text.contains("kernel") => {}
-        Ok(_) => fail("MSL", &"output has no `kernel` function"),
-        Err(e) => fail("MSL", &e),
+    // (naga's MSL writer panics on f64 rather than returning an error: not called for it.)
+    if !f64 {
+        match msl::write_string(module, info, &msl_options, &msl_pipeline) {
+            Ok((text, _)) if text.contains("kernel") => {}
+            Ok(_) => fail("MSL", &"output has no `kernel` function"),
+            Err(e) => fail("MSL", &e),
+        }
     }
 
     // HLSL (DX12), FXC's shader model 5.1 and DXC's 6.0.
@@ -172,7 +195,12 @@ fn translate_all(label: &str, module: &Module, info: &ModuleInfo, entry: &str, f
     }
 
     // GLSL (GL / GLES): the compute-capable versions.
-    for version in [glsl::Version::new_gles(310), glsl::Version::Desktop(430)] {
+    let versions = if f64 {
+        &[glsl::Version::Desktop(430)][..]
+    } else {
+        &[glsl::Version::new_gles(310), glsl::Version::Desktop(430)]
+    };
+    for &version in versions {
         let glsl_options = glsl::Options { version, ..glsl::Options::default() };
         let glsl_pipeline = glsl::PipelineOptions {
             shader_stage: ShaderStage::Compute,
@@ -202,8 +230,8 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
     let tunings = tunings();
     let mut failures = Vec::new();
     let mut translated = 0;
-    for kernel in Kernel::ALL {
-        let (source, module, info) = match front_end(kernel) {
+    for (kernel, dtype) in Kernel::ALL.into_iter().flat_map(|k| DTYPES.map(|t| (k, t))) {
+        let (source, module, info) = match front_end(kernel, dtype) {
             Ok(parsed) => parsed,
             Err(e) => {
                 failures.push(e);
@@ -211,7 +239,9 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
             }
         };
         let uses_tuning = module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("WG_X"));
-        let kernel_tunings: &[Tuning] = if uses_tuning { &tunings } else { &tunings[..1] };
+        // The f32 tunings as a pipeline in `dtype` takes them (f64: half the TILE_K).
+        let typed: Vec<Tuning> = tunings.iter().map(|t| t.for_dtype(dtype)).collect();
+        let kernel_tunings: &[Tuning] = if uses_tuning { &typed } else { &typed[..1] };
         // Weighted pipelines: the metrics whose weights multiply the terms in the kernel.
         let pipelines = Metric::KERNELS.into_iter().flat_map(|m| {
             let weighted = matches!(m, Metric::Canberra | Metric::Hamming);
@@ -219,10 +249,10 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
         });
         for (metric, weighted) in pipelines {
             for tuning in kernel_tunings {
-                let constants = constants(kernel, &module, metric, weighted, tuning);
+                let constants = constants(kernel, &module, metric, weighted, tuning, dtype);
                 let mut keys: Vec<_> = constants.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 keys.sort();
-                let label = format!("{}.wgsl [{}]", kernel.name(), keys.join(", "));
+                let label = format!("{}.wgsl {dtype} [{}]", kernel.name(), keys.join(", "));
                 for entry in module.entry_points.iter().map(|e| e.name.clone()) {
                     let specialised = naga::back::pipeline_constants::process_overrides(
                         &module,
@@ -244,21 +274,21 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
                         }
                     };
                     // The specialised module must itself be valid (sizes now concrete).
-                    if let Err(e) = validate(&module) {
+                    if let Err(e) = validate(&module, dtype) {
                         failures.push(format!(
                             "shader {label}: specialised module does not validate: {}",
                             e.emit_to_string(&source)
                         ));
                         continue;
                     }
-                    translate_all(&label, &module, &info, &entry, &mut failures);
+                    translate_all(&label, &module, &info, &entry, dtype, &mut failures);
                     translated += 1;
                 }
             }
         }
     }
     assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n\n"));
-    assert!(translated >= Kernel::ALL.len() * Metric::KERNELS.len());
+    assert!(translated >= 2 * Kernel::ALL.len() * Metric::KERNELS.len());
 }
 
 fn shader_dir() -> PathBuf {
@@ -301,13 +331,48 @@ fn every_shader_file_is_a_kernel_and_every_kernel_a_file() {
             )
         });
         assert!(
-            kernel.source().contains(text.trim()),
-            "Kernel::{kernel:?}.source() does not contain {} (wrong include_str! path?)",
+            DTYPES.iter().all(|&t| kernel.source(t).contains(text.trim())),
+            "Kernel::{kernel:?}.source(..) does not contain {} (wrong include_str! path?)",
             file.display()
         );
     }
     for kernel in Kernel::ALL {
         let path = dir.join(format!("{}.wgsl", kernel.name()));
         assert!(path.is_file(), "Kernel::{kernel:?} has no file {}", path.display());
+    }
+}
+
+/// The Vulkan extended instruction set (GLSL.std.450) has no 64-bit Log, Exp or Pow, and WGSL
+/// defines them for f16 and f32 only: a float64 module that called one, even in a branch its
+/// overrides never take, would be invalid SPIR-V that a driver may reject or miscompile. The
+/// f64 kernels use common/f64.wgsl's versions instead; this holds them to it.
+#[test]
+fn float64_kernels_call_no_f64_log_exp_or_pow() {
+    use naga::{Expression, MathFunction as Mf, ScalarKind};
+    for kernel in Kernel::ALL {
+        let (_, module, info) = front_end(kernel, Dtype::F64).unwrap_or_else(|e| panic!("{e}"));
+        let functions = module.functions.iter().map(|(h, f)| (f, &info[h]));
+        let entries = module.entry_points.iter().enumerate().map(|(i, e)| (&e.function, info.get_entry_point(i)));
+        let mut found = Vec::new();
+        for (function, function_info) in functions.chain(entries) {
+            for (handle, expression) in function.expressions.iter() {
+                let Expression::Math { fun, arg, .. } = expression else { continue };
+                if !matches!(fun, Mf::Log | Mf::Log2 | Mf::Exp | Mf::Exp2 | Mf::Pow) {
+                    continue;
+                }
+                let scalar = function_info[*arg].ty.inner_with(&module.types).scalar();
+                if scalar.is_some_and(|s| s.kind == ScalarKind::Float && s.width == 8) {
+                    found.push(format!("{fun:?} in {:?} ({handle:?})", function.name));
+                }
+            }
+        }
+        assert!(found.is_empty(), "{}.wgsl in f64 calls {}", kernel.name(), found.join(", "));
+        // And the test can see such a call: the f32 module's logarithm is the builtin.
+        let (_, module, _) = front_end(kernel, Dtype::F32).unwrap_or_else(|e| panic!("{e}"));
+        let calls_log = module
+            .functions
+            .iter()
+            .any(|(_, f)| f.expressions.iter().any(|(_, e)| matches!(e, Expression::Math { fun: Mf::Log, .. })));
+        assert!(calls_log, "{}.wgsl in f32 has no log: is the test looking in the right place?", kernel.name());
     }
 }

@@ -1,7 +1,7 @@
-// Metric bodies shared by every kernel, selected by override constants that come from the
-// metric's one definition (Metric::definition in src/metric.rs; its scalar twins are
-// Metric::term, Metric::merge and Metric::finalize). The branches fold away when the pipeline
-// is compiled.
+// Metric bodies shared by every kernel, in the element type `real` (common/f32.wgsl or
+// common/f64.wgsl comes first), selected by override constants that come from the metric's
+// one definition (Metric::definition in src/metric.rs; its scalar twins are Metric::term,
+// Metric::merge and Metric::finalize). The branches fold away when the pipeline is compiled.
 //   TERM:     0 = (x - y)^2, 1 = |x - y|, 2 = |x - y|^P, 3 = canberra, 4 = x != y,
 //             5 = Jensen-Shannon                                             (Term::shader_id)
 //   MERGE:    0 = sum, 1 = max                                               (Merge::shader_id)
@@ -23,7 +23,9 @@
 override TERM: u32 = 0u;
 override MERGE: u32 = 0u;
 override FINALIZE: u32 = 0u;
+// The exponent is P + P_LO (48 bits): float64 kernels need more than an f32 override holds.
 override P: f32 = 1.0;
+override P_LO: f32 = 0.0;
 // P when it is a whole number up to 63 (then powers by multiplication), else 0.
 override WHOLE_P: u32 = 0u;
 override WEIGHTED: bool = false;
@@ -37,7 +39,16 @@ struct Params {
     total_dims: u32, // d, all passes together (hamming's mean)
     inf_bits: u32,   // the bits of +inf and of a NaN (WGSL has no such constants, and a
     nan_bits: u32,   // constant expression may not evaluate to one)
-    total_weight: f32, // what hamming's mean divides by: d, or the sum of the weights
+    total_weight: f32, // what hamming's mean divides by: d, or the sum of the weights, as
+    total_weight_lo: f32, // total_weight + total_weight_lo (to 48 bits, for float64 kernels)
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+// The minkowski exponent in the kernel's type.
+fn metric_p() -> real {
+    return real(P) + real(P_LO);
 }
 
 const FLAG_ACCUMULATE: u32 = 1u;
@@ -45,26 +56,26 @@ const FLAG_FINALIZE: u32 = 2u;
 
 // Which lanes are NaN, from ordered comparisons only (both false for NaN, however a driver
 // treats !=; a NaN test by x != x was seen to fail on lavapipe).
-fn metric_is_nan4(x: vec4<f32>) -> vec4<bool> {
-    return !(x >= vec4<f32>(0.0)) & !(x < vec4<f32>(0.0));
+fn metric_is_nan4(x: vec4<real>) -> vec4<bool> {
+    return !(x >= vec4<real>(0.0)) & !(x < vec4<real>(0.0));
 }
 
 // a^e for a >= 0, 0 at 0 and NaN at NaN: pow is exp2(e * log2(a)) on most drivers, which
 // says nothing by contract for 0, and lavapipe's pow turns NaN into a number.
-fn metric_pow4(a: vec4<f32>, e: f32) -> vec4<f32> {
-    let r = select(pow(a, vec4<f32>(e)), vec4<f32>(0.0), a == vec4<f32>(0.0));
+fn metric_pow4(a: vec4<real>, e: real) -> vec4<real> {
+    let r = select(real_pow4(a, e), vec4<real>(0.0), a == vec4<real>(0.0));
     return select(r, a, metric_is_nan4(a));
 }
 
 // |t|^P: for a whole P by repeated squaring, unrolled (the bit tests of the override constant
 // fold away; no loop, since every loop iteration counts against lavapipe's limit, see
 // LOOP_ITERATION_BUDGET), the same products in the same order as the CPU's Simd::powi.
-fn metric_power4(t: vec4<f32>) -> vec4<f32> {
+fn metric_power4(t: vec4<real>) -> vec4<real> {
     let a = abs(t);
     if WHOLE_P == 0u {
-        return metric_pow4(a, P);
+        return metric_pow4(a, metric_p());
     }
-    var r = vec4<f32>(1.0);
+    var r = vec4<real>(1.0);
     var b = a;
     if (WHOLE_P & 1u) != 0u { r = r * b; }
     b = b * b;
@@ -81,46 +92,36 @@ fn metric_power4(t: vec4<f32>) -> vec4<f32> {
 }
 
 // |x - y| / (|x| + |y|), 0 where both are 0 (NaN stays NaN: NaN == 0 is false).
-fn metric_canberra4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+fn metric_canberra4(a: vec4<real>, b: vec4<real>) -> vec4<real> {
     let den = abs(a) + abs(b);
-    return select(abs(a - b) / den, vec4<f32>(0.0), den == vec4<f32>(0.0));
+    return select(abs(a - b) / den, vec4<real>(0.0), den == vec4<real>(0.0));
 }
 
 // x ln x, 0 at 0.
-fn metric_x_ln_x4(x: vec4<f32>) -> vec4<f32> {
-    return select(x * log(x), vec4<f32>(0.0), x == vec4<f32>(0.0));
+fn metric_x_ln_x4(x: vec4<real>) -> vec4<real> {
+    return select(x * real_log4(x), vec4<real>(0.0), x == vec4<real>(0.0));
 }
 
 // The Jensen-Shannon term of probabilities p and q (twin of metric::jensen_shannon):
 // m g(t), m = (p + q) / 2, t = (p - q) / (p + q), g(t) = (1 + t) ln(1 + t) + (1 - t) ln(1 - t),
 // summed as its series t^2 (1 + t^2/6 + t^4/15 + ...) for |t| <= 1/2, where the two logarithms
 // would cancel; +inf if either is negative; 0 if neither is positive.
-fn metric_js4(p: vec4<f32>, q: vec4<f32>) -> vec4<f32> {
-    let zero = vec4<f32>(0.0);
+fn metric_js4(p: vec4<real>, q: vec4<real>) -> vec4<real> {
+    let zero = vec4<real>(0.0);
     let sum = p + q;
     let t = (p - q) / sum;
     let t2 = t * t;
-    var s = vec4<f32>(1.0 / 190.0);
-    s = s * t2 + vec4<f32>(1.0 / 153.0);
-    s = s * t2 + vec4<f32>(1.0 / 120.0);
-    s = s * t2 + vec4<f32>(1.0 / 91.0);
-    s = s * t2 + vec4<f32>(1.0 / 66.0);
-    s = s * t2 + vec4<f32>(1.0 / 45.0);
-    s = s * t2 + vec4<f32>(1.0 / 28.0);
-    s = s * t2 + vec4<f32>(1.0 / 15.0);
-    s = s * t2 + vec4<f32>(1.0 / 6.0);
-    s = s * t2 + vec4<f32>(1.0);
-    let series = s * t2;
-    let closed = metric_x_ln_x4(vec4<f32>(1.0) + t) + metric_x_ln_x4(vec4<f32>(1.0) - t);
-    let g = select(closed, series, abs(t) <= vec4<f32>(0.5));
+    let series = real_js_series4(t2) * t2;
+    let closed = metric_x_ln_x4(vec4<real>(1.0) + t) + metric_x_ln_x4(vec4<real>(1.0) - t);
+    let g = select(closed, series, abs(t) <= vec4<real>(0.5));
     var v = 0.5 * sum * g;
     // NaN where either is NaN (log's NaN is not to be trusted), unless neither is positive.
     v = select(v, sum, metric_is_nan4(p) | metric_is_nan4(q));
     v = select(v, zero, !(p > zero) & !(q > zero));
-    return select(v, vec4<f32>(bitcast<f32>(params.inf_bits)), (p < zero) | (q < zero));
+    return select(v, vec4<real>(real(bitcast<f32>(params.inf_bits))), (p < zero) | (q < zero));
 }
 
-fn metric_term4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+fn metric_term4(a: vec4<real>, b: vec4<real>) -> vec4<real> {
     let t = a - b;
     switch TERM {
         case 1u: {
@@ -133,7 +134,7 @@ fn metric_term4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
             return metric_canberra4(a, b);
         }
         case 4u: {
-            return select(vec4<f32>(1.0), vec4<f32>(0.0), a == b);
+            return select(vec4<real>(1.0), vec4<real>(0.0), a == b);
         }
         case 5u: {
             return metric_js4(a, b);
@@ -146,42 +147,42 @@ fn metric_term4(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
 
 // The term of a dimension of weight w: metric_term4 itself unless WEIGHTED (w unused), else
 // times w (for hamming, w where a != b: the same value without the product).
-fn metric_weighted_term4(a: vec4<f32>, b: vec4<f32>, w: f32) -> vec4<f32> {
+fn metric_weighted_term4(a: vec4<real>, b: vec4<real>, w: real) -> vec4<real> {
     if WEIGHTED {
         if TERM == 4u {
-            return select(vec4<f32>(w), vec4<f32>(0.0), a == b);
+            return select(vec4<real>(w), vec4<real>(0.0), a == b);
         }
         return w * metric_term4(a, b);
     }
     return metric_term4(a, b);
 }
 
-fn metric_weighted_term(a: f32, b: f32, w: f32) -> f32 {
-    return metric_weighted_term4(vec4<f32>(a), vec4<f32>(b), w).x;
+fn metric_weighted_term(a: real, b: real, w: real) -> real {
+    return metric_weighted_term4(vec4<real>(a), vec4<real>(b), w).x;
 }
 
 // Adds one term (or a partial result) to an accumulator.
-fn metric_merge(acc: f32, t: f32) -> f32 {
+fn metric_merge(acc: real, t: real) -> real {
     if MERGE == 1u {
         return select(acc, t, t > acc);
     }
     return acc + t;
 }
 
-fn metric_merge4(acc: vec4<f32>, t: vec4<f32>) -> vec4<f32> {
+fn metric_merge4(acc: vec4<real>, t: vec4<real>) -> vec4<real> {
     if MERGE == 1u {
         return select(acc, t, t > acc);
     }
     return acc + t;
 }
 
-fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
+fn metric_finalize4(acc: vec4<real>) -> vec4<real> {
     // SciPy's values for points of no dimensions: norms 0/0 (cosine), sums 0 (jensenshannon).
     if params.total_dims == 0u && FINALIZE == 3u {
-        return vec4<f32>(bitcast<f32>(params.nan_bits));
+        return vec4<real>(real(bitcast<f32>(params.nan_bits)));
     }
     if params.total_dims == 0u && FINALIZE == 4u {
-        return vec4<f32>(bitcast<f32>(params.inf_bits));
+        return vec4<real>(real(bitcast<f32>(params.inf_bits)));
     }
     switch FINALIZE {
         case 1u: {
@@ -192,7 +193,7 @@ fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
         }
         case 3u: {
             let half = 0.5 * acc;
-            return select(half, vec4<f32>(2.0), half > vec4<f32>(2.0));
+            return select(half, vec4<real>(2.0), half > vec4<real>(2.0));
         }
         case 4u: {
             return sqrt(0.5 * acc);
@@ -200,10 +201,11 @@ fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
         case 5u: {
             // NaN where the total weight is 0 (no dimensions, or weights all zero), as SciPy's
             // 0/0, whatever the driver makes of a division by zero.
-            if params.total_weight == 0.0 {
-                return vec4<f32>(bitcast<f32>(params.nan_bits));
+            let total = real(params.total_weight) + real(params.total_weight_lo);
+            if total == 0.0 {
+                return vec4<real>(real(bitcast<f32>(params.nan_bits)));
             }
-            return acc / params.total_weight;
+            return acc / total;
         }
         default: {
             return acc;
@@ -212,16 +214,16 @@ fn metric_finalize4(acc: vec4<f32>) -> vec4<f32> {
 }
 
 // acc^(1/P).
-fn metric_root4(acc: vec4<f32>) -> vec4<f32> {
-    return metric_pow4(acc, 1.0 / P);
+fn metric_root4(acc: vec4<real>) -> vec4<real> {
+    return metric_pow4(acc, 1.0 / metric_p());
 }
 
-fn metric_finalize(acc: f32) -> f32 {
-    return metric_finalize4(vec4<f32>(acc)).x;
+fn metric_finalize(acc: real) -> real {
+    return metric_finalize4(vec4<real>(acc)).x;
 }
 
 // Combines a finished partial sum with earlier passes and finalizes it on the last pass.
-fn metric_store(partial: f32, previous: f32, flags: u32) -> f32 {
+fn metric_store(partial: real, previous: real, flags: u32) -> real {
     var v = partial;
     if (flags & FLAG_ACCUMULATE) != 0u {
         v = metric_merge(previous, partial);
@@ -233,7 +235,7 @@ fn metric_store(partial: f32, previous: f32, flags: u32) -> f32 {
 }
 
 // metric_store for four adjacent outputs at once.
-fn metric_store4(partial: vec4<f32>, previous: vec4<f32>, flags: u32) -> vec4<f32> {
+fn metric_store4(partial: vec4<real>, previous: vec4<real>, flags: u32) -> vec4<real> {
     var v = partial;
     if (flags & FLAG_ACCUMULATE) != 0u {
         v = metric_merge4(previous, partial);

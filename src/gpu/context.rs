@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::executor::SlotPool;
 use super::shaders::{Kernel, SELECT_WGSL, Tuning, TuningOrigin};
+use crate::element::Dtype;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::plan::PlanLimits;
@@ -47,8 +48,8 @@ pub struct AdapterSummary {
     /// Whether the adapter offers GPU timestamp queries (`wgpu::Features::TIMESTAMP_QUERY`):
     /// benchmarks then time the compute phase on the device's clock.
     pub timestamp_query: bool,
-    /// Whether shaders may compute in f64 (`wgpu::Features::SHADER_F64`). pairdist's kernels
-    /// are f32 for now: float64 work runs on the CPU whatever this says.
+    /// Whether shaders may compute in f64 (`wgpu::Features::SHADER_F64`): float64 work then
+    /// runs on this adapter, in f64; elsewhere it runs on the CPU.
     pub shader_f64: bool,
     /// Why pairdist cannot run on this adapter (`None` when it can): for example an OpenGL
     /// context older than 4.3, which has no compute shaders. Such adapters are listed by
@@ -198,8 +199,9 @@ fn choose_adapter(name: Option<&str>) -> Result<wgpu::Adapter> {
 /// Shared slot where asynchronous device errors (uncaptured errors, device loss) land.
 type ErrorSlot = Arc<Mutex<Option<String>>>;
 
-/// What a compiled pipeline depends on: kernel, metric, weighted terms or not, tuning.
-type PipelineKey = (Kernel, Metric, bool, Tuning);
+/// What a compiled pipeline depends on: kernel, element type, metric, weighted terms or not,
+/// tuning (the float32 one; a float64 pipeline derives its own from it).
+type PipelineKey = (Kernel, Dtype, Metric, bool, Tuning);
 
 /// Instance, adapter, device, queue and cached pipelines.
 pub struct GpuContext {
@@ -211,9 +213,9 @@ pub struct GpuContext {
     tuning_origin: TuningOrigin,
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
-    modules: Mutex<HashMap<Kernel, Arc<wgpu::ShaderModule>>>,
-    /// Keyed by kernel, metric, whether the terms are weighted, and tuning (so that the tuner
-    /// can go back and forth between candidates).
+    modules: Mutex<HashMap<(Kernel, Dtype), Arc<wgpu::ShaderModule>>>,
+    /// Keyed by kernel, element type, metric, whether the terms are weighted, and tuning (so
+    /// that the tuner can go back and forth between candidates).
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
     /// The k-nearest epilogue (shaders/select.wgsl), compiled on first use.
     select: Mutex<Option<Arc<wgpu::ComputePipeline>>>,
@@ -232,9 +234,10 @@ impl GpuContext {
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("pairdist"),
-            // Timestamps time benchmark phases on the device's clock; asked for only where
-            // offered, since requesting a missing feature fails the device.
-            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
+            // Timestamps time benchmark phases on the device's clock, and SHADER_F64 lets
+            // float64 kernels run; each asked for only where offered, since requesting a
+            // missing feature fails the device.
+            required_features: adapter.features() & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F64),
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -321,7 +324,24 @@ impl GpuContext {
     /// Drops the pipelines compiled for tunings other than the current one.
     pub(crate) fn drop_other_pipelines(&mut self) {
         let tuning = self.tuning;
-        self.pipelines.get_mut().unwrap_or_else(|p| p.into_inner()).retain(|(_, _, _, t), _| *t == tuning);
+        self.pipelines.get_mut().unwrap_or_else(|p| p.into_inner()).retain(|(_, _, _, _, t), _| *t == tuning);
+    }
+
+    /// Why this device cannot run kernels in `dtype`, if it cannot: float64 needs
+    /// `SHADER_F64`, and the float64 shape of the tiled kernel within the device's limits.
+    pub(crate) fn cannot_compute(&self, dtype: Dtype) -> Option<String> {
+        match dtype {
+            Dtype::F32 => None,
+            Dtype::F64 if !self.device.features().contains(wgpu::Features::SHADER_F64) => {
+                Some(format!("{} does not offer SHADER_F64", self.summary.name))
+            }
+            Dtype::F64 if !self.tuning.for_dtype(dtype).fits_in(dtype, &self.limits) => Some(format!(
+                "the float64 tiled kernel ({}) does not fit {}'s limits",
+                self.tuning.for_dtype(dtype),
+                self.summary.name
+            )),
+            Dtype::F64 => None,
+        }
     }
 
     /// Whether the device was opened with `TIMESTAMP_QUERY` (the adapter offers it).
@@ -377,22 +397,26 @@ impl GpuContext {
         Ok(pipeline)
     }
 
-    /// Halves the tiled kernel's workgroup (down to 4 × 4 invocations) until one block of f32
+    /// Halves the tiled kernel's workgroup (down to 2 × 2 invocations) until one block of
     /// outputs fits in `max_tile_bytes` and two slots of one block (with a few dimensions) fit
     /// in `memory_budget`, so small caps (`--max-tile-bytes 4KiB`, `--memory-budget 64KiB`)
-    /// give small tiles instead of an error.
+    /// give small tiles instead of an error. Outputs count in the widest type the device
+    /// computes in (f64 where it offers SHADER_F64), since both share the workgroup's shape.
     pub(crate) fn fit_tuning(&mut self, max_tile_bytes: Option<u64>, memory_budget: u64) {
+        let size = if self.device.features().contains(wgpu::Features::SHADER_F64) { 8 } else { 4 };
         let too_big = |t: &Tuning| {
             let (rows, cols) = Kernel::Tiled.block(t);
             let (rows, cols) = (rows as u64, cols as u64);
-            let block_bytes = 4 * rows * cols;
+            let block_bytes = size * rows * cols;
             // Two slots of: 4 dimensions of the block's rows of X and Y, the output and its
             // staging copy (see `Shrink::of` in plan.rs).
-            let footprint = 2 * 4 * (4 * (rows + cols) + 2 * rows * cols);
+            let footprint = 2 * size * (4 * (rows + cols) + 2 * rows * cols);
             block_bytes > max_tile_bytes.unwrap_or(u64::MAX) || footprint > memory_budget
         };
         let mut tuning = self.tuning;
-        while too_big(&tuning) && tuning.wg_x > 4 && tuning.wg_y > 4 {
+        // Down to 2 × 2 invocations: a block of 16 × 16 f64 outputs is 2 KiB, within the
+        // smallest cap (MIN_TILE_BYTES, 4 KiB) halved for f64 (`PlanLimits::for_element`).
+        while too_big(&tuning) && tuning.wg_x > 2 && tuning.wg_y > 2 {
             tuning.wg_x /= 2;
             tuning.wg_y /= 2;
         }
@@ -402,8 +426,9 @@ impl GpuContext {
         log::debug!("tiled kernel tuning for these caps: {:?}", self.tuning);
     }
 
-    /// Limits for the planner, for `kernel`, within `memory_budget` bytes of tile buffers.
-    pub(crate) fn plan_limits(&self, kernel: Kernel, memory_budget: u64) -> PlanLimits {
+    /// Limits for the planner, for `kernel` computing in `dtype`, within `memory_budget` bytes
+    /// of tile buffers (counted in f32 elements: `PlanLimits::for_element` scales them).
+    pub(crate) fn plan_limits(&self, kernel: Kernel, memory_budget: u64, dtype: Dtype) -> PlanLimits {
         PlanLimits {
             max_binding_bytes: self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size),
             max_workgroups_per_dim: self.limits.max_compute_workgroups_per_dimension,
@@ -412,7 +437,7 @@ impl GpuContext {
             slots: 2,
             max_pair_dims_per_pass: MAX_PAIR_DIMS_PER_PASS,
             split_dims: true,
-            max_dims_per_pass: kernel.max_dims_per_pass(&self.tuning),
+            max_dims_per_pass: kernel.max_dims_per_pass(&self.tuning.for_dtype(dtype)),
         }
     }
 
@@ -438,22 +463,27 @@ impl GpuContext {
         }
     }
 
-    /// The compiled pipeline for `kernel` and `metric`, with its terms `weighted` or not,
-    /// compiled on first use and cached.
+    /// The compiled pipeline for `kernel` computing in `dtype` and `metric`, with its terms
+    /// `weighted` or not, compiled on first use and cached.
     pub(crate) fn pipeline(
         &self,
         kernel: Kernel,
+        dtype: Dtype,
         metric: Metric,
         weighted: bool,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (kernel, metric, weighted, self.tuning);
+        let key = (kernel, dtype, metric, weighted, self.tuning);
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
-        let module = self.module(kernel)?;
-        let constants = kernel.constants(metric, weighted, &self.tuning);
-        let pipeline = self.scoped(&format!("compiling the {} kernel", kernel.name()), || {
+        if let Some(why) = self.cannot_compute(dtype) {
+            return Err(Error::Gpu(format!("cannot compute in {dtype} on this device: {why}")));
+        }
+        let module = self.module(kernel, dtype)?;
+        let constants = kernel.constants(metric, weighted, &self.tuning.for_dtype(dtype), dtype);
+        let what = format!("compiling the {} kernel ({dtype})", kernel.name());
+        let pipeline = self.scoped(&what, || {
             self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(kernel.name()),
                 layout: Some(&self.pipeline_layout),
@@ -471,12 +501,12 @@ impl GpuContext {
         Ok(pipeline)
     }
 
-    fn module(&self, kernel: Kernel) -> Result<Arc<wgpu::ShaderModule>> {
+    fn module(&self, kernel: Kernel, dtype: Dtype) -> Result<Arc<wgpu::ShaderModule>> {
         let mut cache = self.modules.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(m) = cache.get(&kernel) {
+        if let Some(m) = cache.get(&(kernel, dtype)) {
             return Ok(m.clone());
         }
-        let source = kernel.source();
+        let source = kernel.source(dtype);
         let module = self.scoped(&format!("loading shaders/{}.wgsl", kernel.name()), || {
             self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(kernel.name()),
@@ -484,7 +514,7 @@ impl GpuContext {
             })
         })?;
         let module = Arc::new(module);
-        cache.insert(kernel, module.clone());
+        cache.insert((kernel, dtype), module.clone());
         Ok(module)
     }
 }

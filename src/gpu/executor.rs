@@ -1,7 +1,8 @@
 //! The GPU executor: walks a plan's tiles with two slots of device buffers, so that while
 //! the device computes one tile the host uploads the next and reads back the one before.
 //!
-//! Per tile: pack the rows of X and Y it needs (any strides) into contiguous f32, upload,
+//! Per tile: pack the rows of X and Y it needs (any strides) into contiguous values of the
+//! job's element type (f32, or f64 where the device offers SHADER_F64), upload,
 //! dispatch one pass per chunk of `d` (accumulating in the output buffer), copy the result to
 //! a mappable staging buffer, and map it. A slot's previous tile is drained into the sink
 //! just before the slot is reused, so tiles reach the sink in plan order.
@@ -14,6 +15,7 @@ use ndarray::{ArrayView2, s};
 use super::context::{GpuContext, POLL_TIMEOUT};
 use super::shaders::{Kernel, select_span};
 use crate::answer::TopK;
+use crate::element::{Dtype, Element};
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::monitor::Monitor;
@@ -33,6 +35,8 @@ struct Params {
     inf_bits: u32,
     nan_bits: u32,
     total_weight: f32,
+    total_weight_lo: f32,
+    pad: [u32; 3],
 }
 
 const FLAG_ACCUMULATE: u32 = 1;
@@ -135,8 +139,10 @@ struct Sizes {
 }
 
 impl Sizes {
-    fn for_plan(plan: &Plan) -> Sizes {
-        let bytes = |a: usize, b: usize| ((a * b) as u64 * 4).max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
+    /// The buffers of `plan`'s tiles in `dtype`.
+    fn for_plan(plan: &Plan, dtype: Dtype) -> Sizes {
+        let size = dtype.size() as u64;
+        let bytes = |a: usize, b: usize| ((a * b) as u64 * size).max(MIN_BUFFER).next_multiple_of(MIN_BUFFER);
         Sizes {
             x: bytes(plan.tile_rows, plan.tile_dims),
             y: bytes(plan.tile_cols, plan.tile_dims),
@@ -160,9 +166,9 @@ pub(crate) struct SlotPool(std::sync::Mutex<Vec<Slot>>);
 const POOL_SLOTS: usize = 2;
 
 impl SlotPool {
-    /// A slot big enough for `plan`: a pooled one if any fits, else a new one.
-    pub(super) fn take(&self, ctx: &GpuContext, plan: &Plan, index: usize) -> Result<Slot> {
-        let need = Sizes::for_plan(plan);
+    /// A slot big enough for `plan` in `dtype`: a pooled one if any fits, else a new one.
+    pub(super) fn take(&self, ctx: &GpuContext, plan: &Plan, dtype: Dtype, index: usize) -> Result<Slot> {
+        let need = Sizes::for_plan(plan, dtype);
         let pooled = {
             let mut pool = self.0.lock().unwrap_or_else(|p| p.into_inner());
             pool.iter().position(|s| s.sizes.holds(&need)).map(|i| pool.swap_remove(i))
@@ -194,8 +200,8 @@ struct InFlight {
 
 /// Buffers are at least this large (zero-sized bindings are invalid), and a multiple of it:
 /// the tiled kernel binds them as arrays of vec4, which only reach the last values of a
-/// buffer whose size is a multiple of 16 bytes.
-const MIN_BUFFER: u64 = 16;
+/// buffer whose size is a multiple of 16 bytes (f32), 32 bytes (f64).
+const MIN_BUFFER: u64 = 32;
 
 impl Slot {
     fn new(ctx: &GpuContext, sizes: Sizes, index: usize) -> Result<Slot> {
@@ -250,8 +256,8 @@ impl Slot {
     }
 }
 
-/// Copies `rows × dims` of `a` into `buf` as contiguous f32 (any input strides).
-fn pack(a: &ArrayView2<f32>, rows: &Range<usize>, dims: &Range<usize>, buf: &mut Vec<f32>) {
+/// Copies `rows × dims` of `a` into `buf` as contiguous values (any input strides).
+fn pack<T: Element>(a: &ArrayView2<T>, rows: &Range<usize>, dims: &Range<usize>, buf: &mut Vec<T>) {
     buf.clear();
     let part = a.slice(s![rows.clone(), dims.clone()]);
     match part.as_slice() {
@@ -261,7 +267,7 @@ fn pack(a: &ArrayView2<f32>, rows: &Range<usize>, dims: &Range<usize>, buf: &mut
 }
 
 /// Uploads packed values (nothing to do for d = 0).
-fn upload(ctx: &GpuContext, buffer: &wgpu::Buffer, host: &[f32]) {
+fn upload<T: Element>(ctx: &GpuContext, buffer: &wgpu::Buffer, host: &[T]) {
     if !host.is_empty() {
         ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(host));
     }
@@ -269,10 +275,10 @@ fn upload(ctx: &GpuContext, buffer: &wgpu::Buffer, host: &[f32]) {
 
 /// One GPU computation: which kernel, on which inputs, with which metric and plan.
 #[derive(Clone, Copy)]
-pub(crate) struct Job<'a> {
+pub(crate) struct Job<'a, T: Element> {
     pub kernel: Kernel,
-    pub x: ArrayView2<'a, f32>,
-    pub y: ArrayView2<'a, f32>,
+    pub x: ArrayView2<'a, T>,
+    pub y: ArrayView2<'a, T>,
     pub metric: Metric,
     /// The weights of the metric's terms (canberra, hamming), of all `d` dimensions.
     pub weights: Option<&'a TermWeights>,
@@ -296,25 +302,29 @@ pub(crate) enum Epilogue {
     Select { k: usize, skip_diag: bool },
 }
 
-/// Where finished tiles go: distances into a sink, or candidates into per-row lists.
-pub(crate) enum Output<'s> {
-    Tiles(&'s mut dyn Sink),
-    Candidates(&'s mut [TopK]),
+/// Where finished tiles go: distances into a sink, or candidates into per-row lists (the
+/// select epilogue is f32 only).
+pub(crate) enum Output<'s, T: Element> {
+    Tiles(&'s mut dyn Sink<T>),
+    Candidates(&'s mut [TopK<T>]),
 }
 
 /// Runs `job`, handing finished tiles (or their candidates) to `output` in plan order. Two
 /// slots overlap the work: while the device computes one tile, the host uploads the next and
 /// reads back the one before. (`gpu::phases` runs the same steps one after another, timed.)
-pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> {
+pub(crate) fn run<T: Element>(ctx: &GpuContext, job: Job<T>, mut output: Output<T>) -> Result<()> {
     let Job { kernel, x, y, metric, weights, plan, epilogue, monitor, row0, col0 } = job;
     ctx.check_async_error()?;
-    let weights = weights.map(TermWeights::for_kernel::<f32>);
-    let pipeline = ctx.pipeline(kernel, metric, weights.is_some())?;
+    let weights = weights.map(TermWeights::for_kernel::<T>);
+    let pipeline = ctx.pipeline(kernel, T::DTYPE, metric, weights.is_some())?;
     let select = match epilogue {
         Epilogue::Store => None,
+        Epilogue::Select { .. } if T::DTYPE != Dtype::F32 => {
+            return Err(Error::Internal("the select epilogue reads f32 distances only".into()));
+        }
         Epilogue::Select { k, skip_diag } => Some((k, skip_diag, ctx.select_pipeline()?)),
     };
-    let mut slots = [ctx.slot_pool.take(ctx, plan, 0)?, ctx.slot_pool.take(ctx, plan, 1)?];
+    let mut slots = [ctx.slot_pool.take(ctx, plan, T::DTYPE, 0)?, ctx.slot_pool.take(ctx, plan, T::DTYPE, 1)?];
     let mut host = Vec::new();
     let mut count = 0usize;
 
@@ -343,7 +353,7 @@ pub(crate) fn run(ctx: &GpuContext, job: Job, mut output: Output) -> Result<()> 
                     let at = (row0 + tile.rows.start, col0 + tile.cols.start);
                     encode_select(ctx, &mut encoder, select_pipeline, slot, &tile, (*k, *skip_diag), at)
                 }
-                None => encode_copy(&mut encoder, slot, &tile),
+                None => encode_copy(&mut encoder, slot, &tile, T::DTYPE),
             };
             let submission = ctx.queue.submit([encoder.finish()]);
             slot.map_in_flight(tile.clone(), readback, submission);
@@ -373,14 +383,14 @@ pub(super) struct Readback {
 /// Uploads the rows of X and Y that `tile` needs for `dims`, and the weights of `dims` if
 /// there are any (what the slot does not hold already), and the pass's parameters; `chunk`
 /// counts the chunks of `d` (0 first).
-pub(super) fn stage(
+pub(super) fn stage<T: Element>(
     ctx: &GpuContext,
     slot: &mut Slot,
-    (x, y, weights): (&ArrayView2<f32>, &ArrayView2<f32>, Option<&KernelWeights<f32>>),
+    (x, y, weights): (&ArrayView2<T>, &ArrayView2<T>, Option<&KernelWeights<T>>),
     tile: &Tile,
     dims: &Range<usize>,
     chunk: usize,
-    host: &mut Vec<f32>,
+    host: &mut Vec<T>,
 ) {
     let want_x = Some((tile.rows.clone(), dims.clone()));
     if slot.loaded_x != want_x {
@@ -401,6 +411,8 @@ pub(super) fn stage(
         slot.loaded_w = Some(dims.clone());
     }
     let last = dims.end == x.ncols();
+    let total_weight = total_weight(weights.map(|w| w.total), x.ncols());
+    let (total_weight, total_weight_lo) = super::shaders::split_f64(total_weight, T::DTYPE);
     let params = Params {
         rows: tile.rows.len() as u32,
         cols: tile.cols.len() as u32,
@@ -409,7 +421,9 @@ pub(super) fn stage(
         total_dims: x.ncols() as u32,
         inf_bits: f32::INFINITY.to_bits(),
         nan_bits: f32::NAN.to_bits(),
-        total_weight: total_weight(weights.map(|w| w.total), x.ncols()) as f32,
+        total_weight: total_weight as f32,
+        total_weight_lo: total_weight_lo as f32,
+        pad: [0; 3],
     };
     ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
 }
@@ -435,9 +449,9 @@ pub(super) fn encode_distances(
     );
 }
 
-/// Records the copy of `tile`'s distances to the slot's mappable buffer.
-pub(super) fn encode_copy(encoder: &mut wgpu::CommandEncoder, slot: &Slot, tile: &Tile) -> Readback {
-    let bytes = tile.len() as u64 * 4;
+/// Records the copy of `tile`'s distances, in `dtype`, to the slot's mappable buffer.
+pub(super) fn encode_copy(encoder: &mut wgpu::CommandEncoder, slot: &Slot, tile: &Tile, dtype: Dtype) -> Readback {
+    let bytes = tile.len() as u64 * dtype.size() as u64;
     encoder.copy_buffer_to_buffer(&slot.out, 0, &slot.staging, 0, bytes);
     Readback { bytes, candidates: None }
 }
@@ -511,7 +525,7 @@ impl Slot {
 
 /// Waits for the slot's tile, if any, and hands it (its distances or its candidates) to
 /// `output`.
-pub(super) fn drain(ctx: &GpuContext, slot: &mut Slot, output: &mut Output) -> Result<()> {
+pub(super) fn drain<T: Element>(ctx: &GpuContext, slot: &mut Slot, output: &mut Output<T>) -> Result<()> {
     let Some(f) = slot.in_flight.take() else { return Ok(()) };
     ctx.device
         .poll(wgpu::PollType::Wait { submission_index: Some(f.submission), timeout: Some(POLL_TIMEOUT) })
@@ -530,7 +544,7 @@ pub(super) fn drain(ctx: &GpuContext, slot: &mut Slot, output: &mut Output) -> R
             staging.slice(..f.bytes).get_mapped_range().map_err(|e| Error::Gpu(format!("reading back a tile: {e}")))?;
         match (output, f.candidates) {
             (Output::Tiles(sink), None) => {
-                let values: &[f32] = bytemuck::cast_slice(&view);
+                let values: &[T] = bytemuck::cast_slice(&view);
                 let values = ArrayView2::from_shape((f.tile.rows.len(), f.tile.cols.len()), values)
                     .expect("staging holds exactly one tile");
                 sink.accept(&f.tile, values)
@@ -540,7 +554,7 @@ pub(super) fn drain(ctx: &GpuContext, slot: &mut Slot, output: &mut Output) -> R
                 for (r, row) in pairs.chunks_exact(per_row * k).enumerate() {
                     let list = &mut lists[f.tile.rows.start + r];
                     for &[key, col] in row.iter().filter(|c| c[1] != NO_CANDIDATE) {
-                        list.offer(f32::from_bits(key), i64::from(col));
+                        list.offer(T::from_f64(f32::from_bits(key).into()), i64::from(col));
                     }
                 }
                 Ok(())

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::context::{GpuContext, POLL_TIMEOUT};
 use super::executor::{Job, Output, drain, encode_copy, encode_distances, stage};
+use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::sink::Sink;
 use crate::weights::TermWeights;
@@ -153,13 +154,13 @@ impl GpuStopwatch {
 /// Runs `job`'s distances into `sink`, each phase of each tile waited for and timed: the
 /// compute passes on the device's clock where it has timestamp queries (and every pass gave
 /// a valid pair), on the host's otherwise; `GpuPhases::clock` says which.
-pub(crate) fn run_phased(ctx: &GpuContext, job: Job, sink: &mut dyn Sink) -> Result<GpuPhases> {
+pub(crate) fn run_phased<T: Element>(ctx: &GpuContext, job: Job<T>, sink: &mut dyn Sink<T>) -> Result<GpuPhases> {
     let Job { kernel, x, y, metric, weights, plan, .. } = job;
     ctx.check_async_error()?;
-    let weights = weights.map(TermWeights::for_kernel::<f32>);
-    let pipeline = ctx.pipeline(kernel, metric, weights.is_some())?;
+    let weights = weights.map(TermWeights::for_kernel::<T>);
+    let pipeline = ctx.pipeline(kernel, T::DTYPE, metric, weights.is_some())?;
     let stopwatch = GpuStopwatch::new(ctx)?;
-    let mut slot = ctx.slot_pool.take(ctx, plan, 0)?;
+    let mut slot = ctx.slot_pool.take(ctx, plan, T::DTYPE, 0)?;
     let mut output = Output::Tiles(sink);
     let (mut host, mut phases) = (Vec::new(), GpuPhases::default());
     // The device's sum of pass times, while every pass has given one.
@@ -193,7 +194,7 @@ pub(crate) fn run_phased(ctx: &GpuContext, job: Job, sink: &mut dyn Sink) -> Res
         let start = Instant::now();
         let mut encoder =
             ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
-        let readback = encode_copy(&mut encoder, &slot, &tile);
+        let readback = encode_copy(&mut encoder, &slot, &tile, T::DTYPE);
         let submission = ctx.queue.submit([encoder.finish()]);
         slot.map_in_flight(tile, readback, submission);
         drain(ctx, &mut slot, &mut output)?;

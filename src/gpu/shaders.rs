@@ -1,6 +1,7 @@
 //! The WGSL sources, read from `shaders/` at compile time and composed with the shared
 //! snippets they need. Kernels are specialised with override constants, not string templates.
 
+use crate::element::Dtype;
 use crate::metric::{Metric, Term};
 use crate::plan::MAX_DIMS_PER_PASS;
 
@@ -14,6 +15,14 @@ pub enum Kernel {
 }
 
 const METRIC_WGSL: &str = include_str!("../../shaders/common/metric.wgsl");
+
+/// The element type's prelude: `alias real`, and the logarithm and power in that type.
+fn real_wgsl(dtype: Dtype) -> &'static str {
+    match dtype {
+        Dtype::F32 => include_str!("../../shaders/common/f32.wgsl"),
+        Dtype::F64 => include_str!("../../shaders/common/f64.wgsl"),
+    }
+}
 
 /// The k-nearest epilogue: reduces a tile of distances to the best candidates of each span
 /// of each row (see the file's header).
@@ -48,9 +57,17 @@ impl Kernel {
         }
     }
 
-    /// The complete WGSL module: shared snippets, then the kernel.
-    pub fn source(self) -> String {
-        format!("{METRIC_WGSL}\n{}", self.body())
+    /// The complete WGSL module computing in `dtype`: the element type's prelude, the shared
+    /// metric snippets, then the kernel. A float64 module needs `wgpu::Features::SHADER_F64`.
+    ///
+    /// ```
+    /// use pairdist::Dtype;
+    /// use pairdist::gpu::Kernel;
+    /// assert!(Kernel::Tiled.source(Dtype::F32).contains("alias real = f32;"));
+    /// assert!(Kernel::Tiled.source(Dtype::F64).contains("alias real = f64;"));
+    /// ```
+    pub fn source(self, dtype: Dtype) -> String {
+        format!("{}\n{METRIC_WGSL}\n{}", real_wgsl(dtype), self.body())
     }
 
     /// Outputs one workgroup computes, as (rows, cols), for the given override constants.
@@ -63,16 +80,21 @@ impl Kernel {
 
     /// The override constants of this kernel's pipeline for `metric` and `tuning`: the
     /// metric's term and final step ([`Metric::definition`]), whether its terms are `weighted`
-    /// inside the kernel (canberra's and hamming's weights), and the tiled kernel's shape.
-    pub fn constants(self, metric: Metric, weighted: bool, tuning: &Tuning) -> Vec<(&'static str, f64)> {
+    /// inside the kernel (canberra's and hamming's weights), and the tiled kernel's shape
+    /// (give the tuning for the pipeline's element type, [`Tuning::for_dtype`]). A float64
+    /// pipeline takes the exponent as `P + P_LO`, two f32 overrides.
+    pub fn constants(self, metric: Metric, weighted: bool, tuning: &Tuning, dtype: Dtype) -> Vec<(&'static str, f64)> {
         let def = metric.definition();
+        // Only the power term and root read P; wgpu takes finite constants only (p = ∞
+        // runs the chebyshev kernel).
+        let p = if def.term == Term::PowerDifference { metric.exponent() } else { 1.0 };
+        let (p_hi, p_lo) = split_f64(p, dtype);
         let mut c = vec![
             ("TERM", f64::from(def.term.shader_id())),
             ("MERGE", f64::from(def.merge.shader_id())),
             ("FINALIZE", f64::from(def.finalize.shader_id())),
-            // Only the power term and root read P; wgpu takes finite constants only (p = ∞
-            // runs the chebyshev kernel).
-            ("P", if def.term == Term::PowerDifference { metric.exponent() } else { 1.0 }),
+            ("P", p_hi),
+            ("P_LO", p_lo),
             ("WHOLE_P", f64::from(metric.whole_exponent().unwrap_or(0))),
             ("WEIGHTED", f64::from(u8::from(weighted))),
         ];
@@ -121,6 +143,16 @@ impl Kernel {
     }
 }
 
+/// `v` as two f32 values whose sum in f64 is `v` to 48 bits, for float64 kernels; for float32
+/// ones, `v` and 0 (the kernel then sums to `v` rounded to f32, as before).
+pub(crate) fn split_f64(v: f64, dtype: Dtype) -> (f64, f64) {
+    let hi = f64::from(v as f32);
+    match dtype {
+        Dtype::F32 => (v, 0.0),
+        Dtype::F64 => (hi, f64::from((v - hi) as f32)),
+    }
+}
+
 /// Loop iterations one invocation may run in one pass, counted over all its loops: a quarter
 /// of the 65 535 after which Mesa's llvmpipe/lavapipe silently ends loops (see
 /// [`MAX_DIMS_PER_PASS`]).
@@ -143,9 +175,33 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    /// Workgroup memory this shape needs: `tile_k` dimensions of the block's rows of X and Y.
+    /// Workgroup memory this shape needs in float32: `tile_k` dimensions of the block's rows
+    /// of X and Y.
     pub fn workgroup_bytes(&self) -> u32 {
         4 * self.tile_k * TILED_MICRO * (self.wg_x + self.wg_y)
+    }
+
+    /// The shape of a pipeline computing in `dtype` from this (float32) tuning: the same
+    /// workgroup and block, and for float64 half the dimensions per step (at least 4), so
+    /// that the staged values take the same workgroup memory. The tuner measures float32.
+    ///
+    /// ```
+    /// use pairdist::Dtype;
+    /// use pairdist::gpu::Tuning;
+    /// let t = Tuning { wg_x: 16, wg_y: 16, tile_k: 16 };
+    /// assert_eq!(t.for_dtype(Dtype::F32), t);
+    /// assert_eq!(t.for_dtype(Dtype::F64), Tuning { tile_k: 8, ..t });
+    /// ```
+    pub fn for_dtype(&self, dtype: Dtype) -> Tuning {
+        match dtype {
+            Dtype::F32 => *self,
+            Dtype::F64 => Tuning { tile_k: (self.tile_k / 2).next_multiple_of(4).max(4), ..*self },
+        }
+    }
+
+    /// Workgroup memory this shape needs computing in `dtype`.
+    pub fn workgroup_bytes_in(&self, dtype: Dtype) -> u32 {
+        self.workgroup_bytes() / 4 * dtype.size() as u32
     }
 
     /// Whether the tiled kernel can run with this shape on a device with `limits`: a
@@ -161,6 +217,12 @@ impl Tuning {
             && wg_x <= limits.max_compute_workgroup_size_x
             && wg_y <= limits.max_compute_workgroup_size_y
             && self.workgroup_bytes() <= limits.max_compute_workgroup_storage_size
+    }
+
+    /// Whether the tiled kernel can run with this shape in `dtype` ([`Tuning::fits`], with
+    /// `dtype`'s workgroup memory). Give the tuning for the type, [`Tuning::for_dtype`].
+    pub fn fits_in(&self, dtype: Dtype, limits: &wgpu::Limits) -> bool {
+        self.fits(limits) && self.workgroup_bytes_in(dtype) <= limits.max_compute_workgroup_storage_size
     }
 
     /// The first of the standard shapes that the adapter's limits allow: the tuning used

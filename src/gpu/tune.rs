@@ -19,6 +19,7 @@ use super::executor::{Epilogue, Job};
 use super::phases::{GpuPhases, PhaseClock, run_phased};
 use super::shaders::{Kernel, Tuning, TuningOrigin};
 use crate::cpu::reference;
+use crate::element::Dtype;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, Plan, Region};
@@ -267,7 +268,7 @@ impl Problem {
     /// Computes the problem with `ctx`'s current tuning, phases timed.
     fn run(&self, ctx: &GpuContext) -> Result<(Array2<f32>, GpuPhases)> {
         let (x, y) = (self.x.view(), self.y.view());
-        let limits = ctx.plan_limits(Kernel::Tiled, DEFAULT_MEMORY_BUDGET);
+        let limits = ctx.plan_limits(Kernel::Tiled, DEFAULT_MEMORY_BUDGET, Dtype::F32);
         let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &limits)?;
         let mut out = Array2::<f32>::zeros((x.nrows(), y.nrows()));
         let job = Job {

@@ -489,7 +489,10 @@ fn info() -> Result<()> {
         out!("  max workgroups/dim:   {}", a.max_workgroups_per_dim)?;
         out!("  max invocations/wg:   {}", a.max_invocations)?;
         out!("  workgroup memory:     {} KiB", a.workgroup_storage >> 10)?;
-        out!("  shader f64:           {}", if a.shader_f64 { "yes (float64 still runs on the CPU)" } else { "no" })?;
+        out!(
+            "  shader f64:           {}",
+            if a.shader_f64 { "yes (float64 runs on this adapter)" } else { "no (float64 runs on the CPU)" }
+        )?;
         out!(
             "  timestamp queries:    {}",
             if a.timestamp_query { "yes (benchmarks time compute on the GPU clock)" } else { "no" }
