@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use ndarray::{Array2, ArrayView2};
 use pairdist::gpu::{AdapterSummary, Kernel};
-use pairdist::{Backend, Distance, Engine, EngineOptions, Error, Metric};
+use pairdist::{Backend, Distance, Dtype, Element, Engine, EngineOptions, Error, Metric};
 use rand::{Rng, SeedableRng};
 
 use crate::report::Row;
@@ -79,6 +79,11 @@ struct Args {
     /// cache the choice (as `pairdist tune` does); the report says where each tuning came from.
     #[arg(long)]
     autotune: bool,
+    /// The points' type, which every engine computes in: f32 (float32) or f64 (float64; on a
+    /// GPU, on the device where it offers SHADER_F64, else on the CPU, which the row then
+    /// times). --knn runs in f32 only.
+    #[arg(long, default_value = "f32", value_parser = |s: &str| s.parse::<Dtype>().map_err(|e| e.to_string()))]
+    dtype: Dtype,
 }
 
 /// Which backends to run.
@@ -370,7 +375,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
             let shifted = |a: Array2<f32>| a.mapv(|v| v + args.offset);
             data = Some((*case, shifted(measure::points(n, d, 1)), shifted(measure::points(m, d, 2))));
         }
-        let (_, x, y) = data.as_ref().expect("just filled");
+        let (_, x32, y32) = data.as_ref().expect("just filled");
         let distance = match distance(metric, d, args.weighted) {
             Ok(distance) => distance,
             Err(e) => {
@@ -379,77 +384,135 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
                 continue;
             }
         };
-        let distance = &distance;
-        let mut out = Array2::<f32>::zeros((n, m));
-        let mut baseline = None;
-        for (label, engine) in &engines {
-            log::info!("[{}/{}] {adapter}: {label} {metric} {n} x {m} x {d}", index + 1, cases.len());
-            let result = (|| {
-                let timing = measure::time(engine, x.view(), y.view(), distance, out.view_mut(), args.repeats)?;
-                let phases = measure::phases(engine, x.view(), y.view(), distance, out.view_mut())?;
-                Ok::<_, Error>((timing, phases))
-            })();
-            let (timing, phases) = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    log::error!("{adapter}: {label} {metric} {n} x {m} x {d} failed: {e}");
-                    ok = false;
-                    continue;
-                }
-            };
-            let accuracy = measure::check(x.view(), y.view(), distance, out.view(), args.samples);
-            let shape = engine.kernel_shape();
-            let speedup = match (*label, baseline) {
-                ("tiled", Some(naive)) => Some(naive / timing.median),
-                _ => None,
-            };
-            if *label == "naive" {
-                baseline = Some(timing.median);
+        let place =
+            Place { device, adapter: &adapter, api: &api, driver: &driver, device_type: &device_type, software };
+        // The k nearest are timed in f32 only.
+        let knn = |engine: &Engine, row: &Row| match args.knn {
+            Some(k) => knn_line(engine, x32.view(), y32.view(), k, &distance, row, args.repeats),
+            None => true,
+        };
+        ok &= match args.dtype {
+            Dtype::F32 => run_case(args, &place, &engines, *case, (x32.view(), y32.view()), &distance, &knn, rows),
+            Dtype::F64 => {
+                let (x, y) = (x32.mapv(f64::from), y32.mapv(f64::from));
+                let no_knn = |_: &Engine, _: &Row| true;
+                run_case(args, &place, &engines, *case, (x.view(), y.view()), &distance, &no_knn, rows)
             }
-            let (pairs, pair_dims) = ((n * m) as f64, (n * m * d) as f64);
-            let row = Row {
-                adapter: adapter.clone(),
-                backend: if matches!(device, Device::Cpu) { "cpu" } else { "gpu" },
-                api: api.clone(),
-                driver: driver.clone(),
-                device_type: device_type.clone(),
-                is_software: software,
-                kernel: label.to_string(),
-                tuning: shape.map(|(_, t)| format!("{t:?}")),
-                tuning_origin: engine.tuning_origin().map(|o| o.name()),
-                n,
-                m,
-                d,
-                metric: if args.weighted { format!("{metric} (w)") } else { metric.to_string() },
-                repeats: args.repeats,
-                seconds: timing.median,
-                seconds_min: timing.min,
-                gpd_per_s: pair_dims / timing.median / 1e9,
-                gpairs_per_s: pairs / timing.median / 1e9,
-                // wgpu's GL backend returns from a blocking poll before the GPU is done, so
-                // the host cannot split its phases (0.01 ms "compute" was printed before).
-                upload_s: phases.filter(|_| api != "Gl").map(|p| p.upload.as_secs_f64()),
-                compute_s: phases.filter(|_| api != "Gl").map(|p| p.compute.as_secs_f64()),
-                readback_s: phases.filter(|_| api != "Gl").map(|p| p.readback.as_secs_f64()),
-                compute_clock: phases.filter(|_| api != "Gl").map(|p| p.clock.name()),
-                blocks: phases.map(|p| p.tiles),
-                passes: phases.map(|p| p.passes),
-                bytes_per_pair_dim: shape.map(|(k, t)| k.bytes_per_pair_dim(&t)),
-                speedup_vs_naive: speedup,
-                max_rel_err: accuracy.max_rel_err,
-                within_tolerance: accuracy.within_tolerance,
-                samples: accuracy.samples,
-            };
-            if !row.within_tolerance {
-                log::error!("{adapter}: {label} {metric} {n} x {m} x {d}: sampled entries out of tolerance");
-                ok = false;
-            }
-            println!("{}", row.line());
-            if let Some(k) = args.knn.filter(|_| *label != "naive") {
-                ok &= knn_line(engine, x.view(), y.view(), k, distance, &row, args.repeats);
-            }
-            rows.push(row);
+        };
+        log::info!("[{}/{}] {adapter}: {metric} {n} x {m} x {d} done", index + 1, cases.len());
+    }
+    ok
+}
+
+/// Where a case runs, as the rows report it.
+struct Place<'a> {
+    device: &'a Device,
+    adapter: &'a str,
+    api: &'a str,
+    driver: &'a str,
+    device_type: &'a str,
+    software: bool,
+}
+
+/// Times `case` on each of `engines` with points of type `T`, checks each result against the
+/// f64 reference, prints a row per engine (and runs `knn` on each tiled engine after it) and
+/// keeps it in `rows`; false if any failed.
+#[expect(clippy::too_many_arguments, reason = "one case's inputs, each used once")]
+fn run_case<T: Element>(
+    args: &Args,
+    place: &Place,
+    engines: &[(&'static str, Engine)],
+    case: Case,
+    (x, y): (ArrayView2<T>, ArrayView2<T>),
+    distance: &Distance,
+    knn: &dyn Fn(&Engine, &Row) -> bool,
+    rows: &mut Vec<Row>,
+) -> bool {
+    let Case { n, m, d, metric } = case;
+    let adapter = place.adapter;
+    let mut ok = true;
+    let mut out = Array2::<T>::zeros((n, m));
+    let mut baseline = None;
+    for (label, engine) in engines {
+        // A GPU engine that cannot compute in T would time the CPU under the GPU's name.
+        if let Some(why) = engine.why_on_cpu(T::DTYPE) {
+            println!("   {label}: {} runs on the CPU here ({why}): not timed", T::DTYPE);
+            continue;
         }
+        log::info!("{adapter}: {label} {metric} {n} x {m} x {d} ({})", T::DTYPE);
+        let result = (|| {
+            let timing = measure::time(engine, x, y, distance, out.view_mut(), args.repeats)?;
+            let phases = measure::phases(engine, x, y, distance, out.view_mut())?;
+            Ok::<_, Error>((timing, phases))
+        })();
+        let (timing, phases) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!("{adapter}: {label} {metric} {n} x {m} x {d} failed: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        let accuracy = measure::check(x, y, distance, out.view(), args.samples);
+        let shape = engine.kernel_shape();
+        let speedup = match (*label, baseline) {
+            ("tiled", Some(naive)) => Some(naive / timing.median),
+            _ => None,
+        };
+        if *label == "naive" {
+            baseline = Some(timing.median);
+        }
+        let (pairs, pair_dims) = ((n * m) as f64, (n * m * d) as f64);
+        let api = place.api;
+        let mut name = metric.to_string();
+        if args.weighted {
+            name.push_str(" (w)");
+        }
+        if T::DTYPE == Dtype::F64 {
+            name.push_str(" f64");
+        }
+        let row = Row {
+            adapter: adapter.to_string(),
+            backend: if matches!(place.device, Device::Cpu) { "cpu" } else { "gpu" },
+            api: api.to_string(),
+            driver: place.driver.to_string(),
+            device_type: place.device_type.to_string(),
+            is_software: place.software,
+            kernel: label.to_string(),
+            tuning: shape.map(|(_, t)| format!("{:?}", t.for_dtype(T::DTYPE))),
+            tuning_origin: engine.tuning_origin().map(|o| o.name()),
+            n,
+            m,
+            d,
+            metric: name,
+            repeats: args.repeats,
+            seconds: timing.median,
+            seconds_min: timing.min,
+            gpd_per_s: pair_dims / timing.median / 1e9,
+            gpairs_per_s: pairs / timing.median / 1e9,
+            // wgpu's GL backend returns from a blocking poll before the GPU is done, so
+            // the host cannot split its phases (0.01 ms "compute" was printed before).
+            upload_s: phases.filter(|_| api != "Gl").map(|p| p.upload.as_secs_f64()),
+            compute_s: phases.filter(|_| api != "Gl").map(|p| p.compute.as_secs_f64()),
+            readback_s: phases.filter(|_| api != "Gl").map(|p| p.readback.as_secs_f64()),
+            compute_clock: phases.filter(|_| api != "Gl").map(|p| p.clock.name()),
+            blocks: phases.map(|p| p.tiles),
+            passes: phases.map(|p| p.passes),
+            bytes_per_pair_dim: shape.map(|(k, t)| k.bytes_per_pair_dim(&t) * (T::DTYPE.size() / 4) as f64),
+            speedup_vs_naive: speedup,
+            max_rel_err: accuracy.max_rel_err,
+            within_tolerance: accuracy.within_tolerance,
+            samples: accuracy.samples,
+        };
+        if !row.within_tolerance {
+            log::error!("{adapter}: {label} {metric} {n} x {m} x {d}: sampled entries out of tolerance");
+            ok = false;
+        }
+        println!("{}", row.line());
+        if *label != "naive" {
+            ok &= knn(engine, &row);
+        }
+        rows.push(row);
     }
     ok
 }

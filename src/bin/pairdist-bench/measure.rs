@@ -6,7 +6,7 @@ use std::time::Instant;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use pairdist::cpu::reference;
 use pairdist::gpu::GpuPhases;
-use pairdist::{Distance, Engine, Resolved, Result};
+use pairdist::{Distance, Element, Engine, Resolved, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -26,12 +26,12 @@ pub(crate) struct Timing {
 
 /// One warm-up call (which also compiles GPU pipelines and faults in `out`), then `repeats`
 /// timed calls of `cdist_into`: the whole call a user makes, upload and readback included.
-pub(crate) fn time(
+pub(crate) fn time<T: Element>(
     engine: &Engine,
-    x: ArrayView2<f32>,
-    y: ArrayView2<f32>,
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
     metric: &Distance,
-    mut out: ArrayViewMut2<f32>,
+    mut out: ArrayViewMut2<T>,
     repeats: usize,
 ) -> Result<Timing> {
     engine.cdist_into(x, y, metric, out.view_mut())?;
@@ -49,12 +49,12 @@ pub(crate) fn time(
 
 /// One more call with the GPU phases run one after another and timed on the host (`None` on
 /// the CPU). Writes `out` again, so the check that follows also covers this path.
-pub(crate) fn phases(
+pub(crate) fn phases<T: Element>(
     engine: &Engine,
-    x: ArrayView2<f32>,
-    y: ArrayView2<f32>,
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
     metric: &Distance,
-    out: ArrayViewMut2<f32>,
+    out: ArrayViewMut2<T>,
 ) -> Result<Option<GpuPhases>> {
     if engine.adapter().is_none() {
         return Ok(None);
@@ -66,23 +66,24 @@ pub(crate) fn phases(
 pub(crate) struct Accuracy {
     /// Largest |got − want| / |want| over the samples (0 where both are exactly 0).
     pub(crate) max_rel_err: f64,
-    /// Whether every sample is within [`reference::tolerance`].
+    /// Whether every sample is within the tolerance of the type computed in
+    /// ([`reference::tolerance`] for f32, [`reference::tolerance_f64`] for f64).
     pub(crate) within_tolerance: bool,
     /// Entries compared.
     pub(crate) samples: usize,
 }
 
 /// The largest |coordinate| of each row as the kernel sees it (the tolerance's scale).
-fn row_scales(a: ArrayView2<f32>, resolved: &Resolved) -> Vec<f64> {
+fn row_scales<T: Element>(a: ArrayView2<T>, resolved: &Resolved) -> Vec<f64> {
     a.axis_iter(Axis(0)).map(|r| resolved.point(r).iter().fold(0.0f64, |m, &v| m.max(v.abs()))).collect()
 }
 
 /// Compares the two corners and `samples` random entries of `out` with the f64 reference.
-pub(crate) fn check(
-    x: ArrayView2<f32>,
-    y: ArrayView2<f32>,
+pub(crate) fn check<T: Element>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
     metric: &Distance,
-    out: ArrayView2<f32>,
+    out: ArrayView2<T>,
     samples: usize,
 ) -> Accuracy {
     let (n, m) = out.dim();
@@ -97,12 +98,12 @@ pub(crate) fn check(
     let mut acc = Accuracy { max_rel_err: 0.0, within_tolerance: true, samples: 0 };
     for (i, j) in picks {
         let want = reference::distance(x.row(i), y.row(j), &resolved);
-        let got = f64::from(out[(i, j)]);
+        let got: f64 = out[(i, j)].into();
         // The same infinity, or NaN where the reference is NaN (SciPy's values: jensenshannon
         // of a row with a negative entry, cosine of a zero row), is exact.
         let same = got == want || (got.is_nan() && want.is_nan());
         let err = if same { 0.0 } else { (got - want).abs() };
-        let tol = reference::tolerance(resolved.metric(), x.ncols(), xs[i].max(ys[j]), want);
+        let tol = T::tolerance(resolved.metric(), x.ncols(), xs[i].max(ys[j]), want);
         let rel = if err == 0.0 { 0.0 } else { err / want.abs() };
         // Any other NaN counts as out of tolerance and infinitely wrong.
         if !matches!(err.partial_cmp(&tol), Some(Ordering::Less | Ordering::Equal)) {
