@@ -54,8 +54,14 @@ pub(crate) struct Extremes<'a, T> {
 
 impl<'a, T: Element> Extremes<'a, T> {
     /// `None` when no row of `x` or `y` has an extreme coordinate (then no entry can be
-    /// wrong), and for types that need no fix-up.
-    pub(crate) fn scan(x: ArrayView2<'a, T>, y: ArrayView2<'a, T>, metric: Metric) -> Option<Self> {
+    /// wrong), and for types that need no fix-up. `weights`: those of the kernel's terms, which
+    /// the recomputed entries take too.
+    pub(crate) fn scan(
+        x: ArrayView2<'a, T>,
+        y: ArrayView2<'a, T>,
+        metric: Metric,
+        weights: Option<&'a TermWeights>,
+    ) -> Option<Self> {
         if !T::FIX_EXTREMES {
             return None;
         }
@@ -82,14 +88,37 @@ impl<'a, T: Element> Extremes<'a, T> {
             None => (f32::MIN_POSITIVE, f32::INFINITY, true),
         };
         let (tiny, huge) = (f64::from(tiny), f64::from(huge));
+        let extreme = |v: f64, huge: f64| (v > 0.0 && v < tiny) || (v > huge && v.is_finite());
+        // With weights inside the kernel a term is w·|x − y|^q, in f32: |x − y|^q may leave
+        // the range where the weighted sum does not, and the other way round. So a coordinate
+        // is flagged if its weighted view v·w^(1/q) is extreme as above, or if it is itself
+        // large enough for |x − y|^q to overflow, whatever the final step.
+        let factors: Option<(Vec<f64>, f64)> = match (weights, q) {
+            (Some(w), Some(q)) => {
+                let term_huge = (f64::from(f32::MAX) / d).powf(1.0 / q) / 2.0;
+                Some((w.values().iter().map(|w| w.powf(1.0 / q)).collect(), term_huge))
+            }
+            _ => None,
+        };
+        // A weight that is inf or below the normal range in f32 (1e40, 1e-45) is wrong in every
+        // term it multiplies (inf · 0 is NaN): then every row is flagged.
+        let wild = weights.is_some_and(|w| {
+            w.values().iter().any(|&w| {
+                let rounded: f64 = T::from_f64(w).into();
+                w > 0.0 && (rounded.is_infinite() || rounded < f64::from(f32::MIN_POSITIVE))
+            })
+        });
         let flag = |a: &ArrayView2<T>| -> Vec<bool> {
             a.rows()
                 .into_iter()
                 .map(|r| {
-                    r.iter().any(|&v| {
+                    wild || r.iter().enumerate().any(|(k, &v)| {
                         let v: f64 = v.into();
                         let v = v.abs();
-                        (v > 0.0 && v < tiny) || (v > huge && v.is_finite())
+                        match &factors {
+                            None => extreme(v, huge),
+                            Some((f, term_huge)) => extreme(v, *term_huge) || extreme(v * f[k], huge),
+                        }
                     })
                 })
                 .collect()
@@ -98,15 +127,14 @@ impl<'a, T: Element> Extremes<'a, T> {
         if !x_flagged.contains(&true) && !y_flagged.contains(&true) {
             return None;
         }
-        let small =
-            if always { f64::INFINITY } else { f64::from(metric.finalize(d * 2f64.powi(-102), x.ncols()) as f32) };
-        Some(Extremes { x, y, metric, x_flagged, y_flagged, weights: None, small })
-    }
-
-    /// These extremes for a kernel whose terms are weighted by `weights` (canberra, hamming).
-    pub(crate) fn with_weights(mut self, weights: Option<&'a TermWeights>) -> Self {
-        self.weights = weights;
-        self
+        // Weighted terms: a lost |x − y|^q times a large weight is no longer small, so every
+        // entry of a flagged row is recomputed.
+        let small = if always || factors.is_some() || wild {
+            f64::INFINITY
+        } else {
+            f64::from(metric.finalize(d * 2f64.powi(-102), x.ncols()) as f32)
+        };
+        Some(Extremes { x, y, metric, x_flagged, y_flagged, weights, small })
     }
 
     /// The value entry `(i, j)` must have, given what the kernel computed.

@@ -145,7 +145,8 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
     /// The denominators of a metric that is a ratio of two sums (the kernels compute the
     /// numerators).
     pub ratio: Option<RatioView<'a>>,
-    /// The weights of the kernel's terms (canberra's and hamming's `w`), of all `d` dimensions.
+    /// The weights of the kernel's terms (the minkowski family's, canberra's and hamming's `w`),
+    /// of all `d` dimensions.
     pub weights: Option<&'a TermWeights>,
     pub monitor: Option<Arc<Monitor>>,
 }
@@ -217,7 +218,7 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
             plan: Plan::new(n, m, x.ncols(), region, &limits)?,
             limits,
             answer,
-            extremes: Extremes::scan(xw, yw, metric).map(|e| e.with_weights(weights)),
+            extremes: Extremes::scan(xw, yw, metric, weights),
             ratio: prepared.ratio.as_ref().map(|r| r.window(rows, cols)),
             weights,
             monitor,

@@ -1,11 +1,14 @@
-//! Weights inside the kernels: `canberra`'s and `hamming`'s `w`.
+//! Weights inside the kernels: the minkowski family's (`sqeuclidean`, `euclidean`,
+//! `cityblock`, `minkowski` at a finite p), `canberra`'s and `hamming`'s `w`.
 //!
 //! The other metrics' weights are a change of coordinates (see [`Distance`](crate::Distance)),
-//! after which the unweighted kernel runs. These two have none: canberra's term
-//! `|x − y| / (|x| + |y|)` is the same for scaled columns, and hamming's `x ≠ y` too. So the
-//! weight of dimension `k` multiplies its term in the kernels, as SciPy's `Σ w_k t_k` says, and
-//! hamming's mean divides by the total weight `Σ w` instead of `d` (SciPy's
-//! `np.average(u != v, weights=w)`; 0/0 is NaN for weights that are all zero, as in SciPy).
+//! after which the unweighted kernel runs. Canberra and hamming have none (canberra's term
+//! `|x − y| / (|x| + |y|)` is the same for scaled columns, and hamming's `x ≠ y` too); the
+//! minkowski family has one (columns scaled by `w^(1/p)`), but it rounds every coordinate before
+//! the difference is taken. So the weight of dimension `k` multiplies its term in the kernels,
+//! as SciPy's `Σ w_k t_k` says, and hamming's mean divides by the total weight `Σ w` instead of
+//! `d` (SciPy's `np.average(u != v, weights=w)`; 0/0 is NaN for weights that are all zero, as
+//! in SciPy).
 //!
 //! The weights are kept in f64 and rounded once to the kernels' type per run; every backend
 //! indexes them by the dimension of the chunk of `d` it is summing (the GPU uploads the chunk's

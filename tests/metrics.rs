@@ -438,3 +438,34 @@ fn bad_parameters_are_one_line_errors() {
         assert!(!message.contains('\n'), "{message:?}");
     }
 }
+
+/// Weighted minkowski-family distances of points far from the origin keep the precision of
+/// their differences: SciPy sums `w (x − y)²`, and so must pairdist. Scaling the coordinates
+/// by `w^(1/q)` first would round each to the spacing of 1e4 (1e-3 in f32, 2e-12 in f64) before
+/// the difference, a relative error of that over a difference of about 0.5.
+#[test]
+fn weighted_distances_of_points_far_from_the_origin_keep_their_precision() {
+    let (d, offset) = (7, 1e4f32);
+    let x = points(30, 20, d, 0.0, 1.0).mapv(|v| v + offset);
+    let y = points(31, 24, d, 0.0, 1.0).mapv(|v| v + offset);
+    let w: Vec<f64> = (0..d).map(|k| 0.3 + 0.37 * k as f64).collect();
+    let metrics = [Metric::SqEuclidean, Metric::Euclidean, Metric::Cityblock, Metric::minkowski(1.5).unwrap()];
+    for metric in metrics {
+        let distance = Distance::new(metric).with_weights(w.clone()).unwrap();
+        for (name, engine) in engines() {
+            // f32: a relative 1e-5, no absolute slack for the size of the coordinates.
+            let got = engine.cdist(x.view(), y.view(), &distance).unwrap();
+            let (x64, y64) = (x.mapv(f64::from), y.mapv(f64::from));
+            let got64 = engine.cdist(x64.view(), y64.view(), &distance).unwrap();
+            for i in 0..x.nrows() {
+                for j in 0..y.nrows() {
+                    let want = oracle_weighted(&row(&x, i), &row(&y, j), metric, &w);
+                    let g = f64::from(got[(i, j)]);
+                    assert!((g - want).abs() <= 1e-5 * want, "{name} f32 {metric} ({i}, {j}): {g:e} vs {want:e}");
+                    let g = got64[(i, j)];
+                    assert!((g - want).abs() <= 1e-12 * want, "{name} f64 {metric} ({i}, {j}): {g:e} vs {want:e}");
+                }
+            }
+        }
+    }
+}

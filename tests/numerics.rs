@@ -213,3 +213,55 @@ fn plans_bound_the_dimensions_of_every_pass() {
         }
     }
 }
+
+/// Weights inside the kernels: `w·|x − y|^q` in f32 can leave the range
+/// where its factors do not, and the other way round. Each entry is within a few ε of SciPy's
+/// f64 value, rounded once to f32.
+#[test]
+fn weighted_terms_do_not_overflow_or_underflow_where_the_distance_does_not() {
+    let cases: [(Array2<f32>, Vec<f64>); 4] = [
+        // (1e20)² overflows f32; times 1e-30 it is 1e10.
+        (array![[1e20f32, 1.0], [0.0, 0.0], [-1e20, 3.0]], vec![1e-30, 1.0]),
+        // 1e-50 is 0 in f32; the weighted sum 1e-50 is not, nor its root.
+        (array![[1.0f32, 0.0], [0.0, 0.0], [2.0, 0.0]], vec![1e-50, 0.0]),
+        // (1e-30)² underflows f32; times 1e40 it is 1e-20.
+        (array![[1e-30f32, 0.0], [0.0, 0.0], [3e-30, 0.0]], vec![1e40, 1.0]),
+        // 1e30 · 1² is fine, but 1e30 · (1e5)² = 1e40 overflows where the distance 1e20 does not.
+        (array![[1e5f32, 0.0], [0.0, 1.0], [-1e5, 2.0]], vec![1e30, 1.0]),
+    ];
+    for (x, w) in &cases {
+        let metrics = [
+            Metric::Euclidean,
+            Metric::SqEuclidean,
+            Metric::Cityblock,
+            Metric::minkowski(3.0).unwrap(),
+            // Canberra's and hamming's terms are at most 1, but a weight of 1e40 is inf in f32.
+            Metric::Canberra,
+            Metric::Hamming,
+        ];
+        for metric in metrics {
+            let distance = pairdist::Distance::new(metric).with_weights(w.clone()).unwrap();
+            for (name, engine) in engines() {
+                let got = engine.cdist(x.view(), x.view(), &distance).unwrap();
+                let pairs = engine.pdist(x.view(), &distance).unwrap();
+                let n = x.nrows();
+                for i in 0..n {
+                    for j in 0..n {
+                        let want = support::oracle_weighted(&x.row(i).to_vec(), &x.row(j).to_vec(), metric, w);
+                        // What the f32 result should be: SciPy's value rounded once (inf
+                        // beyond f32::MAX, 0 below the smallest subnormal).
+                        let want = f64::from(want as f32);
+                        let ok = |g: f32| {
+                            f64::from(g) == want || (f64::from(g) - want).abs() <= 4.0 * f64::from(f32::EPSILON) * want
+                        };
+                        assert!(ok(got[(i, j)]), "{name} {metric} w {w:?} ({i}, {j}): {} vs {want:e}", got[(i, j)]);
+                        if i < j {
+                            let g = pairs[n * i - i * (i + 1) / 2 + (j - i - 1)];
+                            assert!(ok(g), "{name} pdist {metric} w {w:?} ({i}, {j}): {g} vs {want:e}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

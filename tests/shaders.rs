@@ -244,7 +244,15 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
         let kernel_tunings: &[Tuning] = if uses_tuning { &typed } else { &typed[..1] };
         // Weighted pipelines: the metrics whose weights multiply the terms in the kernel.
         let pipelines = Metric::KERNELS.into_iter().flat_map(|m| {
-            let weighted = matches!(m, Metric::Canberra | Metric::Hamming);
+            let weighted = matches!(
+                m,
+                Metric::SqEuclidean
+                    | Metric::Euclidean
+                    | Metric::Cityblock
+                    | Metric::Minkowski { .. }
+                    | Metric::Canberra
+                    | Metric::Hamming
+            );
             [(m, false)].into_iter().chain(weighted.then_some((m, true)))
         });
         for (metric, weighted) in pipelines {

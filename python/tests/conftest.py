@@ -69,7 +69,8 @@ def tolerance(metric, *arrays, p=None, w=None, V=None, VI=None):
         metric = "euclidean"
     q = {"euclidean": 2, "sqeuclidean": 2, "cityblock": 1, "chebyshev": np.inf, "minkowski": p or 2}[metric]
     if w is not None and np.isfinite(q):
-        # Weights scale the coordinates by w^(1/q) (chebyshev only selects them).
+        # Weights multiply the terms, as if the coordinates were scaled by w^(1/q) (chebyshev
+        # only selects them).
         scale *= max(float(np.max(w)), 1.0) ** (1 / q)
     if metric == "euclidean" or (metric == "minkowski" and q == 2):
         atol = 2 * np.sqrt(d) * EPS32 * scale

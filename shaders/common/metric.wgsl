@@ -8,10 +8,10 @@
 //   FINALIZE: 0 = identity, 1 = square root, 2 = ^(1/P), 3 = half, at most 2,
 //             4 = sqrt(half), 5 = divided by the dimensions             (Finalize::shader_id)
 //   P:        the minkowski exponent (TERM 2, FINALIZE 2); WHOLE_P: P if a whole number < 64.
-//   WEIGHTED: each term times its dimension's weight (canberra's and hamming's w, which no
-//             change of coordinates can stand for; the other metrics' weights are applied to
-//             the points before the kernels), and hamming's mean over the total weight. When
-//             false the weights are never read, and the kernels are the unweighted ones.
+//   WEIGHTED: each term times its dimension's weight (the minkowski family's, canberra's and
+//             hamming's w, as SciPy sums them; the other metrics' weights are applied to the
+//             points before the kernels), and hamming's mean over the total weight. When false
+//             the weights are never read, and the kernels are the unweighted ones.
 // The max passes over a NaN term, as SciPy's chebyshev does: the new value is taken only where
 // it is larger (a comparison with NaN is false), never through max(), whose NaN result is
 // implementation-defined. Likewise the final cap of cosine uses select, not min().

@@ -55,7 +55,7 @@ fn pass_cols<T: 'static>(plan: &Plan, isa: Isa) -> usize {
 }
 
 /// Computes the plan's blocks straight into `out` (`n × m`, any strides), with `weights` on
-/// the metric's terms if given (canberra, hamming).
+/// the metric's terms if given (see `Distance::resolve`).
 pub(crate) fn run_into<T: Element>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,

@@ -163,7 +163,7 @@ pub(crate) fn stream_shift<T>(out: &ArrayViewMut2<T>) -> Option<usize> {
 }
 
 /// Computes `out[i][j − cols.start] = metric(x[i], y[j])` for `j` in `cols`, each term
-/// multiplied by its dimension's weight if there are `weights` (canberra, hamming).
+/// multiplied by its dimension's weight if there are `weights` (see `Distance::resolve`).
 ///
 /// `x` must have contiguous rows; `out` is `x.nrows() × cols.len()` with any strides. With
 /// `stream`, full register blocks whose stores are aligned (thanks to the packing's shift)
@@ -331,10 +331,15 @@ where
             Finalize::Mean => MEAN,
             Finalize::Root => SCALAR,
         };
-        // Weights inside the kernel are canberra's and hamming's only (`Distance::resolve`): one
-        // more micro-kernel each, so that the unweighted ones stay as they are.
+        // Weights inside the kernel (`Distance::resolve`: the minkowski family, canberra,
+        // hamming) take one more micro-kernel each, so that the unweighted ones stay as they
+        // are; a weighted whole p takes the general power's (the runtime loop).
         if !a.w.is_null() && a.d > 0 {
             return match (def.term, def.merge, fin) {
+                (Term::SquaredDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, SQUARED, IDENTITY, true>(a),
+                (Term::SquaredDifference, Merge::Sum, SQRT) => drive::<S, MR, NV, SQUARED, SQRT, true>(a),
+                (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY, true>(a),
+                (Term::PowerDifference, Merge::Sum, _) => drive::<S, MR, NV, POWER, SCALAR, true>(a),
                 (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY, true>(a),
                 (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN, true>(a),
                 (term, merge, _) => unreachable!("no weights inside the kernel of {term:?} merged by {merge:?}"),
@@ -542,8 +547,11 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                     let diff = S::sub(yv[v], xb);
                     let p = scalars.p;
                     acc[r][v] = match TERM {
-                        ABSOLUTE => S::abs_acc(diff, one, acc[r][v]),
+                        // wk is 1 unless WEIGHTED: |d|·1 + acc on the FMA units.
+                        ABSOLUTE => S::abs_acc(diff, wk, acc[r][v]),
                         ABSOLUTE_MAX => S::abs_max(diff, acc[r][v]),
+                        // w d² as |d²|·w + acc: one more multiply than d·d + acc.
+                        SQUARED if WEIGHTED => S::abs_acc(S::mul(diff, diff), wk, acc[r][v]),
                         SQUARED => S::sq_acc(diff, acc[r][v]),
                         // The symmetric scalar terms, lane by lane (`y`, `x` order is immaterial).
                         POWER => {
@@ -552,7 +560,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                                 Some(n) => S::powi(a, n),
                                 None => S::map(a, |t| metric::power(t, p)),
                             };
-                            S::add(acc[r][v], t)
+                            S::add(acc[r][v], if WEIGHTED { S::mul(wk, t) } else { t })
                         }
                         CANBERRA => {
                             let den = S::add(S::abs(yv[v]), S::abs(xb));

@@ -19,7 +19,8 @@ pub fn kernel_distance(x: &[f64], y: &[f64], metric: Metric) -> f64 {
 }
 
 /// [`kernel_distance`] with each term multiplied by its dimension's weight, if there are
-/// weights (canberra's and hamming's `w`; hamming's mean is then over their sum).
+/// weights (the minkowski family's, canberra's and hamming's `w`; hamming's mean is then over
+/// their sum).
 pub(crate) fn weighted_kernel_distance(x: &[f64], y: &[f64], metric: Metric, weights: Option<&TermWeights>) -> f64 {
     assert_eq!(x.len(), y.len(), "reference::kernel_distance needs points of equal dimension");
     let acc = match weights {

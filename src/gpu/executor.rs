@@ -280,7 +280,7 @@ pub(crate) struct Job<'a, T: Element> {
     pub x: ArrayView2<'a, T>,
     pub y: ArrayView2<'a, T>,
     pub metric: Metric,
-    /// The weights of the metric's terms (canberra, hamming), of all `d` dimensions.
+    /// The weights of the metric's terms (see `Distance::resolve`), of all `d` dimensions.
     pub weights: Option<&'a TermWeights>,
     pub plan: &'a Plan,
     pub epilogue: Epilogue,

@@ -80,7 +80,7 @@ impl Kernel {
 
     /// The override constants of this kernel's pipeline for `metric` and `tuning`: the
     /// metric's term and final step ([`Metric::definition`]), whether its terms are `weighted`
-    /// inside the kernel (canberra's and hamming's weights), and the tiled kernel's shape
+    /// inside the kernel (see `Distance::resolve`), and the tiled kernel's shape
     /// (give the tuning for the pipeline's element type, [`Tuning::for_dtype`]). A float64
     /// pipeline takes the exponent as `P + P_LO`, two f32 overrides.
     pub fn constants(self, metric: Metric, weighted: bool, tuning: &Tuning, dtype: Dtype) -> Vec<(&'static str, f64)> {

@@ -72,7 +72,8 @@ struct Args {
     #[arg(long, default_value_t = 0.0)]
     offset: f32,
     /// Weights w for every metric: d of them, uniform in [0, 2), seeded (the metrics must take
-    /// w; canberra's and hamming's multiply each term inside the kernels).
+    /// w; all but chebyshev's, cosine's, correlation's and the ratios' multiply each term
+    /// inside the kernels).
     #[arg(long)]
     weighted: bool,
     /// On a GPU with no cached tuning, time the tiled kernel's candidate tile shapes first and

@@ -27,8 +27,9 @@ pub(super) trait Simd: Copy {
     unsafe fn add(a: Self, b: Self) -> Self;
     /// `acc + d·d` (fused where the hardware has it).
     unsafe fn sq_acc(d: Self, acc: Self) -> Self;
-    /// `acc + |d|`; `one` is [`Simd::one`]`(1)`, used to issue the add on the FMA units.
-    unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self;
+    /// `acc + |d|·w`: with `w` = [`Simd::one`]`(1)`, `acc + |d|` issued on the FMA units; with
+    /// weights, the weighted term.
+    unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self;
     /// `|d|` where it is larger than `acc`, else `acc`: a NaN `|d|` is passed over, as SciPy's
     /// chebyshev does (`if d > max: max = d`).
     unsafe fn abs_max(d: Self, acc: Self) -> Self;
@@ -162,8 +163,8 @@ impl<T: Element, const L: usize> Simd for Lanes<T, L> {
         Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l] * d.0[l]))
     }
     #[inline(always)]
-    unsafe fn abs_acc(d: Self, _one: Self, acc: Self) -> Self {
-        Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l].abs()))
+    unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
+        Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l].abs() * w.0[l]))
     }
     #[inline(always)]
     unsafe fn abs_max(d: Self, acc: Self) -> Self {
@@ -261,11 +262,11 @@ mod x86 {
             Avx512(unsafe { _mm512_fmadd_ps(d.0, d.0, acc.0) })
         }
         #[inline(always)]
-        unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
+        unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
             // |d|·1 + acc rounds exactly like |d| + acc, and runs on the FMA ports, leaving the
             // add ports to the subtraction (two FMA and two add pipes on Zen 4).
             // SAFETY: as for `zero`.
-            Avx512(unsafe { _mm512_fmadd_ps(_mm512_abs_ps(d.0), one.0, acc.0) })
+            Avx512(unsafe { _mm512_fmadd_ps(_mm512_abs_ps(d.0), w.0, acc.0) })
         }
         #[inline(always)]
         unsafe fn abs_max(d: Self, acc: Self) -> Self {
@@ -378,11 +379,11 @@ mod x86 {
             Avx2(unsafe { _mm256_fmadd_ps(d.0, d.0, acc.0) })
         }
         #[inline(always)]
-        unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
+        unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
             // SAFETY: as for `zero`.
             unsafe {
                 let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), d.0);
-                Avx2(_mm256_fmadd_ps(abs, one.0, acc.0))
+                Avx2(_mm256_fmadd_ps(abs, w.0, acc.0))
             }
         }
         #[inline(always)]
@@ -496,10 +497,10 @@ mod x86 {
             Avx512F64(unsafe { _mm512_fmadd_pd(d.0, d.0, acc.0) })
         }
         #[inline(always)]
-        unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
+        unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
             // On the FMA ports, as for f32 (see `Avx512::abs_acc`).
             // SAFETY: as for `zero`.
-            Avx512F64(unsafe { _mm512_fmadd_pd(_mm512_abs_pd(d.0), one.0, acc.0) })
+            Avx512F64(unsafe { _mm512_fmadd_pd(_mm512_abs_pd(d.0), w.0, acc.0) })
         }
         #[inline(always)]
         unsafe fn abs_max(d: Self, acc: Self) -> Self {
@@ -612,11 +613,11 @@ mod x86 {
             Avx2F64(unsafe { _mm256_fmadd_pd(d.0, d.0, acc.0) })
         }
         #[inline(always)]
-        unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
+        unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
             // SAFETY: as for `zero`.
             unsafe {
                 let abs = _mm256_andnot_pd(_mm256_set1_pd(-0.0), d.0);
-                Avx2F64(_mm256_fmadd_pd(abs, one.0, acc.0))
+                Avx2F64(_mm256_fmadd_pd(abs, w.0, acc.0))
             }
         }
         #[inline(always)]
