@@ -16,6 +16,7 @@ pub use file::{NpyFileSink, TextFileSink};
 pub use layout::Layout;
 
 use ndarray::{ArrayView2, ArrayViewMut2, Zip, s};
+use rayon::prelude::*;
 
 use crate::element::Element;
 use crate::error::Result;
@@ -96,14 +97,58 @@ impl<'a, O> CondensedSink<'a, O> {
 
 impl<T: Element, O: Element> Sink<T> for CondensedSink<'_, O> {
     fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
+        let copy = |dst: &mut [O], src: ndarray::ArrayView1<T>| {
+            dst.iter_mut().zip(src.iter()).for_each(|(d, &s)| *d = s.cast());
+        };
+        if tile.len() < PARALLEL_COPY_MIN {
+            for seg in self.layout.segments(tile) {
+                let start = seg.offset as usize;
+                copy(&mut self.out[start..start + seg.cols.len()], values.slice(s![seg.row, seg.cols.clone()]));
+            }
+            return Ok(());
+        }
+        // A large tile on all threads, as MatrixSink does: its segments (one per row) are
+        // disjoint and in increasing order, so the output splits into one slice per segment.
+        let mut parts = Vec::new();
+        let (mut rest, mut at) = (&mut self.out[..], 0usize);
         for seg in self.layout.segments(tile) {
-            let src = values.slice(s![seg.row, seg.cols.clone()]);
             let start = seg.offset as usize;
-            let dst = &mut self.out[start..start + seg.cols.len()];
-            for (d, &s) in dst.iter_mut().zip(src.iter()) {
-                *d = s.cast();
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - at);
+            let (dst, tail) = tail.split_at_mut(seg.cols.len());
+            parts.push((dst, values.slice(s![seg.row, seg.cols.clone()])));
+            (rest, at) = (tail, start + seg.cols.len());
+        }
+        parts.into_par_iter().for_each(|(dst, src)| copy(dst, src));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+
+    /// Tiles on both sides of the parallel threshold, straddling the diagonal or not, land in
+    /// the condensed vector exactly where SciPy's `squareform` puts them.
+    #[test]
+    fn condensed_sink_places_large_and_small_tiles() {
+        let n = 1100;
+        let value = |i: usize, j: usize| (i * n + j) as f64;
+        let mut out = vec![f64::NAN; n * (n - 1) / 2];
+        let tiles = [(0..600, 0..1100), (600..1100, 0..700), (600..1100, 700..1100), (3..5, 900..950)];
+        assert!(Tile { rows: tiles[0].0.clone(), cols: tiles[0].1.clone() }.len() >= PARALLEL_COPY_MIN);
+        let mut sink = CondensedSink::new(n, &mut out);
+        for (rows, cols) in tiles {
+            let values =
+                Array2::from_shape_fn((rows.len(), cols.len()), |(r, c)| value(rows.start + r, cols.start + c));
+            Sink::<f64>::accept(&mut sink, &Tile { rows, cols }, values.view()).unwrap();
+        }
+        for i in 0..n {
+            for j in i + 1..n {
+                let k = n * i - i * (i + 1) / 2 + (j - i - 1);
+                assert_eq!(out[k], value(i, j), "({i}, {j})");
             }
         }
-        Ok(())
     }
 }
