@@ -139,7 +139,8 @@ pub enum Finalize {
 
 /// The denominator of the metrics that are a ratio of two sums: the kernel computes the
 /// numerator (the cityblock distance of the prepared points) and the denominator comes from
-/// sums per row, computed once before the kernels run, never in a kernel.
+/// sums per row, computed once before the kernels run. The CPU kernels divide by it as they
+/// store each result; the GPU's results are divided on the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Denominator {
     /// Σ |x + y| (`braycurtis`): the sum of the two rows' |coordinates| wherever a column has

@@ -18,6 +18,11 @@
 //!
 //! The sums are taken of the points as the kernels see them (rounded to the element type), so
 //! numerator and denominator describe the same numbers.
+//!
+//! The CPU divides inside its kernels, as each result is stored ([`RatioView::fused`]: one pass
+//! over the matrix), whenever the host's quotient needs nothing else: no mixed columns, no f64
+//! fix-up of the numerators first (see `cpu::task`). Otherwise, and on the GPU, the division
+//! is a second pass here, after the fix-up.
 
 use std::ops::Range;
 
@@ -134,7 +139,36 @@ pub(crate) fn of_points(denominator: Denominator, numerator: f64, x: &[f64], y: 
     }
 }
 
+/// A ratio's denominators in the kernels' element type, for the CPU kernels to divide by as
+/// they store each result: braycurtis's `n / (a + b)`, jaccard's `n / ((a + b + n) / 2)` (0
+/// where that is 0/0), with `a` and `b` the sums of the result's rows, as in [`quotient`].
+pub(crate) struct FusedRatio<T> {
+    pub(crate) denominator: Denominator,
+    /// Per row of the window's X, rounded to `T`.
+    pub(crate) x_sums: Vec<T>,
+    /// Per row of the window's Y (X's again for pdist), rounded to `T`.
+    pub(crate) y_sums: Vec<T>,
+}
+
 impl RatioView<'_> {
+    /// The denominators for the kernels to divide by, if the kernels' quotients in `T` are
+    /// the host's: no columns of both signs (whose sums are per pair), and no sum so large
+    /// that `a + b + n` could overflow `T` (the host adds in f64). In f64 the quotients are
+    /// then the host's bit for bit; in f32 within a few ulps (the sums rounded to f32 before
+    /// they are added, the quotient rounded once more). Infinite and NaN sums stay what they
+    /// are: their quotients are NaN on both paths.
+    pub(crate) fn fused<T: Element>(&self) -> Option<FusedRatio<T>> {
+        if self.mixed.is_some() {
+            return None;
+        }
+        // a + b + n ≤ 2·(a + b) ≤ 4·max(a, b): within T for sums up to a quarter of its range.
+        let limit = T::max_value().into() / 4.0;
+        let round = |sums: &[f64]| -> Option<Vec<T>> {
+            sums.iter().map(|&s| (!s.is_finite() || s.abs() <= limit).then(|| T::from_f64(s))).collect()
+        };
+        Some(FusedRatio { denominator: self.denominator, x_sums: round(self.x_sums)?, y_sums: round(self.y_sums)? })
+    }
+
     /// The per-pair sums over mixed columns for `rows` × `cols`, if there are mixed columns.
     fn mixed_block(&self, rows: Range<usize>, cols: Range<usize>) -> Option<Array2<f64>> {
         let (x, y) = self.mixed.as_ref()?;
@@ -143,7 +177,7 @@ impl RatioView<'_> {
         let limits = PlanLimits::cpu(None).for_element::<f64>();
         let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &limits)
             .expect("a CPU plan exists for every shape that fits in memory");
-        crate::cpu::run_into(x, y, (Metric::Cityblock, None), &plan, out.view_mut());
+        crate::cpu::run_into(x, y, crate::cpu::Kernel::of(Metric::Cityblock), &plan, out.view_mut());
         Some(out)
     }
 
