@@ -8,9 +8,9 @@
 //! absolute value and an add (cityblock). Differences are always taken first, as in
 //! [`Metric::term`]; `y − x` squares and takes `|·|` to exactly the same values as `x − y`.
 //!
-//! The final step runs on the register block before it is stored: a square root, a mean, or
-//! the division by a ratio's denominators (braycurtis, jaccard: [`block_divided`]), so every
-//! output is written once.
+//! The final step runs on the register block before it is stored: a square root, a mean, a
+//! vectorised whole root (minkowski), or the division by a ratio's denominators (braycurtis,
+//! jaccard: [`block_divided`]), so every output is written once.
 //!
 //! The instruction set is chosen at run time ([`Isa::detect`]): AVX-512F, AVX2 + FMA, or a
 //! portable path of plain arrays that LLVM vectorises for the build target (also aarch64). f64
@@ -26,7 +26,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::cpu::Element;
-use num_traits::Zero;
+use num_traits::{Float, Zero};
 
 use crate::metric::{self, Denominator, Finalize, Merge, Metric, Term};
 use crate::weights::KernelWeights;
@@ -368,6 +368,8 @@ const HALF_CAPPED: u8 = 2;
 const SQRT_HALF: u8 = 3;
 const MEAN: u8 = 4;
 const SCALAR: u8 = 5;
+/// Minkowski's root for a whole p in 3..=8 (the term's `WHOLE + p`), in vector form.
+const ROOT: u8 = 6;
 /// A ratio's division (see `ratio.rs`): braycurtis's `n / (a + b)`.
 const DIVIDE_SUM: u8 = 7;
 /// jaccard's `n / ((a + b + n) / 2)`, 0 where that is 0/0.
@@ -417,13 +419,13 @@ where
             (Term::SquaredDifference, Merge::Sum, HALF_CAPPED) => drive::<S, MR, NV, SQUARED, HALF_CAPPED, false>(a),
             (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY, false>(a),
             (Term::AbsoluteDifference, Merge::Max, IDENTITY) => drive::<S, MR, NV, ABSOLUTE_MAX, IDENTITY, false>(a),
-            (Term::PowerDifference, Merge::Sum, _) => match a.metric.whole_exponent() {
-                Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, SCALAR, false>(a),
-                Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, SCALAR, false>(a),
-                Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, SCALAR, false>(a),
-                Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, SCALAR, false>(a),
-                Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, SCALAR, false>(a),
-                Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, SCALAR, false>(a),
+            (Term::PowerDifference, Merge::Sum, _) if a.d > 0 => match a.metric.whole_exponent() {
+                Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, ROOT, false>(a),
+                Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, ROOT, false>(a),
+                Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, ROOT, false>(a),
+                Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, ROOT, false>(a),
+                Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, ROOT, false>(a),
+                Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, ROOT, false>(a),
                 _ => drive::<S, MR, NV, POWER, SCALAR, false>(a),
             },
             (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY, false>(a),
@@ -459,6 +461,56 @@ unsafe fn jensen_shannon<S: Simd>(p: S, q: S) -> S {
         }
         // m·g(t), m = (p + q) / 2.
         S::mul(S::mul(g, t2), S::mul(sum, splat(0.5)))
+    }
+}
+
+/// Newton steps of [`whole_root`] for the element type: each squares the relative error, from
+/// the estimate's 6 % to 1e-7 (f32, 4 steps) or below 1e-15 (f64, 5 steps) for every p to 8.
+const fn root_steps<E>() -> usize {
+    if size_of::<E>() == 4 { 4 } else { 5 }
+}
+
+/// A first guess at `s^(1/p)` for `s > 0` (a normal f64), within about 6 %: an f64's bits,
+/// read as an integer, are close to an affine function of its base-2 logarithm, so a p-th of
+/// the bits (plus the bits of 1 less a p-th of them) is close to the root's bits.
+#[inline(always)]
+fn root_estimate(s: f64, p: u32) -> f64 {
+    let one = 1f64.to_bits();
+    let p = u64::from(p);
+    f64::from_bits(one - one / p + s.to_bits() / p)
+}
+
+/// Minkowski's final step `s^(1/p)` for a whole `p ≥ 3`, lane-wise in vector form: the bits'
+/// estimate ([`root_estimate`], lane by lane), then [`root_steps`] Newton steps on the whole
+/// vector, `y ← ((p − 1)·y + s / y^(p − 1)) / p`, and 0 where `s = 0`. Vectors with a lane that
+/// is not 0 or a normal number of the type (∞, NaN, subnormal) take the metric's scalar root
+/// instead, lane by lane, as every vector did before.
+#[inline(always)]
+unsafe fn whole_root<S: Simd>(s: S, p: u32, scalars: Scalars<S::E>) -> S
+where
+    S::E: Element,
+{
+    let (tiny, huge) = (<S::E as Float>::min_positive_value(), <S::E as Float>::max_value());
+    // SAFETY: plain arithmetic on vectors, inside the entry point of `S`'s instruction set.
+    unsafe {
+        let estimate = S::try_map(s, |v| {
+            if v == S::E::zero() {
+                Some(<S::E as num_traits::One>::one())
+            } else if v >= tiny && v <= huge {
+                Some(S::E::from_f64(root_estimate(v.into(), p)))
+            } else {
+                None
+            }
+        });
+        let Some(mut y) = estimate else {
+            return S::map(s, |v| scalars.metric.finalize_weighted(v, scalars.d, scalars.total));
+        };
+        let (p_minus_1, reciprocal) = (splat::<S>(f64::from(p - 1)), splat::<S>(1.0 / f64::from(p)));
+        for _ in 0..root_steps::<S::E>() {
+            let t = S::div(s, S::powi(y, p - 1));
+            y = S::mul(S::add(S::mul(p_minus_1, y), t), reciprocal);
+        }
+        S::zero_where_zero(y, s)
     }
 }
 
@@ -664,6 +716,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                     (true, SQRT_HALF) => S::sqrt(S::mul(s, splat(0.5))),
                     (true, MEAN) => S::div(s, splat(scalars.total)),
                     (true, SCALAR) => S::map(s, |v| scalars.metric.finalize_weighted(v, scalars.d, scalars.total)),
+                    (true, ROOT) => whole_root(s, u32::from(TERM - WHOLE), scalars),
                     // The host's quotients (`ratio::quotient`), in the same order of operations.
                     (true, DIVIDE_SUM) => S::div(s, S::add(S::bcast(xs[r]), S::load(ys.add(v * S::W)))),
                     (true, DIVIDE_UNION) => {
@@ -1101,5 +1154,56 @@ mod tests {
     fn ratio_division_in_the_store_matches_reference() {
         check_divided::<f32>(12);
         check_divided::<f64>(13);
+    }
+
+    /// Minkowski's vector root on every kernel family at sums across the type's range (one
+    /// dimension: the sum is |t|^p): within a few ulps of the f64 root of the sum. The first 16
+    /// columns hold 0, ∞, NaN and a subnormal sum, which send their vectors to the scalar root
+    /// (`powf` by 1/p rounded to the type: off by up to |ln s|·ε more).
+    fn check_roots<T: Element>(exponent_range: i32) {
+        let eps: f64 = T::epsilon().into();
+        let tiny: f64 = T::min_positive_value().into();
+        for p in 3..=8u32 {
+            let metric = Metric::minkowski(p as f64).unwrap();
+            // |t|^p from 10^-range to 10^range, and the special values.
+            let top = exponent_range as f64 / p as f64;
+            let mut t: Vec<f64> = (0..400).map(|j| 10f64.powf(-top + 2.0 * top * j as f64 / 399.0)).collect();
+            let subnormal = (tiny / 8.0).powf(1.0 / p as f64);
+            t[3..7].copy_from_slice(&[0.0, f64::INFINITY, f64::NAN, subnormal]);
+            let x = Array2::from_elem((1, 1), T::zero());
+            let y = Array2::from_shape_fn((t.len(), 1), |(j, _)| T::from_f64(t[j]));
+            for isa in Isa::available() {
+                let mut out = Array2::from_elem((1, t.len()), T::nan());
+                block(x.view(), &PackedY::new(y.view(), isa, 0), 0..t.len(), (metric, None), out.view_mut(), false);
+                for (j, &g) in out.iter().enumerate() {
+                    let t: f64 = y[(j, 0)].into();
+                    // The kernel's sum, |t|^p rounded to T, and its root: t·(sum / |t|^p)^(1/p),
+                    // which (unlike powf by a rounded 1/p) is within an ulp of f64.
+                    let exact = t.abs().powi(p as i32);
+                    let sum: f64 = T::from_f64(exact).into();
+                    let want = if sum == 0.0 || !sum.is_finite() {
+                        sum.powf(1.0 / p as f64)
+                    } else {
+                        t.abs() * (sum / exact).powf(1.0 / p as f64)
+                    };
+                    let g: f64 = g.into();
+                    let ok = if want.is_nan() {
+                        g.is_nan()
+                    } else if sum == 0.0 || want.is_infinite() {
+                        g == want
+                    } else {
+                        let scalar = if j < 16 { sum.ln().abs() * eps } else { 0.0 };
+                        (g - want).abs() <= (4.0 * eps + scalar) * want
+                    };
+                    assert!(ok, "{isa:?} {} p = {p}, t = {t:e}: got {g:e}, want {want:e}", std::any::type_name::<T>());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_roots_in_vector_form_match_the_f64_root() {
+        check_roots::<f32>(37);
+        check_roots::<f64>(300);
     }
 }

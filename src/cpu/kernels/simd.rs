@@ -100,6 +100,23 @@ pub(super) trait Simd: Copy {
             result
         }
     }
+    /// Lane-wise `f(a)`, through memory, or `None` if `f` gives `None` for any lane.
+    #[inline(always)]
+    unsafe fn try_map(a: Self, f: impl Fn(Self::E) -> Option<Self::E>) -> Option<Self> {
+        let mut la = [<Self::E as num_traits::Zero>::zero(); MAX_LANES];
+        // SAFETY: the array holds `MAX_LANES >= W` lanes.
+        unsafe { Self::store(la.as_mut_ptr(), a) };
+        let mut every = true;
+        for u in la.iter_mut().take(Self::W) {
+            // No early exit: the loop stays one the compiler can unroll.
+            match f(*u) {
+                Some(v) => *u = v,
+                None => every = false,
+            }
+        }
+        // SAFETY: as above.
+        every.then(|| unsafe { Self::load(la.as_ptr()) })
+    }
     /// Whether `f(a, b)` holds in every lane (through memory).
     #[inline(always)]
     unsafe fn all(a: Self, b: Self, f: impl Fn(Self::E, Self::E) -> bool) -> bool {
