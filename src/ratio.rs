@@ -57,18 +57,11 @@ impl Ratio {
         // Columns that hold a positive and a negative coordinate (braycurtis only).
         let mixed: Vec<usize> = match denominator {
             Denominator::Union => Vec::new(),
-            Denominator::SumOfAbsoluteSums => (0..d)
-                .filter(|&k| {
-                    let column = x.column(k).into_iter().chain(y_or_x.column(k));
-                    let (mut positive, mut negative) = (false, false);
-                    for &v in column {
-                        let v: f64 = v.into();
-                        positive |= v > 0.0;
-                        negative |= v < 0.0;
-                    }
-                    positive && negative
-                })
-                .collect(),
+            Denominator::SumOfAbsoluteSums => {
+                let (xs, ys) = (column_signs(x), y.map(column_signs));
+                let ys = ys.as_ref().unwrap_or(&xs);
+                (0..d).filter(|&k| (xs[k].0 || ys[k].0) && (xs[k].1 || ys[k].1)).collect()
+            }
         };
         let mut single = vec![true; d];
         mixed.iter().for_each(|&k| single[k] = false);
@@ -102,6 +95,27 @@ impl Ratio {
             mixed: self.mixed.as_ref().map(|(x, y)| (x.slice(s![rows, ..]), y.slice(s![cols, ..]))),
         }
     }
+}
+
+/// Whether each column of `a` holds a positive and whether it holds a negative coordinate,
+/// read row by row on all cores (a column at a time strides through memory: for d = 1024 that
+/// took longer than the kernels).
+fn column_signs<T: Element>(a: ArrayView2<T>) -> Vec<(bool, bool)> {
+    let d = a.ncols();
+    a.axis_iter(Axis(0))
+        .into_par_iter()
+        .fold(
+            || vec![(false, false); d],
+            |mut signs, row| {
+                for (s, &v) in signs.iter_mut().zip(&row) {
+                    let v: f64 = v.into();
+                    s.0 |= v > 0.0;
+                    s.1 |= v < 0.0;
+                }
+                signs
+            },
+        )
+        .reduce(|| vec![(false, false); d], |a, b| a.iter().zip(&b).map(|(a, b)| (a.0 || b.0, a.1 || b.1)).collect())
 }
 
 /// The denominator's parts for the rows of one job (or its window).
