@@ -464,6 +464,24 @@ unsafe fn jensen_shannon<S: Simd>(p: S, q: S) -> S {
     }
 }
 
+/// `acc + |d|^n` for a whole `n ≥ 2` (a compile-time constant in the micro-kernels), with the
+/// last product fused into the sum: for even `n`, `(d^(n/2))²` needs no `|·|` either. Three
+/// to six instructions per term from p = 4 to p = 7 where `|d|^n`, then a sum, took five to
+/// seven; each product still rounded once (the result moves by an ulp or two of the term).
+#[inline(always)]
+unsafe fn power_acc<S: Simd>(d: S, n: u32, acc: S) -> S {
+    // SAFETY: plain arithmetic on vectors, inside the entry point of `S`'s instruction set.
+    unsafe {
+        if n.is_multiple_of(2) {
+            let half = if n == 2 { d } else { S::powi(d, n / 2) };
+            S::sq_acc(half, acc)
+        } else {
+            let a = S::abs(d);
+            S::mul_add(S::powi(a, n - 1), a, acc)
+        }
+    }
+}
+
 /// Newton steps of [`whole_root`] for the element type: each squares the relative error, from
 /// the estimate's 6 % to 1e-7 (f32, 4 steps) or below 1e-15 (f64, 5 steps) for every p to 8.
 const fn root_steps<E>() -> usize {
@@ -697,7 +715,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                         }
                         // w where x ≠ y, else 0: the weighted term itself (w is finite).
                         NOT_EQUAL => S::add(acc[r][v], S::ne(yv[v], xb, wk)),
-                        n if n > WHOLE => S::add(acc[r][v], S::powi(S::abs(diff), u32::from(n - WHOLE))),
+                        n if n > WHOLE => power_acc(diff, u32::from(n - WHOLE), acc[r][v]),
                         _ => S::add(acc[r][v], jensen_shannon(yv[v], xb)),
                     };
                 }

@@ -27,6 +27,8 @@ pub(super) trait Simd: Copy {
     unsafe fn add(a: Self, b: Self) -> Self;
     /// `acc + d·d` (fused where the hardware has it).
     unsafe fn sq_acc(d: Self, acc: Self) -> Self;
+    /// `a·b + c` (fused where the hardware has it).
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
     /// `acc + |d|`; `one` is [`Simd::one`]`(1)`, used to issue the add on the FMA units.
     unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self;
     /// `|d|` where it is larger than `acc`, else `acc`: a NaN `|d|` is passed over, as SciPy's
@@ -179,6 +181,10 @@ impl<T: Element, const L: usize> Simd for Lanes<T, L> {
         Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l] * d.0[l]))
     }
     #[inline(always)]
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        Lanes(std::array::from_fn(|l| a.0[l] * b.0[l] + c.0[l]))
+    }
+    #[inline(always)]
     unsafe fn abs_acc(d: Self, _one: Self, acc: Self) -> Self {
         Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l].abs()))
     }
@@ -276,6 +282,11 @@ mod x86 {
         unsafe fn sq_acc(d: Self, acc: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx512(unsafe { _mm512_fmadd_ps(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_fmadd_ps(a.0, b.0, c.0) })
         }
         #[inline(always)]
         unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
@@ -393,6 +404,11 @@ mod x86 {
         unsafe fn sq_acc(d: Self, acc: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx2(unsafe { _mm256_fmadd_ps(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_fmadd_ps(a.0, b.0, c.0) })
         }
         #[inline(always)]
         unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
@@ -513,6 +529,11 @@ mod x86 {
             Avx512F64(unsafe { _mm512_fmadd_pd(d.0, d.0, acc.0) })
         }
         #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_fmadd_pd(a.0, b.0, c.0) })
+        }
+        #[inline(always)]
         unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
             // On the FMA ports, as for f32 (see `Avx512::abs_acc`).
             // SAFETY: as for `zero`.
@@ -627,6 +648,11 @@ mod x86 {
         unsafe fn sq_acc(d: Self, acc: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx2F64(unsafe { _mm256_fmadd_pd(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_fmadd_pd(a.0, b.0, c.0) })
         }
         #[inline(always)]
         unsafe fn abs_acc(d: Self, one: Self, acc: Self) -> Self {
