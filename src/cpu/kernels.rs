@@ -26,7 +26,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use crate::cpu::Element;
-use num_traits::{Float, Zero};
+use num_traits::Zero;
 
 use crate::metric::{self, Denominator, Finalize, Merge, Metric, Term};
 use crate::weights::KernelWeights;
@@ -488,19 +488,9 @@ const fn root_steps<E>() -> usize {
     if size_of::<E>() == 4 { 4 } else { 5 }
 }
 
-/// A first guess at `s^(1/p)` for `s > 0` (a normal f64), within about 6 %: an f64's bits,
-/// read as an integer, are close to an affine function of its base-2 logarithm, so a p-th of
-/// the bits (plus the bits of 1 less a p-th of them) is close to the root's bits.
-#[inline(always)]
-fn root_estimate(s: f64, p: u32) -> f64 {
-    let one = 1f64.to_bits();
-    let p = u64::from(p);
-    f64::from_bits(one - one / p + s.to_bits() / p)
-}
-
 /// Minkowski's final step `s^(1/p)` for a whole `p ≥ 3`, lane-wise in vector form: the bits'
-/// estimate ([`root_estimate`], lane by lane), then [`root_steps`] Newton steps on the whole
-/// vector, `y ← ((p − 1)·y + s / y^(p − 1)) / p`, and 0 where `s = 0`. Vectors with a lane that
+/// estimate ([`Simd::root_estimate`]), then [`root_steps`] Newton steps on the whole vector,
+/// `y ← ((p − 1)·y + s / y^(p − 1)) / p`, and 0 where `s = 0`. Vectors with a lane that
 /// is not 0 or a normal number of the type (∞, NaN, subnormal) take the metric's scalar root
 /// instead, lane by lane, as every vector did before.
 #[inline(always)]
@@ -508,21 +498,13 @@ unsafe fn whole_root<S: Simd>(s: S, p: u32, scalars: Scalars<S::E>) -> S
 where
     S::E: Element,
 {
-    let (tiny, huge) = (<S::E as Float>::min_positive_value(), <S::E as Float>::max_value());
     // SAFETY: plain arithmetic on vectors, inside the entry point of `S`'s instruction set.
     unsafe {
-        let estimate = S::try_map(s, |v| {
-            if v == S::E::zero() {
-                Some(<S::E as num_traits::One>::one())
-            } else if v >= tiny && v <= huge {
-                Some(S::E::from_f64(root_estimate(v.into(), p)))
-            } else {
-                None
-            }
-        });
-        let Some(mut y) = estimate else {
+        if !S::all_zero_or_normal(s) {
             return S::map(s, |v| scalars.metric.finalize_weighted(v, scalars.d, scalars.total));
-        };
+        }
+        // Lanes of 0 may start anywhere (even at 0, then NaN): they end as 0.
+        let mut y = S::root_estimate(s, p);
         let (p_minus_1, reciprocal) = (splat::<S>(f64::from(p - 1)), splat::<S>(1.0 / f64::from(p)));
         for _ in 0..root_steps::<S::E>() {
             let t = S::div(s, S::powi(y, p - 1));

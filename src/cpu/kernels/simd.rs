@@ -102,22 +102,19 @@ pub(super) trait Simd: Copy {
             result
         }
     }
-    /// Lane-wise `f(a)`, through memory, or `None` if `f` gives `None` for any lane.
+    /// Whether every lane is 0 or a normal number of the type (not ∞, NaN or subnormal).
     #[inline(always)]
-    unsafe fn try_map(a: Self, f: impl Fn(Self::E) -> Option<Self::E>) -> Option<Self> {
-        let mut la = [<Self::E as num_traits::Zero>::zero(); MAX_LANES];
-        // SAFETY: the array holds `MAX_LANES >= W` lanes.
-        unsafe { Self::store(la.as_mut_ptr(), a) };
-        let mut every = true;
-        for u in la.iter_mut().take(Self::W) {
-            // No early exit: the loop stays one the compiler can unroll.
-            match f(*u) {
-                Some(v) => *u = v,
-                None => every = false,
-            }
-        }
-        // SAFETY: as above.
-        every.then(|| unsafe { Self::load(la.as_ptr()) })
+    unsafe fn all_zero_or_normal(a: Self) -> bool {
+        use num_traits::Float;
+        let (tiny, huge) = (Self::E::min_positive_value(), Self::E::max_value());
+        // SAFETY: forwarded.
+        unsafe { Self::all(a, a, |v, _| v == <Self::E as num_traits::Zero>::zero() || (v >= tiny && v <= huge)) }
+    }
+    /// Each lane's [`root_estimate`] (any positive number or 0 for a lane of 0).
+    #[inline(always)]
+    unsafe fn root_estimate(a: Self, p: u32) -> Self {
+        // SAFETY: forwarded.
+        unsafe { Self::map(a, |v| Self::E::from_f64(root_estimate(v.into(), p))) }
     }
     /// Whether `f(a, b)` holds in every lane (through memory).
     #[inline(always)]
@@ -137,6 +134,17 @@ pub(super) trait Simd: Copy {
         // SAFETY: forwarded.
         unsafe { Self::zip(a, a, |u, _| f(u)) }
     }
+}
+
+/// A first guess at `s^(1/p)` for `s > 0` (a normal f64), within about 6 %: an f64's bits,
+/// read as an integer, are close to an affine function of its base-2 logarithm, so a p-th of
+/// the bits (plus the bits of 1 less a p-th of them) is close to the root's bits. The vector
+/// forms ([`Simd::root_estimate`]) do the same with f32's bits, or f64's upper 32 bits.
+#[inline(always)]
+pub(super) fn root_estimate(s: f64, p: u32) -> f64 {
+    let one = 1f64.to_bits();
+    let p = u64::from(p);
+    f64::from_bits(one - one / p + s.to_bits() / p)
 }
 
 /// The widest vector, in lanes (AVX-512 f32).
@@ -360,6 +368,27 @@ mod x86 {
             // SAFETY: SSE is part of x86-64.
             unsafe { _mm_sfence() }
         }
+        #[inline(always)]
+        unsafe fn all_zero_or_normal(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let normal = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(a.0, _mm512_set1_ps(f32::MIN_POSITIVE))
+                    & _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a.0, _mm512_set1_ps(f32::MAX));
+                (normal | _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(a.0, _mm512_setzero_ps())) == u16::MAX
+            }
+        }
+        #[inline(always)]
+        unsafe fn root_estimate(a: Self, p: u32) -> Self {
+            // The bits of each (non-negative) lane as a float, a p-th of them plus the bits of
+            // 1 less a p-th of them, rounded back to bits (see `super::root_estimate`).
+            let (one, p) = (1f32.to_bits() as f32, p as f32);
+            // SAFETY: as for `zero`.
+            unsafe {
+                let bits = _mm512_cvtepi32_ps(_mm512_castps_si512(a.0));
+                let e = _mm512_fmadd_ps(bits, _mm512_set1_ps(1.0 / p), _mm512_set1_ps(one - one / p));
+                Avx512(_mm512_castsi512_ps(_mm512_cvtps_epi32(e)))
+            }
+        }
     }
 
     /// 8 f32 lanes in one AVX2 register, with FMA.
@@ -483,6 +512,29 @@ mod x86 {
             // SAFETY: SSE is part of x86-64.
             unsafe { _mm_sfence() }
         }
+        #[inline(always)]
+        unsafe fn all_zero_or_normal(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let normal = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GE_OQ>(a.0, _mm256_set1_ps(f32::MIN_POSITIVE)),
+                    _mm256_cmp_ps::<_CMP_LE_OQ>(a.0, _mm256_set1_ps(f32::MAX)),
+                );
+                let ok = _mm256_or_ps(normal, _mm256_cmp_ps::<_CMP_EQ_OQ>(a.0, _mm256_setzero_ps()));
+                _mm256_movemask_ps(ok) == 0xFF
+            }
+        }
+        #[inline(always)]
+        unsafe fn root_estimate(a: Self, p: u32) -> Self {
+            // As `Avx512::root_estimate`.
+            let (one, p) = (1f32.to_bits() as f32, p as f32);
+            // SAFETY: as for `zero`.
+            unsafe {
+                let bits = _mm256_cvtepi32_ps(_mm256_castps_si256(a.0));
+                let e = _mm256_fmadd_ps(bits, _mm256_set1_ps(1.0 / p), _mm256_set1_ps(one - one / p));
+                Avx2(_mm256_castsi256_ps(_mm256_cvtps_epi32(e)))
+            }
+        }
     }
 
     /// 8 f64 lanes in one AVX-512 register.
@@ -603,6 +655,31 @@ mod x86 {
         unsafe fn fence() {
             // SAFETY: SSE is part of x86-64.
             unsafe { _mm_sfence() }
+        }
+        #[inline(always)]
+        unsafe fn all_zero_or_normal(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let normal = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a.0, _mm512_set1_pd(f64::MIN_POSITIVE))
+                    & _mm512_cmp_pd_mask::<_CMP_LE_OQ>(a.0, _mm512_set1_pd(f64::MAX));
+                (normal | _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(a.0, _mm512_setzero_pd())) == u8::MAX
+            }
+        }
+        #[inline(always)]
+        unsafe fn root_estimate(a: Self, p: u32) -> Self {
+            // `super::root_estimate` on the upper 32 bits of each lane (sign, exponent and 20
+            // bits of mantissa), converted to and from f64 exactly by adding 2^52.
+            let (one, p) = ((1f64.to_bits() >> 32) as f64, f64::from(p));
+            // SAFETY: as for `zero`.
+            unsafe {
+                let magic = _mm512_set1_pd(4503599627370496.0); // 2^52
+                let high = _mm512_srli_epi64::<32>(_mm512_castpd_si512(a.0));
+                let bits = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(high, _mm512_castpd_si512(magic))), magic);
+                let e = _mm512_fmadd_pd(bits, _mm512_set1_pd(1.0 / p), _mm512_set1_pd(one - one / p));
+                // e + 2^52 rounds e to an integer, held in its low 32 bits; shifted up, the root's.
+                let rounded = _mm512_castpd_si512(_mm512_add_pd(e, magic));
+                Avx512F64(_mm512_castsi512_pd(_mm512_slli_epi64::<32>(rounded)))
+            }
         }
     }
 
@@ -726,6 +803,32 @@ mod x86 {
         unsafe fn fence() {
             // SAFETY: SSE is part of x86-64.
             unsafe { _mm_sfence() }
+        }
+        #[inline(always)]
+        unsafe fn all_zero_or_normal(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let normal = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(a.0, _mm256_set1_pd(f64::MIN_POSITIVE)),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(a.0, _mm256_set1_pd(f64::MAX)),
+                );
+                let ok = _mm256_or_pd(normal, _mm256_cmp_pd::<_CMP_EQ_OQ>(a.0, _mm256_setzero_pd()));
+                _mm256_movemask_pd(ok) == 0xF
+            }
+        }
+        #[inline(always)]
+        unsafe fn root_estimate(a: Self, p: u32) -> Self {
+            // As `Avx512F64::root_estimate`.
+            let (one, p) = ((1f64.to_bits() >> 32) as f64, f64::from(p));
+            // SAFETY: as for `zero`.
+            unsafe {
+                let magic = _mm256_set1_pd(4503599627370496.0); // 2^52
+                let high = _mm256_srli_epi64::<32>(_mm256_castpd_si256(a.0));
+                let bits = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(high, _mm256_castpd_si256(magic))), magic);
+                let e = _mm256_fmadd_pd(bits, _mm256_set1_pd(1.0 / p), _mm256_set1_pd(one - one / p));
+                let rounded = _mm256_castpd_si256(_mm256_add_pd(e, magic));
+                Avx2F64(_mm256_castsi256_pd(_mm256_slli_epi64::<32>(rounded)))
+            }
         }
     }
 }
