@@ -143,7 +143,8 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
     /// Rows with coordinates extreme enough that some sums need the f64 fix-up.
     pub extremes: Option<Extremes<'a, T>>,
     /// The denominators of a metric that is a ratio of two sums (the kernels compute the
-    /// numerators).
+    /// numerators). The CPU backend takes them out when its kernels divide as they store
+    /// (`cpu::task`); what stays here is divided on the host, after the f64 fix-up.
     pub ratio: Option<RatioView<'a>>,
     /// The weights of the kernel's terms (the minkowski family's, canberra's and hamming's `w`),
     /// of all `d` dimensions.

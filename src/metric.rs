@@ -139,7 +139,8 @@ pub enum Finalize {
 
 /// The denominator of the metrics that are a ratio of two sums: the kernel computes the
 /// numerator (the cityblock distance of the prepared points) and the denominator comes from
-/// sums per row, computed once before the kernels run, never in a kernel.
+/// sums per row, computed once before the kernels run. The CPU kernels divide by it as they
+/// store each result; the GPU's results are divided on the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Denominator {
     /// Σ |x + y| (`braycurtis`): the sum of the two rows' |coordinates| wherever a column has
@@ -417,8 +418,9 @@ impl Metric {
     }
 
     /// The exponent of the power term when it is a whole number below 64: both backends then
-    /// multiply (by repeated squaring, the same products in the same order) instead of calling
-    /// `pow`, which is slower and, on GPUs, exp2(p·log2(x)) and less exact.
+    /// multiply (by repeated squaring; the CPU's kernels for p = 3..=8 fuse the last product
+    /// into the sum) instead of calling `pow`, which is slower and, on GPUs, exp2(p·log2(x))
+    /// and less exact.
     pub fn whole_exponent(self) -> Option<u32> {
         let p = self.exponent();
         let whole = self.definition().term == Term::PowerDifference && p.fract() == 0.0 && (1.0..64.0).contains(&p);

@@ -18,6 +18,11 @@
 //!
 //! The sums are taken of the points as the kernels see them (rounded to the element type), so
 //! numerator and denominator describe the same numbers.
+//!
+//! The CPU divides inside its kernels, as each result is stored ([`RatioView::fused`]: one pass
+//! over the matrix), whenever the host's quotient needs nothing else: no mixed columns, no f64
+//! fix-up of the numerators first (see `cpu::task`). Otherwise, and on the GPU, the division
+//! is a second pass here, after the fix-up.
 
 use std::ops::Range;
 
@@ -52,18 +57,11 @@ impl Ratio {
         // Columns that hold a positive and a negative coordinate (braycurtis only).
         let mixed: Vec<usize> = match denominator {
             Denominator::Union => Vec::new(),
-            Denominator::SumOfAbsoluteSums => (0..d)
-                .filter(|&k| {
-                    let column = x.column(k).into_iter().chain(y_or_x.column(k));
-                    let (mut positive, mut negative) = (false, false);
-                    for &v in column {
-                        let v: f64 = v.into();
-                        positive |= v > 0.0;
-                        negative |= v < 0.0;
-                    }
-                    positive && negative
-                })
-                .collect(),
+            Denominator::SumOfAbsoluteSums => {
+                let (xs, ys) = (column_signs(x), y.map(column_signs));
+                let ys = ys.as_ref().unwrap_or(&xs);
+                (0..d).filter(|&k| (xs[k].0 || ys[k].0) && (xs[k].1 || ys[k].1)).collect()
+            }
         };
         let mut single = vec![true; d];
         mixed.iter().for_each(|&k| single[k] = false);
@@ -97,6 +95,27 @@ impl Ratio {
             mixed: self.mixed.as_ref().map(|(x, y)| (x.slice(s![rows, ..]), y.slice(s![cols, ..]))),
         }
     }
+}
+
+/// Whether each column of `a` holds a positive and whether it holds a negative coordinate,
+/// read row by row on all cores (a column at a time strides through memory: for d = 1024 that
+/// took longer than the kernels).
+fn column_signs<T: Element>(a: ArrayView2<T>) -> Vec<(bool, bool)> {
+    let d = a.ncols();
+    a.axis_iter(Axis(0))
+        .into_par_iter()
+        .fold(
+            || vec![(false, false); d],
+            |mut signs, row| {
+                for (s, &v) in signs.iter_mut().zip(&row) {
+                    let v: f64 = v.into();
+                    s.0 |= v > 0.0;
+                    s.1 |= v < 0.0;
+                }
+                signs
+            },
+        )
+        .reduce(|| vec![(false, false); d], |a, b| a.iter().zip(&b).map(|(a, b)| (a.0 || b.0, a.1 || b.1)).collect())
 }
 
 /// The denominator's parts for the rows of one job (or its window).
@@ -134,7 +153,36 @@ pub(crate) fn of_points(denominator: Denominator, numerator: f64, x: &[f64], y: 
     }
 }
 
+/// A ratio's denominators in the kernels' element type, for the CPU kernels to divide by as
+/// they store each result: braycurtis's `n / (a + b)`, jaccard's `n / ((a + b + n) / 2)` (0
+/// where that is 0/0), with `a` and `b` the sums of the result's rows, as in [`quotient`].
+pub(crate) struct FusedRatio<T> {
+    pub(crate) denominator: Denominator,
+    /// Per row of the window's X, rounded to `T`.
+    pub(crate) x_sums: Vec<T>,
+    /// Per row of the window's Y (X's again for pdist), rounded to `T`.
+    pub(crate) y_sums: Vec<T>,
+}
+
 impl RatioView<'_> {
+    /// The denominators for the kernels to divide by, if the kernels' quotients in `T` are
+    /// the host's: no columns of both signs (whose sums are per pair), and no sum so large
+    /// that `a + b + n` could overflow `T` (the host adds in f64). In f64 the quotients are
+    /// then the host's bit for bit; in f32 within a few ulps (the sums rounded to f32 before
+    /// they are added, the quotient rounded once more). Infinite and NaN sums stay what they
+    /// are: their quotients are NaN on both paths.
+    pub(crate) fn fused<T: Element>(&self) -> Option<FusedRatio<T>> {
+        if self.mixed.is_some() {
+            return None;
+        }
+        // a + b + n ≤ 2·(a + b) ≤ 4·max(a, b): within T for sums up to a quarter of its range.
+        let limit = T::max_value().into() / 4.0;
+        let round = |sums: &[f64]| -> Option<Vec<T>> {
+            sums.iter().map(|&s| (!s.is_finite() || s.abs() <= limit).then(|| T::from_f64(s))).collect()
+        };
+        Some(FusedRatio { denominator: self.denominator, x_sums: round(self.x_sums)?, y_sums: round(self.y_sums)? })
+    }
+
     /// The per-pair sums over mixed columns for `rows` × `cols`, if there are mixed columns.
     fn mixed_block(&self, rows: Range<usize>, cols: Range<usize>) -> Option<Array2<f64>> {
         let (x, y) = self.mixed.as_ref()?;
@@ -143,7 +191,7 @@ impl RatioView<'_> {
         let limits = PlanLimits::cpu(None).for_element::<f64>();
         let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &limits)
             .expect("a CPU plan exists for every shape that fits in memory");
-        crate::cpu::run_into(x, y, (Metric::Cityblock, None), &plan, out.view_mut());
+        crate::cpu::run_into(x, y, crate::cpu::Kernel::of(Metric::Cityblock), &plan, out.view_mut());
         Some(out)
     }
 

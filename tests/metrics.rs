@@ -5,6 +5,8 @@ mod support;
 
 use ndarray::{Array2, ArrayView2};
 use pairdist::{Distance, Metric};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use support::{
     close, engines, inverse, knn_lists, oracle, oracle_quadratic, oracle_weighted, points, tolerance, tolerance64,
 };
@@ -467,5 +469,103 @@ fn weighted_distances_of_points_far_from_the_origin_keep_their_precision() {
                 }
             }
         }
+    }
+}
+
+/// Points for minkowski's root at the ends of the range, in f64: rows at scales from
+/// `10^-lo` to `10^hi` (their sums of |x − y|^p span far more), a row equal to a row of the
+/// other side (sum 0), NaN and ±∞ coordinates, and rows of powers of two whose sums are exact
+/// but, in f64, subnormal or below the smallest subnormal for the larger p.
+fn root_edge_points(seed: u64, n: usize, d: usize, lo: i32, hi: i32) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut x = Array2::from_shape_fn((n, d), |_| rng.random_range(-1.0..1.0));
+    for (i, mut row) in x.rows_mut().into_iter().enumerate() {
+        let e = lo + (i as i32 * 7) % (hi - lo + 1);
+        row.mapv_inplace(|v| v * 10f64.powi(e));
+    }
+    x
+}
+
+/// Every whole p of its own kernel, one past them and a fractional one, in f32 and f64, on
+/// both engines and the library's functions (matrix and condensed): within 1e-5 (f32) and
+/// 1e-12 (f64) relative of the oracle wherever the oracle's value is a normal number of the
+/// type, and exactly the oracle's 0, ∞ or NaN elsewhere.
+fn check_roots<T: pairdist::Element>(what: &str, x: &Array2<f64>, y: &Array2<f64>, rel: f64) {
+    let (xt, yt) = (x.mapv(T::from_f64), y.mapv(T::from_f64));
+    let rows = |a: &Array2<T>| -> Vec<Vec<f64>> {
+        a.rows().into_iter().map(|r| r.iter().map(|&v| v.into()).collect()).collect()
+    };
+    let (xs, ys) = (rows(&xt), rows(&yt));
+    let d = x.ncols();
+    let tiny: f64 = T::min_positive_value().into();
+    let huge: f64 = T::max_value().into();
+    for p in [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 2.5] {
+        let metric = Metric::minkowski(p).unwrap();
+        let w = vec![1.0; d];
+        let check = |how: &str, g: T, a: &[f64], b: &[f64], at: (usize, usize)| {
+            let want = support::oracle_weighted64(a, b, metric, &w);
+            let g: f64 = g.into();
+            let ok = if want.is_nan() {
+                g.is_nan()
+            } else if want.abs() >= tiny && want.abs() <= huge {
+                (g - want).abs() <= rel * (1.0 + p / 4.0) * want.abs()
+            } else if want == 0.0 || want.is_infinite() {
+                g == want
+            } else {
+                // Subnormal in the type, or beyond its range: rounded once from f64.
+                (g - want).abs() <= rel * want.abs() + tiny || (want.abs() > huge && g.is_infinite())
+            };
+            assert!(ok, "{what} {how} {metric} {at:?}: got {g:e}, want {want:e}");
+        };
+        let mut matrices = Vec::new();
+        for (name, engine) in engines() {
+            matrices.push((name, engine.cdist(xt.view(), yt.view(), metric).unwrap()));
+        }
+        matrices.push(("cpu::cdist", pairdist::cpu::cdist(xt.view(), yt.view(), metric).unwrap()));
+        for (how, got) in &matrices {
+            for ((i, j), &g) in got.indexed_iter() {
+                check(how, g, &xs[i], &ys[j], (i, j));
+            }
+        }
+        let n = xs.len();
+        for (name, engine) in engines() {
+            let condensed = engine.pdist(xt.view(), metric).unwrap();
+            for i in 0..n {
+                for j in i + 1..n {
+                    check(&format!("{name} pdist"), condensed[condensed_at(n, i, j)], &xs[i], &xs[j], (i, j));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn whole_p_roots_at_the_ends_of_the_range_f32_and_f64() {
+    let d = 6;
+    let specials = |x: &mut Array2<f64>, y: &mut Array2<f64>| {
+        x.row_mut(0).assign(&y.row(3));
+        x[(1, 2)] = f64::NAN;
+        x[(2, 0)] = f64::INFINITY;
+        y[(1, 4)] = f64::NEG_INFINITY;
+        // Powers of two: |x − y|^p exact, subnormal or zero in f64 for the larger p.
+        x.row_mut(3).fill(0.0);
+        x[(3, 1)] = 2f64.powi(-130);
+        y.row_mut(2).fill(0.0);
+        y[(2, 1)] = 2f64.powi(-135);
+        y[(2, 5)] = 2f64.powi(-135);
+    };
+    // f32: rows from 1e-30 to 1e30 (sums under- and overflow f32; the fix-up recomputes those).
+    let (mut x, mut y) = (root_edge_points(71, 40, d, -30, 30), root_edge_points(72, 35, d, -30, 30));
+    specials(&mut x, &mut y);
+    check_roots::<f32>("f32", &x, &y, 1e-5);
+    // f64: rows from 1e-250 to 1e250 (sums far beyond f32's range, some beyond f64's).
+    let (mut x, mut y) = (root_edge_points(73, 40, d, -250, 250), root_edge_points(74, 35, d, -250, 250));
+    specials(&mut x, &mut y);
+    check_roots::<f64>("f64", &x, &y, 1e-12);
+    // Rows of one scale, so every pair's sum is ordinary: the vector path throughout.
+    for e in [-20, 0, 9] {
+        let (x, y) = (root_edge_points(75, 70, 17, e, e), root_edge_points(76, 33, 17, e, e));
+        check_roots::<f32>(&format!("f32 at 1e{e}"), &x, &y, 1e-5);
+        check_roots::<f64>(&format!("f64 at 1e{e}"), &x, &y, 1e-12);
     }
 }

@@ -335,3 +335,152 @@ fn bad_parameters_are_one_line_errors() {
         assert!(e.contains("3 vs. 4") && !e.contains('\n'), "{name}: {e}");
     }
 }
+
+/// Rows of SciPy's special values for a ratio, in the element type `T`: a zero row (0/0),
+/// NaN and ±∞ coordinates, tiny ones (f32's fix-up recomputes their sums), rows whose sums of
+/// |x| leave f32's range while their differences stay in it, an exact duplicate, a row of
+/// another sign; `mixed` adds a column that holds both signs (braycurtis's per-pair sums).
+fn special<T: pairdist::Element>(mixed: bool, huge: f64, tiny: f64) -> (Array2<T>, Array2<T>) {
+    let d = 12;
+    let mut rng = ChaCha8Rng::seed_from_u64(51);
+    let mut base = |n: usize| Array2::from_shape_fn((n, d), |_| rng.random_range(0..4) as f64);
+    let (mut x, mut y) = (base(9), base(7));
+    x.row_mut(0).fill(0.0);
+    y.row_mut(0).fill(0.0);
+    x[(1, 3)] = f64::NAN;
+    x[(2, 5)] = f64::INFINITY;
+    y[(1, 5)] = f64::INFINITY;
+    y[(2, 7)] = if mixed { f64::NEG_INFINITY } else { f64::INFINITY };
+    x.row_mut(3).fill(0.0);
+    x[(3, 0)] = tiny;
+    x[(3, 4)] = 3.0 * tiny;
+    y[(3, 4)] = 2.0 * tiny;
+    // Sums of 12·huge: for huge = 2e37 two of them add up beyond f32's range, though each
+    // sum and every difference is within it.
+    x.row_mut(4).fill(huge);
+    y.row_mut(4).fill(1.1 * huge);
+    x.row_mut(5).assign(&y.row(6));
+    if mixed {
+        x.row_mut(6).mapv_inplace(|v| -v);
+        for i in 0..x.nrows() {
+            x[(i, 1)] = -1.5 + i as f64;
+        }
+        for j in 0..y.nrows() {
+            y[(j, 1)] = 2.5 - j as f64;
+        }
+    }
+    (x.mapv(T::from_f64), y.mapv(T::from_f64))
+}
+
+fn rows64<T: pairdist::Element>(a: ArrayView2<T>) -> Vec<Vec<f64>> {
+    a.rows().into_iter().map(|r| r.iter().map(|&v| v.into()).collect()).collect()
+}
+
+/// Every matrix answer of `x` against `y` and of `x` against itself, on both engines, the
+/// library's CPU functions and small tiles streamed into sinks, against the oracle.
+fn assert_special_rows<T: pairdist::Element>(what: &str, x: ArrayView2<T>, y: ArrayView2<T>) {
+    let (xs, ys) = (rows64(x), rows64(y));
+    let (n, d) = (xs.len(), x.ncols());
+    let f64_type = std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>();
+    let tol = |metric: Metric, want: f64| {
+        if f64_type { tolerance64(metric, d, 1.0, want) } else { tolerance(metric, d, 1.0, want) }
+    };
+    let tiled = tiled_engines();
+    let all: Vec<(&str, &Engine)> =
+        engines().into_iter().chain(tiled.iter().map(|(name, engine)| (*name, engine))).collect();
+    for metric in RATIOS {
+        let w = vec![1.0; d];
+        let check = |how: &str, got: f64, i: usize, j: usize, b: &[Vec<f64>]| {
+            let want = oracle_weighted64(&xs[i], &b[j], metric, &w);
+            assert!(close(got, want, tol(metric, want)), "{what} {how} {metric} ({i}, {j}): got {got}, want {want}");
+        };
+        let mut outputs: Vec<(String, Array2<T>)> = Vec::new();
+        for &(name, engine) in &all {
+            outputs.push((format!("{name} cdist"), engine.cdist(x, y, metric).unwrap()));
+            let mut sunk = Array2::from_elem((n, y.nrows()), T::nan());
+            engine.cdist_to(x, y, metric, &mut MatrixSink::new(sunk.view_mut())).unwrap();
+            outputs.push((format!("{name} cdist_to"), sunk));
+        }
+        outputs.push(("cpu::cdist".into(), pairdist::cpu::cdist(x, y, metric).unwrap()));
+        for (how, got) in &outputs {
+            for ((i, j), &g) in got.indexed_iter() {
+                check(how, g.into(), i, j, &ys);
+            }
+        }
+        let mut condensed: Vec<(String, Vec<T>)> = Vec::new();
+        for &(name, engine) in &all {
+            condensed.push((format!("{name} pdist"), engine.pdist(x, metric).unwrap().to_vec()));
+            let mut sunk = vec![T::nan(); n * (n - 1) / 2];
+            engine.pdist_to(x, metric, &mut CondensedSink::new(n, &mut sunk)).unwrap();
+            condensed.push((format!("{name} pdist_to"), sunk));
+        }
+        condensed.push(("cpu::pdist".into(), pairdist::cpu::pdist(x, metric).unwrap().to_vec()));
+        for (how, got) in &condensed {
+            let pairs = (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j)));
+            for ((i, j), &g) in pairs.zip(got) {
+                check(how, g.into(), i, j, &xs);
+            }
+        }
+    }
+}
+
+#[test]
+fn special_rows_in_every_matrix_answer_f32_and_f64() {
+    for mixed in [false, true] {
+        let (x, y) = special::<f32>(mixed, 2e37, 1e-30);
+        assert_special_rows(&format!("f32 mixed {mixed}"), x.view(), y.view());
+        // Without tiny coordinates no row needs f32's fix-up (a path of its own).
+        let (x, y) = special::<f32>(mixed, 2e37, 0.0);
+        assert_special_rows(&format!("f32 mixed {mixed}, no tiny rows"), x.view(), y.view());
+        let (x, y) = special::<f64>(mixed, 1e300, 1e-300);
+        assert_special_rows(&format!("f64 mixed {mixed}"), x.view(), y.view());
+        // f64 points whose sums would leave f32's range (f64 has no fix-up to lean on).
+        let (x, y) = special::<f64>(mixed, 1e37, 1e-30);
+        assert_special_rows(&format!("f64 mixed {mixed}, f32's extremes"), x.view(), y.view());
+    }
+}
+
+/// A window of the matrix and a window on the diagonal of the condensed vector (an upper job)
+/// are the oracle's entries at the window's global indices, in f32 and f64.
+fn check_windows<T: pairdist::Element>(what: &str, x: ArrayView2<T>, y: ArrayView2<T>, tol: fn(Metric, f64) -> f64) {
+    let (xs, ys) = (rows64(x), rows64(y));
+    let d = x.ncols();
+    for metric in RATIOS {
+        let w = vec![1.0; d];
+        for (name, engine) in engines() {
+            let (rows, cols) = (5..29, 11..40);
+            let mut block = Array2::<T>::from_elem((rows.len(), cols.len()), T::nan());
+            let job = Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(block.view_mut())));
+            engine.run(job.window(rows.clone(), cols.clone())).unwrap();
+            for ((i, j), &g) in block.indexed_iter() {
+                let want = oracle_weighted64(&xs[rows.start + i], &ys[cols.start + j], metric, &w);
+                let g: f64 = g.into();
+                assert!(close(g, want, tol(metric, want)), "{what} {name} {metric} window ({i}, {j}): {g} vs {want}");
+            }
+            let r = 7..33;
+            let k = r.len();
+            let mut condensed = vec![T::nan(); k * (k - 1) / 2];
+            let job = Job::new(x, None, metric, Answer::Matrix(Target::Condensed(&mut condensed)));
+            engine.run(job.upper().window(r.clone(), r.clone())).unwrap();
+            let pairs = (0..k).flat_map(|i| (i + 1..k).map(move |j| (i, j)));
+            for ((i, j), &g) in pairs.zip(&condensed) {
+                let want = oracle_weighted64(&xs[r.start + i], &xs[r.start + j], metric, &w);
+                let g: f64 = g.into();
+                assert!(
+                    close(g, want, tol(metric, want)),
+                    "{what} {name} {metric} upper window ({i}, {j}): {g} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn windows_of_the_matrix_and_of_the_condensed_vector_f32_and_f64() {
+    for kind in [Data::Counts, Data::Partly] {
+        let (x, y) = (data(61, 40, 13, kind), data(62, 45, 13, kind));
+        check_windows(&format!("f32 {kind:?}"), x.view(), y.view(), |m, w| tolerance(m, 13, 1.0, w));
+        let (x, y) = (x.mapv(|v| v as f64 * 1.1), y.mapv(|v| v as f64 * 0.7));
+        check_windows(&format!("f64 {kind:?}"), x.view(), y.view(), |m, w| tolerance64(m, 13, 1.0, w));
+    }
+}

@@ -8,6 +8,8 @@
 //! are computed a wave at a time in parallel and handed to the sink in plan order, so memory
 //! stays bounded by the wave.
 
+use std::ops::Range;
+
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, s};
 use rayon::prelude::*;
 
@@ -16,8 +18,61 @@ use super::kernels::{self, Isa, PackedY};
 use crate::error::Result;
 use crate::metric::Metric;
 use crate::plan::{Plan, Tile};
+use crate::ratio::FusedRatio;
 use crate::sink::{Layout, Sink};
-use crate::weights::TermWeights;
+use crate::weights::{KernelWeights, TermWeights};
+
+/// What the kernels compute: the metric, the weights of its terms (canberra, hamming), and a
+/// ratio's denominators, divided by as each result is stored (braycurtis, jaccard).
+#[derive(Clone, Copy)]
+pub(crate) struct Kernel<'a, T> {
+    pub(crate) metric: Metric,
+    pub(crate) weights: Option<&'a TermWeights>,
+    pub(crate) ratio: Option<&'a FusedRatio<T>>,
+}
+
+impl<T> Kernel<'_, T> {
+    /// `metric` alone: no weights, no ratio.
+    pub(crate) fn of(metric: Metric) -> Self {
+        Kernel { metric, weights: None, ratio: None }
+    }
+}
+
+/// A [`Kernel`] readied for one call: the weights rounded to `T`, and Y packed for the kernel
+/// family (with the ratio's sums of its rows beside it), shared by every thread.
+struct Ready<'a, T> {
+    metric: Metric,
+    weights: Option<KernelWeights<T>>,
+    /// The ratio's sums of the rows of X, if the kernels divide.
+    x_sums: Option<&'a [T]>,
+    packed: PackedY<T>,
+}
+
+impl<'a, T: Element> Ready<'a, T> {
+    fn new(kernel: Kernel<'a, T>, y: ArrayView2<T>, isa: Isa, shift: usize) -> Self {
+        let mut packed = PackedY::new(y, isa, shift);
+        if let Some(ratio) = kernel.ratio {
+            packed = packed.with_ratio(ratio.denominator, &ratio.y_sums);
+        }
+        Ready {
+            metric: kernel.metric,
+            weights: kernel.weights.map(TermWeights::for_kernel::<T>),
+            x_sums: kernel.ratio.map(|r| &r.x_sums[..]),
+            packed,
+        }
+    }
+
+    /// Rows `rows` of `x` (all of X, in rows of contiguous memory) against the rows `cols` of
+    /// Y, into `out` (see [`kernels::block`]).
+    fn block(&self, x: &ArrayView2<T>, rows: Range<usize>, cols: Range<usize>, out: ArrayViewMut2<T>, stream: bool) {
+        let xb = x.slice(s![rows.clone(), ..]);
+        let kernel = (self.metric, self.weights.as_ref());
+        match self.x_sums {
+            Some(sums) => kernels::block_divided(xb, &sums[rows], &self.packed, cols, kernel, out, stream),
+            None => kernels::block(xb, &self.packed, cols, kernel, out, stream),
+        }
+    }
+}
 
 /// Rows in contiguous memory, as the kernels need them; a copy only for other layouts.
 fn standard<T: Element>(a: ArrayView2<'_, T>) -> CowArray<'_, T, Ix2> {
@@ -54,44 +109,42 @@ fn pass_cols<T: 'static>(plan: &Plan, isa: Isa) -> usize {
     cols.max(1)
 }
 
-/// Computes the plan's blocks straight into `out` (`n × m`, any strides), with `weights` on
-/// the metric's terms if given (see `Distance::resolve`).
+/// Computes the plan's blocks of `kernel` straight into `out` (`n × m`, any strides).
 pub(crate) fn run_into<T: Element>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
-    (metric, weights): (Metric, Option<&TermWeights>),
+    kernel: Kernel<T>,
     plan: &Plan,
     mut out: ArrayViewMut2<T>,
 ) {
     if plan.n == 0 || plan.m == 0 {
         return;
     }
-    run_into_with(x, y, (metric, weights), plan, out.view_mut(), Isa::detect());
+    run_into_with(x, y, kernel, plan, out.view_mut(), Isa::detect());
 }
 
 /// [`run_into`] with a chosen kernel family (tests force each one).
 pub(crate) fn run_into_with<T: Element>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
-    (metric, weights): (Metric, Option<&TermWeights>),
+    kernel: Kernel<T>,
     plan: &Plan,
     mut out: ArrayViewMut2<T>,
     isa: Isa,
 ) {
     let x = standard(x);
-    let w = weights.map(TermWeights::for_kernel::<T>);
+    let x = x.view();
     advise_huge_pages(&out);
     // Outputs far beyond the caches are written with non-temporal stores (not read first).
     let shift = (out.len() * size_of::<T>() >= STREAM_MIN_BYTES).then(|| kernels::stream_shift(&out)).flatten();
     let stream = shift.is_some();
-    let packed = PackedY::new(y, isa, shift.unwrap_or(0));
+    let ready = Ready::new(kernel, y, isa, shift.unwrap_or(0));
     let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
     out.axis_chunks_iter_mut(Axis(0), band).into_par_iter().enumerate().for_each(|(b, mut rows)| {
         let r0 = b * band;
-        let xb = x.slice(s![r0..r0 + rows.nrows(), ..]);
         for c0 in (0..plan.m).step_by(tm) {
             let c1 = (c0 + tm).min(plan.m);
-            kernels::block(xb, &packed, c0..c1, (metric, w.as_ref()), rows.slice_mut(s![.., c0..c1]), stream);
+            ready.block(&x, r0..r0 + rows.nrows(), c0..c1, rows.slice_mut(s![.., c0..c1]), stream);
         }
     });
 }
@@ -134,12 +187,7 @@ fn condensed_start(n: usize, i: usize) -> usize {
 /// owns a band and its run; it computes the band's pairs a pass of columns at a time (only
 /// columns right of the band's first row: about half the work of the full matrix) into a
 /// small buffer and copies each row's part into place.
-pub(crate) fn run_condensed<T: Element>(
-    x: ArrayView2<T>,
-    (metric, weights): (Metric, Option<&TermWeights>),
-    plan: &Plan,
-    out: &mut [T],
-) {
+pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, kernel: Kernel<T>, plan: &Plan, out: &mut [T]) {
     let n = plan.n;
     debug_assert_eq!(out.len(), condensed_start(n, n));
     if n < 2 {
@@ -147,8 +195,8 @@ pub(crate) fn run_condensed<T: Element>(
     }
     let isa = Isa::detect();
     let x = standard(x);
-    let w = weights.map(TermWeights::for_kernel::<T>);
-    let packed = PackedY::new(x.view(), isa, 0);
+    let x = x.view();
+    let ready = Ready::new(kernel, x, isa, 0);
     let layout = Layout::Condensed { n };
     let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
     let mut pieces = Vec::with_capacity(n.div_ceil(band));
@@ -161,12 +209,11 @@ pub(crate) fn run_condensed<T: Element>(
     }
     pieces.into_par_iter().for_each(|(rows, piece)| {
         let base = condensed_start(n, rows.start) as u64;
-        let xb = x.slice(s![rows.clone(), ..]);
         let mut buf = Array2::zeros((rows.len(), tm));
         for c0 in (rows.start + 1..n).step_by(tm) {
             let c1 = (c0 + tm).min(n);
             let mut pass = buf.slice_mut(s![.., ..c1 - c0]);
-            kernels::block(xb, &packed, c0..c1, (metric, w.as_ref()), pass.view_mut(), false);
+            ready.block(&x, rows.clone(), c0..c1, pass.view_mut(), false);
             for seg in layout.segments(&Tile { rows: rows.clone(), cols: c0..c1 }) {
                 let at = (seg.offset - base) as usize;
                 let src = pass.slice(s![seg.row, seg.cols.clone()]);
@@ -183,7 +230,7 @@ pub(crate) fn run_condensed<T: Element>(
 pub(crate) fn reduce_rows<T: Element, S: Send>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
-    (metric, weights): (Metric, Option<&TermWeights>),
+    kernel: Kernel<T>,
     plan: &Plan,
     states: &mut [S],
     reduce: impl Fn(usize, usize, &[T], &mut S) -> Result<()> + Sync,
@@ -194,20 +241,19 @@ pub(crate) fn reduce_rows<T: Element, S: Send>(
     }
     let isa = Isa::detect();
     let x = standard(x);
-    let w = weights.map(TermWeights::for_kernel::<T>);
-    let packed = PackedY::new(y, isa, 0);
+    let x = x.view();
+    let ready = Ready::new(kernel, y, isa, 0);
     let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
     // A band's pass of distances is read right after it is written: keep it in L2 too.
     let mr = isa.mr();
     let band = band.min((PANEL_BYTES / (size_of::<T>() * tm)).max(mr) / mr * mr);
     states.par_chunks_mut(band).enumerate().try_for_each(|(b, band_states)| {
         let r0 = b * band;
-        let xb = x.slice(s![r0..r0 + band_states.len(), ..]);
         let mut buf = Array2::zeros((band_states.len(), tm));
         for c0 in (0..plan.m).step_by(tm) {
             let c1 = (c0 + tm).min(plan.m);
             let mut pass = buf.slice_mut(s![.., ..c1 - c0]);
-            kernels::block(xb, &packed, c0..c1, (metric, w.as_ref()), pass.view_mut(), false);
+            ready.block(&x, r0..r0 + band_states.len(), c0..c1, pass.view_mut(), false);
             for (r, state) in band_states.iter_mut().enumerate() {
                 let row = pass.row(r);
                 reduce(r0 + r, c0, row.as_slice().expect("buffer rows are contiguous"), state)?;
@@ -221,14 +267,14 @@ pub(crate) fn reduce_rows<T: Element, S: Send>(
 pub(crate) fn run_streaming<T: Element>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
-    (metric, weights): (Metric, Option<&TermWeights>),
+    kernel: Kernel<T>,
     plan: &Plan,
     sink: &mut dyn Sink<T>,
 ) -> Result<()> {
     let x = standard(x);
-    let w = weights.map(TermWeights::for_kernel::<T>);
-    let packed = PackedY::new(y, Isa::detect(), 0);
-    debug_assert_eq!(packed.rows(), plan.m);
+    let x = x.view();
+    let ready = Ready::new(kernel, y, Isa::detect(), 0);
+    debug_assert_eq!(ready.packed.rows(), plan.m);
     // Enough blocks per wave to keep every core busy while the sink takes the last wave.
     // The plan is walked lazily: a plan of many small tiles can have billions of blocks, and
     // only one wave of them is ever held (0.1 collected them all and ran out of memory).
@@ -243,8 +289,7 @@ pub(crate) fn run_streaming<T: Element>(
             .par_iter()
             .map(|b| {
                 let mut t = Array2::zeros((b.rows.len(), b.cols.len()));
-                let rows = x.slice(s![b.rows.clone(), ..]);
-                kernels::block(rows, &packed, b.cols.clone(), (metric, w.as_ref()), t.view_mut(), false);
+                ready.block(&x, b.rows.clone(), b.cols.clone(), t.view_mut(), false);
                 t
             })
             .collect();
@@ -280,7 +325,7 @@ mod tests {
         let plan = Plan::new(n, n, 1, Region::Full, &PlanLimits::cpu(Some(4096))).unwrap();
         assert!(n.div_ceil(plan.tile_rows) * n.div_ceil(plan.tile_cols) >= 1 << 28, "{plan:?}");
         let mut sink = StopAtFirst(0);
-        let result = run_streaming(x.view(), x.view(), (Metric::Euclidean, None), &plan, &mut sink);
+        let result = run_streaming(x.view(), x.view(), Kernel::of(Metric::Euclidean), &plan, &mut sink);
         assert!(matches!(result, Err(Error::Interrupted)), "{result:?}");
         assert_eq!(sink.0, 1);
     }

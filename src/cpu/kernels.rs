@@ -8,6 +8,10 @@
 //! absolute value and an add (cityblock). Differences are always taken first, as in
 //! [`Metric::term`]; `y − x` squares and takes `|·|` to exactly the same values as `x − y`.
 //!
+//! The final step runs on the register block before it is stored: a square root, a mean, a
+//! vectorised whole root (minkowski), or the division by a ratio's denominators (braycurtis,
+//! jaccard: [`block_divided`]), so every output is written once.
+//!
 //! The instruction set is chosen at run time ([`Isa::detect`]): AVX-512F, AVX2 + FMA, or a
 //! portable path of plain arrays that LLVM vectorises for the build target (also aarch64). f64
 //! has its own AVX-512 and AVX2 vector types, in the same register blocks with half the lanes.
@@ -24,7 +28,7 @@ use rayon::prelude::*;
 use crate::cpu::Element;
 use num_traits::Zero;
 
-use crate::metric::{self, Finalize, Merge, Metric, Term};
+use crate::metric::{self, Denominator, Finalize, Merge, Metric, Term};
 use crate::weights::KernelWeights;
 #[cfg(target_arch = "x86_64")]
 use simd::{Avx2, Avx2F64, Avx512, Avx512F64};
@@ -109,6 +113,9 @@ pub(crate) struct PackedY<T> {
     d: usize,
     shift: usize,
     isa: Isa,
+    /// A ratio's denominator and the sums of Y's rows, laid out as the packed columns (0 in
+    /// the padding): see [`PackedY::with_ratio`].
+    divide: Option<(Denominator, Vec<T>)>,
 }
 
 impl<T: Element> PackedY<T> {
@@ -137,7 +144,18 @@ impl<T: Element> PackedY<T> {
                 }
             });
         }
-        PackedY { buf, off, m, d, shift, isa }
+        PackedY { buf, off, m, d, shift, isa, divide: None }
+    }
+
+    /// This packing with a ratio's `denominator` and the sums `y_sums` of Y's rows (see
+    /// `ratio.rs`), for [`block_divided`].
+    pub(crate) fn with_ratio(mut self, denominator: Denominator, y_sums: &[T]) -> Self {
+        assert_eq!(y_sums.len(), self.m, "one sum per row of Y");
+        let nr = self.isa.nr::<T>();
+        let mut sums = vec![T::zero(); (self.m + self.shift).div_ceil(nr) * nr];
+        sums[self.shift..self.shift + self.m].copy_from_slice(y_sums);
+        self.divide = Some((denominator, sums));
+        self
     }
 
     /// Rows of Y.
@@ -173,6 +191,38 @@ pub(crate) fn block<T: Element>(
     x: ArrayView2<T>,
     y: &PackedY<T>,
     cols: Range<usize>,
+    kernel: (Metric, Option<&KernelWeights<T>>),
+    out: ArrayViewMut2<T>,
+    stream: bool,
+) {
+    assert!(y.divide.is_none(), "Y packed with a ratio's sums is for block_divided");
+    run_block(x, None, y, cols, kernel, out, stream);
+}
+
+/// [`block`] of a ratio's numerators (the cityblock kernel), each divided by its denominator
+/// as it is stored: from `x_sums`, the sums of the rows of `x`, and those packed with `y`
+/// ([`PackedY::with_ratio`]). See [`FusedRatio`](crate::ratio::FusedRatio).
+pub(crate) fn block_divided<T: Element>(
+    x: ArrayView2<T>,
+    x_sums: &[T],
+    y: &PackedY<T>,
+    cols: Range<usize>,
+    kernel: (Metric, Option<&KernelWeights<T>>),
+    out: ArrayViewMut2<T>,
+    stream: bool,
+) {
+    assert!(y.divide.is_some(), "Y must be packed with the ratio's sums");
+    assert_eq!(x_sums.len(), x.nrows(), "one sum per row of X");
+    assert!(kernel.0 == Metric::Cityblock && kernel.1.is_none(), "a ratio's numerator is the plain cityblock");
+    run_block(x, Some(x_sums), y, cols, kernel, out, stream);
+}
+
+/// [`block`] and [`block_divided`], checked and handed to the kernel family of `y`'s packing.
+fn run_block<T: Element>(
+    x: ArrayView2<T>,
+    x_sums: Option<&[T]>,
+    y: &PackedY<T>,
+    cols: Range<usize>,
     (metric, weights): (Metric, Option<&KernelWeights<T>>),
     mut out: ArrayViewMut2<T>,
     stream: bool,
@@ -204,11 +254,15 @@ pub(crate) fn block<T: Element>(
         w: weights.map_or(std::ptr::null(), |w| w.values.as_ptr()),
         total: crate::weights::total_weight(weights.map(|w| w.total), d),
         stream,
+        divide: y.divide.as_ref().map(|(denominator, _)| *denominator),
+        x_sums: x_sums.map_or(std::ptr::null(), <[T]>::as_ptr),
+        y_sums: y.divide.as_ref().map_or(std::ptr::null(), |(_, sums)| sums.as_ptr()),
     };
     // SAFETY: `args` describes `x`, the packed `y`, the weights and `out`, checked above: `rows`
     // rows of `d` contiguous elements `ldx` apart, panels covering `cols` (within `y.m`, so
     // within the padded panels), `d` weights or none (null), and an output of `rows ×
-    // cols.len()` elements at strides (rs, cs). The casts between `Args<T>` and
+    // cols.len()` elements at strides (rs, cs); with a ratio (`block_divided`), `rows` sums of
+    // X and the padded panels' sums of Y. The casts between `Args<T>` and
     // `Args<f32>`/`Args<f64>` are identities (checked `TypeId`). The x86 entry points are only
     // called for an `isa` that `Isa::available` reported.
     unsafe {
@@ -257,6 +311,11 @@ struct Args<E> {
     total: f64,
     /// Non-temporal stores for aligned full register blocks.
     stream: bool,
+    /// A ratio's denominator to divide by before storing, with `x_sums` (one per row) and
+    /// `y_sums` (one per packed column); `None` and null otherwise.
+    divide: Option<Denominator>,
+    x_sums: *const E,
+    y_sums: *const E,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -309,6 +368,12 @@ const HALF_CAPPED: u8 = 2;
 const SQRT_HALF: u8 = 3;
 const MEAN: u8 = 4;
 const SCALAR: u8 = 5;
+/// Minkowski's root for a whole p in 3..=8 (the term's `WHOLE + p`), in vector form.
+const ROOT: u8 = 6;
+/// A ratio's division (see `ratio.rs`): braycurtis's `n / (a + b)`.
+const DIVIDE_SUM: u8 = 7;
+/// jaccard's `n / ((a + b + n) / 2)`, 0 where that is 0/0.
+const DIVIDE_UNION: u8 = 8;
 
 /// Largest `MR × nr` register block (for the scratch tile of edge blocks).
 const MAX_TILE: usize = 6 * 64;
@@ -331,6 +396,14 @@ where
             Finalize::Mean => MEAN,
             Finalize::Root => SCALAR,
         };
+        // A ratio's numerators are divided as they are stored, for any d (d = 0 gives SciPy's
+        // 0/0: NaN for braycurtis, 0 for jaccard).
+        if let Some(denominator) = a.divide {
+            return match denominator {
+                Denominator::SumOfAbsoluteSums => drive::<S, MR, NV, ABSOLUTE, DIVIDE_SUM, false>(a),
+                Denominator::Union => drive::<S, MR, NV, ABSOLUTE, DIVIDE_UNION, false>(a),
+            };
+        }
         // Weights inside the kernel (`Distance::resolve`: the minkowski family, canberra,
         // hamming) take one more micro-kernel each, so that the unweighted ones stay as they
         // are; a weighted whole p takes the general power's (the runtime loop).
@@ -351,13 +424,13 @@ where
             (Term::SquaredDifference, Merge::Sum, HALF_CAPPED) => drive::<S, MR, NV, SQUARED, HALF_CAPPED, false>(a),
             (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY, false>(a),
             (Term::AbsoluteDifference, Merge::Max, IDENTITY) => drive::<S, MR, NV, ABSOLUTE_MAX, IDENTITY, false>(a),
-            (Term::PowerDifference, Merge::Sum, _) => match a.metric.whole_exponent() {
-                Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, SCALAR, false>(a),
-                Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, SCALAR, false>(a),
-                Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, SCALAR, false>(a),
-                Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, SCALAR, false>(a),
-                Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, SCALAR, false>(a),
-                Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, SCALAR, false>(a),
+            (Term::PowerDifference, Merge::Sum, _) if a.d > 0 => match a.metric.whole_exponent() {
+                Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, ROOT, false>(a),
+                Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, ROOT, false>(a),
+                Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, ROOT, false>(a),
+                Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, ROOT, false>(a),
+                Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, ROOT, false>(a),
+                Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, ROOT, false>(a),
                 _ => drive::<S, MR, NV, POWER, SCALAR, false>(a),
             },
             (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY, false>(a),
@@ -396,6 +469,56 @@ unsafe fn jensen_shannon<S: Simd>(p: S, q: S) -> S {
     }
 }
 
+/// `acc + |d|^n` for a whole `n ≥ 2` (a compile-time constant in the micro-kernels), with the
+/// last product fused into the sum: for even `n`, `(d^(n/2))²` needs no `|·|` either. Three
+/// to six instructions per term from p = 4 to p = 7 where `|d|^n`, then a sum, took five to
+/// seven; each product still rounded once (the result moves by an ulp or two of the term).
+#[inline(always)]
+unsafe fn power_acc<S: Simd>(d: S, n: u32, acc: S) -> S {
+    // SAFETY: plain arithmetic on vectors, inside the entry point of `S`'s instruction set.
+    unsafe {
+        if n.is_multiple_of(2) {
+            let half = if n == 2 { d } else { S::powi(d, n / 2) };
+            S::sq_acc(half, acc)
+        } else {
+            let a = S::abs(d);
+            S::mul_add(S::powi(a, n - 1), a, acc)
+        }
+    }
+}
+
+/// Newton steps of [`whole_root`] for the element type: each squares the relative error, from
+/// the estimate's 6 % to 1e-7 (f32, 4 steps) or below 1e-15 (f64, 5 steps) for every p to 8.
+const fn root_steps<E>() -> usize {
+    if size_of::<E>() == 4 { 4 } else { 5 }
+}
+
+/// Minkowski's final step `s^(1/p)` for a whole `p ≥ 3`, lane-wise in vector form: the bits'
+/// estimate ([`Simd::root_estimate`]), then [`root_steps`] Newton steps on the whole vector,
+/// `y ← ((p − 1)·y + s / y^(p − 1)) / p`, and 0 where `s = 0`. Vectors with a lane that
+/// is not 0 or a normal number of the type (∞, NaN, subnormal) take the metric's scalar root
+/// instead, lane by lane, as every vector did before.
+#[inline(always)]
+unsafe fn whole_root<S: Simd>(s: S, p: u32, scalars: Scalars<S::E>) -> S
+where
+    S::E: Element,
+{
+    // SAFETY: plain arithmetic on vectors, inside the entry point of `S`'s instruction set.
+    unsafe {
+        if !S::all_zero_or_normal(s) {
+            return S::map(s, |v| scalars.metric.finalize_weighted(v, scalars.d, scalars.total));
+        }
+        // Lanes of 0 may start anywhere (even at 0, then NaN): they end as 0.
+        let mut y = S::root_estimate(s, p);
+        let (p_minus_1, reciprocal) = (splat::<S>(f64::from(p - 1)), splat::<S>(1.0 / f64::from(p)));
+        for _ in 0..root_steps::<S::E>() {
+            let t = S::div(s, S::powi(y, p - 1));
+            y = S::mul(S::add(S::mul(p_minus_1, y), t), reciprocal);
+        }
+        S::zero_where_zero(y, s)
+    }
+}
+
 /// `v` in every lane.
 #[inline(always)]
 unsafe fn splat<S: Simd>(v: f64) -> S {
@@ -426,7 +549,8 @@ pub(crate) const DEPTH_CHUNK: usize = 512;
 /// Walks the block in register blocks: `MR` rows (the last group repeats its last row) by one
 /// panel, in chunks of [`DEPTH_CHUNK`] dimensions. Full register blocks in a unit-stride output
 /// are stored in place; the edges go through a scratch tile. `WEIGHTED`: `a.w` holds the
-/// weights of the terms.
+/// weights of the terms. A ratio's final step (`FIN` [`DIVIDE_SUM`], [`DIVIDE_UNION`]) reads
+/// the sums of the register block's rows and of its panel's columns.
 #[inline(always)]
 unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const FIN: u8, const WEIGHTED: bool>(
     a: &Args<S::E>,
@@ -450,6 +574,7 @@ unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
         let align = S::W * size_of::<S::E>();
         let rows_aligned = (a.rs * size_of::<S::E>() as isize) % align as isize == 0;
         let stream = a.stream && chunks == 1 && rows_aligned;
+        let divides = FIN == DIVIDE_SUM || FIN == DIVIDE_UNION;
         for chunk in 0..chunks {
             let (k0, k1) = (chunk * DEPTH_CHUNK, ((chunk + 1) * DEPTH_CHUNK).min(a.d));
             let (first, last) = (chunk == 0, chunk + 1 == chunks);
@@ -458,9 +583,14 @@ unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                 let xr: [*const S::E; MR] = std::array::from_fn(|r| a.x.add((r0 + r.min(mr - 1)) * a.ldx + k0));
                 // The chunk's weights (never read unless WEIGHTED).
                 let w = if WEIGHTED { a.w.add(k0) } else { a.w };
+                // The ratio's sums of the rows, repeated as `xr` repeats them (never read
+                // unless the block divides).
+                let xs: [*const S::E; MR] =
+                    std::array::from_fn(|r| if divides { a.x_sums.add(r0 + r.min(mr - 1)) } else { a.x_sums });
                 for p in c0 / nr..c1.div_ceil(nr) {
                     let (lo, hi) = ((p * nr).max(c0), (p * nr + nr).min(c1));
                     let panel = a.y.add(p * nr * a.d + k0 * nr);
+                    let sums = (&xs, if divides { a.y_sums.add(p * nr) } else { a.y_sums });
                     let dst = a.out.offset(r0 as isize * a.rs + (lo - c0) as isize * a.cs);
                     let at = |r: usize, c: usize| dst.offset(r as isize * a.rs + (c - lo) as isize * a.cs);
                     if mr == MR && hi - lo == nr && a.cs == 1 {
@@ -471,6 +601,7 @@ unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                             k1 - k0,
                             one,
                             scalars,
+                            sums,
                             dst,
                             a.rs,
                             (first, last, nt),
@@ -490,6 +621,7 @@ unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                             k1 - k0,
                             one,
                             scalars,
+                            sums,
                             tile,
                             nr as isize,
                             (first, last, false),
@@ -513,7 +645,9 @@ unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
 /// `d` dimensions, stored as `MR` rows of `NV·W` values `ldo` apart (with non-temporal stores
 /// if `nt`: `out` and `ldo` then keep every vector aligned). Unless `first`, the sums (from
 /// zero) are added to the values stored there (an earlier chunk of dimensions); if `last`,
-/// they are finalized. With `WEIGHTED`, the term of dimension `k` is multiplied by `w[k]`.
+/// they are finalized. With `WEIGHTED`, the term of dimension `k` is multiplied by `w[k]`. A
+/// ratio's final step divides by the sums `xs[r]` of row `r` plus those of the panel's
+/// columns, `ys[0..nr]`.
 #[inline(always)]
 #[expect(clippy::too_many_arguments, reason = "the micro-kernel's registers, passed by value")]
 unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const FIN: u8, const WEIGHTED: bool>(
@@ -522,14 +656,16 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
     d: usize,
     one: S,
     scalars: Scalars<S::E>,
+    (xs, ys): (&[*const S::E; MR], *const S::E),
     out: *mut S::E,
     ldo: isize,
     (first, last, nt): (bool, bool, bool),
 ) {
     let nr = NV * S::W;
     // SAFETY: `panel` holds `d × nr` elements, each `xr[r]` `d`, `w` (if WEIGHTED) `d`, and
-    // `out` has `MR` rows of `nr` readable and writable elements `ldo` apart (the caller's
-    // contract); the vector operations run inside the matching `#[target_feature]` entry point.
+    // `out` has `MR` rows of `nr` readable and writable elements `ldo` apart, and for a ratio's
+    // final step each `xs[r]` one sum and `ys` `nr` (the caller's contract); the vector
+    // operations run inside the matching `#[target_feature]` entry point.
     unsafe {
         let at = |r: usize, v: usize| out.offset(r as isize * ldo + (v * S::W) as isize);
         // Every chunk sums from zero and is then added to the earlier chunks' total (stored in
@@ -569,7 +705,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                         }
                         // w where x ≠ y, else 0: the weighted term itself (w is finite).
                         NOT_EQUAL => S::add(acc[r][v], S::ne(yv[v], xb, wk)),
-                        n if n > WHOLE => S::add(acc[r][v], S::powi(S::abs(diff), u32::from(n - WHOLE))),
+                        n if n > WHOLE => power_acc(diff, u32::from(n - WHOLE), acc[r][v]),
                         _ => S::add(acc[r][v], jensen_shannon(yv[v], xb)),
                     };
                 }
@@ -588,6 +724,14 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                     (true, SQRT_HALF) => S::sqrt(S::mul(s, splat(0.5))),
                     (true, MEAN) => S::div(s, splat(scalars.total)),
                     (true, SCALAR) => S::map(s, |v| scalars.metric.finalize_weighted(v, scalars.d, scalars.total)),
+                    (true, ROOT) => whole_root(s, u32::from(TERM - WHOLE), scalars),
+                    // The host's quotients (`ratio::quotient`), in the same order of operations.
+                    (true, DIVIDE_SUM) => S::div(s, S::add(S::bcast(xs[r]), S::load(ys.add(v * S::W)))),
+                    (true, DIVIDE_UNION) => {
+                        let ab = S::add(S::bcast(xs[r]), S::load(ys.add(v * S::W)));
+                        let union = S::mul(S::add(ab, s), splat(0.5));
+                        S::zero_where_zero(S::div(s, union), union)
+                    }
                     _ => s,
                 };
                 if nt { S::stream(at(r, v), s) } else { S::store(at(r, v), s) }
@@ -603,7 +747,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::cpu::executor::run_into_with;
+    use crate::cpu::executor::{Kernel, run_into_with};
     use crate::cpu::reference;
     use crate::metric::Prepare;
     use crate::plan::{Plan, PlanLimits, Region};
@@ -738,7 +882,7 @@ mod tests {
                     for metric in Metric::KERNELS {
                         let (x, y) = (for_kernel(&x, metric), for_kernel(&y, metric));
                         let mut out = Array2::from_elem((n, m), f32::NAN);
-                        run_into_with(x.view(), y.view(), (metric, None), &plan, out.view_mut(), isa);
+                        run_into_with(x.view(), y.view(), Kernel::of(metric), &plan, out.view_mut(), isa);
                         assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} {plan:?}"));
                     }
                 }
@@ -790,11 +934,11 @@ mod tests {
         let y = random::<f32>(&mut rng, n, d, 1.0);
         let plan = Plan::new(n, n, d, Region::Full, &PlanLimits::cpu(None)).unwrap();
         let mut out = Array2::from_elem((n, n), f32::NAN);
-        run_into_with(x.view(), y.view(), (Metric::Euclidean, None), &plan, out.view_mut(), Isa::detect());
+        run_into_with(x.view(), y.view(), Kernel::of(Metric::Euclidean), &plan, out.view_mut(), Isa::detect());
         assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor");
         let (x, y) = (x.mapv(f64::from), y.mapv(f64::from));
         let mut out = Array2::from_elem((n, n), f64::NAN);
-        run_into_with(x.view(), y.view(), (Metric::Euclidean, None), &plan, out.view_mut(), Isa::detect());
+        run_into_with(x.view(), y.view(), Kernel::of(Metric::Euclidean), &plan, out.view_mut(), Isa::detect());
         assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor f64");
     }
 
@@ -957,5 +1101,117 @@ mod tests {
                 assert!(out.iter().all(|&v| v == want || (v.is_nan() && want.is_nan())), "{metric}: {want}");
             }
         }
+    }
+
+    /// Non-negative counts with zero rows (braycurtis's 0/0) for braycurtis, or booleans (the
+    /// points jaccard's kernel sees) with zero rows, in `T`.
+    fn ratio_points<T: Element>(rng: &mut ChaCha8Rng, n: usize, d: usize, booleans: bool) -> Array2<T> {
+        let mut a = Array2::from_shape_fn((n, d), |_| {
+            let v: f64 = if booleans { rng.random_range(0..2) as f64 } else { rng.random_range(0..5) as f64 * 0.7 };
+            T::from_f64(v)
+        });
+        a.row_mut(0).fill(T::zero());
+        a
+    }
+
+    /// The division by a ratio's denominators in the kernels' store, on every kernel family:
+    /// whole blocks, blocks of columns off a panel boundary, strided outputs, several chunks of
+    /// dimensions, no dimensions, and non-temporal stores, against the reference.
+    fn check_divided<T: Element>(seed: u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for (n, m, d) in [(7, 70, 5), (13, 65, 2 * DEPTH_CHUNK + 3), (1, 17, 1), (6, 64, 9), (5, 9, 0)] {
+            for metric in [Metric::BrayCurtis, Metric::Jaccard] {
+                let booleans = metric == Metric::Jaccard;
+                let (x, y) = (ratio_points::<T>(&mut rng, n, d, booleans), ratio_points::<T>(&mut rng, m, d, booleans));
+                let denominator = metric.definition().denominator.unwrap();
+                let ratio = crate::ratio::Ratio::new(denominator, x.view(), Some(y.view()));
+                let fused = ratio.window(0..n, 0..m).fused::<T>().expect("sums of one sign, in range");
+                let kernel = (Metric::Cityblock, None);
+                for isa in Isa::available() {
+                    let what = format!("{isa:?} {} {n}x{m}x{d} divided", std::any::type_name::<T>());
+                    let packed = PackedY::new(y.view(), isa, 0).with_ratio(denominator, &fused.y_sums);
+                    let mut out = Array2::from_elem((n, m), T::nan());
+                    block_divided(x.view(), &fused.x_sums, &packed, 0..m, kernel, out.view_mut(), false);
+                    assert_close(out.view(), x.view(), y.view(), metric, &what);
+                    let c0 = m / 3;
+                    let mut part = Array2::from_elem((n, m - c0), T::nan());
+                    block_divided(x.view(), &fused.x_sums, &packed, c0..m, kernel, part.view_mut(), false);
+                    assert_close(part.view(), x.view(), y.slice(s![c0.., ..]), metric, &format!("{what} cols {c0}.."));
+                    let mut transposed = Array2::from_elem((m, n), T::nan());
+                    let strided = transposed.view_mut().reversed_axes();
+                    block_divided(x.view(), &fused.x_sums, &packed, 0..m, kernel, strided, false);
+                    assert_close(transposed.t(), x.view(), y.view(), metric, &format!("{what} strided out"));
+                    // Rows 1.. of X (their own sums) into an output aligned for streamed stores.
+                    let per_line = 64 / size_of::<T>();
+                    let mut buf = vec![T::nan(); n * m + 2 * per_line];
+                    let off = buf.as_ptr().align_offset(64);
+                    let mut out = ArrayViewMut2::from_shape((n, m), &mut buf[off..off + n * m]).unwrap();
+                    let packed = PackedY::new(y.view(), isa, stream_shift(&out).unwrap_or(0))
+                        .with_ratio(denominator, &fused.y_sums);
+                    let rows = s![n.min(1).., ..];
+                    let (xs, sums) = (x.slice(rows), &fused.x_sums[n.min(1)..]);
+                    let mut lower = out.slice_mut(rows);
+                    block_divided(xs, sums, &packed, 0..m, kernel, lower.view_mut(), true);
+                    assert_close(lower.view(), xs, y.view(), metric, &format!("{what} streamed"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ratio_division_in_the_store_matches_reference() {
+        check_divided::<f32>(12);
+        check_divided::<f64>(13);
+    }
+
+    /// Minkowski's vector root on every kernel family at sums across the type's range (one
+    /// dimension: the sum is |t|^p): within a few ulps of the f64 root of the sum. The first 16
+    /// columns hold 0, ∞, NaN and a subnormal sum, which send their vectors to the scalar root
+    /// (`powf` by 1/p rounded to the type: off by up to |ln s|·ε more).
+    fn check_roots<T: Element>(exponent_range: i32) {
+        let eps: f64 = T::epsilon().into();
+        let tiny: f64 = T::min_positive_value().into();
+        for p in 3..=8u32 {
+            let metric = Metric::minkowski(p as f64).unwrap();
+            // |t|^p from 10^-range to 10^range, and the special values.
+            let top = exponent_range as f64 / p as f64;
+            let mut t: Vec<f64> = (0..400).map(|j| 10f64.powf(-top + 2.0 * top * j as f64 / 399.0)).collect();
+            let subnormal = (tiny / 8.0).powf(1.0 / p as f64);
+            t[3..7].copy_from_slice(&[0.0, f64::INFINITY, f64::NAN, subnormal]);
+            let x = Array2::from_elem((1, 1), T::zero());
+            let y = Array2::from_shape_fn((t.len(), 1), |(j, _)| T::from_f64(t[j]));
+            for isa in Isa::available() {
+                let mut out = Array2::from_elem((1, t.len()), T::nan());
+                block(x.view(), &PackedY::new(y.view(), isa, 0), 0..t.len(), (metric, None), out.view_mut(), false);
+                for (j, &g) in out.iter().enumerate() {
+                    let t: f64 = y[(j, 0)].into();
+                    // The kernel's sum, |t|^p rounded to T, and its root: t·(sum / |t|^p)^(1/p),
+                    // which (unlike powf by a rounded 1/p) is within an ulp of f64.
+                    let exact = t.abs().powi(p as i32);
+                    let sum: f64 = T::from_f64(exact).into();
+                    let want = if sum == 0.0 || !sum.is_finite() {
+                        sum.powf(1.0 / p as f64)
+                    } else {
+                        t.abs() * (sum / exact).powf(1.0 / p as f64)
+                    };
+                    let g: f64 = g.into();
+                    let ok = if want.is_nan() {
+                        g.is_nan()
+                    } else if sum == 0.0 || want.is_infinite() {
+                        g == want
+                    } else {
+                        let scalar = if j < 16 { sum.ln().abs() * eps } else { 0.0 };
+                        (g - want).abs() <= (4.0 * eps + scalar) * want
+                    };
+                    assert!(ok, "{isa:?} {} p = {p}, t = {t:e}: got {g:e}, want {want:e}", std::any::type_name::<T>());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_roots_in_vector_form_match_the_f64_root() {
+        check_roots::<f32>(37);
+        check_roots::<f64>(300);
     }
 }

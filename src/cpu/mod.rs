@@ -8,7 +8,7 @@ mod task;
 
 #[cfg(feature = "gpu")]
 pub(crate) use executor::advise_huge_pages;
-pub(crate) use executor::run_into;
+pub(crate) use executor::{Kernel, run_into};
 pub(crate) use task::run;
 
 use ndarray::{Array1, Array2, ArrayView2};

@@ -3,22 +3,25 @@
 //! Matrices go in place into the caller's array or condensed vector (the fast path, then the
 //! f64 fix-up of extreme rows); k nearest and radius reduce each band of rows as it is
 //! computed; everything else, and answers whose values change on the host (the fix-up of
-//! extreme rows, a ratio's denominators), stream tiles through the task's sink.
+//! extreme rows, a ratio's denominators the kernels cannot divide by), stream tiles through
+//! the task's sink.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::executor::{reduce_rows, run_condensed, run_into, run_streaming};
+use super::executor::{Kernel, reduce_rows, run_condensed, run_into, run_streaming};
 use crate::answer::radius::too_many;
 use crate::element::Element;
 use crate::error::Result;
 use crate::job::{Answer, Target, Task};
 use crate::monitor::Monitor;
 use crate::plan::Region;
+use crate::ratio::FusedRatio;
 
 /// Runs `task` on all cores, in its element type.
 pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
+    let ratio = fuse_ratio(&mut task);
     let (x, y, plan) = (task.x, task.y, task.plan.clone());
-    let kernel = (task.metric, task.weights);
+    let kernel = Kernel { metric: task.metric, weights: task.weights, ratio: ratio.as_ref() };
     let (own, col0, monitor) = (task.region == Region::StrictUpper, task.col0, task.monitor.clone());
     let (empty, changes_values) = (task.is_empty(), task.changes_values());
     let advance = |pairs: usize| monitor.as_deref().map_or(Ok(()), |m: &Monitor| m.advance(pairs as u64));
@@ -76,4 +79,18 @@ pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
         _ => {}
     }
     task.stream(|sink| if empty { Ok(()) } else { run_streaming(x, y, kernel, &plan, sink) })
+}
+
+/// Takes a ratio's denominators out of `task` for the kernels to divide by as they store each
+/// result (one pass over the answer), when their quotients are the host's
+/// ([`RatioView::fused`](crate::ratio::RatioView::fused)) and no f64 fix-up of extreme rows
+/// must correct the numerators first. Without the ratio the task then changes no values on
+/// the host, so every answer takes its fast path.
+fn fuse_ratio<T: Element>(task: &mut Task<T>) -> Option<FusedRatio<T>> {
+    if task.extremes.is_some() {
+        return None;
+    }
+    let fused = task.ratio.as_ref()?.fused::<T>()?;
+    task.ratio = None;
+    Some(fused)
 }

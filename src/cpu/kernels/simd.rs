@@ -27,6 +27,8 @@ pub(super) trait Simd: Copy {
     unsafe fn add(a: Self, b: Self) -> Self;
     /// `acc + d·d` (fused where the hardware has it).
     unsafe fn sq_acc(d: Self, acc: Self) -> Self;
+    /// `a·b + c` (fused where the hardware has it).
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
     /// `acc + |d|·w`: with `w` = [`Simd::one`]`(1)`, `acc + |d|` issued on the FMA units; with
     /// weights, the weighted term.
     unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self;
@@ -101,6 +103,20 @@ pub(super) trait Simd: Copy {
             result
         }
     }
+    /// Whether every lane is 0 or a normal number of the type (not ∞, NaN or subnormal).
+    #[inline(always)]
+    unsafe fn all_zero_or_normal(a: Self) -> bool {
+        use num_traits::Float;
+        let (tiny, huge) = (Self::E::min_positive_value(), Self::E::max_value());
+        // SAFETY: forwarded.
+        unsafe { Self::all(a, a, |v, _| v == <Self::E as num_traits::Zero>::zero() || (v >= tiny && v <= huge)) }
+    }
+    /// Each lane's [`root_estimate`] (any positive number or 0 for a lane of 0).
+    #[inline(always)]
+    unsafe fn root_estimate(a: Self, p: u32) -> Self {
+        // SAFETY: forwarded.
+        unsafe { Self::map(a, |v| Self::E::from_f64(root_estimate(v.into(), p))) }
+    }
     /// Whether `f(a, b)` holds in every lane (through memory).
     #[inline(always)]
     unsafe fn all(a: Self, b: Self, f: impl Fn(Self::E, Self::E) -> bool) -> bool {
@@ -119,6 +135,17 @@ pub(super) trait Simd: Copy {
         // SAFETY: forwarded.
         unsafe { Self::zip(a, a, |u, _| f(u)) }
     }
+}
+
+/// A first guess at `s^(1/p)` for `s > 0` (a normal f64), within about 6 %: an f64's bits,
+/// read as an integer, are close to an affine function of its base-2 logarithm, so a p-th of
+/// the bits (plus the bits of 1 less a p-th of them) is close to the root's bits. The vector
+/// forms ([`Simd::root_estimate`]) do the same with f32's bits, or f64's upper 32 bits.
+#[inline(always)]
+pub(super) fn root_estimate(s: f64, p: u32) -> f64 {
+    let one = 1f64.to_bits();
+    let p = u64::from(p);
+    f64::from_bits(one - one / p + s.to_bits() / p)
 }
 
 /// The widest vector, in lanes (AVX-512 f32).
@@ -161,6 +188,10 @@ impl<T: Element, const L: usize> Simd for Lanes<T, L> {
     #[inline(always)]
     unsafe fn sq_acc(d: Self, acc: Self) -> Self {
         Lanes(std::array::from_fn(|l| acc.0[l] + d.0[l] * d.0[l]))
+    }
+    #[inline(always)]
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        Lanes(std::array::from_fn(|l| a.0[l] * b.0[l] + c.0[l]))
     }
     #[inline(always)]
     unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
@@ -262,6 +293,11 @@ mod x86 {
             Avx512(unsafe { _mm512_fmadd_ps(d.0, d.0, acc.0) })
         }
         #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_fmadd_ps(a.0, b.0, c.0) })
+        }
+        #[inline(always)]
         unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
             // |d|·1 + acc rounds exactly like |d| + acc, and runs on the FMA ports, leaving the
             // add ports to the subtraction (two FMA and two add pipes on Zen 4).
@@ -333,6 +369,27 @@ mod x86 {
             // SAFETY: SSE is part of x86-64.
             unsafe { _mm_sfence() }
         }
+        #[inline(always)]
+        unsafe fn all_zero_or_normal(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let normal = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(a.0, _mm512_set1_ps(f32::MIN_POSITIVE))
+                    & _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a.0, _mm512_set1_ps(f32::MAX));
+                (normal | _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(a.0, _mm512_setzero_ps())) == u16::MAX
+            }
+        }
+        #[inline(always)]
+        unsafe fn root_estimate(a: Self, p: u32) -> Self {
+            // The bits of each (non-negative) lane as a float, a p-th of them plus the bits of
+            // 1 less a p-th of them, rounded back to bits (see `super::root_estimate`).
+            let (one, p) = (1f32.to_bits() as f32, p as f32);
+            // SAFETY: as for `zero`.
+            unsafe {
+                let bits = _mm512_cvtepi32_ps(_mm512_castps_si512(a.0));
+                let e = _mm512_fmadd_ps(bits, _mm512_set1_ps(1.0 / p), _mm512_set1_ps(one - one / p));
+                Avx512(_mm512_castsi512_ps(_mm512_cvtps_epi32(e)))
+            }
+        }
     }
 
     /// 8 f32 lanes in one AVX2 register, with FMA.
@@ -377,6 +434,11 @@ mod x86 {
         unsafe fn sq_acc(d: Self, acc: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx2(unsafe { _mm256_fmadd_ps(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2(unsafe { _mm256_fmadd_ps(a.0, b.0, c.0) })
         }
         #[inline(always)]
         unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
@@ -451,6 +513,29 @@ mod x86 {
             // SAFETY: SSE is part of x86-64.
             unsafe { _mm_sfence() }
         }
+        #[inline(always)]
+        unsafe fn all_zero_or_normal(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let normal = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GE_OQ>(a.0, _mm256_set1_ps(f32::MIN_POSITIVE)),
+                    _mm256_cmp_ps::<_CMP_LE_OQ>(a.0, _mm256_set1_ps(f32::MAX)),
+                );
+                let ok = _mm256_or_ps(normal, _mm256_cmp_ps::<_CMP_EQ_OQ>(a.0, _mm256_setzero_ps()));
+                _mm256_movemask_ps(ok) == 0xFF
+            }
+        }
+        #[inline(always)]
+        unsafe fn root_estimate(a: Self, p: u32) -> Self {
+            // As `Avx512::root_estimate`.
+            let (one, p) = (1f32.to_bits() as f32, p as f32);
+            // SAFETY: as for `zero`.
+            unsafe {
+                let bits = _mm256_cvtepi32_ps(_mm256_castps_si256(a.0));
+                let e = _mm256_fmadd_ps(bits, _mm256_set1_ps(1.0 / p), _mm256_set1_ps(one - one / p));
+                Avx2(_mm256_castsi256_ps(_mm256_cvtps_epi32(e)))
+            }
+        }
     }
 
     /// 8 f64 lanes in one AVX-512 register.
@@ -495,6 +580,11 @@ mod x86 {
         unsafe fn sq_acc(d: Self, acc: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx512F64(unsafe { _mm512_fmadd_pd(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_fmadd_pd(a.0, b.0, c.0) })
         }
         #[inline(always)]
         unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
@@ -567,6 +657,31 @@ mod x86 {
             // SAFETY: SSE is part of x86-64.
             unsafe { _mm_sfence() }
         }
+        #[inline(always)]
+        unsafe fn all_zero_or_normal(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let normal = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a.0, _mm512_set1_pd(f64::MIN_POSITIVE))
+                    & _mm512_cmp_pd_mask::<_CMP_LE_OQ>(a.0, _mm512_set1_pd(f64::MAX));
+                (normal | _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(a.0, _mm512_setzero_pd())) == u8::MAX
+            }
+        }
+        #[inline(always)]
+        unsafe fn root_estimate(a: Self, p: u32) -> Self {
+            // `super::root_estimate` on the upper 32 bits of each lane (sign, exponent and 20
+            // bits of mantissa), converted to and from f64 exactly by adding 2^52.
+            let (one, p) = ((1f64.to_bits() >> 32) as f64, f64::from(p));
+            // SAFETY: as for `zero`.
+            unsafe {
+                let magic = _mm512_set1_pd(4503599627370496.0); // 2^52
+                let high = _mm512_srli_epi64::<32>(_mm512_castpd_si512(a.0));
+                let bits = _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(high, _mm512_castpd_si512(magic))), magic);
+                let e = _mm512_fmadd_pd(bits, _mm512_set1_pd(1.0 / p), _mm512_set1_pd(one - one / p));
+                // e + 2^52 rounds e to an integer, held in its low 32 bits; shifted up, the root's.
+                let rounded = _mm512_castpd_si512(_mm512_add_pd(e, magic));
+                Avx512F64(_mm512_castsi512_pd(_mm512_slli_epi64::<32>(rounded)))
+            }
+        }
     }
 
     /// 4 f64 lanes in one AVX2 register, with FMA.
@@ -611,6 +726,11 @@ mod x86 {
         unsafe fn sq_acc(d: Self, acc: Self) -> Self {
             // SAFETY: as for `zero`.
             Avx2F64(unsafe { _mm256_fmadd_pd(d.0, d.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx2F64(unsafe { _mm256_fmadd_pd(a.0, b.0, c.0) })
         }
         #[inline(always)]
         unsafe fn abs_acc(d: Self, w: Self, acc: Self) -> Self {
@@ -684,6 +804,32 @@ mod x86 {
         unsafe fn fence() {
             // SAFETY: SSE is part of x86-64.
             unsafe { _mm_sfence() }
+        }
+        #[inline(always)]
+        unsafe fn all_zero_or_normal(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe {
+                let normal = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(a.0, _mm256_set1_pd(f64::MIN_POSITIVE)),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(a.0, _mm256_set1_pd(f64::MAX)),
+                );
+                let ok = _mm256_or_pd(normal, _mm256_cmp_pd::<_CMP_EQ_OQ>(a.0, _mm256_setzero_pd()));
+                _mm256_movemask_pd(ok) == 0xF
+            }
+        }
+        #[inline(always)]
+        unsafe fn root_estimate(a: Self, p: u32) -> Self {
+            // As `Avx512F64::root_estimate`.
+            let (one, p) = ((1f64.to_bits() >> 32) as f64, f64::from(p));
+            // SAFETY: as for `zero`.
+            unsafe {
+                let magic = _mm256_set1_pd(4503599627370496.0); // 2^52
+                let high = _mm256_srli_epi64::<32>(_mm256_castpd_si256(a.0));
+                let bits = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(high, _mm256_castpd_si256(magic))), magic);
+                let e = _mm256_fmadd_pd(bits, _mm256_set1_pd(1.0 / p), _mm256_set1_pd(one - one / p));
+                let rounded = _mm256_castpd_si256(_mm256_add_pd(e, magic));
+                Avx2F64(_mm256_castsi256_pd(_mm256_slli_epi64::<32>(rounded)))
+            }
         }
     }
 }
