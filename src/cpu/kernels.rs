@@ -406,13 +406,21 @@ where
         }
         // Weights inside the kernel (`Distance::resolve`: the minkowski family, canberra,
         // hamming) take one more micro-kernel each, so that the unweighted ones stay as they
-        // are; a weighted whole p takes the general power's (the runtime loop).
+        // are.
         if !a.w.is_null() && a.d > 0 {
             return match (def.term, def.merge, fin) {
                 (Term::SquaredDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, SQUARED, IDENTITY, true>(a),
                 (Term::SquaredDifference, Merge::Sum, SQRT) => drive::<S, MR, NV, SQUARED, SQRT, true>(a),
                 (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY, true>(a),
-                (Term::PowerDifference, Merge::Sum, _) => drive::<S, MR, NV, POWER, SCALAR, true>(a),
+                (Term::PowerDifference, Merge::Sum, _) => match a.metric.whole_exponent() {
+                    Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, ROOT, true>(a),
+                    Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, ROOT, true>(a),
+                    Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, ROOT, true>(a),
+                    Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, ROOT, true>(a),
+                    Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, ROOT, true>(a),
+                    Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, ROOT, true>(a),
+                    _ => drive::<S, MR, NV, POWER, SCALAR, true>(a),
+                },
                 (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY, true>(a),
                 (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN, true>(a),
                 (term, merge, _) => unreachable!("no weights inside the kernel of {term:?} merged by {merge:?}"),
@@ -686,8 +694,8 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                         // wk is 1 unless WEIGHTED: |d|·1 + acc on the FMA units.
                         ABSOLUTE => S::abs_acc(diff, wk, acc[r][v]),
                         ABSOLUTE_MAX => S::abs_max(diff, acc[r][v]),
-                        // w d² as |d²|·w + acc: one more multiply than d·d + acc.
-                        SQUARED if WEIGHTED => S::abs_acc(S::mul(diff, diff), wk, acc[r][v]),
+                        // w d² as (w·d)·d + acc: one more multiply than d·d + acc.
+                        SQUARED if WEIGHTED => S::mul_add(S::mul(wk, diff), diff, acc[r][v]),
                         SQUARED => S::sq_acc(diff, acc[r][v]),
                         // The symmetric scalar terms, lane by lane (`y`, `x` order is immaterial).
                         POWER => {
@@ -705,6 +713,10 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                         }
                         // w where x ≠ y, else 0: the weighted term itself (w is finite).
                         NOT_EQUAL => S::add(acc[r][v], S::ne(yv[v], xb, wk)),
+                        // w |d|^n + acc: the weight fused in the sum instead of the last product.
+                        n if n > WHOLE && WEIGHTED => {
+                            S::mul_add(S::powi(S::abs(diff), u32::from(n - WHOLE)), wk, acc[r][v])
+                        }
                         n if n > WHOLE => power_acc(diff, u32::from(n - WHOLE), acc[r][v]),
                         _ => S::add(acc[r][v], jensen_shannon(yv[v], xb)),
                     };
@@ -1030,8 +1042,9 @@ mod tests {
         }
     }
 
-    /// Weights inside the kernel (canberra, hamming) on every kernel family: zero weights,
-    /// several chunks of dimensions, edge blocks and a block of columns off a panel boundary.
+    /// Weights inside the kernel (the minkowski family, canberra, hamming) on every kernel
+    /// family: zero weights, several chunks of dimensions, edge blocks and a block of columns
+    /// off a panel boundary.
     fn check_weighted<T: Element>(seed: u64) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         for (n, m, d) in [(7, 70, 5), (13, 65, 2 * DEPTH_CHUNK + 3), (1, 17, 1)] {
@@ -1051,7 +1064,17 @@ mod tests {
                 a.rows().into_iter().map(|r| r.iter().map(|&v| v.into()).collect()).collect()
             };
             let (xs, ys) = (rows(&x), rows(&y));
-            for metric in [Metric::Canberra, Metric::Hamming] {
+            let metrics = [
+                Metric::SqEuclidean,
+                Metric::Euclidean,
+                Metric::Cityblock,
+                Metric::Minkowski { p: 3.0 },
+                Metric::Minkowski { p: 8.0 },
+                Metric::Minkowski { p: 1.5 },
+                Metric::Canberra,
+                Metric::Hamming,
+            ];
+            for metric in metrics {
                 for isa in Isa::available() {
                     let packed = PackedY::new(y.view(), isa, 0);
                     let c0 = m / 3;
