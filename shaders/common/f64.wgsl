@@ -94,30 +94,6 @@ fn real_pow4(a: vec4<f64>, e: f64) -> vec4<f64> {
     return real_exp4(e * real_log4(a));
 }
 
-// g(t) / t^2 for Jensen-Shannon's term (metric.wgsl), as its series: the sum over k from 1
-// to 22 of t^(2k-2) / (k (2k - 1)), enough for |t| <= 1/2 in f64 (metric::js_series_terms).
-fn real_js_series4(t2: vec4<f64>) -> vec4<f64> {
-    var s = vec4<f64>(1.0 / 946.0);
-    s = s * t2 + 1.0 / 861.0;
-    s = s * t2 + 1.0 / 780.0;
-    s = s * t2 + 1.0 / 703.0;
-    s = s * t2 + 1.0 / 630.0;
-    s = s * t2 + 1.0 / 561.0;
-    s = s * t2 + 1.0 / 496.0;
-    s = s * t2 + 1.0 / 435.0;
-    s = s * t2 + 1.0 / 378.0;
-    s = s * t2 + 1.0 / 325.0;
-    s = s * t2 + 1.0 / 276.0;
-    s = s * t2 + 1.0 / 231.0;
-    s = s * t2 + 1.0 / 190.0;
-    s = s * t2 + 1.0 / 153.0;
-    s = s * t2 + 1.0 / 120.0;
-    s = s * t2 + 1.0 / 91.0;
-    s = s * t2 + 1.0 / 66.0;
-    s = s * t2 + 1.0 / 45.0;
-    s = s * t2 + 1.0 / 28.0;
-    s = s * t2 + 1.0 / 15.0;
-    s = s * t2 + 1.0 / 6.0;
-    s = s * t2 + 1.0 / 1.0;
-    return s;
-}
+// Terms of Jensen-Shannon's series that f64 needs for |t| <= 1/2 (metric.wgsl's
+// metric_js_series4; metric::js_series_terms on the CPU).
+const JS_SERIES_TERMS: u32 = 22u;
