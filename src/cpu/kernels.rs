@@ -412,15 +412,7 @@ where
                 (Term::SquaredDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, SQUARED, IDENTITY, true>(a),
                 (Term::SquaredDifference, Merge::Sum, SQRT) => drive::<S, MR, NV, SQUARED, SQRT, true>(a),
                 (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY, true>(a),
-                (Term::PowerDifference, Merge::Sum, _) => match a.metric.whole_exponent() {
-                    Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, ROOT, true>(a),
-                    Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, ROOT, true>(a),
-                    Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, ROOT, true>(a),
-                    Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, ROOT, true>(a),
-                    Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, ROOT, true>(a),
-                    Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, ROOT, true>(a),
-                    _ => drive::<S, MR, NV, POWER, SCALAR, true>(a),
-                },
+                (Term::PowerDifference, Merge::Sum, _) => by_exponent::<S, MR, NV, true>(a),
                 (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY, true>(a),
                 (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN, true>(a),
                 (term, merge, _) => unreachable!("no weights inside the kernel of {term:?} merged by {merge:?}"),
@@ -432,15 +424,7 @@ where
             (Term::SquaredDifference, Merge::Sum, HALF_CAPPED) => drive::<S, MR, NV, SQUARED, HALF_CAPPED, false>(a),
             (Term::AbsoluteDifference, Merge::Sum, IDENTITY) => drive::<S, MR, NV, ABSOLUTE, IDENTITY, false>(a),
             (Term::AbsoluteDifference, Merge::Max, IDENTITY) => drive::<S, MR, NV, ABSOLUTE_MAX, IDENTITY, false>(a),
-            (Term::PowerDifference, Merge::Sum, _) if a.d > 0 => match a.metric.whole_exponent() {
-                Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, ROOT, false>(a),
-                Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, ROOT, false>(a),
-                Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, ROOT, false>(a),
-                Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, ROOT, false>(a),
-                Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, ROOT, false>(a),
-                Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, ROOT, false>(a),
-                _ => drive::<S, MR, NV, POWER, SCALAR, false>(a),
-            },
+            (Term::PowerDifference, Merge::Sum, _) if a.d > 0 => by_exponent::<S, MR, NV, false>(a),
             (Term::Canberra, Merge::Sum, IDENTITY) => drive::<S, MR, NV, CANBERRA, IDENTITY, false>(a),
             (Term::NotEqual, Merge::Sum, MEAN) => drive::<S, MR, NV, NOT_EQUAL, MEAN, false>(a),
             (Term::JensenShannon, Merge::Sum, SQRT_HALF) => drive::<S, MR, NV, JENSEN_SHANNON, SQRT_HALF, false>(a),
@@ -449,6 +433,28 @@ where
             (term, merge, _) => {
                 unreachable!("no metric is {term:?} merged by {merge:?} then {:?}", def.finalize)
             }
+        }
+    }
+}
+
+/// Minkowski's micro-kernel for the metric's exponent, weighted or not: a whole p from 3 to 8
+/// with its compile-time exponent and vector root, any other p with the runtime power and the
+/// scalar root.
+#[inline(always)]
+unsafe fn by_exponent<S: Simd, const MR: usize, const NV: usize, const WEIGHTED: bool>(a: &Args<S::E>)
+where
+    S::E: Element,
+{
+    // SAFETY: forwarded from `block`.
+    unsafe {
+        match a.metric.whole_exponent() {
+            Some(3) => drive::<S, MR, NV, { WHOLE + 3 }, ROOT, WEIGHTED>(a),
+            Some(4) => drive::<S, MR, NV, { WHOLE + 4 }, ROOT, WEIGHTED>(a),
+            Some(5) => drive::<S, MR, NV, { WHOLE + 5 }, ROOT, WEIGHTED>(a),
+            Some(6) => drive::<S, MR, NV, { WHOLE + 6 }, ROOT, WEIGHTED>(a),
+            Some(7) => drive::<S, MR, NV, { WHOLE + 7 }, ROOT, WEIGHTED>(a),
+            Some(8) => drive::<S, MR, NV, { WHOLE + 8 }, ROOT, WEIGHTED>(a),
+            _ => drive::<S, MR, NV, POWER, SCALAR, WEIGHTED>(a),
         }
     }
 }
