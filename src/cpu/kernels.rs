@@ -16,6 +16,7 @@
 //! portable path of plain arrays that LLVM vectorises for the build target (also aarch64). f64
 //! has its own AVX-512 and AVX2 vector types, in the same register blocks with half the lanes.
 
+mod power;
 mod simd;
 
 use std::any::TypeId;
@@ -540,15 +541,16 @@ unsafe fn splat<S: Simd>(v: f64) -> S {
     unsafe { S::one(<S::E as num_traits::NumCast>::from(v).expect("float")) }
 }
 
-/// What the scalar terms and final steps need besides the values: the metric, its exponent,
-/// the dimensions in all, and their total weight (hamming's mean).
+/// What the scalar terms and final steps need besides the values: the metric, its exponent's
+/// forms, the dimensions in all, and their total weight (hamming's mean).
 #[derive(Clone, Copy)]
 struct Scalars<E> {
     metric: Metric,
-    p: E,
     /// `p` when it is a whole number below 64 ([`Metric::whole_exponent`]): powers by
-    /// multiplication; `powf` per lane otherwise.
+    /// multiplication; the vector [`power::power`] otherwise.
     whole_p: Option<u32>,
+    /// The constants of [`power::power`] for `p`.
+    power: power::Power<E>,
     d: usize,
     /// `d`, or `Σ w` with weights inside the kernel.
     total: f64,
@@ -579,7 +581,13 @@ unsafe fn drive<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
     unsafe {
         let one = S::one(std::hint::black_box(<S::E as num_traits::One>::one()));
         let p = <S::E as num_traits::NumCast>::from(a.metric.exponent()).expect("float");
-        let scalars = Scalars { metric: a.metric, p, whole_p: a.metric.whole_exponent(), d: a.d, total: a.total };
+        let scalars = Scalars {
+            metric: a.metric,
+            whole_p: a.metric.whole_exponent(),
+            power: power::Power::new(p),
+            d: a.d,
+            total: a.total,
+        };
         let mut scratch = [<S::E as num_traits::Zero>::zero(); MAX_TILE];
         // Columns of the packing (Y's row j is packed column j + shift).
         let (c0, c1) = (a.cols.start + a.shift, a.cols.end + a.shift);
@@ -695,7 +703,6 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                 let xb = S::bcast(xr[r].add(k));
                 for v in 0..NV {
                     let diff = S::sub(yv[v], xb);
-                    let p = scalars.p;
                     acc[r][v] = match TERM {
                         // wk is 1 unless WEIGHTED: |d|·1 + acc on the FMA units.
                         ABSOLUTE => S::abs_acc(diff, wk, acc[r][v]),
@@ -708,7 +715,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                             let a = S::abs(diff);
                             let t = match scalars.whole_p {
                                 Some(n) => S::powi(a, n),
-                                None => S::map(a, |t| metric::power(t, p)),
+                                None => power::power(a, &scalars.power),
                             };
                             S::add(acc[r][v], if WEIGHTED { S::mul(wk, t) } else { t })
                         }

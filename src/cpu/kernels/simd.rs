@@ -62,7 +62,8 @@ pub(super) trait Simd: Copy {
     /// Orders the [`Simd::stream`] stores before every later store.
     unsafe fn fence() {}
     /// Lane-wise `f(a, b)`, through memory: for the terms without a vector form of their own
-    /// (canberra, hamming, Jensen–Shannon, powers), where LLVM vectorises `f` if it can.
+    /// (Jensen–Shannon far from its series, the special values of a power), where LLVM
+    /// vectorises `f` if it can.
     #[inline(always)]
     unsafe fn zip(a: Self, b: Self, f: impl Fn(Self::E, Self::E) -> Self::E) -> Self {
         const { assert!(Self::W <= MAX_LANES) };
@@ -116,6 +117,35 @@ pub(super) trait Simd: Copy {
     unsafe fn root_estimate(a: Self, p: u32) -> Self {
         // SAFETY: forwarded.
         unsafe { Self::map(a, |v| Self::E::from_f64(root_estimate(v.into(), p))) }
+    }
+    /// Each lane `a = m·2^e` with `m ∈ [√½, √2)` (about) and `e` whole, for lanes that are 0
+    /// (`m = 1`, `e = 0`) or positive normal numbers ([`power`](super::power)'s logarithm).
+    #[inline(always)]
+    unsafe fn split_exponent(a: Self) -> (Self, Self) {
+        let (mut m, mut e) =
+            ([<Self::E as num_traits::Zero>::zero(); MAX_LANES], [<Self::E as num_traits::Zero>::zero(); MAX_LANES]);
+        // SAFETY: forwarded; the arrays hold `MAX_LANES >= W` lanes.
+        unsafe {
+            Self::store(m.as_mut_ptr(), a);
+            for l in 0..Self::W {
+                let (ml, el) = super::power::split_exponent(m[l].into());
+                (m[l], e[l]) = (Self::E::from_f64(ml), Self::E::from_f64(el));
+            }
+            (Self::load(m.as_ptr()), Self::load(e.as_ptr()))
+        }
+    }
+    /// `q·2^n` lane-wise for whole `n` with `|n|` at most [`exponent_limit`](super::power::exponent_limit)
+    /// and `q` within a factor 2 of 1 (so the result is a normal number, exactly scaled).
+    #[inline(always)]
+    unsafe fn pow2(q: Self, n: Self) -> Self {
+        // SAFETY: forwarded.
+        unsafe { Self::zip(q, n, |q, n| Self::E::from_f64(q.into() * 2f64.powi(n.into() as i32))) }
+    }
+    /// Whether `|a| ≤ limit` in every lane (false for NaN).
+    #[inline(always)]
+    unsafe fn all_abs_at_most(a: Self, limit: Self) -> bool {
+        // SAFETY: forwarded.
+        unsafe { Self::all(a, limit, |a, l| num_traits::Float::abs(a) <= l) }
     }
     /// Whether `f(a, b)` holds in every lane (through memory).
     #[inline(always)]
@@ -248,6 +278,10 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use super::Simd;
+
+    /// The bits of √½ (rounded), where [`Simd::split_exponent`]'s `m` starts.
+    const SQRT_HALF_F32: i32 = std::f32::consts::FRAC_1_SQRT_2.to_bits() as i32;
+    const SQRT_HALF_F64: i64 = std::f64::consts::FRAC_1_SQRT_2.to_bits() as i64;
 
     /// 16 f32 lanes in one AVX-512 register.
     #[derive(Clone, Copy)]
@@ -389,6 +423,28 @@ mod x86 {
                 let e = _mm512_fmadd_ps(bits, _mm512_set1_ps(1.0 / p), _mm512_set1_ps(one - one / p));
                 Avx512(_mm512_castsi512_ps(_mm512_cvtps_epi32(e)))
             }
+        }
+        #[inline(always)]
+        unsafe fn split_exponent(a: Self) -> (Self, Self) {
+            // e = ⌊(bits − bits(√½)) / 2^23⌋ (arithmetic shift), m's bits = bits − e·2^23.
+            // SAFETY: as for `zero`.
+            unsafe {
+                let bits = _mm512_castps_si512(a.0);
+                let e = _mm512_srai_epi32::<23>(_mm512_sub_epi32(bits, _mm512_set1_epi32(SQRT_HALF_F32)));
+                let m = _mm512_castsi512_ps(_mm512_sub_epi32(bits, _mm512_slli_epi32::<23>(e)));
+                let zero = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(a.0, _mm512_setzero_ps());
+                (Avx512(_mm512_mask_mov_ps(m, zero, _mm512_set1_ps(1.0))), Avx512(_mm512_maskz_cvtepi32_ps(!zero, e)))
+            }
+        }
+        #[inline(always)]
+        unsafe fn pow2(q: Self, n: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512(unsafe { _mm512_scalef_ps(q.0, n.0) })
+        }
+        #[inline(always)]
+        unsafe fn all_abs_at_most(a: Self, limit: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(_mm512_abs_ps(a.0), limit.0) == u16::MAX }
         }
     }
 
@@ -536,6 +592,35 @@ mod x86 {
                 Avx2(_mm256_castsi256_ps(_mm256_cvtps_epi32(e)))
             }
         }
+        #[inline(always)]
+        unsafe fn split_exponent(a: Self) -> (Self, Self) {
+            // As `Avx512::split_exponent`.
+            // SAFETY: as for `zero`.
+            unsafe {
+                let bits = _mm256_castps_si256(a.0);
+                let e = _mm256_srai_epi32::<23>(_mm256_sub_epi32(bits, _mm256_set1_epi32(SQRT_HALF_F32)));
+                let m = _mm256_castsi256_ps(_mm256_sub_epi32(bits, _mm256_slli_epi32::<23>(e)));
+                let zero = _mm256_cmp_ps::<_CMP_EQ_OQ>(a.0, _mm256_setzero_ps());
+                (
+                    Avx2(_mm256_blendv_ps(m, _mm256_set1_ps(1.0), zero)),
+                    Avx2(_mm256_andnot_ps(zero, _mm256_cvtepi32_ps(e))),
+                )
+            }
+        }
+        #[inline(always)]
+        unsafe fn pow2(q: Self, n: Self) -> Self {
+            // 2^n's bits are (n + 127)·2^23 for the whole n of the contract.
+            // SAFETY: as for `zero`.
+            unsafe {
+                let biased = _mm256_add_epi32(_mm256_cvtps_epi32(n.0), _mm256_set1_epi32(127));
+                Avx2(_mm256_mul_ps(q.0, _mm256_castsi256_ps(_mm256_slli_epi32::<23>(biased))))
+            }
+        }
+        #[inline(always)]
+        unsafe fn all_abs_at_most(a: Self, limit: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(Self::abs(a).0, limit.0)) == 0xFF }
+        }
     }
 
     /// 8 f64 lanes in one AVX-512 register.
@@ -681,6 +766,30 @@ mod x86 {
                 let rounded = _mm512_castpd_si512(_mm512_add_pd(e, magic));
                 Avx512F64(_mm512_castsi512_pd(_mm512_slli_epi64::<32>(rounded)))
             }
+        }
+        #[inline(always)]
+        unsafe fn split_exponent(a: Self) -> (Self, Self) {
+            // As `Avx512::split_exponent`, with 52 bits of mantissa; e (at most 11 bits and a
+            // sign) converted through its low 32 bits.
+            // SAFETY: as for `zero`.
+            unsafe {
+                let bits = _mm512_castpd_si512(a.0);
+                let e = _mm512_srai_epi64::<52>(_mm512_sub_epi64(bits, _mm512_set1_epi64(SQRT_HALF_F64)));
+                let m = _mm512_castsi512_pd(_mm512_sub_epi64(bits, _mm512_slli_epi64::<52>(e)));
+                let zero = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(a.0, _mm512_setzero_pd());
+                let e = _mm512_maskz_mov_pd(!zero, _mm512_cvtepi32_pd(_mm512_cvtepi64_epi32(e)));
+                (Avx512F64(_mm512_mask_mov_pd(m, zero, _mm512_set1_pd(1.0))), Avx512F64(e))
+            }
+        }
+        #[inline(always)]
+        unsafe fn pow2(q: Self, n: Self) -> Self {
+            // SAFETY: as for `zero`.
+            Avx512F64(unsafe { _mm512_scalef_pd(q.0, n.0) })
+        }
+        #[inline(always)]
+        unsafe fn all_abs_at_most(a: Self, limit: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm512_cmp_pd_mask::<_CMP_LE_OQ>(_mm512_abs_pd(a.0), limit.0) == u8::MAX }
         }
     }
 
@@ -830,6 +939,46 @@ mod x86 {
                 let rounded = _mm256_castpd_si256(_mm256_add_pd(e, magic));
                 Avx2F64(_mm256_castsi256_pd(_mm256_slli_epi64::<32>(rounded)))
             }
+        }
+        #[inline(always)]
+        unsafe fn split_exponent(a: Self) -> (Self, Self) {
+            // AVX2 has no arithmetic 64-bit shift: e + 1023 = (bits − bits(√½) + 1023·2^52) / 2^52
+            // is never negative, so a logical shift takes it; it becomes an f64 exactly in
+            // 2^52's mantissa.
+            // SAFETY: as for `zero`.
+            unsafe {
+                let bits = _mm256_castpd_si256(a.0);
+                let bias = _mm256_set1_epi64x(1023 << 52);
+                let biased = _mm256_srli_epi64::<52>(_mm256_add_epi64(
+                    _mm256_sub_epi64(bits, _mm256_set1_epi64x(SQRT_HALF_F64)),
+                    bias,
+                ));
+                let m = _mm256_castsi256_pd(_mm256_add_epi64(
+                    _mm256_sub_epi64(bits, _mm256_slli_epi64::<52>(biased)),
+                    bias,
+                ));
+                let magic = _mm256_set1_pd(4503599627370496.0); // 2^52
+                let e = _mm256_sub_pd(
+                    _mm256_castsi256_pd(_mm256_or_si256(biased, _mm256_castpd_si256(magic))),
+                    _mm256_set1_pd(4503599627370496.0 + 1023.0),
+                );
+                let zero = _mm256_cmp_pd::<_CMP_EQ_OQ>(a.0, _mm256_setzero_pd());
+                (Avx2F64(_mm256_blendv_pd(m, _mm256_set1_pd(1.0), zero)), Avx2F64(_mm256_andnot_pd(zero, e)))
+            }
+        }
+        #[inline(always)]
+        unsafe fn pow2(q: Self, n: Self) -> Self {
+            // n + 2^52 + 1023 holds n + 1023 in its low bits; shifted up 52, 2^n's bits.
+            // SAFETY: as for `zero`.
+            unsafe {
+                let biased = _mm256_castpd_si256(_mm256_add_pd(n.0, _mm256_set1_pd(4503599627370496.0 + 1023.0)));
+                Avx2F64(_mm256_mul_pd(q.0, _mm256_castsi256_pd(_mm256_slli_epi64::<52>(biased))))
+            }
+        }
+        #[inline(always)]
+        unsafe fn all_abs_at_most(a: Self, limit: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(Self::abs(a).0, limit.0)) == 0xF }
         }
     }
 }
