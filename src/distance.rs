@@ -213,8 +213,10 @@ impl Distance {
         let denominator = metric.definition().denominator;
         let mut resolved = Resolved {
             metric,
-            // A ratio's numerator is the cityblock distance of the prepared points.
-            kernel: if denominator.is_some() { Metric::Cityblock } else { metric },
+            kernel: match denominator {
+                Some(denominator) => denominator.numerator(self.weights.is_some()),
+                None => metric,
+            },
             columns: Columns::Identity,
             prepare: metric.definition().prepare,
             mean_weights: None,

@@ -138,9 +138,9 @@ pub enum Finalize {
 }
 
 /// The denominator of the metrics that are a ratio of two sums: the kernel computes the
-/// numerator (the cityblock distance of the prepared points) and the denominator comes from
-/// sums per row, computed once before the kernels run. The CPU kernels divide by it as they
-/// store each result; the GPU's results are divided on the host.
+/// numerator (the cityblock distance of the prepared points, or its equal for booleans) and
+/// the denominator comes from sums per row, computed once before the kernels run. The CPU
+/// kernels divide by it as they store each result; the GPU's results are divided on the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Denominator {
     /// Σ |x + y| (`braycurtis`): the sum of the two rows' |coordinates| wherever a column has
@@ -149,6 +149,20 @@ pub enum Denominator {
     /// Σ max(|x|, |y|) of (weighted) boolean rows (`jaccard`): with `a = Σ|x|`, `b = Σ|y|` and
     /// the numerator `n = Σ |x − y|`, `(a + b + n) / 2`.
     Union,
+}
+
+impl Denominator {
+    /// The kernel metric whose distance of the prepared points is the numerator: cityblock's
+    /// Σ |x − y|, except for jaccard's unweighted booleans. Their differences are 0 or ±1, so
+    /// sqeuclidean's Σ (x − y)² is the same sum, exactly, for one instruction less per term (a
+    /// subtraction and a fused multiply-add against a subtraction, an absolute value and an
+    /// add). Weighted booleans are scaled columns, `w·b`, whose squares would be `w²`.
+    pub(crate) fn numerator(self, weighted: bool) -> Metric {
+        match (self, weighted) {
+            (Denominator::Union, false) => Metric::SqEuclidean,
+            _ => Metric::Cityblock,
+        }
+    }
 }
 
 /// The per-row step before any term: done once per input row, in f64.

@@ -3,7 +3,8 @@
 //! is set).
 //!
 //! The kernels compute the numerator, the cityblock distance of the prepared points (weighted
-//! columns, jaccard's booleans), on any backend and at full speed. The denominator comes from
+//! columns, jaccard's booleans; for unweighted booleans the same sum as sqeuclidean's, see
+//! [`Denominator::numerator`]), on any backend and at full speed. The denominator comes from
 //! per-row sums computed once, O((n + m)·d), and applied to every result on the host, O(n·m):
 //!
 //! - `jaccard`: with `a = Σ|x|` and `b = Σ|y|` of the (weighted) boolean rows and the

@@ -200,7 +200,7 @@ pub(crate) fn block<T: Element>(
     run_block(x, None, y, cols, kernel, out, stream);
 }
 
-/// [`block`] of a ratio's numerators (the cityblock kernel), each divided by its denominator
+/// [`block`] of a ratio's numerators ([`Denominator::numerator`]), each divided by its denominator
 /// as it is stored: from `x_sums`, the sums of the rows of `x`, and those packed with `y`
 /// ([`PackedY::with_ratio`]). See [`FusedRatio`](crate::ratio::FusedRatio).
 pub(crate) fn block_divided<T: Element>(
@@ -214,7 +214,10 @@ pub(crate) fn block_divided<T: Element>(
 ) {
     assert!(y.divide.is_some(), "Y must be packed with the ratio's sums");
     assert_eq!(x_sums.len(), x.nrows(), "one sum per row of X");
-    assert!(kernel.0 == Metric::Cityblock && kernel.1.is_none(), "a ratio's numerator is the plain cityblock");
+    assert!(
+        matches!(kernel, (Metric::Cityblock | Metric::SqEuclidean, None)),
+        "a ratio's numerator is the unweighted cityblock or, for booleans, sqeuclidean"
+    );
     run_block(x, Some(x_sums), y, cols, kernel, out, stream);
 }
 
@@ -400,9 +403,13 @@ where
         // A ratio's numerators are divided as they are stored, for any d (d = 0 gives SciPy's
         // 0/0: NaN for braycurtis, 0 for jaccard).
         if let Some(denominator) = a.divide {
-            return match denominator {
-                Denominator::SumOfAbsoluteSums => drive::<S, MR, NV, ABSOLUTE, DIVIDE_SUM, false>(a),
-                Denominator::Union => drive::<S, MR, NV, ABSOLUTE, DIVIDE_UNION, false>(a),
+            return match (denominator, def.term) {
+                (Denominator::SumOfAbsoluteSums, Term::AbsoluteDifference) => {
+                    drive::<S, MR, NV, ABSOLUTE, DIVIDE_SUM, false>(a)
+                }
+                (Denominator::Union, Term::AbsoluteDifference) => drive::<S, MR, NV, ABSOLUTE, DIVIDE_UNION, false>(a),
+                (Denominator::Union, Term::SquaredDifference) => drive::<S, MR, NV, SQUARED, DIVIDE_UNION, false>(a),
+                (denominator, term) => unreachable!("no {denominator:?} over a numerator of {term:?}"),
             };
         }
         // Weights inside the kernel (`Distance::resolve`: the minkowski family, canberra,
@@ -1162,7 +1169,7 @@ mod tests {
                 let denominator = metric.definition().denominator.unwrap();
                 let ratio = crate::ratio::Ratio::new(denominator, x.view(), Some(y.view()));
                 let fused = ratio.window(0..n, 0..m).fused::<T>().expect("sums of one sign, in range");
-                let kernel = (Metric::Cityblock, None);
+                let kernel = (denominator.numerator(false), None);
                 for isa in Isa::available() {
                     let what = format!("{isa:?} {} {n}x{m}x{d} divided", std::any::type_name::<T>());
                     let packed = PackedY::new(y.view(), isa, 0).with_ratio(denominator, &fused.y_sums);
