@@ -34,7 +34,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::linalg::{cholesky, lower_inverse};
-use crate::metric::{Denominator, Merge, Metric, Prepare};
+use crate::metric::{Denominator, Merge, Metric, Prepare, Term};
 use crate::ratio::Ratio;
 use crate::weights::TermWeights;
 
@@ -310,7 +310,8 @@ pub struct Resolved {
     prepare: Prepare,
     /// The weights of the mean that `correlation` subtracts (SciPy's `np.average(u, weights=w)`).
     mean_weights: Option<Vec<f64>>,
-    /// Weights that multiply each term inside the kernels (`canberra`, `hamming`).
+    /// Weights that multiply each term inside the kernels (the minkowski family, `canberra`,
+    /// `hamming`).
     term_weights: Option<TermWeights>,
     /// What the kernel's result is divided by (`braycurtis`, `jaccard`).
     denominator: Option<Denominator>,
@@ -343,6 +344,37 @@ impl Resolved {
     /// (`braycurtis`, `jaccard`): the distance is not the kernel's alone.
     pub fn denominator(&self) -> Option<Denominator> {
         self.denominator
+    }
+
+    /// The scale of a point as the kernel sees it ([`Resolved::point`]) for the tolerance of
+    /// its results ([`reference::tolerance`](crate::cpu::reference::tolerance)): its largest
+    /// |coordinate|, each times its weight to the power 1/q where the weights multiply the
+    /// kernel's terms |x − y|^q (w·|d|^q = (w^(1/q)·|d|)^q: that is the size of the term whose
+    /// rounding the tolerance allows for).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Distance, Metric};
+    ///
+    /// let x = array![[1.0, -3.0]];
+    /// let plain = Distance::from(Metric::SqEuclidean).resolve(x.view(), None)?;
+    /// assert_eq!(plain.scale(&plain.point(x.row(0))), 3.0);
+    /// // Weights 4 and 1/9 inside the kernel: the terms are (2·d₀)² and (d₁/3)².
+    /// let weighted = Distance::from(Metric::SqEuclidean).with_weights(vec![4.0, 1.0 / 9.0])?;
+    /// let weighted = weighted.resolve(x.view(), None)?;
+    /// assert!((weighted.scale(&weighted.point(x.row(0))) - 2.0).abs() < 1e-15);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn scale(&self, point: &[f64]) -> f64 {
+        let q = match self.kernel.definition().term {
+            Term::SquaredDifference => 2.0,
+            Term::PowerDifference => self.kernel.exponent(),
+            _ => 1.0,
+        };
+        match &self.term_weights {
+            Some(w) => point.iter().zip(w.values()).fold(0.0, |m, (v, w)| m.max(v.abs() * w.powf(1.0 / q))),
+            None => point.iter().fold(0.0, |m, v| m.max(v.abs())),
+        }
     }
 
     /// Whether the points go to the kernels as they are.

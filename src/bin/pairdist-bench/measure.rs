@@ -73,9 +73,9 @@ pub(crate) struct Accuracy {
     pub(crate) samples: usize,
 }
 
-/// The largest |coordinate| of each row as the kernel sees it (the tolerance's scale).
+/// The tolerance's scale of each row as the kernel sees it ([`Resolved::scale`]).
 fn row_scales<T: Element>(a: ArrayView2<T>, resolved: &Resolved) -> Vec<f64> {
-    a.axis_iter(Axis(0)).map(|r| resolved.point(r).iter().fold(0.0f64, |m, &v| m.max(v.abs()))).collect()
+    a.axis_iter(Axis(0)).map(|r| resolved.scale(&resolved.point(r))).collect()
 }
 
 /// Compares the two corners and `samples` random entries of `out` with the f64 reference.

@@ -201,10 +201,10 @@ impl<'x, T: Element> Checker<'x, T> {
         self.rows_searched += 1;
     }
 
-    /// The largest |coordinate| of rows `i` and `j` as the kernel sees them (the tolerance's scale).
+    /// The tolerance's scale of rows `i` and `j` as the kernel sees them ([`Resolved::scale`]).
     fn scale(&self, i: usize, j: usize) -> f64 {
         let (a, b) = (self.resolved.point(row64(self.x, i).view()), self.resolved.point(row64(self.y, j).view()));
-        a.iter().chain(&b).fold(0.0f64, |m, &v| if v.abs() > m { v.abs() } else { m })
+        self.resolved.scale(&a).max(self.resolved.scale(&b))
     }
 
     /// Compares entry `(i, j)`, `computed` in `T`, as it is written.
