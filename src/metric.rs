@@ -575,8 +575,11 @@ pub(crate) fn jensen_shannon<T: Float>(p: T, q: T) -> T {
 /// Terms of the series `g(t) = Σ_{k ≥ 1} t^2k / (k (2k − 1))` summed for |t| ≤ 1/2:
 /// 0.25^k / (k (2k − 1)) is below f32's precision after 10 terms, f64's after 22.
 pub(crate) fn js_series_terms<T>() -> usize {
-    if size_of::<T>() == 4 { 10 } else { 22 }
+    if size_of::<T>() == 4 { 10 } else { JS_MAX_TERMS }
 }
+
+/// The most terms [`js_series_terms`] asks for (f64's).
+pub(crate) const JS_MAX_TERMS: usize = 22;
 
 /// The series' k-th coefficient, 1 / (k (2k − 1)).
 #[inline(always)]

@@ -147,6 +147,12 @@ pub(super) trait Simd: Copy {
         // SAFETY: forwarded.
         unsafe { Self::all(a, limit, |a, l| num_traits::Float::abs(a) <= l) }
     }
+    /// Whether every lane is above 0 (false for NaN).
+    #[inline(always)]
+    unsafe fn all_positive(a: Self) -> bool {
+        // SAFETY: forwarded.
+        unsafe { Self::all(a, a, |a, _| a > <Self::E as num_traits::Zero>::zero()) }
+    }
     /// Whether `f(a, b)` holds in every lane (through memory).
     #[inline(always)]
     unsafe fn all(a: Self, b: Self, f: impl Fn(Self::E, Self::E) -> bool) -> bool {
@@ -446,6 +452,11 @@ mod x86 {
             // SAFETY: as for `zero`.
             unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(_mm512_abs_ps(a.0), limit.0) == u16::MAX }
         }
+        #[inline(always)]
+        unsafe fn all_positive(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a.0, _mm512_setzero_ps()) == u16::MAX }
+        }
     }
 
     /// 8 f32 lanes in one AVX2 register, with FMA.
@@ -621,6 +632,11 @@ mod x86 {
             // SAFETY: as for `zero`.
             unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_LE_OQ>(Self::abs(a).0, limit.0)) == 0xFF }
         }
+        #[inline(always)]
+        unsafe fn all_positive(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(a.0, _mm256_setzero_ps())) == 0xFF }
+        }
     }
 
     /// 8 f64 lanes in one AVX-512 register.
@@ -790,6 +806,11 @@ mod x86 {
         unsafe fn all_abs_at_most(a: Self, limit: Self) -> bool {
             // SAFETY: as for `zero`.
             unsafe { _mm512_cmp_pd_mask::<_CMP_LE_OQ>(_mm512_abs_pd(a.0), limit.0) == u8::MAX }
+        }
+        #[inline(always)]
+        unsafe fn all_positive(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a.0, _mm512_setzero_pd()) == u8::MAX }
         }
     }
 
@@ -979,6 +1000,11 @@ mod x86 {
         unsafe fn all_abs_at_most(a: Self, limit: Self) -> bool {
             // SAFETY: as for `zero`.
             unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(Self::abs(a).0, limit.0)) == 0xF }
+        }
+        #[inline(always)]
+        unsafe fn all_positive(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(a.0, _mm256_setzero_pd())) == 0xF }
         }
     }
 }
