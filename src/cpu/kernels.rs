@@ -466,19 +466,27 @@ where
     }
 }
 
-/// The Jensen–Shannon term of two vectors of probabilities: where every lane's `t = (p − q) /
-/// (p + q)` is within ±1/2 (and both positive), the series of [`metric::jensen_shannon`] in
-/// vector form; otherwise (zeros, NaN, far apart) its scalar twin, lane by lane.
+/// The Jensen–Shannon term of two vectors of probabilities, as [`metric::jensen_shannon`]
+/// gives it: `m·g(t)` with `t = (p − q) / (p + q)`, its series where `|t| ≤ 1/2`, and `(1 + t)
+/// ln(1 + t) + (1 − t) ln(1 − t)` elsewhere, in vector form (`power`'s logarithm), 0 where
+/// both are 0. Where every lane is near, the series alone; where a lane is negative or NaN
+/// (+∞ or NaN, the rows SciPy rejects), the scalar twin, lane by lane. Sparse rows (zeros in
+/// most columns, so the far form in most vectors) took the scalar twin throughout before.
 #[inline(always)]
-unsafe fn jensen_shannon<S: Simd>(p: S, q: S, series: &[S::E; metric::JS_MAX_TERMS]) -> S {
+unsafe fn jensen_shannon<S: Simd>(p: S, q: S, series: &[S::E; metric::JS_MAX_TERMS], logs: &power::Power<S::E>) -> S
+where
+    S::E: Element,
+{
     // SAFETY: plain arithmetic on vectors, inside the entry point of `S`'s instruction set.
     unsafe {
         let sum = S::add(p, q);
         let t = S::div(S::sub(p, q), sum);
+        let half = splat(0.5);
         // In vector compares: through memory, lane by lane, this check cost as much as the
         // series. (A sum of 0 gives a NaN t, which fails it.)
-        let near = S::all_abs_at_most(t, splat(0.5)) && S::all_positive(sum);
-        if !near {
+        let near = S::all_abs_at_most(t, half) && S::all_positive(sum);
+        let probabilities = near || (S::all_non_negative(p) && S::all_non_negative(q));
+        if !probabilities {
             return S::zip(p, q, metric::jensen_shannon);
         }
         let t2 = S::mul(t, t);
@@ -486,8 +494,16 @@ unsafe fn jensen_shannon<S: Simd>(p: S, q: S, series: &[S::E; metric::JS_MAX_TER
         for k in (1..=metric::js_series_terms::<S::E>()).rev() {
             g = S::mul_add(g, t2, S::one(series[k - 1]));
         }
+        g = S::mul(g, t2);
+        if !near {
+            // 1 ± t lie in [0, 2] and are 0 or at least an ulp of 1: normal numbers.
+            let one = splat::<S>(1.0);
+            let far = S::add(logs.x_ln_x(S::add(one, t)), logs.x_ln_x(S::sub(one, t)));
+            // Both zero (t is NaN there): nothing added.
+            g = S::zero_where_zero(S::select_abs_at_most(t, half, g, far), sum);
+        }
         // m·g(t), m = (p + q) / 2.
-        S::mul(S::mul(g, t2), S::mul(sum, splat(0.5)))
+        S::mul(g, S::mul(sum, half))
     }
 }
 
@@ -742,7 +758,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                             S::mul_add(S::powi(S::abs(diff), u32::from(n - WHOLE)), wk, acc[r][v])
                         }
                         n if n > WHOLE => power_acc(diff, u32::from(n - WHOLE), acc[r][v]),
-                        _ => S::add(acc[r][v], jensen_shannon(yv[v], xb, &scalars.js_series)),
+                        _ => S::add(acc[r][v], jensen_shannon(yv[v], xb, &scalars.js_series, &scalars.power)),
                     };
                 }
             }
@@ -1044,7 +1060,7 @@ mod tests {
     #[test]
     fn jensen_shannon_in_vector_and_scalar_form_match_reference() {
         // Values within a factor 3 of each other: every lane takes the vector series; zeros
-        // and far-apart values send whole vectors to the scalar twin.
+        // and far-apart values take the logarithms' form for their lanes.
         let mut rng = ChaCha8Rng::seed_from_u64(8);
         let (n, m, d) = (13, 70, 40);
         let close = Array2::from_shape_fn((n, d), |_| rng.random_range(1.0f32..2.0));
@@ -1052,9 +1068,18 @@ mod tests {
         let mut far_y = close_y.clone();
         far_y.slice_mut(s![.., ..5]).fill(0.0);
         far_y.slice_mut(s![..20, 5..9]).fill(30.0);
+        // Sparse rows, as histograms are: zeros in most columns of both sides (0 against 0
+        // adds nothing), the rest spread over six orders of magnitude (near and far lanes in
+        // the same vector); one row with a negative entry (+∞) and one with a NaN.
+        let sparse =
+            |rng: &mut ChaCha8Rng| if rng.random_bool(0.6) { 0.0 } else { 10f32.powf(rng.random_range(-3.0..3.0)) };
+        let sparse_x = Array2::from_shape_fn((n, d), |_| sparse(&mut rng));
+        let mut sparse_y = Array2::from_shape_fn((m, d), |_| sparse(&mut rng));
+        sparse_y[(3, 7)] = -1.0;
+        sparse_y[(4, 8)] = f32::NAN;
         let metric = Metric::JensenShannon;
         for isa in Isa::available() {
-            for y in [&close_y, &far_y] {
+            for (close, y) in [(&close, &close_y), (&close, &far_y), (&sparse_x, &sparse_y)] {
                 let mut out = Array2::from_elem((n, m), f32::NAN);
                 block(close.view(), &PackedY::new(y.view(), isa, 0), 0..m, (metric, None), out.view_mut(), false);
                 assert_close(out.view(), close.view(), y.view(), metric, &format!("{isa:?} jensenshannon"));

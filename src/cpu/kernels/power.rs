@@ -90,6 +90,41 @@ impl<E: Element> Power<E> {
     }
 }
 
+impl<E: Element> Power<E> {
+    /// `log₂ a = e + log₂ m` lane-wise as its two parts `(e, log₂ m)`, `a = m·2^e` with `m ∈
+    /// [√½, √2)`, for lanes that are positive normal numbers; lanes of 0 give `(0, 0)`. The
+    /// second part is within about 2 ulps of itself, and the sum is left to the caller (the
+    /// power keeps `p·e` exact).
+    #[inline(always)]
+    pub(super) unsafe fn log2<S: Simd<E = E>>(&self, a: S) -> (S, S) {
+        // SAFETY: plain arithmetic on vectors, inside the entry point of `S`'s instruction set.
+        unsafe {
+            let one = S::one(E::one());
+            let (m, e) = S::split_exponent(a);
+            let s = S::div(S::sub(m, one), S::add(m, one));
+            let s2 = S::mul(s, s);
+            let terms = log_terms::<E>();
+            let mut series = S::one(self.log[terms - 1]);
+            for k in (0..terms - 1).rev() {
+                series = S::mul_add(series, s2, S::one(self.log[k]));
+            }
+            (e, S::mul(s, series))
+        }
+    }
+
+    /// `x ln x` lane-wise for lanes that are 0 (giving 0) or positive normal numbers
+    /// (Jensen–Shannon's logarithms).
+    #[inline(always)]
+    pub(super) unsafe fn x_ln_x<S: Simd<E = E>>(&self, x: S) -> S {
+        // SAFETY: as for `log2`.
+        unsafe {
+            let (e, log2_m) = self.log2(x);
+            let ln2 = S::one(E::from_f64(std::f64::consts::LN_2));
+            S::mul(x, S::mul(S::add(e, log2_m), ln2))
+        }
+    }
+}
+
 /// `|n|` at most this keeps `2^n` and `m·2^n` normal numbers of the type ([`Simd::pow2`]).
 pub(super) fn exponent_limit<E: Element>() -> E {
     <E as NumCast>::from(if size_of::<E>() == 4 { 120.0 } else { 1000.0 }).expect("float")
@@ -107,17 +142,8 @@ where
         if !S::all_zero_or_normal(a) {
             return S::map(a, |t| metric::power(t, c.p));
         }
-        let one = S::one(<S::E as num_traits::One>::one());
         // a = m·2^e (lanes of 0: m = 1, e = 0, so z = 0, and the result is zeroed below).
-        let (m, e) = S::split_exponent(a);
-        let s = S::div(S::sub(m, one), S::add(m, one));
-        let s2 = S::mul(s, s);
-        let terms = log_terms::<S::E>();
-        let mut series = S::one(c.log[terms - 1]);
-        for k in (0..terms - 1).rev() {
-            series = S::mul_add(series, s2, S::one(c.log[k]));
-        }
-        let log2_m = S::mul(s, series);
+        let (e, log2_m) = c.log2(a);
         // z = p_hi·e (exact) + b.
         let high = S::mul(S::one(c.p_hi), e);
         let b = S::mul_add(S::one(c.p_lo), e, S::mul(S::one(c.p), log2_m));

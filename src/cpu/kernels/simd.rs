@@ -153,6 +153,33 @@ pub(super) trait Simd: Copy {
         // SAFETY: forwarded.
         unsafe { Self::all(a, a, |a, _| a > <Self::E as num_traits::Zero>::zero()) }
     }
+    /// Whether every lane is at least 0 (−0 included; false for NaN).
+    #[inline(always)]
+    unsafe fn all_non_negative(a: Self) -> bool {
+        // SAFETY: forwarded.
+        unsafe { Self::all(a, a, |a, _| a >= <Self::E as num_traits::Zero>::zero()) }
+    }
+    /// Lane-wise `a` where `|t| ≤ limit`, else `b` (`b` for a NaN `t`).
+    #[inline(always)]
+    unsafe fn select_abs_at_most(t: Self, limit: Self, a: Self, b: Self) -> Self {
+        let mut lt = [<Self::E as num_traits::Zero>::zero(); MAX_LANES];
+        let (mut la, mut lb, mut ll) = (lt, lt, lt);
+        // SAFETY: the arrays hold `MAX_LANES >= W` lanes.
+        unsafe {
+            Self::store(lt.as_mut_ptr(), t);
+            Self::store(ll.as_mut_ptr(), limit);
+            Self::store(la.as_mut_ptr(), a);
+            Self::store(lb.as_mut_ptr(), b);
+            for l in 0..Self::W {
+                // Not `|t| ≤ limit` (a NaN t compares as neither).
+                let within = num_traits::Float::abs(lt[l]).partial_cmp(&ll[l]).is_some_and(|o| o.is_le());
+                if !within {
+                    la[l] = lb[l];
+                }
+            }
+            Self::load(la.as_ptr())
+        }
+    }
     /// Whether `f(a, b)` holds in every lane (through memory).
     #[inline(always)]
     unsafe fn all(a: Self, b: Self, f: impl Fn(Self::E, Self::E) -> bool) -> bool {
@@ -457,6 +484,18 @@ mod x86 {
             // SAFETY: as for `zero`.
             unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a.0, _mm512_setzero_ps()) == u16::MAX }
         }
+        #[inline(always)]
+        unsafe fn all_non_negative(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm512_cmp_ps_mask::<_CMP_GE_OQ>(a.0, _mm512_setzero_ps()) == u16::MAX }
+        }
+        #[inline(always)]
+        unsafe fn select_abs_at_most(t: Self, limit: Self, a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe {
+                Avx512(_mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LE_OQ>(_mm512_abs_ps(t.0), limit.0), b.0, a.0))
+            }
+        }
     }
 
     /// 8 f32 lanes in one AVX2 register, with FMA.
@@ -637,6 +676,16 @@ mod x86 {
             // SAFETY: as for `zero`.
             unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GT_OQ>(a.0, _mm256_setzero_ps())) == 0xFF }
         }
+        #[inline(always)]
+        unsafe fn all_non_negative(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(a.0, _mm256_setzero_ps())) == 0xFF }
+        }
+        #[inline(always)]
+        unsafe fn select_abs_at_most(t: Self, limit: Self, a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe { Avx2(_mm256_blendv_ps(b.0, a.0, _mm256_cmp_ps::<_CMP_LE_OQ>(Self::abs(t).0, limit.0))) }
+        }
     }
 
     /// 8 f64 lanes in one AVX-512 register.
@@ -811,6 +860,18 @@ mod x86 {
         unsafe fn all_positive(a: Self) -> bool {
             // SAFETY: as for `zero`.
             unsafe { _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a.0, _mm512_setzero_pd()) == u8::MAX }
+        }
+        #[inline(always)]
+        unsafe fn all_non_negative(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm512_cmp_pd_mask::<_CMP_GE_OQ>(a.0, _mm512_setzero_pd()) == u8::MAX }
+        }
+        #[inline(always)]
+        unsafe fn select_abs_at_most(t: Self, limit: Self, a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe {
+                Avx512F64(_mm512_mask_blend_pd(_mm512_cmp_pd_mask::<_CMP_LE_OQ>(_mm512_abs_pd(t.0), limit.0), b.0, a.0))
+            }
         }
     }
 
@@ -1005,6 +1066,16 @@ mod x86 {
         unsafe fn all_positive(a: Self) -> bool {
             // SAFETY: as for `zero`.
             unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(a.0, _mm256_setzero_pd())) == 0xF }
+        }
+        #[inline(always)]
+        unsafe fn all_non_negative(a: Self) -> bool {
+            // SAFETY: as for `zero`.
+            unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(a.0, _mm256_setzero_pd())) == 0xF }
+        }
+        #[inline(always)]
+        unsafe fn select_abs_at_most(t: Self, limit: Self, a: Self, b: Self) -> Self {
+            // SAFETY: as for `zero`.
+            unsafe { Avx2F64(_mm256_blendv_pd(b.0, a.0, _mm256_cmp_pd::<_CMP_LE_OQ>(Self::abs(t).0, limit.0))) }
         }
     }
 }
