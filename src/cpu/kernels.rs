@@ -7,6 +7,8 @@
 //! a subtraction and a fused multiply-add per vector (sqeuclidean), or a subtraction, an
 //! absolute value and an add (cityblock). Differences are always taken first, as in
 //! [`Metric::term`]; `y − x` squares and takes `|·|` to exactly the same values as `x − y`.
+//! Powers of a fractional p and Jensen–Shannon's logarithms have vector forms too (`power`),
+//! so no term takes a scalar function per lane except at special values.
 //!
 //! The final step runs on the register block before it is stored: a square root, a mean, a
 //! vectorised whole root (minkowski), or the division by a ratio's denominators (braycurtis,
@@ -445,8 +447,8 @@ where
 }
 
 /// Minkowski's micro-kernel for the metric's exponent, weighted or not: a whole p from 3 to 8
-/// with its compile-time exponent and vector root, any other p with the runtime power and the
-/// scalar root.
+/// with its compile-time exponent and vector root, any other p with the runtime power (products
+/// for a whole p, [`power::power`] for a fractional one) and the scalar root.
 #[inline(always)]
 unsafe fn by_exponent<S: Simd, const MR: usize, const NV: usize, const WEIGHTED: bool>(a: &Args<S::E>)
 where
@@ -737,7 +739,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                         // w d² as (w·d)·d + acc: one more multiply than d·d + acc.
                         SQUARED if WEIGHTED => S::mul_add(S::mul(wk, diff), diff, acc[r][v]),
                         SQUARED => S::sq_acc(diff, acc[r][v]),
-                        // The symmetric scalar terms, lane by lane (`y`, `x` order is immaterial).
+                        // |d|^p: repeated products for a whole p, the vector `power` otherwise.
                         POWER => {
                             let a = S::abs(diff);
                             let t = match scalars.whole_p {
