@@ -754,7 +754,7 @@ unsafe fn micro<S: Simd, const MR: usize, const NV: usize, const TERM: u8, const
                             S::add(acc[r][v], if WEIGHTED { S::mul(wk, t) } else { t })
                         }
                         // w where x ≠ y, else 0: the weighted term itself (w is finite).
-                        NOT_EQUAL => S::add(acc[r][v], S::ne(yv[v], xb, wk)),
+                        NOT_EQUAL => S::ne_acc(yv[v], xb, wk, acc[r][v]),
                         // w |d|^n + acc: the weight fused in the sum instead of the last product.
                         n if n > WHOLE && WEIGHTED => {
                             S::mul_add(S::powi(S::abs(diff), u32::from(n - WHOLE)), wk, acc[r][v])

@@ -49,6 +49,12 @@ pub(super) trait Simd: Copy {
     unsafe fn cap(a: Self, c: Self) -> Self;
     /// `one` where `a ≠ b` (NaN is unequal to everything), else 0.
     unsafe fn ne(a: Self, b: Self, one: Self) -> Self;
+    /// `acc + w` where `a ≠ b`, else `acc` (hamming's weighted term, added).
+    #[inline(always)]
+    unsafe fn ne_acc(a: Self, b: Self, w: Self, acc: Self) -> Self {
+        // SAFETY: forwarded.
+        unsafe { Self::add(acc, Self::ne(a, b, w)) }
+    }
     /// 0 where `d = 0`, else `v` (a NaN `d` keeps `v`).
     unsafe fn zero_where_zero(v: Self, d: Self) -> Self;
     /// `W` lanes to `p` (no alignment needed).
@@ -413,6 +419,13 @@ mod x86 {
             // Unordered not-equal: true for NaN.
             // SAFETY: as for `zero`.
             Avx512(unsafe { _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(a.0, b.0), one.0) })
+        }
+        #[inline(always)]
+        unsafe fn ne_acc(a: Self, b: Self, w: Self, acc: Self) -> Self {
+            // A compare into a mask and an add under it: two instructions per term where the
+            // mask-move and the add took three.
+            // SAFETY: as for `zero`.
+            unsafe { Avx512(_mm512_mask_add_ps(acc.0, _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(a.0, b.0), acc.0, w.0)) }
         }
         #[inline(always)]
         unsafe fn zero_where_zero(v: Self, d: Self) -> Self {
@@ -784,6 +797,12 @@ mod x86 {
             // Unordered not-equal: true for NaN.
             // SAFETY: as for `zero`.
             Avx512F64(unsafe { _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(a.0, b.0), one.0) })
+        }
+        #[inline(always)]
+        unsafe fn ne_acc(a: Self, b: Self, w: Self, acc: Self) -> Self {
+            // As `Avx512::ne_acc`.
+            // SAFETY: as for `zero`.
+            unsafe { Avx512F64(_mm512_mask_add_pd(acc.0, _mm512_cmp_pd_mask::<_CMP_NEQ_UQ>(a.0, b.0), acc.0, w.0)) }
         }
         #[inline(always)]
         unsafe fn zero_where_zero(v: Self, d: Self) -> Self {
