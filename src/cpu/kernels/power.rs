@@ -28,14 +28,14 @@ use super::simd::Simd;
 use crate::cpu::Element;
 use crate::metric;
 
-/// Terms of `log₂ m`'s series in `s²` for the element type: the last one below ε/4 relative at
-/// `|s| = 0.172` (f32: `s⁸/9` ≈ 8e-8 needs one more; f64: `s²⁰/21` ≈ 2e-17).
+/// Terms of `log₂ m`'s series in `s²` for the element type: the first term left out is below
+/// ε/4 relative at `|s| = 0.172` (f32: `s¹⁰/11` ≈ 2e-9; f64: `s²²/23` ≈ 7e-19).
 const fn log_terms<E>() -> usize {
     if size_of::<E>() == 4 { 5 } else { 11 }
 }
 
-/// Terms of `2^r`'s series for `|r| ≤ ½` (degree 7 for f32: 5e-9; degree 13 for f64: 2e-16 at
-/// the ends of the interval, where the next term is 4e-18).
+/// Terms of `2^r`'s series for `|r| ≤ ½`: degree 7 for f32 and 13 for f64, where the first
+/// term left out is 5e-9 and 4e-18 at the ends of the interval.
 const fn exp_terms<E>() -> usize {
     if size_of::<E>() == 4 { 8 } else { 14 }
 }
