@@ -34,7 +34,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::linalg::{cholesky, lower_inverse};
-use crate::metric::{Denominator, Merge, Metric, Prepare, Term};
+use crate::metric::{Denominator, Merge, Metric, Prepare};
 use crate::ratio::Ratio;
 use crate::weights::TermWeights;
 
@@ -366,11 +366,7 @@ impl Resolved {
     /// # Ok::<(), pairdist::Error>(())
     /// ```
     pub fn scale(&self, point: &[f64]) -> f64 {
-        let q = match self.kernel.definition().term {
-            Term::SquaredDifference => 2.0,
-            Term::PowerDifference => self.kernel.exponent(),
-            _ => 1.0,
-        };
+        let q = self.kernel.term_power().unwrap_or(1.0);
         match &self.term_weights {
             Some(w) => point.iter().zip(w.values()).fold(0.0, |m, (v, w)| m.max(v.abs() * w.powf(1.0 / q))),
             None => point.iter().fold(0.0, |m, v| m.max(v.abs())),
@@ -384,7 +380,7 @@ impl Resolved {
 
     /// One point as the kernel sees it, in f64.
     pub fn point<T: Float>(&self, row: ArrayView1<T>) -> Vec<f64> {
-        let raw: Vec<f64> = row.iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).collect();
+        let raw: Vec<f64> = row.iter().map(|&v| to_f64(v)).collect();
         let mut v = raw.clone();
         if self.prepare == Prepare::Boolean {
             // SciPy's `u != 0`: NaN counts as nonzero.
@@ -436,11 +432,10 @@ impl Resolved {
         let mut out = Array2::from_elem((x.nrows(), d), T::zero());
         out.axis_chunks_iter_mut(Axis(0), PREPARE_ROWS).into_par_iter().enumerate().for_each(|(b, mut dst)| {
             let rows = x.slice(s![b * PREPARE_ROWS..b * PREPARE_ROWS + dst.nrows(), ..]);
-            let to64 = |v: &T| v.to_f64().unwrap_or(f64::NAN);
             match &self.columns {
                 // Mahalanobis prepares no rows otherwise (`Prepare::None`): the map is all.
                 Columns::Map(m) if self.prepare == Prepare::None => {
-                    let mapped = rows.map(to64).dot(&m.t());
+                    let mapped = rows.map(|&v| to_f64(v)).dot(&m.t());
                     dst.zip_mut_with(&mapped, |o, &v| *o = T::from(v).unwrap_or_else(T::nan));
                 }
                 _ => {
@@ -474,7 +469,7 @@ impl Resolved {
 /// (`|C⁻¹ v|² = vᵀ VI v`): SciPy's checks, then the factor, never the inverse itself.
 fn default_map<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<Array2<f64>> {
     let d = x.ncols();
-    let rows = x.nrows() + y.map_or(0, |y| y.nrows());
+    let rows = stacked_rows(x, y);
     if rows <= d {
         return Err(Error::InvalidArgument(format!(
             "The number of observations ({rows}) is too small; the covariance matrix is singular. For observations with {d} dimensions, at least {} observations are required.",
@@ -490,7 +485,7 @@ fn default_map<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Result<A
 /// The variances (ddof 1) of the columns of `x` stacked on `y`.
 fn variances<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Vec<f64> {
     let mean = means(x, y);
-    let n = (x.nrows() + y.map_or(0, |y| y.nrows())) as f64;
+    let n = stacked_rows(x, y) as f64;
     let squares = column_sums(x, y, |k, v| (v - mean[k]) * (v - mean[k]));
     squares.iter().map(|s| s / (n - 1.0)).collect()
 }
@@ -512,7 +507,7 @@ fn covariance<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Array2<f6
 /// `x` stacked on `y`, in f64, minus the column means.
 fn centred<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Array2<f64> {
     let mean = means(x, y);
-    let mut all = Array2::zeros((x.nrows() + y.map_or(0, |y| y.nrows()), x.ncols()));
+    let mut all = Array2::zeros((stacked_rows(x, y), x.ncols()));
     let mut out = all.rows_mut().into_iter();
     for part in [Some(x), y].into_iter().flatten() {
         for (row, mut o) in part.rows().into_iter().zip(&mut out) {
@@ -524,8 +519,13 @@ fn centred<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Array2<f64> 
 
 /// The column means of `x` stacked on `y`.
 fn means<T: Float>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Vec<f64> {
-    let n = (x.nrows() + y.map_or(0, |y| y.nrows())) as f64;
+    let n = stacked_rows(x, y) as f64;
     column_sums(x, y, |_, v| v).iter().map(|s| s / n).collect()
+}
+
+/// Rows of `x` stacked on `y`.
+fn stacked_rows<T>(x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> usize {
+    x.nrows() + y.map_or(0, |y| y.nrows())
 }
 
 /// `Σ f(k, v)` over each column `k` of `x` stacked on `y`, read row by row: a column at a time

@@ -28,7 +28,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use crate::Result;
 use crate::cpu::reference;
 use crate::element::Element;
-use crate::metric::{Finalize, Metric, Term};
+use crate::metric::{Finalize, Metric};
 use crate::plan::Tile;
 use crate::sink::Sink;
 use crate::weights::TermWeights;
@@ -70,14 +70,10 @@ impl<'a, T: Element> Extremes<'a, T> {
         // The power q of each term: a sum overflows only if some |difference| exceeds
         // (MAX / d)^(1/q), and a term underflows only if |difference| < 2^(−126/q), which a
         // nonzero difference of coordinates of at least 2^(23 − 126/q) never is.
-        let q = match def.term {
-            Term::SquaredDifference => Some(2.0),
-            Term::AbsoluteDifference => Some(1.0),
-            Term::PowerDifference => Some(metric.exponent()),
-            // Terms of at most 1 (or counts): only a subnormal coordinate, which GPUs flush
-            // to zero, can change them, and then any entry of its row.
-            Term::Canberra | Term::NotEqual | Term::JensenShannon => None,
-        };
+        // Terms that are no power of the difference are at most 1 (or counts): only a
+        // subnormal coordinate, which GPUs flush to zero, can change them, and then any entry
+        // of its row.
+        let q = metric.term_power();
         let (tiny, huge, always) = match q {
             Some(q) => {
                 // Only a final root brings a sum beyond f32::MAX back into range.

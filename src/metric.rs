@@ -422,6 +422,19 @@ impl Metric {
         self.definition().name
     }
 
+    /// The power q of the kernel's term `|x − y|^q`: 2 for the squares, 1 for the absolute
+    /// values, p for minkowski's powers; `None` for the terms that are no power of the
+    /// difference (canberra's, x ≠ y, Jensen–Shannon's). A weight w multiplying such a term
+    /// acts as the factor w^(1/q) on the difference.
+    pub(crate) fn term_power(self) -> Option<f64> {
+        match self.definition().term {
+            Term::SquaredDifference => Some(2.0),
+            Term::AbsoluteDifference => Some(1.0),
+            Term::PowerDifference => Some(self.exponent()),
+            Term::Canberra | Term::NotEqual | Term::JensenShannon => None,
+        }
+    }
+
     /// The exponent of the power term and root ([`Term::PowerDifference`], [`Finalize::Root`]);
     /// 1 for metrics without one.
     pub fn exponent(self) -> f64 {
