@@ -18,9 +18,35 @@ pub(crate) const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub use crate::plan::DEFAULT_MEMORY_BUDGET;
 
-/// Most pair-dimensions in one submission: a few milliseconds on a discrete GPU, well under
-/// a second on a small integrated one, so no driver watchdog (about 2 s on Windows) fires.
-pub const MAX_PAIR_DIMS_PER_PASS: u64 = 1 << 30;
+/// Most pair-dimensions one submission may compute on a device of `device_type` computing in
+/// `dtype`: a budget that keeps every submission well under a second on the slowest device of
+/// the type, so no driver watchdog (about 2 s on Windows) fires, and as large as that allows,
+/// since the plan shrinks tiles to meet it and a small tile starves a large GPU.
+///
+/// pairdist 0.1 used 2^30 everywhere: on an H100 (about 10^4 Gpd/s) that is 0.1 ms, and at
+/// d = 4096 it cut 8192² into tiles of 512 × 512 outputs, 16 workgroups for 132
+/// multiprocessors: the kernel ran at 890 Gpd/s there against 6 170 at d = 128 (issue 11).
+///
+/// | type | float32 budget | slowest such device, float32 | a pass there |
+/// |---|---|---|---|
+/// | discrete | 2^36 | about 1 TFLOP/s (GT 1030 class): 500 Gpd/s | 0.14 s |
+/// | integrated | 2^33 | a few hundred GFLOP/s: 50–200 Gpd/s | 0.04–0.17 s |
+/// | CPU (lavapipe), virtual, other | 2^30 | lavapipe on 2 cores: 5 Gpd/s | 0.2 s |
+///
+/// float64 runs at 1/2 (data-centre cards) to 1/64 (consumer cards) of the float32 rate: its
+/// budget is a quarter of float32's, never below 2^30 (a GT 1030's 17 Gpd/s of float64 takes 1 s
+/// for 2^34).
+pub fn max_pair_dims_per_pass(device_type: wgpu::DeviceType, dtype: Dtype) -> u64 {
+    let f32_budget: u64 = match device_type {
+        wgpu::DeviceType::DiscreteGpu => 1 << 36,
+        wgpu::DeviceType::IntegratedGpu => 1 << 33,
+        wgpu::DeviceType::Cpu | wgpu::DeviceType::VirtualGpu | wgpu::DeviceType::Other => 1 << 30,
+    };
+    match dtype {
+        Dtype::F32 => f32_budget,
+        Dtype::F64 => (f32_budget / 4).max(1 << 30),
+    }
+}
 
 /// What a user sees of an adapter (`pairdist info`, logs, benchmark rows).
 #[derive(Clone, Debug)]
@@ -208,6 +234,8 @@ pub struct GpuContext {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     summary: AdapterSummary,
+    /// Discrete, integrated, software...: sizes the work of one submission.
+    device_type: wgpu::DeviceType,
     limits: wgpu::Limits,
     pub(crate) tuning: Tuning,
     tuning_origin: TuningOrigin,
@@ -289,6 +317,7 @@ impl GpuContext {
         Ok(GpuContext {
             device,
             queue,
+            device_type: adapter.get_info().device_type,
             summary,
             limits,
             tuning,
@@ -429,16 +458,7 @@ impl GpuContext {
     /// Limits for the planner, for `kernel` computing in `dtype`, within `memory_budget` bytes
     /// of tile buffers (counted in f32 elements: `PlanLimits::for_element` scales them).
     pub(crate) fn plan_limits(&self, kernel: Kernel, memory_budget: u64, dtype: Dtype) -> PlanLimits {
-        PlanLimits {
-            max_binding_bytes: self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size),
-            max_workgroups_per_dim: self.limits.max_compute_workgroups_per_dimension,
-            block: kernel.block(&self.tuning),
-            memory_budget_bytes: memory_budget,
-            slots: 2,
-            max_pair_dims_per_pass: MAX_PAIR_DIMS_PER_PASS,
-            split_dims: true,
-            max_dims_per_pass: kernel.max_dims_per_pass(&self.tuning.for_dtype(dtype)),
-        }
+        device_plan_limits(&self.limits, self.device_type, (kernel, &self.tuning), memory_budget, dtype)
     }
 
     /// Runs `f` inside validation and out-of-memory error scopes and turns what they catch
@@ -519,9 +539,90 @@ impl GpuContext {
     }
 }
 
+/// [`GpuContext::plan_limits`] for a device with `limits` of `device_type` running `kernel`
+/// with `tuning`: a pure function, so that plans for cards this machine lacks can be tested.
+fn device_plan_limits(
+    limits: &wgpu::Limits,
+    device_type: wgpu::DeviceType,
+    (kernel, tuning): (Kernel, &Tuning),
+    memory_budget: u64,
+    dtype: Dtype,
+) -> PlanLimits {
+    PlanLimits {
+        max_binding_bytes: limits.max_storage_buffer_binding_size.min(limits.max_buffer_size),
+        max_workgroups_per_dim: limits.max_compute_workgroups_per_dimension,
+        block: kernel.block(tuning),
+        memory_budget_bytes: memory_budget,
+        slots: 2,
+        max_pair_dims_per_pass: max_pair_dims_per_pass(device_type, dtype),
+        split_dims: true,
+        max_dims_per_pass: kernel.max_dims_per_pass(&tuning.for_dtype(dtype)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::why_unusable;
+    use super::*;
+    use crate::plan::{DEFAULT_MEMORY_BUDGET, Plan, Region};
+
+    /// An NVIDIA H100's limits as wgpu 30 reports them through Vulkan (driver 580): storage
+    /// bindings and buffers up to 4 GiB, 65 535 workgroups per dimension, 48 KiB of workgroup
+    /// memory.
+    fn h100_limits() -> wgpu::Limits {
+        wgpu::Limits {
+            max_storage_buffer_binding_size: u32::MAX as u64,
+            max_buffer_size: u32::MAX as u64,
+            max_compute_workgroups_per_dimension: 65_535,
+            max_compute_workgroup_storage_size: 49_152,
+            max_compute_invocations_per_workgroup: 1024,
+            ..wgpu::Limits::default()
+        }
+    }
+
+    /// Issue 11: at large d the work budget per submission cut a discrete card's tiles down
+    /// to 16 workgroups (512² outputs at d = 4096), which left most of an H100 idle. Every
+    /// full tile of a default plan now holds at least 512 workgroups (about four per
+    /// multiprocessor of an H100) at every d, in float32 and float64, and a pass stays within
+    /// the budget.
+    #[test]
+    fn discrete_tiles_fill_a_large_card_at_every_d() {
+        let limits = h100_limits();
+        let tuning = Tuning::for_limits(&limits);
+        for dtype in [Dtype::F32, Dtype::F64] {
+            let plan_limits = device_plan_limits(
+                &limits,
+                wgpu::DeviceType::DiscreteGpu,
+                (Kernel::Tiled, &tuning),
+                DEFAULT_MEMORY_BUDGET,
+                dtype,
+            );
+            let plan_limits = match dtype {
+                Dtype::F32 => plan_limits.for_element::<f32>(),
+                Dtype::F64 => plan_limits.for_element::<f64>(),
+            };
+            let (bn, bm) = plan_limits.block;
+            for (n, d) in [(16_384, 32), (16_384, 128), (16_384, 512), (8192, 1024), (8192, 4096), (8192, 16_384)] {
+                let plan = Plan::new(n, n, d, Region::Full, &plan_limits).unwrap();
+                let workgroups = (plan.tile_rows / bn) * (plan.tile_cols / bm);
+                let want = if dtype == Dtype::F32 { 512 } else { 128 };
+                assert!(workgroups >= want, "{dtype:?} {n}² x {d}: {plan:?} has {workgroups} workgroups per tile");
+                let pass = (plan.tile_rows * plan.tile_cols * plan.tile_dims) as u64;
+                assert!(pass <= plan_limits.max_pair_dims_per_pass);
+            }
+        }
+    }
+
+    /// Software and unknown devices keep 0.1's budget: lavapipe computes 2^30 pair-dimensions
+    /// in about 0.2 s on two cores.
+    #[test]
+    fn software_devices_keep_small_passes() {
+        assert_eq!(max_pair_dims_per_pass(wgpu::DeviceType::Cpu, Dtype::F32), 1 << 30);
+        assert_eq!(max_pair_dims_per_pass(wgpu::DeviceType::Cpu, Dtype::F64), 1 << 30);
+        assert!(
+            max_pair_dims_per_pass(wgpu::DeviceType::DiscreteGpu, Dtype::F64)
+                < max_pair_dims_per_pass(wgpu::DeviceType::DiscreteGpu, Dtype::F32)
+        );
+    }
 
     #[test]
     fn adapters_without_compute_shaders_are_unusable() {

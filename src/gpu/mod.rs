@@ -9,7 +9,7 @@ mod task;
 mod tune;
 
 pub use cache::{CACHE_FILE, CacheKey, TuningCache};
-pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, MAX_PAIR_DIMS_PER_PASS, adapters};
+pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, adapters, max_pair_dims_per_pass};
 pub(crate) use executor::{Epilogue, Job};
 pub(crate) use phases::run_phased;
 pub use phases::{GpuPhases, PhaseClock};
