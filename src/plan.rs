@@ -131,6 +131,16 @@ impl PlanLimits {
     }
 }
 
+/// Bytes of device and mappable buffers one slot holds for a `rows × cols × dims` tile of
+/// `elem`-byte values: the inputs twice (the device's copy and the mapped upload buffer they
+/// are packed into) and the output twice (the device's and its mapped staging copy for the
+/// readback). The memory budget holds `slots` of these.
+pub(crate) fn slot_bytes(rows: u64, cols: u64, dims: u64, elem: u64) -> u64 {
+    let inputs = rows.saturating_add(cols).saturating_mul(dims);
+    let output = rows.saturating_mul(cols);
+    elem.saturating_mul(inputs.saturating_add(output).saturating_mul(2))
+}
+
 /// Which part of the `n × m` matrix is wanted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Region {
@@ -311,8 +321,8 @@ fn too_small(bn: usize, bm: usize, l: &PlanLimits) -> String {
             l.max_binding_bytes
         );
     }
-    // One dimension of the block's rows, its output and the staging copy, per slot.
-    let need = ELEM * (bn + bm + 2 * bn * bm) * l.slots.max(1);
+    // One dimension of the block's rows and its output, per slot.
+    let need = slot_bytes(bn, bm, 1, ELEM) * l.slots.max(1);
     if l.memory_budget_bytes < need {
         return format!(
             "a memory budget of {} bytes cannot hold one {bn}x{bm} block of outputs: use --memory-budget {need} or more",
@@ -360,8 +370,8 @@ impl Shrink {
             // CPU: rows of X and Y per tile stay within the cache target where possible.
             return Some(if tn64 >= tm64 { Shrink::Rows } else { Shrink::Cols });
         }
-        // Inputs, output and its staging copy, for every slot in flight.
-        let footprint = ELEM.saturating_mul(tn64 * td64 + tm64 * td64 + 2 * tn64 * tm64).saturating_mul(l.slots.max(1));
+        // Every slot in flight.
+        let footprint = slot_bytes(tn64, tm64, td64, ELEM).saturating_mul(l.slots.max(1));
         if footprint > l.memory_budget_bytes {
             return Some(Shrink::Both);
         }
@@ -503,7 +513,11 @@ mod tests {
         let mut l = gpu_limits();
         l.memory_budget_bytes = 1000;
         let e = Plan::new(100, 100, 100, Region::Full, &l).unwrap_err().to_string();
-        assert!(e.contains("--memory-budget 66560") && !e.contains('{'), "{e}");
+        // Two slots of a 64 × 64 block with one dimension: 2 × 4 × 2 × (64 + 64 + 64²) bytes.
+        assert!(e.contains("--memory-budget 67584") && !e.contains('{'), "{e}");
+        // and the value it names works.
+        l.memory_budget_bytes = 67584;
+        assert!(Plan::new(100, 100, 100, Region::Full, &l).is_ok());
     }
 
     #[test]

@@ -437,9 +437,8 @@ impl GpuContext {
             let (rows, cols) = Kernel::Tiled.block(t);
             let (rows, cols) = (rows as u64, cols as u64);
             let block_bytes = size * rows * cols;
-            // Two slots of: 4 dimensions of the block's rows of X and Y, the output and its
-            // staging copy (see `Shrink::of` in plan.rs).
-            let footprint = 2 * size * (4 * (rows + cols) + 2 * rows * cols);
+            // Two slots of one block with 4 dimensions (see `Shrink::of` in plan.rs).
+            let footprint = 2 * crate::plan::slot_bytes(rows, cols, 4, size);
             block_bytes > max_tile_bytes.unwrap_or(u64::MAX) || footprint > memory_budget
         };
         let mut tuning = self.tuning;

@@ -1,16 +1,19 @@
 //! The GPU executor: walks a plan's tiles with two slots of device buffers, so that while
 //! the device computes one tile the host uploads the next and reads back the one before.
 //!
-//! Per tile: pack the rows of X and Y it needs (any strides) into contiguous values of the
-//! job's element type (f32, or f64 where the device offers SHADER_F64), upload,
-//! dispatch one pass per chunk of `d` (accumulating in the output buffer), copy the result to
-//! a mappable staging buffer, and map it. A slot's previous tile is drained into the sink
-//! just before the slot is reused, so tiles reach the sink in plan order.
+//! Per tile: pack the rows of X and Y it needs (any strides) as contiguous values of the
+//! job's element type (f32, or f64 where the device offers SHADER_F64) straight into the
+//! slot's mapped upload buffer and copy them to the device, dispatch one pass per chunk of
+//! `d` (accumulating in the output buffer), copy the result to a mappable staging buffer, and
+//! map it. A slot's previous tile is drained into the sink just before the slot is reused, so
+//! tiles reach the sink in plan order.
 
 use std::ops::Range;
 use std::sync::mpsc;
 
-use ndarray::{ArrayView2, s};
+use ndarray::{ArrayView2, Axis, s};
+use rayon::prelude::*;
+use wgpu::WriteOnly;
 
 use super::context::{GpuContext, POLL_TIMEOUT};
 use super::shaders::{Kernel, select_span};
@@ -20,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::monitor::Monitor;
 use crate::plan::{Plan, Tile};
-use crate::sink::Sink;
+use crate::sink::{PARALLEL_COPY_MIN, Sink};
 use crate::weights::{KernelWeights, TermWeights, total_weight};
 
 /// The uniform block of `Params` in `shaders/common/metric.wgsl`.
@@ -54,6 +57,11 @@ pub(super) struct Slot {
     out: wgpu::Buffer,
     params: wgpu::Buffer,
     staging: wgpu::Buffer,
+    /// Where the inputs are packed for the device: X, then Y, then the weights, at the offsets
+    /// `Sizes::upload_offsets` gives (see [`Slot::upload_mapped`]).
+    upload: wgpu::Buffer,
+    /// The copy out of `upload` still in flight, and the mapping requested after it.
+    upload_pending: Option<PendingMap>,
     bind_group: wgpu::BindGroup,
     loaded_x: Loaded,
     loaded_y: Loaded,
@@ -154,6 +162,42 @@ impl Sizes {
     fn holds(&self, need: &Sizes) -> bool {
         self.x >= need.x && self.y >= need.y && self.w >= need.w && self.out >= need.out
     }
+
+    /// Where X, Y and the weights start in the upload buffer, and its size.
+    fn upload_offsets(&self) -> ([u64; 3], u64) {
+        ([0, self.x, self.x + self.y], self.x + self.y + self.w)
+    }
+}
+
+/// A mapping requested after `submission`, which uses the buffer: it completes once the
+/// device is done with it.
+struct PendingMap {
+    submission: wgpu::SubmissionIndex,
+    mapped: mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+}
+
+impl PendingMap {
+    /// Asks for `buffer` to be mapped for `mode` once `submission` is done.
+    fn request(buffer: &wgpu::Buffer, mode: wgpu::MapMode, submission: wgpu::SubmissionIndex) -> PendingMap {
+        let (tx, rx) = mpsc::channel();
+        buffer.slice(..).map_async(mode, move |r| {
+            // The receiver may be gone if the run failed; nothing to do then.
+            let _ = tx.send(r);
+        });
+        PendingMap { submission, mapped: rx }
+    }
+
+    /// Blocks until the mapping is done; `what` names the buffer in errors.
+    fn wait(self, ctx: &GpuContext, what: &str) -> Result<()> {
+        ctx.device
+            .poll(wgpu::PollType::Wait { submission_index: Some(self.submission), timeout: Some(POLL_TIMEOUT) })
+            .map_err(|e| Error::Gpu(format!("waiting for {what}: {e}")))?;
+        ctx.check_async_error()?;
+        self.mapped
+            .recv_timeout(POLL_TIMEOUT)
+            .map_err(|_| Error::Gpu(format!("mapping {what} timed out")))?
+            .map_err(|e| Error::Gpu(format!("mapping {what}: {e}")))
+    }
 }
 
 /// Slots kept by the context between runs, so repeated calls do not allocate (and the driver
@@ -226,6 +270,13 @@ impl Slot {
                 wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             );
             let staging = buffer("staging", out_bytes, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+            // Mapped from the start, and mapped again after each copy out of it (`stage`).
+            let upload = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&format!("upload {index}")),
+                size: sizes.upload_offsets().1,
+                usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: true,
+            });
             let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("pairdist tile"),
                 layout: ctx.bind_group_layout(),
@@ -244,6 +295,8 @@ impl Slot {
                 out,
                 params,
                 staging,
+                upload,
+                upload_pending: None,
                 bind_group,
                 loaded_x: None,
                 loaded_y: None,
@@ -256,20 +309,60 @@ impl Slot {
     }
 }
 
-/// Copies `rows × dims` of `a` into `buf` as contiguous values (any input strides).
-fn pack<T: Element>(a: &ArrayView2<T>, rows: &Range<usize>, dims: &Range<usize>, buf: &mut Vec<T>) {
-    buf.clear();
+/// Copies `rows × dims` of `a` (any strides) into `dst`, the mapped bytes of an upload buffer,
+/// as contiguous rows; on all threads when large, since one thread's copy held the upload to a
+/// fraction of the host's bandwidth. `dst` is write-only (mapped memory may be write-combined,
+/// where reads are slow), so whole runs of bytes are copied in, a band of rows at a time
+/// where the input holds them contiguously.
+fn pack<T: Element>(a: &ArrayView2<T>, rows: &Range<usize>, dims: &Range<usize>, dst: WriteOnly<'_, [u8]>) {
     let part = a.slice(s![rows.clone(), dims.clone()]);
-    match part.as_slice() {
-        Some(contiguous) => buf.extend_from_slice(contiguous),
-        None => buf.extend(part.rows().into_iter().flat_map(|r| r.into_iter().copied())),
+    let row_bytes = dims.len() * size_of::<T>();
+    if row_bytes == 0 {
+        return;
+    }
+    // Bands of about 256 KiB: parallel work items, each one copy when contiguous.
+    let band_rows = ((256 << 10) / row_bytes).max(1);
+    let mut bands = Vec::with_capacity(rows.len().div_ceil(band_rows));
+    let mut rest = dst;
+    for band in part.axis_chunks_iter(Axis(0), band_rows) {
+        let (head, tail) = rest.split_at(band.nrows() * row_bytes);
+        bands.push((Band(head), band));
+        rest = tail;
+    }
+    if part.len() >= PARALLEL_COPY_MIN {
+        bands.into_par_iter().for_each(|(Band(dst), band)| copy_band(dst, band));
+    } else {
+        bands.into_iter().for_each(|(Band(dst), band)| copy_band(dst, band));
     }
 }
 
-/// Uploads packed values (nothing to do for d = 0).
-fn upload<T: Element>(ctx: &GpuContext, buffer: &wgpu::Buffer, host: &[T]) {
-    if !host.is_empty() {
-        ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(host));
+/// One band's bytes of a mapped buffer, filled on a worker thread.
+struct Band<'a>(WriteOnly<'a, [u8]>);
+
+// SAFETY: a `WriteOnly<[u8]>` is an exclusive, write-only borrow of its bytes, like a
+// `&mut [u8]`, which is `Send`; the bands are disjoint. wgpu-types 30.0.2 declares `Send` for
+// `WriteOnly<T>` with sized `T` only, an oversight fixed upstream (gfx-rs/wgpu#10156, #10163).
+unsafe impl Send for Band<'_> {}
+
+/// Copies `band`'s rows into `dst`, one after another: in one copy when they are contiguous.
+fn copy_band<T: Element>(mut dst: WriteOnly<'_, [u8]>, band: ArrayView2<'_, T>) {
+    if let Some(values) = band.as_slice() {
+        dst.copy_from_slice(bytemuck::cast_slice(values));
+        return;
+    }
+    let row_bytes = band.ncols() * size_of::<T>();
+    let mut row_values = Vec::with_capacity(band.ncols());
+    for row in band.rows() {
+        let (mut head, tail) = dst.split_at(row_bytes);
+        match row.as_slice() {
+            Some(values) => head.copy_from_slice(bytemuck::cast_slice(values)),
+            None => {
+                row_values.clear();
+                row_values.extend(row.iter().copied());
+                head.copy_from_slice(bytemuck::cast_slice(&row_values));
+            }
+        }
+        dst = tail;
     }
 }
 
@@ -325,7 +418,6 @@ pub(crate) fn run<T: Element>(ctx: &GpuContext, job: Job<T>, mut output: Output<
         Epilogue::Select { k, skip_diag } => Some((k, skip_diag, ctx.select_pipeline()?)),
     };
     let mut slots = [ctx.slot_pool.take(ctx, plan, T::DTYPE, 0)?, ctx.slot_pool.take(ctx, plan, T::DTYPE, 1)?];
-    let mut host = Vec::new();
     let mut count = 0usize;
 
     for tile in plan.tiles() {
@@ -340,7 +432,7 @@ pub(crate) fn run<T: Element>(ctx: &GpuContext, job: Job<T>, mut output: Output<
         }
         for (c, dims) in plan.dim_chunks().enumerate() {
             let last = dims.end == plan.d;
-            stage(ctx, slot, (&x, &y, weights.as_ref()), &tile, &dims, c, &mut host);
+            stage(ctx, slot, (&x, &y, weights.as_ref()), &tile, &dims, c)?;
             let mut encoder =
                 ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tile") });
             encode_distances(&mut encoder, &pipeline, slot, &tile, kernel.block(&ctx.tuning), None);
@@ -383,6 +475,13 @@ pub(super) struct Readback {
 /// Uploads the rows of X and Y that `tile` needs for `dims`, and the weights of `dims` if
 /// there are any (what the slot does not hold already), and the pass's parameters; `chunk`
 /// counts the chunks of `d` (0 first).
+///
+/// The inputs are packed straight into the slot's upload buffer, mapped and reused from tile
+/// to tile, then copied to the device in a submission of their own. `Queue::write_buffer`,
+/// which 0.1 used, packed into a vector first and then had wgpu allocate, map and fill a new
+/// staging buffer for every write: two copies, one into freshly mapped pages, where this is
+/// one copy into pages already mapped. The copy's own submission lets the next pass's packing
+/// start as soon as the device has the data, while it still computes.
 pub(super) fn stage<T: Element>(
     ctx: &GpuContext,
     slot: &mut Slot,
@@ -390,25 +489,57 @@ pub(super) fn stage<T: Element>(
     tile: &Tile,
     dims: &Range<usize>,
     chunk: usize,
-    host: &mut Vec<T>,
-) {
+) -> Result<()> {
     let want_x = Some((tile.rows.clone(), dims.clone()));
-    if slot.loaded_x != want_x {
-        pack(x, &tile.rows, dims, host);
-        upload(ctx, &slot.x, host);
-        slot.loaded_x = want_x;
-    }
     let want_y = Some((tile.cols.clone(), dims.clone()));
-    if slot.loaded_y != want_y {
-        pack(y, &tile.cols, dims, host);
-        upload(ctx, &slot.y, host);
-        slot.loaded_y = want_y;
+    let want_w = weights.map(|_| dims.clone());
+    let size = T::DTYPE.size() as u64;
+    // (which part: 0 X, 1 Y, 2 the weights; its bytes) of what to upload.
+    let mut parts: Vec<(usize, u64)> = Vec::new();
+    let ([at_x, at_y, at_w], _) = slot.sizes.upload_offsets();
+    let need_x = slot.loaded_x != want_x;
+    let need_y = slot.loaded_y != want_y;
+    let need_w = want_w.is_some() && slot.loaded_w != want_w;
+    let bytes_x = (tile.rows.len() * dims.len()) as u64 * size;
+    let bytes_y = (tile.cols.len() * dims.len()) as u64 * size;
+    let bytes_w = dims.len() as u64 * size;
+    for (need, part, bytes) in [(need_x, 0, bytes_x), (need_y, 1, bytes_y), (need_w, 2, bytes_w)] {
+        if need && bytes > 0 {
+            parts.push((part, bytes));
+        }
     }
-    if let Some(w) = weights
-        && slot.loaded_w.as_ref() != Some(dims)
-    {
-        upload(ctx, &slot.w, &w.values[dims.clone()]);
-        slot.loaded_w = Some(dims.clone());
+    if !parts.is_empty() {
+        slot.upload_mapped(ctx)?;
+        {
+            let mut view =
+                slot.upload.slice(..).get_mapped_range_mut().map_err(|e| Error::Gpu(format!("packing inputs: {e}")))?;
+            for &(part, bytes) in &parts {
+                let at = [at_x, at_y, at_w][part] as usize;
+                let dst = view.slice(at..at + bytes as usize);
+                match part {
+                    0 => pack(x, &tile.rows, dims, dst),
+                    1 => pack(y, &tile.cols, dims, dst),
+                    _ => {
+                        let w = weights.expect("weights are uploaded only when there are some");
+                        let mut dst = dst;
+                        dst.copy_from_slice(bytemuck::cast_slice(&w.values[dims.clone()]));
+                    }
+                }
+            }
+        }
+        slot.upload.unmap();
+        let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("upload") });
+        for &(part, bytes) in &parts {
+            let device = [&slot.x, &slot.y, &slot.w][part];
+            encoder.copy_buffer_to_buffer(&slot.upload, [at_x, at_y, at_w][part], device, 0, bytes);
+        }
+        let submission = ctx.queue.submit([encoder.finish()]);
+        slot.upload_pending = Some(PendingMap::request(&slot.upload, wgpu::MapMode::Write, submission));
+    }
+    slot.loaded_x = want_x;
+    slot.loaded_y = want_y;
+    if want_w.is_some() {
+        slot.loaded_w = want_w;
     }
     let last = dims.end == x.ncols();
     let total_weight = total_weight(weights.map(|w| w.total), x.ncols());
@@ -426,6 +557,7 @@ pub(super) fn stage<T: Element>(
         pad: [0; 3],
     };
     ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
+    Ok(())
 }
 
 /// Records the distance pass of `tile` (workgroups of `(rows, cols)` outputs), with the
@@ -496,6 +628,15 @@ fn encode_select(
 }
 
 impl Slot {
+    /// Waits, if it must, until the upload buffer is mapped again after its last copy (which
+    /// the device runs before that pass's compute, so this rarely waits at all).
+    fn upload_mapped(&mut self, ctx: &GpuContext) -> Result<()> {
+        match self.upload_pending.take() {
+            Some(pending) => pending.wait(ctx, "the upload buffer"),
+            None => Ok(()),
+        }
+    }
+
     /// Makes sure the slot has select buffers for the candidates of the plan's largest tile.
     fn ensure_select_buffers(&mut self, ctx: &GpuContext, plan: &Plan, k: usize) -> Result<()> {
         let need = (plan.tile_rows * select_lists(plan.tile_cols, k).0 * k * 8) as u64;
@@ -564,4 +705,36 @@ pub(super) fn drain<T: Element>(ctx: &GpuContext, slot: &mut Slot, output: &mut 
     };
     staging.unmap();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+
+    /// `pack` lays out any window of any layout as contiguous rows, on both sides of the
+    /// parallel threshold and across bands: a C-ordered input (one copy per band), a window
+    /// of its columns (rows contiguous, strided between), and a transposed view (no row
+    /// contiguous). Compared value by value with the window read through ndarray.
+    #[test]
+    fn pack_writes_any_layout_as_contiguous_rows() {
+        let source = Array2::from_shape_fn((1500, 700), |(i, j)| (i * 700 + j) as f32 + 0.5);
+        let transposed_source = Array2::from_shape_fn((700, 1500), |(j, i)| (i * 700 + j) as f32 + 0.5);
+        let views = [("C order", source.view()), ("transposed", transposed_source.t())];
+        for (layout, a) in views {
+            for (rows, dims) in [(0..1500, 0..700), (3..1400, 5..650), (7..9, 0..700), (0..1500, 1..2)] {
+                let values = rows.len() * dims.len();
+                let mut bytes = vec![0u8; values * 4];
+                pack(&a, &rows, &dims, WriteOnly::from_mut(&mut bytes[..]));
+                let packed: &[f32] = bytemuck::cast_slice(&bytes);
+                let expected = a.slice(s![rows.clone(), dims.clone()]);
+                for (k, (&got, &want)) in packed.iter().zip(expected.iter()).enumerate() {
+                    assert_eq!(got, want, "{layout} {rows:?} x {dims:?}: value {k}");
+                }
+            }
+        }
+        // The cases include the parallel path, with several bands.
+        const { assert!(1397 * 645 >= PARALLEL_COPY_MIN && 1397 * 645 * 4 > 2 * (256 << 10)) };
+    }
 }

@@ -162,14 +162,15 @@ pub(crate) fn run_phased<T: Element>(ctx: &GpuContext, job: Job<T>, sink: &mut d
     let stopwatch = GpuStopwatch::new(ctx)?;
     let mut slot = ctx.slot_pool.take(ctx, plan, T::DTYPE, 0)?;
     let mut output = Output::Tiles(sink);
-    let (mut host, mut phases) = (Vec::new(), GpuPhases::default());
+    let mut phases = GpuPhases::default();
     // The device's sum of pass times, while every pass has given one.
     let mut device_compute = stopwatch.as_ref().map(|_| Duration::ZERO);
     for tile in plan.tiles() {
         for (c, dims) in plan.dim_chunks().enumerate() {
             let start = Instant::now();
-            stage(ctx, &mut slot, (&x, &y, weights.as_ref()), &tile, &dims, c, &mut host);
-            // An empty submission flushes the queued buffer writes.
+            stage(ctx, &mut slot, (&x, &y, weights.as_ref()), &tile, &dims, c)?;
+            // An empty submission flushes the queued parameters; waiting for it waits for
+            // the inputs' copy too.
             wait(ctx, ctx.queue.submit([]))?;
             phases.upload += start.elapsed();
 

@@ -62,7 +62,7 @@ impl<'a, O> MatrixSink<'a, O> {
 
 /// Tiles of at least this many values are copied into the caller's array on all threads:
 /// 1 MiB of f32, far above rayon's few microseconds of overhead.
-const PARALLEL_COPY_MIN: usize = 1 << 18;
+pub(crate) const PARALLEL_COPY_MIN: usize = 1 << 18;
 
 impl<T: Element, O: Element> Sink<T> for MatrixSink<'_, O> {
     fn accept(&mut self, tile: &Tile, values: ArrayView2<T>) -> Result<()> {
