@@ -177,10 +177,10 @@ struct PendingMap {
 }
 
 impl PendingMap {
-    /// Asks for `buffer` to be mapped for `mode` once `submission` is done.
-    fn request(buffer: &wgpu::Buffer, mode: wgpu::MapMode, submission: wgpu::SubmissionIndex) -> PendingMap {
+    /// Asks for `slice` to be mapped for `mode` once `submission` is done.
+    fn request(slice: wgpu::BufferSlice<'_>, mode: wgpu::MapMode, submission: wgpu::SubmissionIndex) -> PendingMap {
         let (tx, rx) = mpsc::channel();
-        buffer.slice(..).map_async(mode, move |r| {
+        slice.map_async(mode, move |r| {
             // The receiver may be gone if the run failed; nothing to do then.
             let _ = tx.send(r);
         });
@@ -238,8 +238,8 @@ struct InFlight {
     /// `Some((k, lists per row))` when the candidates, not the distances, were read back.
     candidates: Option<(usize, usize)>,
     bytes: u64,
-    submission: wgpu::SubmissionIndex,
-    mapped: mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+    /// The mapping of the readback's first `bytes`, once its submission is done.
+    map: PendingMap,
 }
 
 /// Buffers are at least this large (zero-sized bindings are invalid), and a multiple of it:
@@ -534,7 +534,7 @@ pub(super) fn stage<T: Element>(
             encoder.copy_buffer_to_buffer(&slot.upload, [at_x, at_y, at_w][part], device, 0, bytes);
         }
         let submission = ctx.queue.submit([encoder.finish()]);
-        slot.upload_pending = Some(PendingMap::request(&slot.upload, wgpu::MapMode::Write, submission));
+        slot.upload_pending = Some(PendingMap::request(slot.upload.slice(..), wgpu::MapMode::Write, submission));
     }
     slot.loaded_x = want_x;
     slot.loaded_y = want_y;
@@ -650,17 +650,13 @@ impl Slot {
     /// Maps the mappable buffer that `submission` fills with `tile`'s readback, and keeps the
     /// tile in flight until [`drain`] takes it.
     pub(super) fn map_in_flight(&mut self, tile: Tile, readback: Readback, submission: wgpu::SubmissionIndex) {
-        let (tx, rx) = mpsc::channel();
         let staging = match (&readback.candidates, &self.select) {
             (Some(_), Some(buffers)) => &buffers.staging,
             _ => &self.staging,
         };
-        staging.slice(..readback.bytes).map_async(wgpu::MapMode::Read, move |r| {
-            // The receiver may be gone if the run failed; nothing to do then.
-            let _ = tx.send(r);
-        });
+        let map = PendingMap::request(staging.slice(..readback.bytes), wgpu::MapMode::Read, submission);
         let Readback { bytes, candidates } = readback;
-        self.in_flight = Some(InFlight { tile, candidates, bytes, submission, mapped: rx });
+        self.in_flight = Some(InFlight { tile, candidates, bytes, map });
     }
 }
 
@@ -668,14 +664,7 @@ impl Slot {
 /// `output`.
 pub(super) fn drain<T: Element>(ctx: &GpuContext, slot: &mut Slot, output: &mut Output<T>) -> Result<()> {
     let Some(f) = slot.in_flight.take() else { return Ok(()) };
-    ctx.device
-        .poll(wgpu::PollType::Wait { submission_index: Some(f.submission), timeout: Some(POLL_TIMEOUT) })
-        .map_err(|e| Error::Gpu(format!("waiting for a tile: {e}")))?;
-    ctx.check_async_error()?;
-    f.mapped
-        .recv_timeout(POLL_TIMEOUT)
-        .map_err(|_| Error::Gpu("reading back a tile timed out".into()))?
-        .map_err(|e| Error::Gpu(format!("reading back a tile: {e}")))?;
+    f.map.wait(ctx, "a tile's readback")?;
     let staging = match (&f.candidates, &slot.select) {
         (Some(_), Some(buffers)) => &buffers.staging,
         _ => &slot.staging,
