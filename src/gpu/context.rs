@@ -36,6 +36,17 @@ pub use crate::plan::DEFAULT_MEMORY_BUDGET;
 /// float64 runs at 1/2 (data-centre cards) to 1/64 (consumer cards) of the float32 rate: its
 /// budget is a quarter of float32's, never below 2^30 (a GT 1030's 17 Gpd/s of float64 takes 1 s
 /// for 2^34).
+///
+/// ```
+/// use pairdist::Dtype;
+/// use pairdist::gpu::max_pair_dims_per_pass;
+/// use wgpu::DeviceType;
+///
+/// let discrete = max_pair_dims_per_pass(DeviceType::DiscreteGpu, Dtype::F32);
+/// assert_eq!(discrete, 1 << 36);
+/// assert!(max_pair_dims_per_pass(DeviceType::DiscreteGpu, Dtype::F64) < discrete);
+/// assert_eq!(max_pair_dims_per_pass(DeviceType::Cpu, Dtype::F32), 1 << 30);
+/// ```
 pub fn max_pair_dims_per_pass(device_type: wgpu::DeviceType, dtype: Dtype) -> u64 {
     let f32_budget: u64 = match device_type {
         wgpu::DeviceType::DiscreteGpu => 1 << 36,
