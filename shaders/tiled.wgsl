@@ -40,6 +40,9 @@ override WG_X: u32 = 16u;
 override WG_Y: u32 = 16u;
 // Dimensions staged per step (a multiple of 4).
 override TILE_K: u32 = 16u;
+// Load the next step's staging items into registers while this step's sums run (d a
+// multiple of 4; see main).
+override PREFETCH: bool = false;
 override BLOCK_ROWS: u32 = WG_Y * 8u;
 override BLOCK_COLS: u32 = WG_X * 8u;
 // vec4 words per staged dimension: xs[k * ROW_WORDS + r / 4][r % 4].
@@ -129,61 +132,90 @@ fn gather_y(c: u32, k: u32) -> vec4<real> {
     return v;
 }
 
-// Stages dimensions 4 k4 .. 4 k4 + 3 of the step starting at word w0 for rows 4 rb .. 4 rb + 3
-// of the block (d a multiple of 4; rows outside the tile read as 0).
-fn stage_x4(rb: u32, k4: u32, row0: u32, w0: u32) {
-    let words = params.dims >> 2u;
-    let r = row0 + 4u * rb;
-    let w = w0 + k4;
-    var v0 = vec4<real>(0.0);
-    var v1 = vec4<real>(0.0);
-    var v2 = vec4<real>(0.0);
-    var v3 = vec4<real>(0.0);
-    if r < params.rows {
-        v0 = x[r * words + w];
-    }
-    if r + 1u < params.rows {
-        v1 = x[(r + 1u) * words + w];
-    }
-    if r + 2u < params.rows {
-        v2 = x[(r + 2u) * words + w];
-    }
-    if r + 3u < params.rows {
-        v3 = x[(r + 3u) * words + w];
-    }
-    let s = 4u * k4 * ROW_WORDS + rb;
-    xs[s] = vec4<real>(v0.x, v1.x, v2.x, v3.x);
-    xs[s + ROW_WORDS] = vec4<real>(v0.y, v1.y, v2.y, v3.y);
-    xs[s + 2u * ROW_WORDS] = vec4<real>(v0.z, v1.z, v2.z, v3.z);
-    xs[s + 3u * ROW_WORDS] = vec4<real>(v0.w, v1.w, v2.w, v3.w);
+// One staging item of the vec4 path (d a multiple of 4): a 4 x 4 piece, four dimensions
+// (one vec4 word) of four rows of X or Y, as loaded from global memory (v[r] is row r).
+struct Piece {
+    v0: vec4<real>,
+    v1: vec4<real>,
+    v2: vec4<real>,
+    v3: vec4<real>,
 }
 
-// stage_x4 for Y.
-fn stage_y4(cb: u32, k4: u32, col0: u32, w0: u32) {
+// Word w of rows r .. r + 3 of X (rows past the tile read as 0; d a multiple of 4). (WGSL
+// passes no pointers to storage buffers, hence one function per matrix.)
+fn load_x4(r: u32, w: u32) -> Piece {
     let words = params.dims >> 2u;
-    let c = col0 + 4u * cb;
-    let w = w0 + k4;
-    var v0 = vec4<real>(0.0);
-    var v1 = vec4<real>(0.0);
-    var v2 = vec4<real>(0.0);
-    var v3 = vec4<real>(0.0);
+    var p = Piece(vec4<real>(0.0), vec4<real>(0.0), vec4<real>(0.0), vec4<real>(0.0));
+    if r < params.rows {
+        p.v0 = x[r * words + w];
+    }
+    if r + 1u < params.rows {
+        p.v1 = x[(r + 1u) * words + w];
+    }
+    if r + 2u < params.rows {
+        p.v2 = x[(r + 2u) * words + w];
+    }
+    if r + 3u < params.rows {
+        p.v3 = x[(r + 3u) * words + w];
+    }
+    return p;
+}
+
+// load_x4 for Y.
+fn load_y4(c: u32, w: u32) -> Piece {
+    let words = params.dims >> 2u;
+    var p = Piece(vec4<real>(0.0), vec4<real>(0.0), vec4<real>(0.0), vec4<real>(0.0));
     if c < params.cols {
-        v0 = y[c * words + w];
+        p.v0 = y[c * words + w];
     }
     if c + 1u < params.cols {
-        v1 = y[(c + 1u) * words + w];
+        p.v1 = y[(c + 1u) * words + w];
     }
     if c + 2u < params.cols {
-        v2 = y[(c + 2u) * words + w];
+        p.v2 = y[(c + 2u) * words + w];
     }
     if c + 3u < params.cols {
-        v3 = y[(c + 3u) * words + w];
+        p.v3 = y[(c + 3u) * words + w];
     }
-    let s = 4u * k4 * COL_WORDS + cb;
-    ys[s] = vec4<real>(v0.x, v1.x, v2.x, v3.x);
-    ys[s + COL_WORDS] = vec4<real>(v0.y, v1.y, v2.y, v3.y);
-    ys[s + 2u * COL_WORDS] = vec4<real>(v0.z, v1.z, v2.z, v3.z);
-    ys[s + 3u * COL_WORDS] = vec4<real>(v0.w, v1.w, v2.w, v3.w);
+    return p;
+}
+
+// Staging item l of the step starting at word w0, whose kw words per row are staged: items
+// 0 .. ROW_WORDS kw - 1 are X's (row group l % ROW_WORDS, word l / ROW_WORDS: adjacent
+// invocations take adjacent row groups, so the stores below are conflict-free), the next
+// COL_WORDS kw are Y's, likewise.
+fn load_item(l: u32, kw: u32, row0: u32, col0: u32, w0: u32) -> Piece {
+    let x_items = ROW_WORDS * kw;
+    if l < x_items {
+        return load_x4(row0 + 4u * (l % ROW_WORDS), w0 + l / ROW_WORDS);
+    }
+    let m = l - x_items;
+    return load_y4(col0 + 4u * (m % COL_WORDS), w0 + m / COL_WORDS);
+}
+
+// Stores item l (see load_item) into workgroup memory, transposed: four vec4 words, one per
+// dimension, each holding that dimension of the four rows.
+fn store_item(l: u32, kw: u32, p: Piece) {
+    let x_items = ROW_WORDS * kw;
+    if l < x_items {
+        let s = 4u * (l / ROW_WORDS) * ROW_WORDS + l % ROW_WORDS;
+        xs[s] = vec4<real>(p.v0.x, p.v1.x, p.v2.x, p.v3.x);
+        xs[s + ROW_WORDS] = vec4<real>(p.v0.y, p.v1.y, p.v2.y, p.v3.y);
+        xs[s + 2u * ROW_WORDS] = vec4<real>(p.v0.z, p.v1.z, p.v2.z, p.v3.z);
+        xs[s + 3u * ROW_WORDS] = vec4<real>(p.v0.w, p.v1.w, p.v2.w, p.v3.w);
+    } else {
+        let m = l - x_items;
+        let s = 4u * (m / COL_WORDS) * COL_WORDS + m % COL_WORDS;
+        ys[s] = vec4<real>(p.v0.x, p.v1.x, p.v2.x, p.v3.x);
+        ys[s + COL_WORDS] = vec4<real>(p.v0.y, p.v1.y, p.v2.y, p.v3.y);
+        ys[s + 2u * COL_WORDS] = vec4<real>(p.v0.z, p.v1.z, p.v2.z, p.v3.z);
+        ys[s + 3u * COL_WORDS] = vec4<real>(p.v0.w, p.v1.w, p.v2.w, p.v3.w);
+    }
+}
+
+// Words of each row staged in the step starting at dimension k0 (d a multiple of 4).
+fn step_words(k0: u32) -> u32 {
+    return min(TILE_K, params.dims - k0) >> 2u;
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
@@ -219,19 +251,41 @@ fn main(
     acc[14] = vec4<real>(0.0);
     acc[15] = vec4<real>(0.0);
 
+    // PREFETCH (d a multiple of 4): the invocation's staging items of the next step are
+    // loaded into registers (pf0, pf1) before this step's sums, and stored to workgroup
+    // memory after them, so that the loads' latency overlaps arithmetic instead of stalling
+    // the workgroup at the barrier. Tuning::fits allows it only where a whole step's items
+    // are at most two per invocation (items tid and tid + threads).
+    let vec4_path = dims % 4u == 0u;
+    let prefetch = PREFETCH && vec4_path;
+    var pf0: Piece;
+    var pf1: Piece;
+    if prefetch {
+        let items = (ROW_WORDS + COL_WORDS) * step_words(0u);
+        if tid < items {
+            pf0 = load_item(tid, step_words(0u), row0, col0, 0u);
+        }
+        if tid + threads < items {
+            pf1 = load_item(tid + threads, step_words(0u), row0, col0, 0u);
+        }
+    }
+
     for (var k0 = 0u; k0 < dims; k0 += TILE_K) {
         let kn = min(TILE_K, dims - k0);
-        if dims % 4u == 0u {
+        if prefetch {
+            let kw = kn >> 2u;
+            let items = (ROW_WORDS + COL_WORDS) * kw;
+            if tid < items {
+                store_item(tid, kw, pf0);
+            }
+            if tid + threads < items {
+                store_item(tid + threads, kw, pf1);
+            }
+        } else if vec4_path {
             // 4 x 4 pieces: (row groups + column groups) x words of this step.
             let kw = kn >> 2u;
-            let x_items = ROW_WORDS * kw;
             for (var l = tid; l < (ROW_WORDS + COL_WORDS) * kw; l += threads) {
-                if l < x_items {
-                    stage_x4(l % ROW_WORDS, l / ROW_WORDS, row0, k0 >> 2u);
-                } else {
-                    let m = l - x_items;
-                    stage_y4(m % COL_WORDS, m / COL_WORDS, col0, k0 >> 2u);
-                }
+                store_item(l, kw, load_item(l, kw, row0, col0, k0 >> 2u));
             }
         } else {
             // Items of one dimension of four rows: four scalar loads (adjacent invocations
@@ -255,6 +309,18 @@ fn main(
             }
         }
         workgroupBarrier();
+
+        let k1 = k0 + TILE_K;
+        if prefetch && k1 < dims {
+            let kw1 = step_words(k1);
+            let items = (ROW_WORDS + COL_WORDS) * kw1;
+            if tid < items {
+                pf0 = load_item(tid, kw1, row0, col0, k1 >> 2u);
+            }
+            if tid + threads < items {
+                pf1 = load_item(tid + threads, kw1, row0, col0, k1 >> 2u);
+            }
+        }
 
         for (var kk = 0u; kk < kn; kk++) {
             let a0 = xs[kk * ROW_WORDS + lid.y];

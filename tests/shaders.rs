@@ -54,7 +54,15 @@ fn tunings() -> Vec<Tuning> {
     ]
     .map(|limits| Tuning::for_limits(&limits));
     let explicit = [(16, 16, 16), (8, 8, 16), (4, 4, 8), (4, 4, 16), (4, 4, 4), (2, 2, 16)]
-        .map(|(wg_x, wg_y, tile_k)| Tuning { wg_x, wg_y, tile_k });
+        .map(|(wg_x, wg_y, tile_k)| Tuning { wg_x, wg_y, tile_k, prefetch: false });
+    // And with the register prefetch, where it fits (at most two staging items per invocation).
+    let prefetched = [(16, 16, 16), (16, 16, 32), (8, 8, 16), (4, 4, 8)].map(|(wg_x, wg_y, tile_k)| Tuning {
+        wg_x,
+        wg_y,
+        tile_k,
+        prefetch: true,
+    });
+    let explicit = explicit.into_iter().chain(prefetched);
     for t in from_limits.into_iter().chain(explicit) {
         if !out.contains(&t) {
             out.push(t);

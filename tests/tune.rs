@@ -78,8 +78,18 @@ fn every_candidate_tuning_matches_the_reference() {
     let ctx = context();
     let key = CacheKey::for_adapter(ctx.adapter());
     // Partial blocks, d = 1, d not a multiple of 4, d above every TILE_K (several steps), and
-    // d a multiple of 4 (the vec4 staging path).
-    let shapes = [(1, 1, 1), (7, 5, 3), (65, 129, 37), (130, 260, 33), (257, 70, 64), (40, 300, 130)];
+    // d a multiple of 4 (the vec4 staging path, prefetched or not): one step short of TILE_K
+    // (4), whole steps (64), and several steps ending in a partial one (100).
+    let shapes = [
+        (1, 1, 1),
+        (7, 5, 3),
+        (65, 129, 37),
+        (130, 260, 33),
+        (257, 70, 64),
+        (40, 300, 130),
+        (70, 9, 4),
+        (133, 201, 100),
+    ];
     for tuning in Tuning::candidates(ctx.limits()) {
         let dir = tempfile::tempdir().unwrap();
         TuningCache::in_dir(dir.path()).store(&key, tuning, "test").unwrap();
@@ -111,7 +121,7 @@ fn the_cache_round_trips_and_is_keyed() {
     let cache = TuningCache::in_dir(dir.path());
     let key =
         CacheKey { adapter: "A".into(), driver: "mesa 1".into(), backend: "Vulkan".into(), version: "0.1.0".into() };
-    let tuning = Tuning { wg_x: 8, wg_y: 16, tile_k: 16 };
+    let tuning = Tuning { wg_x: 8, wg_y: 16, tile_k: 16, prefetch: false };
     assert_eq!(cache.load(&key).unwrap(), None);
     cache.store(&key, tuning, "").unwrap();
     assert_eq!(cache.load(&key).unwrap(), Some(tuning));
@@ -161,8 +171,12 @@ fn a_corrupt_or_unusable_cache_falls_back_to_the_default() {
     }
     // A tuning no device can run (a 64 x 64 workgroup), one with TILE_K 0, and one that would
     // fit but is no candidate (odd workgroup sides).
-    let odd = Tuning { wg_x: 3, wg_y: 5, tile_k: 12 };
-    for bad in [Tuning { wg_x: 64, wg_y: 64, tile_k: 16 }, Tuning { wg_x: 16, wg_y: 16, tile_k: 0 }, odd] {
+    let odd = Tuning { wg_x: 3, wg_y: 5, tile_k: 12, prefetch: false };
+    for bad in [
+        Tuning { wg_x: 64, wg_y: 64, tile_k: 16, prefetch: false },
+        Tuning { wg_x: 16, wg_y: 16, tile_k: 0, prefetch: false },
+        odd,
+    ] {
         let dir = tempfile::tempdir().unwrap();
         TuningCache::in_dir(dir.path()).store(&key, bad, "").unwrap();
         check(dir.path(), &format!("{bad:?}"));

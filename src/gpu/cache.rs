@@ -56,6 +56,9 @@ struct Entry {
     wg_x: u32,
     wg_y: u32,
     tile_k: u32,
+    /// Absent in files written before the tiled kernel had a prefetch (read as false).
+    #[serde(default)]
+    prefetch: bool,
     /// What the tuner timed, for example "512x512x128 sqeuclidean, median compute 9.1 ms (host clock)".
     #[serde(default)]
     measured: String,
@@ -85,7 +88,7 @@ fn location(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf>
 /// let cache = TuningCache::in_dir(dir.path());
 /// let key = CacheKey { adapter: "A".into(), driver: "d 1".into(), backend: "Vulkan".into(), version: "0.1.0".into() };
 /// assert_eq!(cache.load(&key)?, None);
-/// let tuning = Tuning { wg_x: 8, wg_y: 8, tile_k: 16 };
+/// let tuning = Tuning { wg_x: 8, wg_y: 8, tile_k: 16, prefetch: false };
 /// cache.store(&key, tuning, "by hand")?;
 /// assert_eq!(cache.load(&key)?, Some(tuning));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -125,7 +128,12 @@ impl TuningCache {
     /// The tuning is as stored: engines use it only if it is one of [`Tuning::candidates`].
     pub fn load(&self, key: &CacheKey) -> Result<Option<Tuning>> {
         let Some(file) = self.read()? else { return Ok(None) };
-        Ok(file.entries.iter().find(|e| &e.key == key).map(|e| Tuning { wg_x: e.wg_x, wg_y: e.wg_y, tile_k: e.tile_k }))
+        Ok(file.entries.iter().find(|e| &e.key == key).map(|e| Tuning {
+            wg_x: e.wg_x,
+            wg_y: e.wg_y,
+            tile_k: e.tile_k,
+            prefetch: e.prefetch,
+        }))
     }
 
     /// Stores `tuning` for `key`, replacing what the file held for that key and keeping the
@@ -143,8 +151,8 @@ impl TuningCache {
         };
         file.format = FORMAT;
         file.entries.retain(|e| &e.key != key);
-        let Tuning { wg_x, wg_y, tile_k } = tuning;
-        file.entries.push(Entry { key: key.clone(), wg_x, wg_y, tile_k, measured: measured.to_string() });
+        let Tuning { wg_x, wg_y, tile_k, prefetch } = tuning;
+        file.entries.push(Entry { key: key.clone(), wg_x, wg_y, tile_k, prefetch, measured: measured.to_string() });
 
         let dir = self.file.parent().unwrap_or(Path::new("."));
         let write = |e: std::io::Error| Error::write(&self.file, io_reason(&e));
@@ -198,7 +206,8 @@ mod tests {
     fn entries_of_other_keys_are_kept() {
         let dir = tempfile::tempdir().unwrap();
         let cache = TuningCache::in_dir(dir.path().join("nested"));
-        let (a, b) = (Tuning { wg_x: 8, wg_y: 8, tile_k: 8 }, Tuning { wg_x: 16, wg_y: 8, tile_k: 16 });
+        let a = Tuning { wg_x: 8, wg_y: 8, tile_k: 8, prefetch: false };
+        let b = Tuning { wg_x: 16, wg_y: 8, tile_k: 16, prefetch: true };
         cache.store(&key("a"), a, "").unwrap();
         cache.store(&key("b"), b, "").unwrap();
         cache.store(&key("a"), b, "again").unwrap();
@@ -207,6 +216,20 @@ mod tests {
         assert_eq!(cache.read().unwrap().unwrap().entries.len(), 2);
         // Only the cache file is left in the directory: the temporary files were renamed.
         assert_eq!(std::fs::read_dir(dir.path().join("nested")).unwrap().count(), 1);
+    }
+
+    /// A file from before the kernel had a prefetch (entries without the field) still reads,
+    /// as tunings without it.
+    #[test]
+    fn entries_without_prefetch_read_as_false() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TuningCache::in_dir(dir.path());
+        let text = format!(
+            r#"{{"format": {FORMAT}, "entries": [{{"adapter": "a", "driver": "mesa 1", "backend": "Vulkan",
+                "version": "0.1.0", "wg_x": 16, "wg_y": 8, "tile_k": 16}}]}}"#
+        );
+        std::fs::write(cache.path(), text).unwrap();
+        assert_eq!(cache.load(&key("a")).unwrap(), Some(Tuning { wg_x: 16, wg_y: 8, tile_k: 16, prefetch: false }));
     }
 
     #[test]
@@ -218,7 +241,7 @@ mod tests {
             let err = cache.load(&key("a")).unwrap_err().to_string();
             assert!(err.contains(CACHE_FILE) && !err.contains('\n'), "{err}");
         }
-        let t = Tuning { wg_x: 8, wg_y: 8, tile_k: 8 };
+        let t = Tuning { wg_x: 8, wg_y: 8, tile_k: 8, prefetch: false };
         cache.store(&key("a"), t, "").unwrap();
         assert_eq!(cache.load(&key("a")).unwrap(), Some(t));
     }

@@ -99,7 +99,12 @@ impl Kernel {
             ("WEIGHTED", f64::from(u8::from(weighted))),
         ];
         if self == Kernel::Tiled {
-            c.extend([("WG_X", tuning.wg_x as f64), ("WG_Y", tuning.wg_y as f64), ("TILE_K", tuning.tile_k as f64)]);
+            c.extend([
+                ("WG_X", tuning.wg_x as f64),
+                ("WG_Y", tuning.wg_y as f64),
+                ("TILE_K", tuning.tile_k as f64),
+                ("PREFETCH", f64::from(u8::from(tuning.prefetch))),
+            ]);
         }
         c
     }
@@ -172,6 +177,10 @@ pub struct Tuning {
     pub wg_y: u32,
     /// Dimensions staged in workgroup memory per step (a multiple of 4).
     pub tile_k: u32,
+    /// Load the next step's X and Y into registers while this step's sums run (register
+    /// double buffering; d a multiple of 4, float32 only: see [`Tuning::for_dtype`]). Only for
+    /// shapes whose every step stages at most two items per invocation ([`Tuning::fits`]).
+    pub prefetch: bool,
 }
 
 impl Tuning {
@@ -183,20 +192,30 @@ impl Tuning {
 
     /// The shape of a pipeline computing in `dtype` from this (float32) tuning: the same
     /// workgroup and block, and for float64 half the dimensions per step (at least 4), so
-    /// that the staged values take the same workgroup memory. The tuner measures float32.
+    /// that the staged values take the same workgroup memory, and no prefetch (its registers
+    /// would double beside an accumulator tile that float64 already doubles). The tuner
+    /// measures float32.
     ///
     /// ```
     /// use pairdist::Dtype;
     /// use pairdist::gpu::Tuning;
-    /// let t = Tuning { wg_x: 16, wg_y: 16, tile_k: 16 };
+    /// let t = Tuning { wg_x: 16, wg_y: 16, tile_k: 16, prefetch: true };
     /// assert_eq!(t.for_dtype(Dtype::F32), t);
-    /// assert_eq!(t.for_dtype(Dtype::F64), Tuning { tile_k: 8, ..t });
+    /// assert_eq!(t.for_dtype(Dtype::F64), Tuning { tile_k: 8, prefetch: false, ..t });
     /// ```
     pub fn for_dtype(&self, dtype: Dtype) -> Tuning {
         match dtype {
             Dtype::F32 => *self,
-            Dtype::F64 => Tuning { tile_k: (self.tile_k / 2).next_multiple_of(4).max(4), ..*self },
+            Dtype::F64 => Tuning { tile_k: (self.tile_k / 2).next_multiple_of(4).max(4), prefetch: false, ..*self },
         }
+    }
+
+    /// Staging items (4 × 4 pieces) per invocation in a whole step of the vec4 path: the
+    /// block's row groups and column groups times the words of a step, shared by the
+    /// workgroup's invocations.
+    fn items_per_invocation(&self) -> u32 {
+        let Tuning { wg_x, wg_y, tile_k, .. } = *self;
+        (2 * (wg_x + wg_y) * (tile_k / 4)).div_ceil(wg_x * wg_y)
     }
 
     /// Workgroup memory this shape needs computing in `dtype`.
@@ -206,13 +225,15 @@ impl Tuning {
 
     /// Whether the tiled kernel can run with this shape on a device with `limits`: a
     /// workgroup within the invocation, size and workgroup-memory limits, and TILE_K a
-    /// positive multiple of 4 (the kernel stages whole vec4 words). A tuning read from a
-    /// file is checked with this before it is used.
+    /// positive multiple of 4 (the kernel stages whole vec4 words), and with `prefetch` at
+    /// most two staging items per invocation (the registers the kernel holds them in). A
+    /// tuning read from a file is checked with this before it is used.
     pub fn fits(&self, limits: &wgpu::Limits) -> bool {
-        let Tuning { wg_x, wg_y, tile_k } = *self;
+        let Tuning { wg_x, wg_y, tile_k, prefetch } = *self;
         // The bounds keep the products below from overflowing on any values a file holds.
         let sane = (1..=1024).contains(&wg_x) && (1..=1024).contains(&wg_y) && (4..=256).contains(&tile_k);
         sane && tile_k % 4 == 0
+            && (!prefetch || self.items_per_invocation() <= 2)
             && wg_x * wg_y <= limits.max_compute_invocations_per_workgroup
             && wg_x <= limits.max_compute_workgroup_size_x
             && wg_y <= limits.max_compute_workgroup_size_y
@@ -235,23 +256,23 @@ impl Tuning {
     /// ```
     /// use pairdist::gpu::Tuning;
     /// let t = Tuning::for_limits(&wgpu::Limits::default());
-    /// assert_eq!(t, Tuning { wg_x: 16, wg_y: 16, tile_k: 16 });
+    /// assert_eq!(t, Tuning { wg_x: 16, wg_y: 16, tile_k: 16, prefetch: false });
     /// ```
     pub fn for_limits(limits: &wgpu::Limits) -> Tuning {
         let candidates = [
-            Tuning { wg_x: 16, wg_y: 16, tile_k: 16 },
-            Tuning { wg_x: 16, wg_y: 16, tile_k: 8 },
-            Tuning { wg_x: 8, wg_y: 8, tile_k: 8 },
-            Tuning { wg_x: 4, wg_y: 4, tile_k: 4 },
+            Tuning { wg_x: 16, wg_y: 16, tile_k: 16, prefetch: false },
+            Tuning { wg_x: 16, wg_y: 16, tile_k: 8, prefetch: false },
+            Tuning { wg_x: 8, wg_y: 8, tile_k: 8, prefetch: false },
+            Tuning { wg_x: 4, wg_y: 4, tile_k: 4, prefetch: false },
         ];
         candidates.into_iter().find(|t| t.fits(limits)).unwrap_or(candidates[3])
     }
 
     /// The shapes the autotuner times on a device with `limits` (see `gpu::tune`): square
     /// and oblong workgroups of 64 and 256 invocations (blocks of 64 × 64 to 64 × 256
-    /// outputs), each staging 8, 16 or 32 dimensions per step, those the limits allow, and
-    /// always [`Tuning::for_limits`] (so the tuner never has less to choose from than the
-    /// default). The default comes first.
+    /// outputs), each staging 8, 16 or 32 dimensions per step, each also with `prefetch`
+    /// where that fits, those the limits allow, and always [`Tuning::for_limits`] (so the
+    /// tuner never has less to choose from than the default). The default comes first.
     ///
     /// ```
     /// use pairdist::gpu::Tuning;
@@ -276,9 +297,11 @@ impl Tuning {
         let default = Tuning::for_limits(limits);
         let mut all = vec![default];
         for (wg_x, wg_y, tile_k) in SHAPES {
-            let t = Tuning { wg_x, wg_y, tile_k };
-            if t.fits(limits) && t != default {
-                all.push(t);
+            for prefetch in [false, true] {
+                let t = Tuning { wg_x, wg_y, tile_k, prefetch };
+                if t.fits(limits) && t != default {
+                    all.push(t);
+                }
             }
         }
         all
@@ -288,7 +311,11 @@ impl Tuning {
 impl std::fmt::Display for Tuning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (rows, cols) = Kernel::Tiled.block(self);
-        write!(f, "{}x{} invocations ({rows}x{cols} outputs), TILE_K {}", self.wg_x, self.wg_y, self.tile_k)
+        write!(f, "{}x{} invocations ({rows}x{cols} outputs), TILE_K {}", self.wg_x, self.wg_y, self.tile_k)?;
+        if self.prefetch {
+            write!(f, ", prefetch")?;
+        }
+        Ok(())
     }
 }
 
@@ -335,7 +362,10 @@ mod tests {
 
     #[test]
     fn passes_stay_within_the_loop_budget() {
-        let shapes = [Tuning { wg_x: 16, wg_y: 16, tile_k: 16 }, Tuning { wg_x: 4, wg_y: 4, tile_k: 4 }];
+        let shapes = [
+            Tuning { wg_x: 16, wg_y: 16, tile_k: 16, prefetch: false },
+            Tuning { wg_x: 4, wg_y: 4, tile_k: 4, prefetch: false },
+        ];
         for t in shapes {
             for kernel in Kernel::ALL {
                 let dims = kernel.max_dims_per_pass(&t);
@@ -358,7 +388,7 @@ mod tests {
         }
         // 32 KiB of workgroup memory (lavapipe) allows 16 x 16 x 32; 16 KiB does not.
         let big = wgpu::Limits { max_compute_workgroup_storage_size: 32768, ..Default::default() };
-        let wide = Tuning { wg_x: 16, wg_y: 16, tile_k: 32 };
+        let wide = Tuning { wg_x: 16, wg_y: 16, tile_k: 32, prefetch: false };
         assert!(Tuning::candidates(&big).contains(&wide));
         assert!(!Tuning::candidates(&wgpu::Limits::default()).contains(&wide));
     }
@@ -367,15 +397,38 @@ mod tests {
     fn nonsense_tunings_do_not_fit() {
         let limits = wgpu::Limits::default();
         for t in [(0, 16, 16), (16, 0, 16), (16, 16, 0), (16, 16, 6), (u32::MAX, u32::MAX, 16), (64, 64, 16)] {
-            let t = Tuning { wg_x: t.0, wg_y: t.1, tile_k: t.2 };
+            let t = Tuning { wg_x: t.0, wg_y: t.1, tile_k: t.2, prefetch: false };
             assert!(!t.fits(&limits), "{t:?}");
         }
+    }
+
+    /// The prefetch holds a step's items in two pieces of registers per invocation: shapes
+    /// that stage more per invocation do not fit with it, and neither does anything in f64.
+    #[test]
+    fn prefetch_fits_where_two_items_per_invocation_cover_a_step() {
+        let limits = wgpu::Limits { max_compute_workgroup_storage_size: 32768, ..Default::default() };
+        let with = |wg_x, wg_y, tile_k| Tuning { wg_x, wg_y, tile_k, prefetch: true };
+        // (2 (wg_x + wg_y) tile_k / 4) items over wg_x wg_y invocations.
+        for (t, items) in [(with(16, 16, 8), 1), (with(16, 16, 32), 2), (with(8, 8, 16), 2), (with(16, 8, 16), 2)] {
+            assert_eq!(t.items_per_invocation(), items, "{t:?}");
+            assert!(t.fits(&limits), "{t:?}");
+        }
+        for t in [with(8, 8, 32), with(4, 4, 16), with(2, 2, 8)] {
+            assert!(t.items_per_invocation() > 2 && !t.fits(&limits), "{t:?}");
+            assert!(Tuning { prefetch: false, ..t }.fits(&limits), "{t:?}");
+        }
+        let all = Tuning::candidates(&limits);
+        assert!(all.iter().any(|t| t.prefetch) && all.iter().any(|t| !t.prefetch), "{all:?}");
+        assert!(all.iter().all(|t| !t.for_dtype(Dtype::F64).prefetch));
+        assert!(with(16, 16, 16).to_string().ends_with("TILE_K 16, prefetch"), "{}", with(16, 16, 16));
+        let constants = Kernel::Tiled.constants(Metric::SqEuclidean, false, &with(16, 16, 16), Dtype::F32);
+        assert!(constants.contains(&("PREFETCH", 1.0)), "{constants:?}");
     }
 
     #[test]
     fn tiled_block_shape() {
         let t = Tuning::for_limits(&wgpu::Limits::default());
-        assert_eq!(t, Tuning { wg_x: 16, wg_y: 16, tile_k: 16 });
+        assert_eq!(t, Tuning { wg_x: 16, wg_y: 16, tile_k: 16, prefetch: false });
         assert_eq!(Kernel::Tiled.block(&t), (128, 128));
         assert_eq!(t.workgroup_bytes(), 16384);
     }

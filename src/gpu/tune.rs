@@ -3,10 +3,10 @@
 //! the choice an engine makes at start-up between a cached, a freshly measured and the
 //! limit-derived tuning.
 //!
-//! Every candidate first computes a small edge problem (d not a multiple of 4 and larger than
-//! any TILE_K, sizes that leave partial blocks) compared in full with the reference, then the
-//! timed problem, checked on whole rows. Only the compute phase is timed: the tile shape
-//! changes the kernel, not the transfers.
+//! Every candidate first computes two small edge problems (d larger than any TILE_K, once odd
+//! and once a multiple of 4; sizes that leave partial blocks) compared in full with the
+//! reference, then the timed problem, checked on whole rows. Only the compute phase is timed:
+//! the tile shape changes the kernel, not the transfers.
 
 use std::path::Path;
 use std::time::Duration;
@@ -29,10 +29,11 @@ use crate::sink::MatrixSink;
 /// most (euclidean, sqeuclidean, seuclidean), and its loop is the tightest.
 const METRIC: Metric = Metric::SqEuclidean;
 
-/// The edge problem every candidate must get right: partial blocks in both directions for
-/// every candidate block (64 to 256 outputs a side), and d odd and above the largest TILE_K
-/// (so the scalar staging path and several steps run).
-const EDGE: (usize, usize, usize) = (301, 267, 37);
+/// The edge problems every candidate must get right: partial blocks in both directions for
+/// every candidate block (64 to 256 outputs a side), and d above the largest TILE_K (several
+/// steps), once odd (the scalar staging path) and once a multiple of 4 but of no TILE_K (the
+/// vec4 path, with or without prefetch, ending in a partial step).
+const EDGES: [(usize, usize, usize); 2] = [(301, 267, 37), (301, 267, 44)];
 
 /// How much faster than the default a candidate must be to replace it: run-to-run noise of a
 /// fastest run on lavapipe is a few percent, and a tuning that flips with the noise helps no one.
@@ -129,7 +130,7 @@ impl TuneReport {
 pub fn tune(ctx: &mut GpuContext, options: &TuneOptions) -> Result<TuneReport> {
     options.validate()?;
     let previous = (ctx.tuning, ctx.tuning_origin());
-    let edge = Problem::new(EDGE.0, EDGE.1, EDGE.2, None);
+    let edges = EDGES.map(|(n, m, d)| Problem::new(n, m, d, None));
     // Whole rows at the start, the middle and the end of the timed problem are checked.
     let n = options.n;
     let timed = Problem::new(n, n, options.d, Some(vec![0, n / 2, n - 1]));
@@ -140,7 +141,7 @@ pub fn tune(ctx: &mut GpuContext, options: &TuneOptions) -> Result<TuneReport> {
         .iter()
         .map(|&tuning| {
             ctx.set_tuning(tuning, TuningOrigin::Tuned);
-            let checked = edge.run(ctx).and_then(|(out, _)| edge.check(&out));
+            let checked = edges.iter().try_for_each(|edge| edge.run(ctx).and_then(|(out, _)| edge.check(&out)));
             let checked = checked.and_then(|()| timed.run(ctx)).and_then(|(out, _)| timed.check(&out));
             checked.err().map(|e| e.to_string())
         })
@@ -350,13 +351,17 @@ mod tests {
     }
 
     #[test]
-    fn the_edge_problem_has_partial_blocks_for_every_candidate() {
+    fn the_edge_problems_have_partial_blocks_and_steps_for_every_candidate() {
         let big = wgpu::Limits { max_compute_workgroup_storage_size: 65536, ..Default::default() };
+        let [scalar, vec4] = EDGES;
+        assert!(!scalar.2.is_multiple_of(4) && vec4.2.is_multiple_of(4));
         for t in Tuning::candidates(&big) {
             let (rows, cols) = Kernel::Tiled.block(&t);
-            assert!(EDGE.0 > rows && !EDGE.0.is_multiple_of(rows), "{t:?}");
-            assert!(EDGE.1 > cols && !EDGE.1.is_multiple_of(cols), "{t:?}");
-            assert!(EDGE.2 > t.tile_k as usize && !EDGE.2.is_multiple_of(4), "{t:?}");
+            for (n, m, d) in EDGES {
+                assert!(n > rows && !n.is_multiple_of(rows), "{t:?}");
+                assert!(m > cols && !m.is_multiple_of(cols), "{t:?}");
+                assert!(d > t.tile_k as usize && !d.is_multiple_of(t.tile_k as usize), "{t:?}");
+            }
         }
     }
 }

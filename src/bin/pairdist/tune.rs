@@ -61,7 +61,13 @@ pub(crate) fn run(args: &TuneArgs) -> Result<()> {
          {repeats} rounds after a warm-up; each candidate's results are checked against the f64 reference first"
     )?;
     let report = tune(&mut ctx, &options)?;
-    out!("{:<48} {:>9} {:>12} {:>9}", "tuning (invocations, outputs, TILE_K)", "wg bytes", "compute ms", "Gpd/s")?;
+    out!(
+        "{:<58} {:>9} {:>12} {:>9}",
+        "tuning (invocations, outputs, TILE_K, prefetch)",
+        "wg bytes",
+        "compute ms",
+        "Gpd/s"
+    )?;
     for m in &report.measurements {
         let (time, rate) = match m.compute {
             Some(t) => {
@@ -81,7 +87,7 @@ pub(crate) fn run(args: &TuneArgs) -> Result<()> {
             note.push(format!("failed: {why}"));
         }
         out!(
-            "{:<48} {:>9} {time:>12} {rate:>9}  {}",
+            "{:<58} {:>9} {time:>12} {rate:>9}  {}",
             m.tuning.to_string(),
             Kernel::Tiled.workgroup_bytes(&m.tuning),
             note.join(", ")
