@@ -218,6 +218,38 @@ fn step_words(k0: u32) -> u32 {
     return min(TILE_K, params.dims - k0) >> 2u;
 }
 
+// PREFETCH: invocation tid's staging items of the step starting at dimension k0, items tid
+// and tid + WG_X WG_Y (Tuning::fits allows the prefetch only where two cover a step).
+struct Prefetched {
+    p0: Piece,
+    p1: Piece,
+}
+
+fn prefetch_step(tid: u32, row0: u32, col0: u32, k0: u32) -> Prefetched {
+    let kw = step_words(k0);
+    let items = (ROW_WORDS + COL_WORDS) * kw;
+    var pf: Prefetched;
+    if tid < items {
+        pf.p0 = load_item(tid, kw, row0, col0, k0 >> 2u);
+    }
+    if tid + WG_X * WG_Y < items {
+        pf.p1 = load_item(tid + WG_X * WG_Y, kw, row0, col0, k0 >> 2u);
+    }
+    return pf;
+}
+
+// Stores what prefetch_step loaded for the step starting at dimension k0.
+fn store_prefetched(tid: u32, k0: u32, pf: Prefetched) {
+    let kw = step_words(k0);
+    let items = (ROW_WORDS + COL_WORDS) * kw;
+    if tid < items {
+        store_item(tid, kw, pf.p0);
+    }
+    if tid + WG_X * WG_Y < items {
+        store_item(tid + WG_X * WG_Y, kw, pf.p1);
+    }
+}
+
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -252,35 +284,20 @@ fn main(
     acc[15] = vec4<real>(0.0);
 
     // PREFETCH (d a multiple of 4): the invocation's staging items of the next step are
-    // loaded into registers (pf0, pf1) before this step's sums, and stored to workgroup
-    // memory after them, so that the loads' latency overlaps arithmetic instead of stalling
-    // the workgroup at the barrier. Tuning::fits allows it only where a whole step's items
-    // are at most two per invocation (items tid and tid + threads).
+    // loaded into registers (pf) before this step's sums, and stored to workgroup memory
+    // after them, so that the loads' latency overlaps arithmetic instead of stalling the
+    // workgroup at the barrier.
     let vec4_path = dims % 4u == 0u;
     let prefetch = PREFETCH && vec4_path;
-    var pf0: Piece;
-    var pf1: Piece;
+    var pf: Prefetched;
     if prefetch {
-        let items = (ROW_WORDS + COL_WORDS) * step_words(0u);
-        if tid < items {
-            pf0 = load_item(tid, step_words(0u), row0, col0, 0u);
-        }
-        if tid + threads < items {
-            pf1 = load_item(tid + threads, step_words(0u), row0, col0, 0u);
-        }
+        pf = prefetch_step(tid, row0, col0, 0u);
     }
 
     for (var k0 = 0u; k0 < dims; k0 += TILE_K) {
         let kn = min(TILE_K, dims - k0);
         if prefetch {
-            let kw = kn >> 2u;
-            let items = (ROW_WORDS + COL_WORDS) * kw;
-            if tid < items {
-                store_item(tid, kw, pf0);
-            }
-            if tid + threads < items {
-                store_item(tid + threads, kw, pf1);
-            }
+            store_prefetched(tid, k0, pf);
         } else if vec4_path {
             // 4 x 4 pieces: (row groups + column groups) x words of this step.
             let kw = kn >> 2u;
@@ -312,14 +329,7 @@ fn main(
 
         let k1 = k0 + TILE_K;
         if prefetch && k1 < dims {
-            let kw1 = step_words(k1);
-            let items = (ROW_WORDS + COL_WORDS) * kw1;
-            if tid < items {
-                pf0 = load_item(tid, kw1, row0, col0, k1 >> 2u);
-            }
-            if tid + threads < items {
-                pf1 = load_item(tid + threads, kw1, row0, col0, k1 >> 2u);
-            }
+            pf = prefetch_step(tid, row0, col0, k1);
         }
 
         for (var kk = 0u; kk < kn; kk++) {

@@ -169,13 +169,15 @@ fn a_corrupt_or_unusable_cache_falls_back_to_the_default() {
         std::fs::write(dir.path().join(CACHE_FILE), text).unwrap();
         check(dir.path(), &format!("file {text:?}"));
     }
-    // A tuning no device can run (a 64 x 64 workgroup), one with TILE_K 0, and one that would
-    // fit but is no candidate (odd workgroup sides).
+    // A tuning no device can run (a 64 x 64 workgroup), one with TILE_K 0, one that would
+    // fit but is no candidate (odd workgroup sides), and a candidate shape with a prefetch
+    // its registers cannot hold (8 x 8 x 32: 4 staging items per invocation).
     let odd = Tuning { wg_x: 3, wg_y: 5, tile_k: 12, prefetch: false };
     for bad in [
         Tuning { wg_x: 64, wg_y: 64, tile_k: 16, prefetch: false },
         Tuning { wg_x: 16, wg_y: 16, tile_k: 0, prefetch: false },
         odd,
+        Tuning { wg_x: 8, wg_y: 8, tile_k: 32, prefetch: true },
     ] {
         let dir = tempfile::tempdir().unwrap();
         TuningCache::in_dir(dir.path()).store(&key, bad, "").unwrap();
