@@ -1,102 +1,136 @@
-// The k-nearest epilogue: reduces a finished tile of distances to the k best candidates of
-// every list of `span` columns of every row, so that n * m / span * k candidates are
-// read back instead of the n * m matrix.
+// The k-nearest epilogue: reduces each row of a finished tile of distances to its k best
+// candidates (key, column), ordered by (key, column), so that rows * k candidates are read back
+// instead of the rows * cols matrix. Any k up to B - WG (the host checks; larger k read the
+// tiles back).
 //
-// A row's columns are cut into groups of lanes * span columns; the lanes lists of a group
-// interleave (list l takes columns l, l + lanes, l + 2 lanes, ...), so adjacent invocations
-// read adjacent distances (coalesced loads) while each still scans its columns in order.
+// Prepended: the element type's prelude (`real`) and its sort keys (key32.wgsl or key64.wgsl:
+// `key`, `key_of`, `NO_KEY`), so the order is exact integer order, the host's (smaller distance,
+// then smaller index, NaN last).
 //
-// A candidate is (key, column) with key = the distance's bits: for the non-negative floats
-// that distances are, the bits order as the values do, +inf after every number and NaN (made
-// one canonical NaN) after +inf. Candidates are ordered by (key, column), integers only, so
-// the order is exact and the same as the host's (smaller distance, then smaller index, NaN
-// last) whatever the GPU does with NaN in float compares. Lists shorter than k are padded with
-// (0xffffffff, 0xffffffff).
-//
-// One invocation per (row, list) keeps a sorted list of at most K_MAX in private arrays;
-// its loops run at most SEGMENT * (K_MAX + 1) iterations, within the drivers' loop limits (see
-// MAX_DIMS_PER_PASS in src/plan.rs).
+// One workgroup per tile row. It keeps a pool of at most B candidates in workgroup memory; the
+// first k of the pool, once sorted, are the row's best so far, and the k-th of them is a bound
+// that every later column must beat to enter the pool at all (almost none do, once the pool has
+// seen a few hundred columns). The columns are read WG at a time, adjacent invocations reading
+// adjacent distances; whenever fewer than WG places are left, the pool is sorted (bitonic, in
+// workgroup memory) and cut to its best k. Every loop runs at most B / 2 / WG + cols / WG +
+// log2(B)^2 iterations per invocation, within the drivers' loop limits.
 
 struct SelectParams {
     rows: u32,      // rows of the tile
     cols: u32,      // columns of the tile
-    k: u32,         // candidates kept per list (<= K_MAX)
-    span: u32,      // columns per list
+    k: u32,         // candidates kept per row (<= B - WG)
     col0: u32,      // first column of the tile in Y (candidates hold global columns)
     skip_diag: u32, // 1: leave out column row0 + r of row r (X against itself)
     row0: u32,      // first row of the tile in X
-    lanes: u32,     // interleaved lists per group of lanes * span columns
+    pad0: u32,
+    pad1: u32,
 }
 
-const K_MAX: u32 = 32u;
+struct Candidate {
+    key: key,
+    col: u32,
+}
+
+const WG: u32 = 256u;
+const B: u32 = 1024u;
 const NONE: u32 = 0xffffffffu;
-const NAN_KEY: u32 = 0x7fc00000u;
 
 @group(0) @binding(0) var<uniform> sp: SelectParams;
-@group(0) @binding(1) var<storage, read> dist: array<f32>;
-@group(0) @binding(2) var<storage, read_write> cand: array<vec2<u32>>;
+@group(0) @binding(1) var<storage, read> dist: array<real>;
+@group(0) @binding(2) var<storage, read_write> cand: array<Candidate>;
 
-// Whether (ka, ia) comes before (kb, ib).
-fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
-    return ka < kb || (ka == kb && ia < ib);
+var<workgroup> pool_keys: array<key, B>;
+var<workgroup> pool_cols: array<u32, B>;
+// Places taken in the pool (appended to with atomicAdd), and its value once all invocations
+// are done appending, for uniform control flow.
+var<workgroup> taken: atomic<u32>;
+var<workgroup> filled: u32;
+// The k-th best candidate so far (NO_KEY until the pool has been cut to k once).
+var<workgroup> bound_key: key;
+var<workgroup> bound_col: u32;
+
+// Whether (ka, ca) comes before (kb, cb).
+fn before(ka: key, ca: u32, kb: key, cb: u32) -> bool {
+    return ka < kb || (ka == kb && ca < cb);
 }
 
-@compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let width = sp.lanes * sp.span;
-    let lists = (sp.cols + width - 1u) / width * sp.lanes; // per row
-    let item = gid.x + gid.y * groups.x * 64u;
-    if item >= sp.rows * lists {
+// Sorts the pool's first B places, the places from `first_free` on first set to "no candidate".
+fn sort_pool(lid: u32, first_free: u32) {
+    for (var i = first_free + lid; i < B; i += WG) {
+        pool_keys[i] = NO_KEY;
+        pool_cols[i] = NONE;
+    }
+    workgroupBarrier();
+    for (var size = 2u; size <= B; size <<= 1u) {
+        for (var stride = size >> 1u; stride > 0u; stride >>= 1u) {
+            for (var t = lid; t < B / 2u; t += WG) {
+                let i = 2u * t - (t & (stride - 1u));
+                let j = i + stride;
+                let ascending = (i & size) == 0u;
+                let ki = pool_keys[i];
+                let ci = pool_cols[i];
+                let kj = pool_keys[j];
+                let cj = pool_cols[j];
+                if before(kj, cj, ki, ci) == ascending {
+                    pool_keys[i] = kj;
+                    pool_cols[i] = cj;
+                    pool_keys[j] = ki;
+                    pool_cols[j] = ci;
+                }
+            }
+            workgroupBarrier();
+        }
+    }
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    // Uniform across the workgroup: it depends on the workgroup's id only.
+    let r = wid.x + wid.y * groups.x;
+    if r >= sp.rows {
         return;
     }
-    let r = item / lists;
-    let l = item % lists;
-    let c_start = (l / sp.lanes) * width + l % sp.lanes;
-    let c_end = min((l / sp.lanes + 1u) * width, sp.cols);
-
-    var keys: array<u32, K_MAX>;
-    var idxs: array<u32, K_MAX>;
-    var count = 0u;
-    // The list's last entry, in registers: almost every candidate loses to it, and compilers
-    // may keep dynamically indexed arrays in slow memory.
-    var worst_key = NONE;
-    var worst_idx = NONE;
-    for (var c = c_start; c < c_end; c += sp.lanes) {
-        let j = sp.col0 + c;
-        var key = bitcast<u32>(dist[r * sp.cols + c]);
-        if key > worst_key {
-            continue; // the common case once the list is full (never NaN: canonicalised below)
+    if lid == 0u {
+        atomicStore(&taken, 0u);
+        filled = 0u;
+        bound_key = NO_KEY;
+        bound_col = NONE;
+    }
+    workgroupBarrier();
+    let row = r * sp.cols;
+    for (var c0 = 0u; c0 < sp.cols; c0 += WG) {
+        if workgroupUniformLoad(&filled) > B - WG {
+            sort_pool(lid, filled);
+            if lid == 0u {
+                atomicStore(&taken, sp.k);
+                filled = sp.k;
+                bound_key = pool_keys[sp.k - 1u];
+                bound_col = pool_cols[sp.k - 1u];
+            }
+            workgroupBarrier();
         }
-        if sp.skip_diag == 1u && j == sp.row0 + r {
-            continue;
+        let c = c0 + lid;
+        if c < sp.cols {
+            let j = sp.col0 + c;
+            let k = key_of(dist[row + c]);
+            let own = sp.skip_diag == 1u && j == sp.row0 + r;
+            if !own && before(k, j, bound_key, bound_col) {
+                let at = atomicAdd(&taken, 1u);
+                pool_keys[at] = k;
+                pool_cols[at] = j;
+            }
         }
-        if (key & 0x7fffffffu) > 0x7f800000u {
-            key = NAN_KEY;
-        }
-        if count == sp.k && !before(key, j, worst_key, worst_idx) {
-            continue;
-        }
-        // Insert, shifting the worse entries right (the last falls off a full list).
-        var at = min(count, sp.k - 1u);
-        while at > 0u && before(key, j, keys[at - 1u], idxs[at - 1u]) {
-            keys[at] = keys[at - 1u];
-            idxs[at] = idxs[at - 1u];
-            at -= 1u;
-        }
-        keys[at] = key;
-        idxs[at] = j;
-        count = min(count + 1u, sp.k);
-        if count == sp.k {
-            worst_key = keys[count - 1u];
-            worst_idx = idxs[count - 1u];
+        workgroupBarrier();
+        if lid == 0u {
+            filled = atomicLoad(&taken);
         }
     }
-    let base = item * sp.k;
-    for (var q = 0u; q < sp.k; q++) {
-        if q < count {
-            cand[base + q] = vec2<u32>(keys[q], idxs[q]);
-        } else {
-            cand[base + q] = vec2<u32>(NONE, NONE);
-        }
+    sort_pool(lid, workgroupUniformLoad(&filled));
+    for (var q = lid; q < sp.k; q += WG) {
+        cand[r * sp.k + q] = Candidate(pool_keys[q], pool_cols[q]);
     }
 }

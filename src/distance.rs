@@ -579,6 +579,23 @@ impl<T: Element> Prepared<T> {
         Ok(prepared)
     }
 
+    /// Queries `x` prepared by `resolved` (an [`Index`](crate::Index)'s distance, its defaults
+    /// taken from the base) against `base`, already prepared by it.
+    pub(crate) fn for_queries(resolved: &Resolved, x: ArrayView2<T>, base: ArrayView2<T>) -> Prepared<T> {
+        let mut prepared = Prepared {
+            x: resolved.prepare(x),
+            y: None,
+            kernel: resolved.kernel(),
+            ratio: None,
+            weights: resolved.term_weights.clone(),
+        };
+        if let Some(denominator) = resolved.denominator() {
+            let (px, _) = prepared.views(x, None);
+            prepared.ratio = Some(Ratio::new(denominator, px, Some(base)));
+        }
+        prepared
+    }
+
     /// The points the kernels see: the prepared copies, or `x` and `y` as given.
     pub(crate) fn views<'a: 'p, 'p>(
         &'p self,
@@ -591,8 +608,7 @@ impl<T: Element> Prepared<T> {
     /// `job` on the prepared points, with the kernel's metric.
     pub(crate) fn apply<'a: 'p, 'p, 'o>(&'p self, job: Job<'a, 'o, T>) -> Job<'p, 'o, T> {
         let (x, y) = self.views(job.x, job.y);
-        let Job { region, window, answer, .. } = job;
-        Job { x, y, metric: Distance::new(self.kernel), region, window, answer }
+        Job { x, y, metric: Distance::new(self.kernel), ..job }
     }
 }
 

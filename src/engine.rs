@@ -20,11 +20,12 @@ use crate::distance::{Distance, Prepared};
 use crate::element::{Dtype, Element};
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
-use crate::gpu::{self, AdapterSummary, GpuContext, GpuPhases, Kernel, Tuning, TuningOrigin};
+use crate::gpu::{self, AdapterSummary, GpuBackend, GpuContext, Kernel, Tuning, TuningOrigin};
 use crate::job::{Answer, Job, Target, Task};
 use crate::monitor::Monitor;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MIN_TILE_BYTES, Plan, PlanLimits, Region};
 use crate::sink::Sink;
+use crate::stats::{Counters, Stats};
 use crate::validate;
 
 /// Where the work runs.
@@ -74,11 +75,14 @@ pub struct EngineOptions {
     pub kernel: Kernel,
     /// Progress and stop requests for every call of the engine (see [`Monitor`]).
     pub monitor: Option<Arc<Monitor>>,
-    /// Whether the GPU reduces k-nearest tiles on the device (the select epilogue) instead of
-    /// reading the tiles back. `None`: on hardware GPUs, where reading back the matrix is the
-    /// bottleneck, and not on software adapters such as lavapipe, where "reading back" is a
-    /// memory copy and the host's vectorised selection is faster.
-    pub select_on_device: Option<bool>,
+    /// Whether a GPU reduces the answers that need no matrix on the device (`gpu::Epilogue`:
+    /// k nearest and argmin select each row's best, radius keeps the hits) and reads back only
+    /// what they keep, instead of reading the tiles back and reducing them on the host.
+    /// `None`: on hardware GPUs, where reading back the matrix is the bottleneck, and not on
+    /// software adapters such as lavapipe, where "reading back" is a memory copy and the host's
+    /// vectorised selection is faster.
+    pub reduce_on_device: Option<bool>,
+
     /// Whether a GPU engine times the tiled kernel's candidate shapes on its adapter when the
     /// tuning cache has none for it (a few seconds, once per adapter, driver and pairdist
     /// version; the choice is cached). Off: a cached tuning if there is one, else the one
@@ -87,6 +91,12 @@ pub struct EngineOptions {
     /// The directory of the tuning cache (GPU only). `None`: `$PAIRDIST_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/pairdist`, else `$HOME/.cache/pairdist`.
     pub tuning_cache: Option<PathBuf>,
+    /// Threads for the engine's host work (the CPU backend's kernels; a GPU's packing and
+    /// copies): a pool of its own with this many. `None`: all cores (rayon's global pool).
+    pub threads: Option<usize>,
+    /// A rayon pool of the caller's to run the host work on (a Dask worker's, an application's);
+    /// takes precedence over `threads`.
+    pub thread_pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl Default for EngineOptions {
@@ -99,16 +109,24 @@ impl Default for EngineOptions {
             #[cfg(feature = "gpu")]
             kernel: Kernel::Tiled,
             monitor: None,
-            select_on_device: None,
+            reduce_on_device: None,
             autotune: false,
             tuning_cache: None,
+            threads: None,
+            thread_pool: None,
         }
     }
 }
 
+/// An index's base kept on a device between queries (only GPUs keep one).
+#[cfg(feature = "gpu")]
+pub(crate) use crate::gpu::Resident;
+#[cfg(not(feature = "gpu"))]
+pub(crate) enum Resident {}
+
 enum Executor {
     #[cfg(feature = "gpu")]
-    Gpu(Box<GpuContext>),
+    Gpu(Box<GpuBackend>),
     Cpu,
 }
 
@@ -139,12 +157,25 @@ enum Executor {
 /// assert!((d[[0, 1]] - 0.08).abs() < 1e-16);
 /// # Ok::<(), pairdist::Error>(())
 /// ```
+///
+/// Cloning an engine is cheap and shares its backend, counters and threads (an
+/// [`Index`](crate::Index) keeps a clone).
+#[derive(Clone)]
 pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+/// What the clones of an engine share.
+struct Shared {
     executor: Executor,
     options: EngineOptions,
     /// Whether the line saying that f64 work runs on the CPU was logged (once per engine).
     #[cfg(feature = "gpu")]
     f64_logged: AtomicBool,
+    counters: Arc<Counters>,
+    /// The engine's own threads (`EngineOptions::threads` or `thread_pool`); `None`: rayon's
+    /// global pool, on all cores.
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl Engine {
@@ -175,11 +206,20 @@ impl Engine {
             Backend::Gpu => return Err(Error::NoGpu("this build of pairdist has no `gpu` feature".into())),
         };
         #[cfg(feature = "gpu")]
+        let gpu = |ctx: GpuContext| {
+            Executor::Gpu(Box::new(GpuBackend {
+                ctx,
+                pool: gpu::SlotPool::default(),
+                kernel: options.kernel,
+                reduce_on_device: options.reduce_on_device,
+            }))
+        };
+        #[cfg(feature = "gpu")]
         let mut executor = match options.backend {
             Backend::Cpu => Executor::Cpu,
-            Backend::Gpu => Executor::Gpu(Box::new(GpuContext::new(options.adapter.as_deref())?)),
+            Backend::Gpu => gpu(GpuContext::new(options.adapter.as_deref())?),
             Backend::Auto => match GpuContext::new(options.adapter.as_deref()) {
-                Ok(ctx) if !ctx.adapter().is_software || options.adapter.is_some() => Executor::Gpu(Box::new(ctx)),
+                Ok(ctx) if !ctx.adapter().is_software || options.adapter.is_some() => gpu(ctx),
                 Ok(ctx) => {
                     log::warn!(
                         "only a software GPU adapter was found ({}); using the CPU path, which is \
@@ -195,17 +235,32 @@ impl Engine {
             },
         };
         #[cfg(feature = "gpu")]
-        if let Executor::Gpu(ctx) = &mut executor {
+        if let Executor::Gpu(gpu) = &mut executor {
             // Only the tiled kernel has a tuning to measure.
             let autotune = options.autotune && options.kernel == Kernel::Tiled;
-            gpu::settle(ctx, autotune, options.tuning_cache.as_deref());
-            ctx.fit_tuning(options.max_tile_bytes, options.memory_budget);
+            gpu::settle(&mut gpu.ctx, autotune, options.tuning_cache.as_deref());
+            gpu.ctx.fit_tuning(options.max_tile_bytes, options.memory_budget);
         }
+        let pool = match (&options.thread_pool, options.threads) {
+            (Some(pool), _) => Some(pool.clone()),
+            (None, Some(threads)) => Some(Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("pairdist-{i}"))
+                    .build()
+                    .map_err(|e| Error::InvalidArgument(format!("cannot start {threads} threads: {e}")))?,
+            )),
+            (None, None) => None,
+        };
         let engine = Engine {
-            executor,
-            options,
-            #[cfg(feature = "gpu")]
-            f64_logged: AtomicBool::new(false),
+            shared: Arc::new(Shared {
+                executor,
+                options,
+                #[cfg(feature = "gpu")]
+                f64_logged: AtomicBool::new(false),
+                counters: Arc::default(),
+                pool,
+            }),
         };
         // The one line that says where every computation of this engine runs.
         log::info!("pairdist runs on {}", engine.describe());
@@ -215,8 +270,8 @@ impl Engine {
     /// The adapter in use, or `None` on the CPU.
     #[cfg(feature = "gpu")]
     pub fn adapter(&self) -> Option<&AdapterSummary> {
-        match &self.executor {
-            Executor::Gpu(ctx) => Some(ctx.adapter()),
+        match &self.shared.executor {
+            Executor::Gpu(gpu) => Some(gpu.ctx.adapter()),
             Executor::Cpu => None,
         }
     }
@@ -225,8 +280,8 @@ impl Engine {
     /// [`Kernel::bytes_per_pair_dim`] turns it into global-memory traffic, for benchmarks.
     #[cfg(feature = "gpu")]
     pub fn kernel_shape(&self) -> Option<(Kernel, Tuning)> {
-        match &self.executor {
-            Executor::Gpu(ctx) => Some((self.options.kernel, ctx.tuning)),
+        match &self.shared.executor {
+            Executor::Gpu(gpu) => Some((self.shared.options.kernel, gpu.ctx.tuning)),
             Executor::Cpu => None,
         }
     }
@@ -235,56 +290,38 @@ impl Engine {
     /// limits, the tuning cache, or a measurement when the engine was built; `None` on the CPU.
     #[cfg(feature = "gpu")]
     pub fn tuning_origin(&self) -> Option<TuningOrigin> {
-        match &self.executor {
-            Executor::Gpu(ctx) => Some(ctx.tuning_origin()),
+        match &self.shared.executor {
+            Executor::Gpu(gpu) => Some(gpu.ctx.tuning_origin()),
             Executor::Cpu => None,
         }
     }
 
-    /// Like [`Engine::cdist_into`], but on the GPU runs the phases of each block one after
-    /// another, waiting for each (so slower than `cdist_into`), and returns the time each phase
-    /// took as seen from the host. For benchmarks; `None` on the CPU, which has no phases.
-    /// `None` too for f64 on a GPU that cannot compute in f64, where it runs on the CPU.
-    #[cfg(feature = "gpu")]
-    pub fn cdist_phases<T: Element>(
-        &self,
-        x: ArrayView2<T>,
-        y: ArrayView2<T>,
-        metric: impl Into<Distance>,
-        out: ArrayViewMut2<T>,
-    ) -> Result<Option<GpuPhases>> {
-        let distance = metric.into();
-        let ctx = match &self.executor {
-            Executor::Gpu(ctx) if self.runs_on_gpu(T::DTYPE) => ctx,
-            _ => {
-                self.cdist_into(x, y, distance, out)?;
-                return Ok(None);
-            }
-        };
-        let prepared = Prepared::new(&distance, x, Some(y))?;
-        let job = prepared.apply(Job::new(x, Some(y), distance, Answer::Matrix(Target::Array(out))));
-        let (x, y, metric) = (job.x, job.y.unwrap_or(job.x), job.metric.metric());
-        let mut task = Task::new(job, &prepared, None, self.gpu_limits(T::DTYPE))?;
-        let (plan, empty, kernel, weights) = (task.plan.clone(), task.is_empty(), self.options.kernel, task.weights);
-        let mut phases = GpuPhases::default();
-        task.stream(|sink| {
-            if !empty {
-                let epilogue = gpu::Epilogue::Store;
-                let (monitor, row0, col0) = (None, 0, 0);
-                let job = gpu::Job { kernel, x, y, metric, weights, plan: &plan, epilogue, monitor, row0, col0 };
-                phases = gpu::run_phased(ctx, job, sink)?;
-            }
-            Ok(())
-        })?;
-        Ok(Some(phases))
+    /// What this engine did so far: bytes moved to and from the device, dispatches, tiles,
+    /// and the time of each phase, over every call (see [`Stats`]).
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Threads the engine's host work runs on (the CPU backend's kernels, the GPU's packing and
+    /// copies): its own pool's, or all cores.
+    pub fn threads(&self) -> usize {
+        self.shared.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+    }
+
+    /// Runs `f` on the engine's threads.
+    pub(crate) fn on_threads<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.shared.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
     }
 
     /// One line saying where the work runs, for logs and reports.
     pub fn describe(&self) -> String {
-        match &self.executor {
+        match &self.shared.executor {
             #[cfg(feature = "gpu")]
-            Executor::Gpu(ctx) => format!("GPU: {}", ctx.adapter()),
-            Executor::Cpu => format!("CPU: {} threads", rayon::current_num_threads()),
+            Executor::Gpu(gpu) => format!("GPU: {}", gpu.ctx.adapter()),
+            Executor::Cpu => format!("CPU: {} threads", self.threads()),
         }
     }
 
@@ -303,7 +340,7 @@ impl Engine {
     /// Whether jobs in `dtype` run on this engine's GPU: f32 always, f64 where the device
     /// computes in f64 (see [`Engine::why_on_cpu`]).
     fn runs_on_gpu(&self, dtype: Dtype) -> bool {
-        !matches!(self.executor, Executor::Cpu) && self.why_on_cpu(dtype).is_none()
+        !matches!(self.shared.executor, Executor::Cpu) && self.why_on_cpu(dtype).is_none()
     }
 
     /// Why a GPU engine runs jobs in `dtype` on the CPU, if it does: f64 on a device without
@@ -316,9 +353,9 @@ impl Engine {
     /// # Ok::<(), pairdist::Error>(())
     /// ```
     pub fn why_on_cpu(&self, dtype: Dtype) -> Option<String> {
-        match &self.executor {
+        match &self.shared.executor {
             #[cfg(feature = "gpu")]
-            Executor::Gpu(ctx) => ctx.cannot_compute(dtype),
+            Executor::Gpu(gpu) => gpu.ctx.cannot_compute(dtype),
             Executor::Cpu => {
                 let _ = dtype;
                 None
@@ -327,17 +364,18 @@ impl Engine {
     }
 
     fn cpu_limits(&self) -> PlanLimits {
-        PlanLimits::cpu(self.options.max_tile_bytes).with_memory_budget(self.options.memory_budget)
+        PlanLimits::cpu(self.shared.options.max_tile_bytes).with_memory_budget(self.shared.options.memory_budget)
     }
 
     /// The GPU's plan limits for jobs in `dtype` (the CPU's on a CPU engine).
     #[cfg_attr(not(feature = "gpu"), expect(unused_variables, reason = "read by the GPU backend"))]
     fn gpu_limits(&self, dtype: Dtype) -> PlanLimits {
-        match &self.executor {
+        match &self.shared.executor {
             #[cfg(feature = "gpu")]
-            Executor::Gpu(ctx) => ctx
-                .plan_limits(self.options.kernel, self.options.memory_budget, dtype)
-                .with_max_tile_bytes(self.options.max_tile_bytes),
+            Executor::Gpu(gpu) => gpu
+                .ctx
+                .plan_limits(self.shared.options.kernel, self.shared.options.memory_budget, dtype)
+                .with_max_tile_bytes(self.shared.options.max_tile_bytes),
             Executor::Cpu => self.cpu_limits(),
         }
     }
@@ -350,24 +388,78 @@ impl Engine {
     /// `SHADER_F64`, else on the CPU (the first such job logs why; see
     /// [`Engine::why_on_cpu`]).
     pub fn run<T: Element>(&self, job: Job<'_, '_, T>) -> Result<()> {
-        let prepared = Prepared::new(&job.metric, job.x, job.y)?;
-        let job = prepared.apply(job);
-        let monitor = self.options.monitor.clone();
-        match &self.executor {
-            Executor::Cpu => cpu::run(Task::new(job, &prepared, monitor, self.cpu_limits())?),
+        self.on_threads(|| {
+            let prepared = Prepared::new(&job.metric, job.x, job.y)?;
+            self.run_prepared(prepared.apply(job), &prepared, None)
+        })
+    }
+
+    /// Runs `job`, whose points `prepared` made for the kernel (on the engine's threads: the
+    /// caller is there already), reading Y from `resident` where the job runs on the device
+    /// that holds it (an [`Index`](crate::Index)'s base).
+    pub(crate) fn run_prepared<'a, T: Element>(
+        &self,
+        job: Job<'a, '_, T>,
+        prepared: &'a Prepared<T>,
+        resident: Option<&'a Resident>,
+    ) -> Result<()> {
+        let monitor = job.monitor.clone().or_else(|| self.shared.options.monitor.clone());
+        let counters = self.shared.counters.clone();
+        counters.job();
+        match &self.shared.executor {
+            Executor::Cpu => {
+                let _ = resident;
+                cpu::run(Task::new(job, prepared, monitor, counters, self.cpu_limits())?)
+            }
             #[cfg(feature = "gpu")]
-            Executor::Gpu(ctx) => match ctx.cannot_compute(T::DTYPE) {
+            Executor::Gpu(gpu) => match gpu.ctx.cannot_compute(T::DTYPE) {
                 None => {
-                    let task = Task::new(job, &prepared, monitor, self.gpu_limits(T::DTYPE))?;
-                    gpu::run_task(ctx, self.options.kernel, self.options.select_on_device, task)
+                    let mut limits = self.gpu_limits(T::DTYPE);
+                    let resident = resident.filter(|r| r.dtype() == T::DTYPE);
+                    if let Some(r) = resident {
+                        // The plan reads the base in the chunks of dimensions it is kept in.
+                        limits.max_dims_per_pass = r.chunk_dims();
+                    }
+                    let task = Task::new(job, prepared, monitor, counters, limits)?;
+                    let y = match resident {
+                        Some(r) if task.col0 == 0 && task.y.nrows() == r.rows() => gpu::Rows::Device(r),
+                        _ => gpu::Rows::Host(task.y),
+                    };
+                    gpu::run_task(gpu, task, y)
                 }
                 Some(why) => {
-                    if !self.f64_logged.swap(true, Ordering::Relaxed) {
+                    if !self.shared.f64_logged.swap(true, Ordering::Relaxed) {
                         log::info!("{} runs on the CPU: {why}", T::DTYPE);
                     }
-                    cpu::run(Task::new(job, &prepared, monitor, self.cpu_limits())?)
+                    cpu::run(Task::new(job, prepared, monitor, counters, self.cpu_limits())?)
                 }
             },
+        }
+    }
+
+    /// `base` uploaded to this engine's device and kept there, laid out for the plans of
+    /// queries against it; `None` on the CPU, for types the device does not compute in, and
+    /// for bases larger than the device memory an engine lets an index take
+    /// ([`EngineOptions::memory_budget`] four times over).
+    #[cfg_attr(not(feature = "gpu"), expect(unused_variables, reason = "only GPUs keep a base"))]
+    pub(crate) fn upload_base<T: Element>(&self, base: ArrayView2<T>) -> Result<Option<Resident>> {
+        match &self.shared.executor {
+            Executor::Cpu => Ok(None),
+            #[cfg(feature = "gpu")]
+            Executor::Gpu(gpu) => {
+                let bytes = (base.len() * T::DTYPE.size()) as u64;
+                if gpu.ctx.cannot_compute(T::DTYPE).is_some() || bytes > 4 * self.shared.options.memory_budget {
+                    return Ok(None);
+                }
+                // The chunks of dimensions of every plan against this base: those of a plan
+                // whose rows fill a workgroup's block (fewer rows only ever allow more).
+                let limits = self.gpu_limits(T::DTYPE).for_element::<T>();
+                let plan = Plan::new(limits.block.0, base.nrows(), base.ncols(), Region::Full, &limits)?;
+                // A tile cap (tests, odd devices) caps the base's buffers too.
+                let part = self.shared.options.max_tile_bytes.map_or(gpu::PART_BYTES, |b| b.min(gpu::PART_BYTES));
+                let layout = (plan.tile_dims, part);
+                self.on_threads(|| gpu::Resident::upload(&gpu.ctx, base, layout, &self.shared.counters)).map(Some)
+            }
         }
     }
 

@@ -88,20 +88,33 @@ pub enum Error {
 }
 
 impl Error {
-    /// A `WriteFile` error from an I/O error.
-    pub(crate) fn write(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
+    /// A [`Error::WriteFile`] error: writing `path` failed for `err`.
+    ///
+    /// ```
+    /// let e = pairdist::Error::write("out.npy", "disk full");
+    /// assert_eq!(e.to_string(), "cannot write 'out.npy': disk full");
+    /// ```
+    pub fn write(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
         Error::WriteFile { path: path.into(), reason: err.to_string() }
     }
 
-    /// A `BadInput` error.
-    pub(crate) fn bad_input(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+    /// A [`Error::BadInput`] error: the input at `path` is unusable for `reason`.
+    pub fn bad_input(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::BadInput { path: path.into(), reason: reason.into() }
+    }
+}
+
+impl Error {
+    /// A [`Error::WriteFile`] error from an I/O error, which names `path` (the output the
+    /// user gave) and not the temporary file that `tempfile` names in its errors.
+    pub fn write_io(path: impl Into<PathBuf>, err: &std::io::Error) -> Self {
+        Error::write(path, io_reason(err))
     }
 }
 
 /// The reason an I/O error gives, without the "at path ..." that `tempfile` appends: that path
 /// is the temporary output, a name the user never gave and need not see.
-pub(crate) fn io_reason(err: &std::io::Error) -> String {
+fn io_reason(err: &std::io::Error) -> String {
     let text = err.to_string();
     match text.find(" at path ") {
         Some(at) => text[..at].to_string(),

@@ -25,6 +25,7 @@ use crate::monitor::Monitor;
 use crate::plan::{Plan, PlanLimits, Region, Tile};
 use crate::ratio::{RatioSink, RatioView};
 use crate::sink::Sink;
+use crate::stats::Counters;
 use crate::weights::TermWeights;
 
 /// One computation: `x` against `y` (or against itself), a metric, the pairs and window that
@@ -60,6 +61,13 @@ pub struct Job<'a, 'o, T: Element = f32> {
     pub window: Option<(Range<usize>, Range<usize>)>,
     /// What to compute and where it goes.
     pub answer: Answer<'o, T>,
+    /// Whether a GPU runs the job's phases one after another (see [`Job::timed_phases`]).
+    pub timed_phases: bool,
+    /// Progress and stop requests for this job alone (see [`Job::monitor`]); `None`: the
+    /// engine's ([`EngineOptions::monitor`](crate::EngineOptions::monitor)), if any.
+    pub monitor: Option<Arc<Monitor>>,
+    /// Where `x`'s and `y`'s rows start in larger point sets (see [`Job::offsets`]).
+    pub offsets: (usize, usize),
 }
 
 /// What a job computes and where it goes.
@@ -106,7 +114,44 @@ impl<'a, 'o, T: Element> Job<'a, 'o, T> {
         metric: impl Into<Distance>,
         answer: Answer<'o, T>,
     ) -> Self {
-        Job { x, y, metric: metric.into(), region: Region::Full, window: None, answer }
+        Job {
+            x,
+            y,
+            metric: metric.into(),
+            region: Region::Full,
+            window: None,
+            answer,
+            timed_phases: false,
+            monitor: None,
+            offsets: (0, 0),
+        }
+    }
+
+    /// Says that `x`'s rows are rows `rows0, rows0 + 1, …` and `y`'s rows are rows `cols0, …`
+    /// of larger point sets that no one process holds (a Dask worker's chunks): answers report
+    /// columns of the larger set, and an upper-triangle job (a chunk against itself, with
+    /// `rows0 == cols0`) leaves out each point by its index there. Lists filled this way merge
+    /// into the whole problem's answer with [`TopK::offer`](crate::answer::TopK::offer).
+    pub fn offsets(mut self, rows0: usize, cols0: usize) -> Self {
+        self.offsets = (rows0, cols0);
+        self
+    }
+
+    /// Counts this job's pairs on `monitor`, and stops it when asked to (instead of the
+    /// engine's monitor): a caller that runs jobs from several threads can stop one of them.
+    pub fn monitor(mut self, monitor: Arc<Monitor>) -> Self {
+        self.monitor = Some(monitor);
+        self
+    }
+
+    /// On a GPU, waits for each phase of each tile (upload, compute, readback) before the next,
+    /// so that [`Engine::stats`](crate::Engine::stats) times each phase on its own, and the
+    /// distance passes also on the device's clock where the adapter has timestamp queries
+    /// ([`Stats::device_compute`](crate::Stats::device_compute)). Slower: for benchmarks.
+    /// Nothing changes on the CPU.
+    pub fn timed_phases(mut self) -> Self {
+        self.timed_phases = true;
+        self
     }
 
     /// Only the pairs `i < j` of `x` against itself, each once.
@@ -135,10 +180,6 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
     #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "read by the GPU backend"))]
     pub row0: usize,
     pub plan: Plan,
-    /// The limits the plan was made with (a backend may plan the task's problem again, say
-    /// every pair instead of the upper triangle).
-    #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "read by the GPU backend"))]
-    pub limits: PlanLimits,
     pub answer: Answer<'o, T>,
     /// Rows with coordinates extreme enough that some sums need the f64 fix-up.
     pub extremes: Option<Extremes<'a, T>>,
@@ -150,6 +191,11 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
     /// of all `d` dimensions.
     pub weights: Option<&'a TermWeights>,
     pub monitor: Option<Arc<Monitor>>,
+    /// The engine's counters ([`Engine::stats`](crate::Engine::stats)).
+    pub counters: Arc<Counters>,
+    /// Whether a GPU waits for each phase before the next ([`Job::timed_phases`]).
+    #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "read by the GPU backend"))]
+    pub serial: bool,
 }
 
 impl<'a, 'o, T: Element> Task<'a, 'o, T> {
@@ -162,10 +208,11 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
         job: Job<'a, 'o, T>,
         prepared: &'a Prepared<U>,
         monitor: Option<Arc<Monitor>>,
+        counters: Arc<Counters>,
         limits: PlanLimits,
     ) -> Result<Self> {
         let limits = limits.for_element::<T>();
-        let Job { x, y, metric, region, window, answer } = job;
+        let Job { x, y, metric, region, window, answer, timed_phases, offsets, .. } = job;
         debug_assert!(!metric.has_parameters(), "a task's points are already prepared");
         let metric = metric.metric();
         let own = y.is_none();
@@ -179,7 +226,7 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
                 y.nrows()
             )));
         }
-        if region == Region::StrictUpper && !(own && rows == cols) {
+        if region == Region::StrictUpper && !(own && rows == cols && offsets.0 == offsets.1) {
             return Err(Error::InvalidArgument(
                 "only X against itself, over a window on the diagonal, has pairs i < j".into(),
             ));
@@ -214,15 +261,16 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
             y: yw,
             metric,
             region,
-            col0: cols.start,
-            row0: rows.start,
+            col0: offsets.1 + cols.start,
+            row0: offsets.0 + rows.start,
             plan: Plan::new(n, m, x.ncols(), region, &limits)?,
-            limits,
             answer,
             extremes: Extremes::scan(xw, yw, metric, weights),
             ratio: prepared.ratio.as_ref().map(|r| r.window(rows, cols)),
             weights,
             monitor,
+            counters,
+            serial: timed_phases,
         })
     }
 
@@ -231,12 +279,6 @@ impl<'a, 'o, T: Element> Task<'a, 'o, T> {
     /// a matrix, sees every value.
     pub(crate) fn changes_values(&self) -> bool {
         self.extremes.is_some() || self.ratio.is_some()
-    }
-
-    /// The task's problem planned for `region`.
-    #[cfg(feature = "gpu")]
-    pub(crate) fn plan_for(&self, region: Region) -> Result<Plan> {
-        Plan::new(self.plan.n, self.plan.m, self.plan.d, region, &self.limits)
     }
 
     /// Whether there is nothing to compute.

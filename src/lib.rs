@@ -37,7 +37,8 @@ mod error;
 mod extremes;
 #[cfg(feature = "gpu")]
 pub mod gpu;
-pub mod io;
+mod index;
+
 pub mod job;
 mod linalg;
 mod metric;
@@ -45,6 +46,7 @@ mod monitor;
 pub mod plan;
 mod ratio;
 pub mod sink;
+mod stats;
 pub mod validate;
 mod weights;
 
@@ -53,8 +55,10 @@ pub use distance::{Distance, Resolved};
 pub use element::{Dtype, Element};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
+pub use index::Index;
 pub use metric::{Definition, Denominator, Finalize, Merge, Metric, Prepare, Term};
 pub use monitor::Monitor;
+pub use stats::Stats;
 
 /// The README's Rust examples, compiled and run as doc tests so they cannot go stale.
 #[cfg(doctest)]

@@ -257,6 +257,12 @@ impl Plan {
         Ok(Plan { n, m, d, tile_rows: tn.min(n.max(1)), tile_cols: tm.min(m.max(1)), tile_dims, region })
     }
 
+    /// The same tiling over `region` (the tiles' shapes do not depend on it).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn with_region(&self, region: Region) -> Plan {
+        Plan { region, ..self.clone() }
+    }
+
     /// Whether the tile is needed for this plan's region.
     fn wanted(&self, tile: &Tile) -> bool {
         match self.region {

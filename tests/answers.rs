@@ -211,7 +211,7 @@ fn gpu_selection_on_the_device_equals_the_cpu_around_its_limits() {
     // small enough that a row's lists come from several column blocks).
     let device = |max_tile_bytes| {
         let options =
-            EngineOptions { backend: Backend::Gpu, select_on_device: Some(true), max_tile_bytes, ..Default::default() };
+            EngineOptions { backend: Backend::Gpu, reduce_on_device: Some(true), max_tile_bytes, ..Default::default() };
         Engine::with_options(options).unwrap()
     };
     let (gpu, tiled) = (device(None), device(Some(64 << 10)));
@@ -231,23 +231,24 @@ fn a_monitor_counts_every_pair_and_stops_the_next_call() {
     use pairdist::{Backend, Engine, EngineOptions, Monitor};
     use std::sync::Arc;
     let x = grid(71, 300, 3);
-    let y = grid(72, 500, 3);
+    let y = grid(72, 900, 3);
     for backend in [Backend::Gpu, Backend::Cpu] {
         let monitor = Arc::new(Monitor::default());
         let options = EngineOptions {
             backend,
             monitor: Some(monitor.clone()),
-            select_on_device: Some(true),
+            reduce_on_device: Some(true),
             ..Default::default()
         };
         let engine = Engine::with_options(options).unwrap();
         engine.knn(x.view(), y.view(), 3, Metric::Euclidean).unwrap(); // on the GPU: the select epilogue
-        assert_eq!(monitor.pairs_done(), 300 * 500, "{backend:?} knn");
-        engine.knn(x.view(), y.view(), 40, Metric::Euclidean).unwrap(); // on the GPU: streamed tiles
+        assert_eq!(monitor.pairs_done(), 300 * 900, "{backend:?} knn");
+        // Past the select epilogue's limit, the GPU streams its tiles.
+        engine.knn(x.view(), y.view(), 800, Metric::Euclidean).unwrap();
         engine.radius(x.view(), y.view(), 1.0, Metric::Euclidean, usize::MAX).unwrap();
-        assert_eq!(monitor.pairs_done(), 3 * 300 * 500, "{backend:?} knn and radius");
+        assert_eq!(monitor.pairs_done(), 3 * 300 * 900, "{backend:?} knn and radius");
         monitor.request_stop();
-        for k in [3, 40] {
+        for k in [3, 800] {
             let e = engine.knn(x.view(), y.view(), k, Metric::Euclidean).unwrap_err();
             assert!(matches!(e, Error::Interrupted), "{backend:?} k = {k}: {e}");
         }
@@ -264,7 +265,7 @@ fn jobs_over_windows_are_shards_that_merge_into_the_whole_answer() {
     let (n, m, k) = (150, 700, 6);
     // The GPU's select epilogue must report global columns and skip the global diagonal too.
     let options =
-        pairdist::EngineOptions { backend: pairdist::Backend::Gpu, select_on_device: Some(true), ..Default::default() };
+        pairdist::EngineOptions { backend: pairdist::Backend::Gpu, reduce_on_device: Some(true), ..Default::default() };
     let select = pairdist::Engine::with_options(options).unwrap();
     let [(gpu_name, gpu), (cpu_name, cpu)] = engines();
     for (name, engine) in [(gpu_name, gpu), (cpu_name, cpu), ("gpu select", &select)] {

@@ -5,44 +5,10 @@
 mod support;
 
 use ndarray::{Array1, Array2, ArrayView2, s};
-use pairdist::io::OutputFile;
 use pairdist::job::{Answer, Job};
-use pairdist::sink::{CondensedSink, Layout, MatrixSink};
-use pairdist::{Backend, Distance, Dtype, Metric, answer::TopK};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use support::{close, engines, oracle64, tolerance64, with_tiles};
-
-/// Seeded f64 points `offset + u`, u uniform in [0, 1): at an offset of 1e4, rounding them to
-/// f32 (spacing 1e-3 there) moves their distances by about 1e-4 relative.
-fn points64(seed: u64, n: usize, d: usize, offset: f64) -> Array2<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Array2::from_shape_simple_fn((n, d), || offset + rng.random_range(0.0..1.0))
-}
-
-/// The largest |coordinate| of `x` and `y`.
-fn scale(x: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
-    x.iter().chain(y.iter()).fold(0.0, |m: f64, v| m.max(v.abs()))
-}
-
-/// Asserts `got(i, j)` is the oracle's distance within [`tolerance64`] for every pair.
-fn assert_matches64(
-    what: &str,
-    x: ArrayView2<f64>,
-    y: ArrayView2<f64>,
-    metric: Metric,
-    got: impl Fn(usize, usize) -> f64,
-) {
-    let scale = scale(x, y);
-    for i in 0..x.nrows() {
-        let xi = x.row(i).to_vec();
-        for j in 0..y.nrows() {
-            let want = oracle64(&xi, &y.row(j).to_vec(), metric);
-            let (g, tol) = (got(i, j), tolerance64(metric, x.ncols(), scale, want));
-            assert!(close(g, want, tol), "{what}: {metric} at ({i}, {j}): got {g:e}, want {want:e}, tolerance {tol:e}");
-        }
-    }
-}
+use pairdist::sink::{CondensedSink, MatrixSink};
+use pairdist::{Backend, Distance, Metric, answer::TopK};
+use support::{assert_matches64, close, engines, oracle64, points64, scale64, tolerance64, with_tiles};
 
 #[test]
 fn cdist_and_pdist_of_f64_points_match_the_oracle_within_1e_12_on_every_engine() {
@@ -59,7 +25,7 @@ fn cdist_and_pdist_of_f64_points_match_the_oracle_within_1e_12_on_every_engine()
                 let at = |i: usize, j: usize| condensed[n * i - i * (i + 1) / 2 + (j - i - 1)];
                 let full = |i: usize, j: usize| if i == j { 0.0 } else { at(i.min(j), i.max(j)) };
                 // The diagonal is no entry of pdist: compare the others with cdist(x, x)'s oracle.
-                let scale = scale(x.view(), x.view());
+                let scale = scale64(x.view(), x.view());
                 for i in 0..n {
                     for j in i + 1..n {
                         let want = oracle64(&x.row(i).to_vec(), &x.row(j).to_vec(), metric);
@@ -116,7 +82,7 @@ fn weighted_and_parameterised_f64_distances_match_the_oracle() {
     for (name, engine) in engines() {
         let weighted = Distance::new(Metric::Euclidean).with_weights(w.clone()).unwrap();
         let got = engine.cdist(x.view(), y.view(), &weighted).unwrap();
-        let scale = 2.0 * scale(x.view(), y.view());
+        let scale = 2.0 * scale64(x.view(), y.view());
         for i in 0..x.nrows() {
             for j in 0..y.nrows() {
                 let want = support::oracle_weighted64(&x.row(i).to_vec(), &y.row(j).to_vec(), Metric::Euclidean, &w);
@@ -139,7 +105,7 @@ fn knn_and_argmin_in_f64_give_the_oracle_lists() {
     for offset in [0.0, 1e4] {
         let x = points64(11, 45, 6, offset);
         let y = points64(12, 300, 6, offset);
-        let scale = scale(x.view(), y.view());
+        let scale = scale64(x.view(), y.view());
         for metric in [Metric::Euclidean, Metric::Cityblock, Metric::Chebyshev, Metric::Cosine] {
             let want = oracle_knn(x.view(), y.view(), 8, metric, false);
             let want_self = oracle_knn(y.view(), y.view(), 5, metric, true);
@@ -280,34 +246,5 @@ fn f64_follows_ieee_arithmetic_at_the_ends_of_its_range() {
         assert_eq!(engine.pdist(tiny.view(), Metric::Euclidean).unwrap()[0], ieee_tiny, "{name}");
         let nan = ndarray::array![[f64::NAN, 1.0], [0.0, 1.0]];
         assert!(engine.cdist(nan.view(), nan.view(), Metric::Euclidean).unwrap()[(0, 1)].is_nan(), "{name}");
-    }
-}
-
-#[test]
-fn f64_streams_to_npy_and_text_files_in_either_dtype() {
-    let dir = tempfile::tempdir().unwrap();
-    let x = points64(19, 70, 4, 0.0);
-    let y = points64(20, 55, 4, 0.0);
-    for (name, engine) in [("cpu", with_tiles(Backend::Cpu, 4096)), ("gpu", with_tiles(Backend::Gpu, 4096))] {
-        let full = engine.cdist(x.view(), y.view(), Metric::Euclidean).unwrap();
-        assert_matches64(name, x.view(), y.view(), Metric::Euclidean, |i, j| full[(i, j)]);
-        let write = |file: &str, dtype: Dtype| {
-            let path = dir.path().join(format!("{name}-{file}"));
-            let out = OutputFile::create(&path).unwrap();
-            let mut sink = out.sink_for::<f64>(Layout::Matrix { n: 70, m: 55 }, dtype).unwrap();
-            engine.cdist_to(x.view(), y.view(), Metric::Euclidean, sink.as_mut()).unwrap();
-            drop(sink);
-            out.commit().unwrap();
-            path
-        };
-        use ndarray_npy::ReadNpyExt;
-        let back = Array2::<f64>::read_npy(std::fs::File::open(write("d64.npy", Dtype::F64)).unwrap()).unwrap();
-        assert_eq!(back, full, "{name}: f64 .npy");
-        let back = Array2::<f32>::read_npy(std::fs::File::open(write("d32.npy", Dtype::F32)).unwrap()).unwrap();
-        assert_eq!(back, full.mapv(|v| v as f32), "{name}: f32 .npy of f64 results");
-        // Text has the digits to read back every f64 exactly.
-        let text = std::fs::read_to_string(write("d64.csv", Dtype::F64)).unwrap();
-        let rows: Vec<Vec<f64>> = text.lines().map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
-        assert_eq!(Array2::from_shape_vec((70, 55), rows.concat()).unwrap(), full, "{name}: f64 text");
     }
 }

@@ -248,7 +248,7 @@ fn canberra_and_hamming_weigh_each_term_in_every_answer() {
     let (x64, y64) = (x.mapv(f64::from), y.mapv(f64::from));
     let select = Engine::with_options(EngineOptions {
         backend: Backend::Gpu,
-        select_on_device: Some(true),
+        reduce_on_device: Some(true),
         ..Default::default()
     })
     .unwrap();
@@ -355,7 +355,7 @@ fn nan_distances_come_last_in_knn_on_every_path() {
     let x = points(13, 20, 3, -1.0, 1.0);
     let device = Engine::with_options(EngineOptions {
         backend: Backend::Gpu,
-        select_on_device: Some(true),
+        reduce_on_device: Some(true),
         ..Default::default()
     })
     .unwrap();

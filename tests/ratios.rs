@@ -209,7 +209,7 @@ fn knn_radius_and_argmin_see_the_ratio() {
     // The GPU's select epilogue would rank numerators; it must step aside for a ratio.
     let select = Engine::with_options(EngineOptions {
         backend: Backend::Gpu,
-        select_on_device: Some(true),
+        reduce_on_device: Some(true),
         ..Default::default()
     })
     .unwrap();

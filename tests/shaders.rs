@@ -10,11 +10,8 @@ use std::path::{Path, PathBuf};
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{Module, ShaderStage};
-use pairdist::gpu::{Kernel, SELECT_WGSL, Tuning};
+use pairdist::gpu::{Epilogue, Kernel, Tuning};
 use pairdist::{Dtype, Metric};
-
-/// Epilogues: shaders run after a kernel on its finished tile, with no overrides.
-const EPILOGUES: [(&str, &str); 1] = [("select", SELECT_WGSL)];
 
 /// The capabilities the kernels may use in `dtype`. They need none beyond core WGSL (and f64
 /// for float64, `wgpu::Features::SHADER_F64`), which is what keeps them portable; a kernel that
@@ -23,6 +20,16 @@ fn capabilities(dtype: Dtype) -> Capabilities {
     match dtype {
         Dtype::F32 => Capabilities::empty(),
         Dtype::F64 => Capabilities::FLOAT64,
+    }
+}
+
+/// The capabilities the answers' epilogues may use on distances of `dtype`: float64 distances
+/// sort by 64-bit integer keys (`wgpu::Features::SHADER_INT64`, which the engine checks before
+/// it reduces f64 answers on a device).
+fn epilogue_capabilities(dtype: Dtype) -> Capabilities {
+    match dtype {
+        Dtype::F32 => Capabilities::empty(),
+        Dtype::F64 => Capabilities::FLOAT64 | Capabilities::SHADER_INT64,
     }
 }
 
@@ -111,13 +118,15 @@ fn front_end(kernel: Kernel, dtype: Dtype) -> Result<(String, Module, ModuleInfo
 #[test]
 fn every_epilogue_validates_and_translates_to_every_backend() {
     let mut failures = Vec::new();
-    for (name, source) in EPILOGUES {
-        let path = format!("{name}.wgsl");
-        let module = naga::front::wgsl::parse_str(source)
-            .unwrap_or_else(|e| panic!("shader {path}: {}", e.emit_to_string_with_path(source, &path)));
-        let info = validate(&module, Dtype::F32)
-            .unwrap_or_else(|e| panic!("shader {path}: {}", e.emit_to_string_with_path(source, &path)));
-        translate_all(&path, &module, &info, "main", Dtype::F32, &mut failures);
+    for (epilogue, dtype) in Epilogue::ALL.into_iter().flat_map(|e| DTYPES.map(|t| (e, t))) {
+        let source = epilogue.source(dtype);
+        let path = format!("{}.wgsl ({dtype})", epilogue.name());
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("shader {path}: {}", e.emit_to_string_with_path(&source, &path)));
+        let info = Validator::new(ValidationFlags::all(), epilogue_capabilities(dtype))
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("shader {path}: {}", e.emit_to_string_with_path(&source, &path)));
+        translate_all(&path, &module, &info, ("main", dtype == Dtype::F64), dtype, &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -148,13 +157,14 @@ fn every_kernel_has_the_metric_overrides_and_one_compute_entry_point() {
     }
 }
 
-/// Translates one specialised module with every backend that has `dtype`, pushing a message
-/// per failure.
+/// Translates one specialised module with every backend that has `dtype` (and 64-bit integers
+/// where the module uses them, `int64`: Vulkan and DX12's shader model 6, the backends where
+/// wgpu offers SHADER_INT64), pushing a message per failure.
 fn translate_all(
     label: &str,
     module: &Module,
     info: &ModuleInfo,
-    entry: &str,
+    (entry, int64): (&str, bool),
     dtype: Dtype,
     failures: &mut Vec<String>,
 ) {
@@ -189,8 +199,10 @@ fn translate_all(
         }
     }
 
-    // HLSL (DX12), FXC's shader model 5.1 and DXC's 6.0.
-    for shader_model in [hlsl::ShaderModel::V5_1, hlsl::ShaderModel::V6_0] {
+    // HLSL (DX12), FXC's shader model 5.1 and DXC's 6.0 (64-bit integers: 6.0 only).
+    let models =
+        if int64 { &[hlsl::ShaderModel::V6_0][..] } else { &[hlsl::ShaderModel::V5_1, hlsl::ShaderModel::V6_0] };
+    for &shader_model in models {
         let hlsl_options = hlsl::Options { shader_model, ..hlsl::Options::default() };
         let hlsl_pipeline = hlsl::PipelineOptions { entry_point: Some((ShaderStage::Compute, entry.to_string())) };
         let mut text = String::new();
@@ -202,8 +214,10 @@ fn translate_all(
         }
     }
 
-    // GLSL (GL / GLES): the compute-capable versions.
-    let versions = if f64 {
+    // GLSL (GL / GLES): the compute-capable versions (none for 64-bit integers).
+    let versions = if int64 {
+        &[][..]
+    } else if f64 {
         &[glsl::Version::Desktop(430)][..]
     } else {
         &[glsl::Version::new_gles(310), glsl::Version::Desktop(430)]
@@ -297,7 +311,7 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
                         ));
                         continue;
                     }
-                    translate_all(&label, &module, &info, &entry, dtype, &mut failures);
+                    translate_all(&label, &module, &info, (&entry, false), dtype, &mut failures);
                     translated += 1;
                 }
             }
@@ -334,8 +348,8 @@ fn every_shader_file_is_a_kernel_and_every_kernel_a_file() {
     for file in &files {
         let rel = file.strip_prefix(&dir).unwrap().with_extension("");
         let text = std::fs::read_to_string(file).unwrap();
-        if let Some((_, source)) = EPILOGUES.iter().find(|(name, _)| Path::new(name) == rel) {
-            assert_eq!(source.trim(), text.trim(), "{} is not the epilogue the crate builds", file.display());
+        if let Some(epilogue) = Epilogue::ALL.iter().find(|e| Path::new(e.name()) == rel) {
+            assert_eq!(epilogue.body().trim(), text.trim(), "{} is not the epilogue the crate builds", file.display());
             continue;
         }
         let kernel = Kernel::ALL.iter().find(|k| Path::new(k.name()) == rel);

@@ -3,11 +3,7 @@
 
 mod support;
 
-use ndarray::{Array1, Array2};
-use ndarray_npy::ReadNpyExt;
-use pairdist::io::OutputFile;
 use pairdist::plan::Region;
-use pairdist::sink::Layout;
 use pairdist::{Backend, Metric};
 use support::{assert_matches, points, with_tiles};
 
@@ -134,61 +130,6 @@ fn tiles_not_multiple_of_the_workgroup() {
             assert_matches("gpu ragged tiles", x.view(), y.view(), metric, got.view());
         }
     }
-}
-
-#[test]
-fn npy_and_text_sinks_hold_the_in_memory_result() {
-    let dir = tempfile::tempdir().unwrap();
-    let x = points(5, 150, 5, -1.0, 1.0);
-    let y = points(6, 120, 5, -1.0, 1.0);
-    for (backend, cap) in [(Backend::Gpu, TINY_GPU), (Backend::Cpu, TINY_CPU)] {
-        let engine = with_tiles(backend, cap);
-        let full = engine.cdist(x.view(), y.view(), Metric::Euclidean).unwrap();
-        let condensed = engine.pdist(x.view(), Metric::Euclidean).unwrap();
-
-        // Streams cdist(x, y) into a file the way the CLI does.
-        let write_cdist = |name: String| {
-            let path = dir.path().join(name);
-            let out = OutputFile::create(&path).unwrap();
-            let mut sink = out.sink(Layout::Matrix { n: 150, m: 120 }).unwrap();
-            engine.cdist_to(x.view(), y.view(), Metric::Euclidean, sink.as_mut()).unwrap();
-            drop(sink);
-            out.commit().unwrap();
-            path
-        };
-
-        let path = write_cdist(format!("{backend:?}.npy"));
-        let back = Array2::<f32>::read_npy(std::fs::File::open(&path).unwrap()).unwrap();
-        assert_eq!(back, full, "{backend:?}: .npy on disk differs");
-
-        let path = dir.path().join(format!("{backend:?}-pdist.npy"));
-        let out = OutputFile::create(&path).unwrap();
-        engine.pdist_to(x.view(), Metric::Euclidean, out.sink(Layout::Condensed { n: 150 }).unwrap().as_mut()).unwrap();
-        out.commit().unwrap();
-        let back = Array1::<f32>::read_npy(std::fs::File::open(&path).unwrap()).unwrap();
-        assert_eq!(back, condensed, "{backend:?}: condensed .npy on disk differs");
-
-        let path = write_cdist(format!("{backend:?}.csv"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        let rows: Vec<Vec<f32>> = text.lines().map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
-        assert_eq!(rows.len(), 150);
-        for (i, row) in rows.iter().enumerate() {
-            assert_eq!(row.as_slice(), full.row(i).as_slice().unwrap(), "{backend:?}: csv row {i}");
-        }
-    }
-}
-
-#[test]
-fn an_uncommitted_output_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("never.npy");
-    {
-        let out = OutputFile::create(&path).unwrap();
-        let _sink = out.sink(Layout::Matrix { n: 10, m: 10 }).unwrap();
-        // Dropped without commit, as on an error or Ctrl-C.
-    }
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert!(left.is_empty(), "files left behind: {left:?}");
 }
 
 #[test]

@@ -13,4 +13,6 @@ pub(crate) mod knn;
 pub(crate) mod radius;
 
 pub use knn::{KnnSink, Neighbors, TopK};
+#[cfg(feature = "gpu")]
+pub(crate) use radius::HitSink;
 pub use radius::{Pairs, RadiusSink, Within};

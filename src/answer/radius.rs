@@ -74,6 +74,14 @@ impl<T: Element> Within<T> {
         self.cols.len() - before
     }
 
+    /// Keeps column `col` at distance `v` (after every column kept so far).
+    #[cfg(feature = "gpu")]
+    fn push(&mut self, col: i64, v: T) {
+        debug_assert!(self.cols.last().is_none_or(|&c| c < col), "columns kept out of order");
+        self.cols.push(col);
+        self.distances.push(v);
+    }
+
     /// Pairs kept.
     pub fn len(&self) -> usize {
         self.cols.len()
@@ -116,6 +124,32 @@ impl<T: Element> Sink<T> for RadiusSink<'_, T> {
             let row = row.as_slice().map_or_else(|| row.to_vec().into(), std::borrow::Cow::Borrowed);
             self.kept += self.rows[i].offer_run(first, &row, self.r, from);
         }
+        if self.kept > self.max_pairs {
+            return Err(too_many(self.max_pairs, self.r));
+        }
+        Ok(())
+    }
+}
+
+/// A radius answer that also takes a tile's hits found on the device (the filter epilogue):
+/// `(flat index in the tile, distance)` pairs in any order.
+#[cfg(feature = "gpu")]
+pub(crate) trait HitSink<T: Element>: Sink<T> {
+    /// Takes `tile`'s hits (reordered here).
+    fn accept_hits(&mut self, tile: &Tile, hits: &mut [(u32, T)]) -> Result<()>;
+}
+
+#[cfg(feature = "gpu")]
+impl<T: Element> HitSink<T> for RadiusSink<'_, T> {
+    fn accept_hits(&mut self, tile: &Tile, hits: &mut [(u32, T)]) -> Result<()> {
+        // Flat indices order as (row, column): each row's pairs then come in column order.
+        hits.sort_unstable_by_key(|h| h.0);
+        let cols = tile.cols.len();
+        for &(e, v) in hits.iter() {
+            let (r, c) = (e as usize / cols, e as usize % cols);
+            self.rows[tile.rows.start + r].push((self.col0 + tile.cols.start + c) as i64, v);
+        }
+        self.kept += hits.len();
         if self.kept > self.max_pairs {
             return Err(too_many(self.max_pairs, self.r));
         }

@@ -58,5 +58,5 @@ pub fn pdist<T: Element>(x: ArrayView2<T>, metric: impl Into<Distance>) -> Resul
 fn run_alone<T: Element>(job: Job<'_, '_, T>) -> Result<()> {
     let prepared = Prepared::new(&job.metric, job.x, job.y)?;
     let job = prepared.apply(job);
-    run(Task::new(job, &prepared, None, PlanLimits::cpu(None))?)
+    run(Task::new(job, &prepared, None, Default::default(), PlanLimits::cpu(None))?)
 }

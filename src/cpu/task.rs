@@ -16,9 +16,17 @@ use crate::job::{Answer, Target, Task};
 use crate::monitor::Monitor;
 use crate::plan::Region;
 use crate::ratio::FusedRatio;
+use crate::stats::Phase;
 
-/// Runs `task` on all cores, in its element type.
-pub(crate) fn run<T: Element>(mut task: Task<T>) -> Result<()> {
+/// Runs `task` on all cores, in its element type, counting its tiles, pairs and time on the
+/// task's counters.
+pub(crate) fn run<T: Element>(task: Task<T>) -> Result<()> {
+    let (counters, plan) = (task.counters.clone(), &task.plan);
+    counters.tiles(plan.tiles().count() as u64, plan.outputs());
+    counters.time(Phase::Compute, || run_answer(task))
+}
+
+fn run_answer<T: Element>(mut task: Task<T>) -> Result<()> {
     let ratio = fuse_ratio(&mut task);
     let (x, y, plan) = (task.x, task.y, task.plan.clone());
     let kernel = Kernel { metric: task.metric, weights: task.weights, ratio: ratio.as_ref() };

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::context::AdapterSummary;
 use super::shaders::Tuning;
-use crate::error::{Error, Result, io_reason};
+use crate::error::{Error, Result};
 
 /// The cache file's name inside the cache directory.
 pub const CACHE_FILE: &str = "tuning.json";
@@ -155,7 +155,7 @@ impl TuningCache {
         file.entries.push(Entry { key: key.clone(), wg_x, wg_y, tile_k, prefetch, measured: measured.to_string() });
 
         let dir = self.file.parent().unwrap_or(Path::new("."));
-        let write = |e: std::io::Error| Error::write(&self.file, io_reason(&e));
+        let write = |e: std::io::Error| Error::write_io(&self.file, &e);
         std::fs::create_dir_all(dir).map_err(write)?;
         let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write)?;
         serde_json::to_writer_pretty(&mut temp, &file).map_err(|e| Error::write(&self.file, e))?;

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::executor::SlotPool;
-use super::shaders::{Kernel, SELECT_WGSL, Tuning, TuningOrigin};
+use super::shaders::{Epilogue, Kernel, Tuning, TuningOrigin};
 use crate::element::Dtype;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
@@ -256,12 +255,11 @@ pub struct GpuContext {
     /// Keyed by kernel, element type, metric, whether the terms are weighted, and tuning (so
     /// that the tuner can go back and forth between candidates).
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
-    /// The k-nearest epilogue (shaders/select.wgsl), compiled on first use.
-    select: Mutex<Option<Arc<wgpu::ComputePipeline>>>,
+    /// The answers' epilogues, compiled on first use.
+    epilogues: Mutex<HashMap<(Epilogue, Dtype), Arc<wgpu::ComputePipeline>>>,
     select_layout: wgpu::BindGroupLayout,
+    filter_layout: wgpu::BindGroupLayout,
     async_error: ErrorSlot,
-    /// Tile buffers kept between runs.
-    pub(crate) slot_pool: SlotPool,
 }
 
 impl GpuContext {
@@ -273,10 +271,12 @@ impl GpuContext {
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("pairdist"),
-            // Timestamps time benchmark phases on the device's clock, and SHADER_F64 lets
-            // float64 kernels run; each asked for only where offered, since requesting a
+            // Timestamps time benchmark phases on the device's clock, SHADER_F64 lets float64
+            // kernels run, and SHADER_INT64 gives float64 distances the sort keys of the
+            // answers' epilogues; each asked for only where offered, since requesting a
             // missing feature fails the device.
-            required_features: adapter.features() & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F64),
+            required_features: adapter.features()
+                & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F64 | wgpu::Features::SHADER_INT64),
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -313,9 +313,14 @@ impl GpuContext {
             label: Some("pairdist tile"),
             entries: &[uniform, storage(1, true), storage(2, true), storage(3, false), storage(4, true)],
         });
+        // The epilogues: parameters, the tile's distances, then what they write.
         let select_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("pairdist select"),
             entries: &[uniform, storage(1, true), storage(2, false)],
+        });
+        let filter_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("pairdist filter"),
+            entries: &[uniform, storage(1, true), storage(2, false), storage(3, false), storage(4, false)],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("pairdist"),
@@ -337,10 +342,10 @@ impl GpuContext {
             pipeline_layout,
             modules: Mutex::default(),
             pipelines: Mutex::default(),
-            select: Mutex::default(),
+            epilogues: Mutex::default(),
             select_layout,
+            filter_layout,
             async_error,
-            slot_pool: SlotPool::default(),
         })
     }
 
@@ -403,28 +408,46 @@ impl GpuContext {
         &self.layout
     }
 
-    pub(crate) fn select_bind_group_layout(&self) -> &wgpu::BindGroupLayout {
-        &self.select_layout
+    /// The bind group layout of `epilogue`'s shader.
+    pub(crate) fn epilogue_layout(&self, epilogue: Epilogue) -> &wgpu::BindGroupLayout {
+        match epilogue {
+            Epilogue::Select => &self.select_layout,
+            Epilogue::Filter => &self.filter_layout,
+        }
     }
 
-    /// The k-nearest epilogue's pipeline, compiled on first use and kept.
-    pub(crate) fn select_pipeline(&self) -> Result<Arc<wgpu::ComputePipeline>> {
-        let mut cached = self.select.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(p) = cached.as_ref() {
+    /// Why the answers' epilogues cannot reduce distances of `dtype` on this device, if they
+    /// cannot: float64 distances need 64-bit sort keys (`SHADER_INT64`).
+    pub(crate) fn cannot_reduce(&self, dtype: Dtype) -> Option<String> {
+        if let Some(why) = self.cannot_compute(dtype) {
+            return Some(why);
+        }
+        let int64 = self.device.features().contains(wgpu::Features::SHADER_INT64);
+        (dtype == Dtype::F64 && !int64).then(|| format!("{} does not offer SHADER_INT64", self.summary.name))
+    }
+
+    /// `epilogue`'s pipeline for distances of `dtype`, compiled on first use and kept.
+    pub(crate) fn epilogue_pipeline(&self, epilogue: Epilogue, dtype: Dtype) -> Result<Arc<wgpu::ComputePipeline>> {
+        let mut cached = self.epilogues.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cached.get(&(epilogue, dtype)) {
             return Ok(p.clone());
         }
-        let pipeline = self.scoped("compiling shaders/select.wgsl", || {
+        if let Some(why) = self.cannot_reduce(dtype) {
+            return Err(Error::Gpu(format!("cannot reduce {dtype} distances on this device: {why}")));
+        }
+        let what = format!("compiling shaders/{}.wgsl ({dtype})", epilogue.name());
+        let pipeline = self.scoped(&what, || {
             let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("select"),
-                source: wgpu::ShaderSource::Wgsl(SELECT_WGSL.into()),
+                label: Some(epilogue.name()),
+                source: wgpu::ShaderSource::Wgsl(epilogue.source(dtype).into()),
             });
             let layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("pairdist select"),
-                bind_group_layouts: &[Some(&self.select_layout)],
+                label: Some(epilogue.name()),
+                bind_group_layouts: &[Some(self.epilogue_layout(epilogue))],
                 immediate_size: 0,
             });
             self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some("select"),
+                label: Some(epilogue.name()),
                 layout: Some(&layout),
                 module: &module,
                 entry_point: Some("main"),
@@ -433,7 +456,7 @@ impl GpuContext {
             })
         })?;
         let pipeline = Arc::new(pipeline);
-        *cached = Some(pipeline.clone());
+        cached.insert((epilogue, dtype), pipeline.clone());
         Ok(pipeline)
     }
 

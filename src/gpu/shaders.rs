@@ -24,18 +24,62 @@ fn real_wgsl(dtype: Dtype) -> &'static str {
     }
 }
 
-/// The k-nearest epilogue: reduces a tile of distances to the best candidates of each span
-/// of each row (see the file's header).
-pub const SELECT_WGSL: &str = include_str!("../../shaders/select.wgsl");
+/// The answers' epilogues' prelude in the element type (`shaders/common/key32.wgsl`,
+/// `key64.wgsl`): `real`, and the distances' sort keys, their bits compared as integers.
+fn key_wgsl(dtype: Dtype) -> &'static str {
+    match dtype {
+        Dtype::F32 => include_str!("../../shaders/common/key32.wgsl"),
+        Dtype::F64 => include_str!("../../shaders/common/key64.wgsl"),
+    }
+}
 
-/// Most candidates the select epilogue keeps per span (`K_MAX` in shaders/select.wgsl);
-/// larger `k` read back the tiles instead.
-pub const SELECT_K_MAX: usize = 32;
+/// An answer's epilogue: a compute pass on a finished tile of distances that reduces it on the
+/// device, so that what is read back grows with the answer, not with the tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Epilogue {
+    /// The `k` nearest columns of every row of the tile (`shaders/select.wgsl`), for k nearest
+    /// and argmin: `rows × k` candidates come back.
+    Select,
+    /// The entries within a radius (`shaders/filter.wgsl`), for radius: the hits come back.
+    Filter,
+}
 
-/// Columns per span of the select epilogue for `k` candidates: at least 32 per candidate
-/// kept (so at most 1/4 of the tile's bytes come back, 1/13 for k = 10), at least 256.
-pub(crate) fn select_span(k: usize) -> usize {
-    (32 * k).max(256)
+/// Most candidates the select epilogue keeps per row (`B - WG` in shaders/select.wgsl); larger
+/// `k` read the tiles back.
+pub const SELECT_K_MAX: usize = 768;
+
+impl Epilogue {
+    /// Every epilogue.
+    pub const ALL: [Epilogue; 2] = [Epilogue::Select, Epilogue::Filter];
+
+    /// The epilogue's name (its file name without extension).
+    pub fn name(self) -> &'static str {
+        match self {
+            Epilogue::Select => "select",
+            Epilogue::Filter => "filter",
+        }
+    }
+
+    /// The shader file's own text.
+    pub fn body(self) -> &'static str {
+        match self {
+            Epilogue::Select => include_str!("../../shaders/select.wgsl"),
+            Epilogue::Filter => include_str!("../../shaders/filter.wgsl"),
+        }
+    }
+
+    /// The complete WGSL module for distances of `dtype`: the element type and its sort keys,
+    /// then the epilogue. A float64 module needs `SHADER_F64` and `SHADER_INT64`.
+    ///
+    /// ```
+    /// use pairdist::Dtype;
+    /// use pairdist::gpu::Epilogue;
+    /// assert!(Epilogue::Select.source(Dtype::F64).contains("alias key = u64;"));
+    /// ```
+    pub fn source(self, dtype: Dtype) -> String {
+        format!("{}\n{}", key_wgsl(dtype), self.body())
+    }
 }
 
 impl Kernel {

@@ -1,43 +1,55 @@
 //! The GPU backend's one entry point: a checked [`Task`], whatever its answer.
 //!
-//! Every answer streams the plan's tiles through the task's sink, except k nearest on a
-//! hardware GPU: there the select epilogue reduces each tile on the device, and only the rows'
-//! candidates are read back.
+//! Each answer has its epilogue: a matrix reads its tiles back; k nearest and argmin select each
+//! row's best on the device and read back `rows × k` candidates; radius filters on the device
+//! and reads back the hits. Answers whose values change on the host before they count (the
+//! f64 fix-up of extreme rows, a ratio's denominators) stream their tiles through the task's
+//! sink instead, as do epilogues the device cannot run (float64 without 64-bit integers) or
+//! an engine asked not to reduce on the device.
 
-use super::context::GpuContext;
-use super::executor::{Epilogue, Job, Output, run};
-use super::shaders::{Kernel, SELECT_K_MAX};
-use crate::element::{Dtype, Element};
+use super::backend::GpuBackend;
+use super::epilogue::{Reduction, key_of};
+use super::executor::{Job, Output, run};
+use super::shaders::SELECT_K_MAX;
+use super::slot::Rows;
+use crate::answer::RadiusSink;
+use crate::element::Element;
 use crate::error::Result;
 use crate::job::{Answer, Target, Task};
 use crate::plan::Region;
 
-/// Runs `task` on `ctx`'s device with `kernel`. `select_on_device` chooses the k-nearest
-/// epilogue (`None`: on hardware adapters only; see `EngineOptions::select_on_device`).
-pub(crate) fn run_task<T: Element>(
-    ctx: &GpuContext,
-    kernel: Kernel,
-    select_on_device: Option<bool>,
-    mut task: Task<T>,
-) -> Result<()> {
-    let (x, y, metric, weights) = (task.x, task.y, task.metric, task.weights);
+/// Runs `task` on `gpu`'s device; `y` is where its rows of Y are read from (the task's own
+/// view, or an index's base resident on the device).
+pub(crate) fn run_task<'a, T: Element>(gpu: &GpuBackend, mut task: Task<'a, '_, T>, y: Rows<'a, T>) -> Result<()> {
+    let (x, metric, weights) = (task.x, task.metric, task.weights);
     let (row0, col0, monitor) = (task.row0, task.col0, task.monitor.clone());
-    if let Answer::Nearest { k, .. } = task.answer {
-        let wanted = select_on_device.unwrap_or(!ctx.adapter().is_software);
-        // The epilogue's lists hold at most SELECT_K_MAX; its columns are u32; it reads f32
-        // distances; rows that need the host's f64 fix-up, or a ratio's denominators, take the
-        // streamed path.
-        let fits = k <= SELECT_K_MAX && u32::try_from(col0 + task.plan.m).is_ok() && T::DTYPE == Dtype::F32;
-        if wanted && fits && !task.changes_values() && !task.is_empty() {
+    let counters = task.counters.clone();
+    let (ctx, pool, kernel, serial) = (&gpu.ctx, &gpu.pool, gpu.kernel, task.serial);
+    // Epilogues report global columns (and compare them with global rows) as u32.
+    let global_fits = u32::try_from((row0 + task.plan.n).max(col0 + task.plan.m)).is_ok();
+    let reduce = gpu.reduces()
+        && global_fits
+        && !task.changes_values()
+        && !task.is_empty()
+        && ctx.cannot_reduce(T::DTYPE).is_none();
+    let own = task.region == Region::StrictUpper;
+    let job = |plan, reduction, monitor| -> Job<'a, '_, T> {
+        Job { kernel, x, y, metric, weights, plan, reduction, monitor, counters: &counters, row0, col0, serial }
+    };
+    match &mut task.answer {
+        Answer::Nearest { k, lists } if reduce && *k <= SELECT_K_MAX => {
             // Every pair's tile is needed (the diagonal is skipped on the device).
-            let plan = task.plan_for(Region::Full)?;
-            let skip_diag = task.region == Region::StrictUpper;
-            let Answer::Nearest { lists, .. } = &mut task.answer else { unreachable!("matched above") };
-            let epilogue = Epilogue::Select { k, skip_diag };
-            let monitor = monitor.as_deref();
-            let job = Job { kernel, x, y, metric, weights, plan: &plan, epilogue, monitor, row0, col0 };
-            return run(ctx, job, Output::Candidates(lists));
+            let plan = task.plan.with_region(Region::Full);
+            let reduction = Reduction::Select { k: *k, skip_diag: own };
+            return run(ctx, pool, job(&plan, reduction, monitor.as_deref()), Output::Candidates(lists));
         }
+        Answer::Within { r, max_pairs, rows } if reduce => {
+            let reduction = Reduction::Filter { r_key: key_of(*r), upper: own };
+            let mut sink = RadiusSink::new(rows, *r, *max_pairs, own, col0);
+            let plan = task.plan.clone();
+            return run(ctx, pool, job(&plan, reduction, monitor.as_deref()), Output::Hits(&mut sink));
+        }
+        _ => {}
     }
     let plan = task.plan.clone();
     let empty = task.is_empty();
@@ -46,12 +58,8 @@ pub(crate) fn run_task<T: Element>(
     if let Answer::Matrix(Target::Array(out)) = &task.answer {
         crate::cpu::advise_huge_pages(out);
     }
-    task.stream(|sink| {
-        if empty {
-            return Ok(());
-        }
-        let (epilogue, monitor) = (Epilogue::Store, None);
-        let job = Job { kernel, x, y, metric, weights, plan: &plan, epilogue, monitor, row0, col0 };
-        run(ctx, job, Output::Tiles(sink))
-    })
+    // The task's sink counts the pairs on the monitor.
+    task.stream(
+        |sink| if empty { Ok(()) } else { run(ctx, pool, job(&plan, Reduction::Store, None), Output::Tiles(sink)) },
+    )
 }

@@ -15,15 +15,17 @@ use ndarray::Array2;
 
 use super::cache::{CacheKey, TuningCache};
 use super::context::GpuContext;
-use super::executor::{Epilogue, Job};
-use super::phases::{GpuPhases, PhaseClock, run_phased};
+use super::epilogue::Reduction;
+use super::executor::{Job, Output, run};
 use super::shaders::{Kernel, Tuning, TuningOrigin};
+use super::slot::{Rows, SlotPool};
 use crate::cpu::reference;
 use crate::element::Dtype;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::plan::{DEFAULT_MEMORY_BUDGET, Plan, Region};
 use crate::sink::MatrixSink;
+use crate::stats::Counters;
 
 /// The metric the tuner times: the squared difference is the term of the metrics that matter
 /// most (euclidean, sqeuclidean, seuclidean), and its loop is the tightest.
@@ -157,9 +159,9 @@ pub fn tune(ctx: &mut GpuContext, options: &TuneOptions) -> Result<TuneReport> {
             }
             ctx.set_tuning(tuning, TuningOrigin::Tuned);
             match timed.run(ctx) {
-                Ok((_, phases)) => {
-                    clock = phases.clock;
-                    times[i].push(phases.compute);
+                Ok((_, timed)) => {
+                    clock = timed.clock;
+                    times[i].push(timed.compute);
                 }
                 Err(e) => failures[i] = Some(e.to_string()),
             }
@@ -267,25 +269,33 @@ impl Problem {
     }
 
     /// Computes the problem with `ctx`'s current tuning, phases timed.
-    fn run(&self, ctx: &GpuContext) -> Result<(Array2<f32>, GpuPhases)> {
+    fn run(&self, ctx: &GpuContext) -> Result<(Array2<f32>, Timed)> {
         let (x, y) = (self.x.view(), self.y.view());
         let limits = ctx.plan_limits(Kernel::Tiled, DEFAULT_MEMORY_BUDGET, Dtype::F32);
         let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &limits)?;
         let mut out = Array2::<f32>::zeros((x.nrows(), y.nrows()));
+        let counters = Counters::default();
         let job = Job {
             kernel: Kernel::Tiled,
             x,
-            y,
+            y: Rows::Host(y),
             metric: METRIC,
             plan: &plan,
-            epilogue: Epilogue::Store,
+            reduction: Reduction::Store,
             monitor: None,
+            counters: &counters,
             row0: 0,
             col0: 0,
             weights: None,
+            serial: true,
         };
-        let phases = run_phased(ctx, job, &mut MatrixSink::new(out.view_mut()))?;
-        Ok((out, phases))
+        run(ctx, &SlotPool::default(), job, Output::Tiles(&mut MatrixSink::new(out.view_mut())))?;
+        let stats = counters.snapshot();
+        let timed = match stats.device_compute.is_zero() {
+            true => Timed { compute: stats.compute, clock: PhaseClock::Host },
+            false => Timed { compute: stats.device_compute, clock: PhaseClock::Gpu },
+        };
+        Ok((out, timed))
     }
 
     /// The first entry of the checked rows out of tolerance, as an error.
@@ -363,5 +373,40 @@ mod tests {
                 assert!(d > t.tile_k as usize && !d.is_multiple_of(t.tile_k as usize), "{t:?}");
             }
         }
+    }
+}
+
+/// A candidate's compute time on the timed problem, and the clock it was read from.
+struct Timed {
+    compute: Duration,
+    clock: PhaseClock,
+}
+
+/// Which clock timed the tuner's compute phases.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PhaseClock {
+    /// The host's clock, from submission until the device reports the work done: includes
+    /// the submission's and the wait's overheads.
+    #[default]
+    Host,
+    /// The device's own timestamps at the start and end of each compute pass
+    /// (`wgpu::Features::TIMESTAMP_QUERY`): the passes alone.
+    Gpu,
+}
+
+impl PhaseClock {
+    /// "host" or "gpu", as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseClock::Host => "host",
+            PhaseClock::Gpu => "gpu",
+        }
+    }
+}
+
+impl std::fmt::Display for PhaseClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

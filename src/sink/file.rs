@@ -1,6 +1,6 @@
 //! Sinks that write to an open file as tiles arrive, so an output larger than memory never
 //! lives in memory. They write into whatever file they are given; making that file a
-//! temporary one and renaming it at the end is the job of [`crate::io::OutputFile`].
+//! temporary one and renaming it at the end is the job of `OutputFile` of the command line (`cli/src/io.rs`).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, Write};

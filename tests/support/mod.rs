@@ -270,3 +270,34 @@ pub fn assert_matches(what: &str, x: ArrayView2<f32>, y: ArrayView2<f32>, metric
         }
     }
 }
+
+/// Seeded f64 points `offset + u`, u uniform in [0, 1): at an offset of 1e4, rounding them to
+/// f32 (spacing 1e-3 there) moves their distances by about 1e-4 relative.
+pub fn points64(seed: u64, n: usize, d: usize, offset: f64) -> Array2<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_simple_fn((n, d), || offset + rng.random_range(0.0..1.0))
+}
+
+/// The largest |coordinate| of `x` and `y`.
+pub fn scale64(x: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
+    x.iter().chain(y.iter()).fold(0.0, |m: f64, v| m.max(v.abs()))
+}
+
+/// Asserts `got(i, j)` is the oracle's distance within [`tolerance64`] for every pair.
+pub fn assert_matches64(
+    what: &str,
+    x: ArrayView2<f64>,
+    y: ArrayView2<f64>,
+    metric: Metric,
+    got: impl Fn(usize, usize) -> f64,
+) {
+    let scale = scale64(x, y);
+    for i in 0..x.nrows() {
+        let xi = x.row(i).to_vec();
+        for j in 0..y.nrows() {
+            let want = oracle64(&xi, &y.row(j).to_vec(), metric);
+            let (g, tol) = (got(i, j), tolerance64(metric, x.ncols(), scale, want));
+            assert!(close(g, want, tol), "{what}: {metric} at ({i}, {j}): got {g:e}, want {want:e}, tolerance {tol:e}");
+        }
+    }
+}

@@ -115,6 +115,11 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
 }
 
 /// `metric` with `d` weights uniform in [0, 2) (the same for the same `d`) if `weighted`.
+/// A timed run's compute time, on the device's clock where it has one, and that clock's name.
+fn device_or_host(stats: &pairdist::Stats) -> (std::time::Duration, &'static str) {
+    if stats.device_compute.is_zero() { (stats.compute, "host") } else { (stats.device_compute, "gpu") }
+}
+
 fn distance(metric: Metric, d: usize, weighted: bool) -> pairdist::Result<Distance> {
     let distance = Distance::new(metric);
     if !weighted {
@@ -494,11 +499,13 @@ fn run_case<T: Element>(
             // wgpu's GL backend returns from a blocking poll before the GPU is done, so
             // the host cannot split its phases (0.01 ms "compute" was printed before).
             upload_s: phases.filter(|_| api != "Gl").map(|p| p.upload.as_secs_f64()),
-            compute_s: phases.filter(|_| api != "Gl").map(|p| p.compute.as_secs_f64()),
+            compute_s: phases.filter(|_| api != "Gl").map(|p| device_or_host(&p).0.as_secs_f64()),
             readback_s: phases.filter(|_| api != "Gl").map(|p| p.readback.as_secs_f64()),
-            compute_clock: phases.filter(|_| api != "Gl").map(|p| p.clock.name()),
-            blocks: phases.map(|p| p.tiles),
-            passes: phases.map(|p| p.passes),
+            compute_clock: phases.filter(|_| api != "Gl").map(|p| device_or_host(&p).1),
+            blocks: phases.map(|p| p.tiles as usize),
+            passes: phases.map(|p| p.dispatches as usize),
+            bytes_uploaded: phases.map(|p| p.bytes_uploaded),
+            bytes_read_back: phases.map(|p| p.bytes_read_back),
             bytes_per_pair_dim: shape.map(|(k, t)| k.bytes_per_pair_dim(&t) * (T::DTYPE.size() / 4) as f64),
             speedup_vs_naive: speedup,
             max_rel_err: accuracy.max_rel_err,

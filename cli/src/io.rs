@@ -16,10 +16,10 @@ use std::time::SystemTime;
 use ndarray::{Array2, ArrayView2, CowArray, Ix2, ShapeBuilder};
 use ndarray_npy::npy::header::{Header, ReadHeaderError};
 
-use crate::element::{Dtype, Element};
-use crate::error::{Error, Result, io_reason};
-use crate::sink::{Layout, NpyFileSink, Sink, TextFileSink};
-use crate::validate;
+use pairdist::sink::{Layout, NpyFileSink, Sink, TextFileSink};
+use pairdist::validate;
+use pairdist::{Dtype, Element};
+use pairdist::{Error, Result};
 
 /// The name that stands for standard input (as an input) or standard output (as an output).
 pub const STDIO: &str = "-";
@@ -547,7 +547,7 @@ impl OutputFile {
         // Like any new file (the umask applies), not tempfile's private 0600.
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let temp = builder.tempfile_in(&dir).map_err(|e| Error::write(path, io_reason(&e)))?;
+        let temp = builder.tempfile_in(&dir).map_err(|e| Error::write_io(path, &e))?;
         Ok(OutputFile { path: path.to_path_buf(), format, temp: Some(temp) })
     }
 
@@ -582,7 +582,7 @@ impl OutputFile {
             let Format::Text(delimiter) = self.format else { unreachable!("standard output is text") };
             return Ok(Box::new(TextFileSink::<O>::stdout(layout, delimiter)));
         };
-        let file = temp.reopen().map_err(|e| Error::write(&self.path, io_reason(&e)))?;
+        let file = temp.reopen().map_err(|e| Error::write_io(&self.path, &e))?;
         Ok(match self.format {
             Format::Npy => Box::new(NpyFileSink::<O>::new(file, self.path.clone(), layout)?),
             Format::Text(delimiter) => Box::new(TextFileSink::<O>::new(file, self.path.clone(), layout, delimiter)),
@@ -603,14 +603,14 @@ impl OutputFile {
     /// A handle on the temporary file, for outputs written whole rather than through a sink
     /// (`.npz`, answers as text lines); `None` for standard output.
     pub fn file(&self) -> Result<Option<File>> {
-        self.temp.as_ref().map(|t| t.reopen().map_err(|e| Error::write(&self.path, io_reason(&e)))).transpose()
+        self.temp.as_ref().map(|t| t.reopen().map_err(|e| Error::write_io(&self.path, &e))).transpose()
     }
 
     /// Renames the finished temporary file to the final name.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
         if let Some(temp) = self.temp {
-            temp.persist(&path).map_err(|e| Error::write(&path, io_reason(&e.error)))?;
+            temp.persist(&path).map_err(|e| Error::write_io(&path, &e.error))?;
         }
         Ok(())
     }

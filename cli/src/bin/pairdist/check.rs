@@ -12,9 +12,9 @@ use std::marker::PhantomData;
 
 use ndarray::{Array1, ArrayView2};
 use pairdist::cpu::reference;
-use pairdist::io::{AsRead, Input};
 use pairdist::plan::Tile;
 use pairdist::{Dtype, Element, Resolved};
+use pairdist_cli::io::{AsRead, Input};
 use rand::SeedableRng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
@@ -294,8 +294,8 @@ impl<T: Element> fmt::Display for Report<'_, '_, T> {
 #[cfg(test)]
 mod tests {
     use ndarray::Array2;
-    use pairdist::io::read_input;
     use pairdist::{Distance, Metric};
+    use pairdist_cli::io::read_input;
 
     use super::*;
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use ndarray::{Array1, ArrayBase, Data, Dimension};
 use ndarray_npy::NpzWriter;
-use pairdist::io::{Format, Input, OutputFile};
 use pairdist::{Dtype, Element, Error, Monitor, Neighbors, Pairs, Resolved, Result};
+use pairdist_cli::io::{Format, Input, OutputFile};
 
 use crate::check::{Bound, Checker};
 use crate::{INTERRUPTED, Precision, RunArgs, progress, read_inputs, say};

@@ -559,6 +559,7 @@ fn demo_runs_on_the_cpu() {
 // ---------------------------------------------------------------------------------------------
 // Metric parameters: --p, --w, --V, --VI.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 #[test]

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use ndarray::{Array2, ArrayD, Ix2};
-use pairdist::io::{AsRead, read_input};
 use pairdist::{Distance, Error, Metric, Result};
+use pairdist_cli::io::{AsRead, read_input};
 
 /// A metric's parameters, as SciPy's cdist takes them.
 #[derive(Args)]

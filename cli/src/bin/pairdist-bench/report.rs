@@ -50,6 +50,9 @@ pub(crate) struct Row {
     /// Blocks (tiles) and compute passes of that run (GPU only).
     pub(crate) blocks: Option<usize>,
     pub(crate) passes: Option<usize>,
+    /// Bytes that run copied to and from the device (the engine's counters; GPU only).
+    pub(crate) bytes_uploaded: Option<u64>,
+    pub(crate) bytes_read_back: Option<u64>,
     /// Global-memory bytes loaded per pair-dimension, from the kernel's tile shape (GPU only).
     pub(crate) bytes_per_pair_dim: Option<f64>,
     /// Naive kernel's median / this kernel's median, same run (tiled GPU rows only).

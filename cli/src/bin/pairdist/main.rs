@@ -27,10 +27,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use pairdist::io::{Input, OutputFile, is_stdio, read_input, same_file};
 use pairdist::plan::Region;
 use pairdist::sink::{Background, Layout};
 use pairdist::{Backend, Dtype, Element, Engine, EngineOptions, Error, Metric, Result};
+use pairdist_cli::io::{Input, OutputFile, is_stdio, read_input, same_file};
 
 /// Pairwise distance matrices on any GPU (WebGPU: Vulkan, Metal, DX12) or on all CPU cores.
 #[derive(Parser)]

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use pairdist::cpu::reference;
-use pairdist::gpu::GpuPhases;
-use pairdist::{Distance, Element, Engine, Resolved, Result};
+use pairdist::job::{Answer, Job, Target};
+use pairdist::{Distance, Element, Engine, Resolved, Result, Stats};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -47,19 +47,22 @@ pub(crate) fn time<T: Element>(
     Ok(Timing { median, min: times[0] })
 }
 
-/// One more call with the GPU phases run one after another and timed on the host (`None` on
-/// the CPU). Writes `out` again, so the check that follows also covers this path.
+/// One more call with the GPU phases run one after another ([`Job::timed_phases`]), and what
+/// the engine's counters saw of it: each phase's time, tiles, dispatches and bytes moved
+/// (`None` on the CPU). Writes `out` again, so the check that follows also covers this path.
 pub(crate) fn phases<T: Element>(
     engine: &Engine,
     x: ArrayView2<T>,
     y: ArrayView2<T>,
     metric: &Distance,
     out: ArrayViewMut2<T>,
-) -> Result<Option<GpuPhases>> {
-    if engine.adapter().is_none() {
+) -> Result<Option<Stats>> {
+    if engine.adapter().is_none() || engine.why_on_cpu(T::DTYPE).is_some() {
         return Ok(None);
     }
-    engine.cdist_phases(x, y, metric, out)
+    let before = engine.stats();
+    engine.run(Job::new(x, Some(y), metric, Answer::Matrix(Target::Array(out))).timed_phases())?;
+    Ok(Some(engine.stats().since(&before)))
 }
 
 /// How far a result is from the f64 reference on the sampled entries.

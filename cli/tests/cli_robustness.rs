@@ -7,6 +7,7 @@
 //! Every expected number is computed in f64 by the tests' own oracle (tests/support), never by
 //! pairdist.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::fs::File;
