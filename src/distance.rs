@@ -64,6 +64,10 @@ pub struct Distance {
     weights: Option<Vec<f64>>,
     variances: Option<Vec<f64>>,
     inverse_covariance: Option<Array2<f64>>,
+    /// Mahalanobis's map `C⁻¹` for a covariance `C Cᵀ` (given, or SciPy's default made
+    /// explicit): the map the default computes, so that a default made explicit gives the
+    /// default's numbers exactly (a `VI` formed from it and factored again would not).
+    inverse_factor: Option<Array2<f64>>,
 }
 
 impl From<Metric> for Distance {
@@ -81,7 +85,7 @@ impl From<&Distance> for Distance {
 impl Distance {
     /// The metric without parameters (SciPy's defaults for `V` and `VI`).
     pub fn new(metric: Metric) -> Self {
-        Distance { metric, weights: None, variances: None, inverse_covariance: None }
+        Distance { metric, weights: None, variances: None, inverse_covariance: None, inverse_factor: None }
     }
 
     /// The metric.
@@ -91,7 +95,12 @@ impl Distance {
 
     /// Whether any parameter is set.
     pub fn has_parameters(&self) -> bool {
-        self.weights.is_some() || self.variances.is_some() || self.inverse_covariance.is_some()
+        self.weights.is_some() || self.variances.is_some() || self.has_covariance()
+    }
+
+    /// Whether mahalanobis's `VI` (or its covariance) is given or filled.
+    pub fn has_covariance(&self) -> bool {
+        self.inverse_covariance.is_some() || self.inverse_factor.is_some()
     }
 
     /// Weights `w` (one per dimension, non-negative), for the metrics SciPy weights: the
@@ -157,6 +166,47 @@ impl Distance {
             )));
         }
         self.inverse_covariance = Some(vi);
+        self.inverse_factor = None;
+        Ok(self)
+    }
+
+    /// `mahalanobis` with the covariance `C` of the points given instead of its inverse: `VI =
+    /// C⁻¹`, computed as SciPy's default is (the inverse of `C`'s Cholesky factor, never the
+    /// inverse itself). For callers that compute the covariance of all the points themselves
+    /// (Dask, over chunks): they then get the numbers the default gives.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::{Backend, Distance, Engine, Metric};
+    /// let x = array![[0.0f64, 1.0], [2.0, 1.0], [4.0, 7.0], [1.0, 0.0]];
+    /// let filled = Distance::new(Metric::Mahalanobis).with_defaults(x.view(), None)?;
+    /// // The covariance of x (ddof 1).
+    /// let c = array![[8.75 / 3.0, 4.75], [4.75, 10.25]];
+    /// let given = Distance::new(Metric::Mahalanobis).with_covariance(c)?;
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// let (a, b) = (engine.pdist(x.view(), &filled)?, engine.pdist(x.view(), &given)?);
+    /// assert!(a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 1e-12));
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn with_covariance(mut self, c: Array2<f64>) -> Result<Self> {
+        if self.metric != Metric::Mahalanobis {
+            return Err(Error::InvalidArgument(format!("metric '{}' takes no covariance", self.metric.name())));
+        }
+        if c.nrows() != c.ncols() {
+            return Err(Error::InvalidArgument(format!(
+                "the covariance must be a square matrix; got {} x {}",
+                c.nrows(),
+                c.ncols()
+            )));
+        }
+        let d = c.nrows();
+        let factor = cholesky(&c).filter(|f| (0..d).all(|k| f[(k, k)] > 0.0)).ok_or_else(|| {
+            Error::InvalidArgument(
+                "the covariance matrix of the inputs is singular, so it has no inverse; give VI".into(),
+            )
+        })?;
+        self.inverse_factor = Some(lower_inverse(&factor));
+        self.inverse_covariance = None;
         Ok(self)
     }
 
@@ -177,10 +227,8 @@ impl Distance {
         let mut filled = self.clone();
         match self.metric {
             Metric::SEuclidean if self.variances.is_none() => filled.variances = Some(variances(x, y)),
-            Metric::Mahalanobis if self.inverse_covariance.is_none() => {
-                // VI = C⁻ᵀ C⁻¹ for the covariance C Cᵀ.
-                let inverse_factor = default_map(x, y)?;
-                filled.inverse_covariance = Some(inverse_factor.t().dot(&inverse_factor));
+            Metric::Mahalanobis if !self.has_covariance() => {
+                filled.inverse_factor = Some(default_map(x, y)?);
             }
             _ => {}
         }
@@ -197,9 +245,14 @@ impl Distance {
         self.variances.as_deref()
     }
 
-    /// `mahalanobis`'s inverse covariance, if given (or filled by [`Distance::with_defaults`]).
-    pub fn inverse_covariance(&self) -> Option<&Array2<f64>> {
-        self.inverse_covariance.as_ref()
+    /// `mahalanobis`'s inverse covariance, if given (or implied by a covariance given or
+    /// filled by [`Distance::with_defaults`]: `VI = C⁻ᵀ C⁻¹` for the covariance `C Cᵀ`).
+    pub fn inverse_covariance(&self) -> Option<Array2<f64>> {
+        match (&self.inverse_covariance, &self.inverse_factor) {
+            (Some(vi), _) => Some(vi.clone()),
+            (None, Some(m)) => Some(m.t().dot(m)),
+            (None, None) => None,
+        }
     }
 
     /// Checks the parameters against the inputs (`y = None`: pdist of `x`), fills SciPy's
@@ -267,8 +320,18 @@ impl Distance {
                 resolved.columns = Columns::Scale(v.iter().map(|v| 1.0 / v.sqrt()).collect());
             }
             Metric::Mahalanobis => {
-                let map = match &self.inverse_covariance {
-                    Some(vi) => {
+                let map = match (&self.inverse_factor, &self.inverse_covariance) {
+                    (Some(m), _) => {
+                        if m.nrows() != d {
+                            return Err(Error::InvalidArgument(format!(
+                                "the covariance is {} x {} but the points have {d} dimensions",
+                                m.nrows(),
+                                m.ncols()
+                            )));
+                        }
+                        m.clone()
+                    }
+                    (None, Some(vi)) => {
                         if vi.nrows() != d {
                             return Err(Error::InvalidArgument(format!(
                                 "VI is {} x {} but the points have {d} dimensions",
@@ -285,7 +348,7 @@ impl Distance {
                         // |Lᵀ v|² = vᵀ L Lᵀ v = vᵀ VI v.
                         l.reversed_axes()
                     }
-                    None => default_map(x, y)?,
+                    (None, None) => default_map(x, y)?,
                 };
                 resolved.kernel = Metric::Euclidean;
                 resolved.columns = Columns::Map(map);

@@ -163,6 +163,8 @@ enum Executor {
 #[derive(Clone)]
 pub struct Engine {
     shared: Arc<Shared>,
+    /// The monitor of this handle's jobs ([`Engine::watched`]); `None`: the engine's.
+    monitor: Option<Arc<Monitor>>,
 }
 
 /// What the clones of an engine share.
@@ -253,6 +255,7 @@ impl Engine {
             (None, None) => None,
         };
         let engine = Engine {
+            monitor: None,
             shared: Arc::new(Shared {
                 executor,
                 options,
@@ -300,6 +303,31 @@ impl Engine {
     /// and the time of each phase, over every call (see [`Stats`]).
     pub fn stats(&self) -> Stats {
         self.shared.counters.snapshot()
+    }
+
+    /// A handle on the same backend (and counters and threads) whose calls count their pairs on
+    /// `monitor` and stop when it asks, instead of the engine's
+    /// ([`EngineOptions::monitor`]): so that a caller running several calls at once (Python
+    /// threads, each with its Ctrl-C) can watch and stop each on its own.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ndarray::Array2;
+    /// use pairdist::{Backend, Engine, Error, Metric, Monitor};
+    ///
+    /// let engine = Engine::new(Backend::Cpu)?;
+    /// let monitor = Arc::new(Monitor::default());
+    /// let watched = engine.watched(monitor.clone());
+    /// let x = Array2::<f32>::zeros((10, 2));
+    /// watched.cdist(x.view(), x.view(), Metric::Euclidean)?;
+    /// assert_eq!(monitor.pairs_done(), 100);
+    /// monitor.request_stop();
+    /// assert!(matches!(watched.cdist(x.view(), x.view(), Metric::Euclidean), Err(Error::Interrupted)));
+    /// assert!(engine.cdist(x.view(), x.view(), Metric::Euclidean).is_ok()); // the engine is not stopped
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn watched(&self, monitor: Arc<Monitor>) -> Engine {
+        Engine { shared: self.shared.clone(), monitor: Some(monitor) }
     }
 
     /// Threads the engine's host work runs on (the CPU backend's kernels, the GPU's packing and
@@ -403,7 +431,8 @@ impl Engine {
         prepared: &'a Prepared<T>,
         resident: Option<&'a Resident>,
     ) -> Result<()> {
-        let monitor = job.monitor.clone().or_else(|| self.shared.options.monitor.clone());
+        let monitor =
+            job.monitor.clone().or_else(|| self.monitor.clone()).or_else(|| self.shared.options.monitor.clone());
         let counters = self.shared.counters.clone();
         counters.job();
         match &self.shared.executor {

@@ -1,6 +1,8 @@
 //! A base of points fitted once and queried many times: [`Index`], as scikit-learn's
 //! `NearestNeighbors`, FAISS's flat index and cuML's brute-force neighbours are used.
 
+use std::sync::Arc;
+
 use ndarray::{Array1, Array2, ArrayView2};
 
 use crate::answer::{Neighbors, Pairs, TopK, Within, knn::collect};
@@ -9,6 +11,7 @@ use crate::element::Element;
 use crate::engine::{Engine, Resident};
 use crate::error::Result;
 use crate::job::{Answer, Job};
+use crate::monitor::Monitor;
 use crate::validate;
 
 /// A base of points prepared once for a metric on an engine, then searched by any number of
@@ -39,8 +42,17 @@ use crate::validate;
 /// assert_eq!(pairs.cols, vec![0, 1]);
 /// # Ok::<(), pairdist::Error>(())
 /// ```
+///
+/// Cloning an index is cheap and shares its base; [`Index::watched`] gives a clone whose
+/// queries report to a monitor of their own.
+#[derive(Clone)]
 pub struct Index<T: Element = f32> {
     engine: Engine,
+    fitted: Arc<Fitted<T>>,
+}
+
+/// What an index fits once.
+struct Fitted<T> {
     /// The distance asked for, its defaults made explicit from the base.
     distance: Distance,
     resolved: Resolved,
@@ -60,33 +72,40 @@ impl<T: Element> Index<T> {
             let resolved = distance.resolve(base, None)?;
             let prepared = resolved.prepare(base).unwrap_or_else(|| base.to_owned());
             let resident = engine.upload_base(prepared.view())?;
-            Ok(Index { engine: engine.clone(), distance, resolved, base: prepared, resident })
+            let fitted = Fitted { distance, resolved, base: prepared, resident };
+            Ok(Index { engine: engine.clone(), fitted: Arc::new(fitted) })
         })
     }
 
     /// Points in the base.
     pub fn len(&self) -> usize {
-        self.base.nrows()
+        self.fitted.base.nrows()
     }
 
     /// Whether the base has no points.
     pub fn is_empty(&self) -> bool {
-        self.base.nrows() == 0
+        self.fitted.base.nrows() == 0
     }
 
     /// Dimensions of the points.
     pub fn dim(&self) -> usize {
-        self.base.ncols()
+        self.fitted.base.ncols()
     }
 
     /// The distance, with the defaults taken from the base made explicit.
     pub fn distance(&self) -> &Distance {
-        &self.distance
+        &self.fitted.distance
     }
 
     /// Whether the base is kept on a GPU (else every batch reads it from the host).
     pub fn is_resident(&self) -> bool {
-        self.resident.is_some()
+        self.fitted.resident.is_some()
+    }
+
+    /// A clone of this index whose queries count their pairs on `monitor` and stop when it
+    /// asks (see [`Engine::watched`]).
+    pub fn watched(&self, monitor: Arc<Monitor>) -> Index<T> {
+        Index { engine: self.engine.watched(monitor), fitted: self.fitted.clone() }
     }
 
     /// The engine the index runs on.
@@ -98,11 +117,11 @@ impl<T: Element> Index<T> {
     fn query(&self, queries: ArrayView2<T>, answer: Answer<'_, T>) -> Result<()> {
         validate::same_dims(queries.ncols(), self.dim())?;
         self.engine.on_threads(|| {
-            let base = self.base.view();
-            let prepared = Prepared::for_queries(&self.resolved, queries, base);
+            let base = self.fitted.base.view();
+            let prepared = Prepared::for_queries(&self.fitted.resolved, queries, base);
             let (x, _) = prepared.views(queries, None);
             let job = Job::new(x, Some(base), prepared.kernel, answer);
-            self.engine.run_prepared(job, &prepared, self.resident.as_ref())
+            self.engine.run_prepared(job, &prepared, self.fitted.resident.as_ref())
         })
     }
 
@@ -138,7 +157,7 @@ impl<T: Element> std::fmt::Debug for Index<T> {
         f.debug_struct("Index")
             .field("points", &self.len())
             .field("dim", &self.dim())
-            .field("metric", &self.distance.metric())
+            .field("metric", &self.fitted.distance.metric())
             .field("resident", &self.is_resident())
             .finish()
     }

@@ -543,6 +543,25 @@ fn small_tiles_give_bit_identical_npy() {
 }
 
 #[test]
+fn threads_are_the_callers_choice_and_change_nothing() {
+    let dir = TempDir::new().unwrap();
+    let xa = write_input(dir.path(), "xa", &points(62, 300, 8, 5.0), InputForm::NpyF32C);
+    let all = dir.path().join("all.npy");
+    let one = dir.path().join("one.npy");
+    ok(&["cdist", s(&xa), "--backend", "cpu", "-q", "-o", s(&all)]);
+    let (_, stderr) = ok(&["cdist", s(&xa), "--backend", "cpu", "--threads", "1", "-o", s(&one)]);
+    assert!(stderr.contains("CPU: 1 threads"), "the log names the engine's threads:\n{stderr}");
+    assert_eq!(std::fs::read(&all).unwrap(), std::fs::read(&one).unwrap());
+    for bad in ["0", "-1", "two"] {
+        fails(
+            &["cdist", s(&xa), "--threads", bad, "-o", s(&dir.path().join("bad.npy"))],
+            &dir.path().join("bad.npy"),
+            &["threads"],
+        );
+    }
+}
+
+#[test]
 fn info_lists_an_adapter() {
     let (stdout, _) = ok(&["info"]);
     assert!(!stdout.contains("no GPU adapter found"), "pairdist info found no adapter:\n{stdout}");

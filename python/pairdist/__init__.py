@@ -40,10 +40,15 @@ one; ``"cpu"`` uses all CPU cores. The module-level functions share one :class:`
 backend, built on first use; build your own :class:`Engine` to choose the adapter or the
 memory budget.
 
-Threads and Ctrl-C: the GIL is released while pairdist computes, so Python threads calling it
-run in parallel. A call is computed in blocks of about a tenth of a second each, and Python
-handles signals between blocks: Ctrl-C (``KeyboardInterrupt``) stops a long call within a
-second. An array passed as ``out=`` is then partly filled.
+Threads and Ctrl-C: every call is one job of the Rust library, run with the GIL released, so
+Python threads calling pairdist run in parallel; while it runs, Python's signal handlers are
+polled, and Ctrl-C (``KeyboardInterrupt``) stops a long call within a second (the library stops
+at its next tile). An array passed as ``out=`` is then partly filled. ``threads=`` (on
+:class:`Engine` and the module-level functions) sets how many threads the host's work uses;
+all cores by default.
+
+A base searched many times is an :class:`Index`: fitted once (on a GPU, kept on the device),
+then queried batch after batch, as scikit-learn's ``NearestNeighbors`` is used.
 """
 
 from __future__ import annotations
@@ -52,8 +57,7 @@ import inspect
 import numbers
 import operator
 import threading
-import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +66,7 @@ from . import _pairdist
 
 __version__: str = _pairdist.__version__
 
-__all__ = ["Engine", "METRICS", "cdist", "pdist", "knn", "radius", "info"]
+__all__ = ["Engine", "Index", "METRICS", "cdist", "pdist", "knn", "radius", "argmin", "info"]
 
 # The metrics the library computes, with the names it accepts for each.
 _LIBRARY_METRICS: List[Tuple[str, List[str]]] = _pairdist.metrics()
@@ -89,17 +93,6 @@ _SCIPY_METRICS = frozenset(
 
 _COLUMNS = "XA and XB must have the same number of columns (i.e. feature dimension.)"
 _DEFAULT_MAX_PAIRS = 100_000_000
-
-# Calls run in blocks so that Python can handle Ctrl-C between them: the first block of a call
-# is this many pair-dimensions (a few milliseconds on the slowest device), each later one is
-# sized from the time the last one took, aiming at _BLOCK_SECONDS.
-_FIRST_BLOCK = 1 << 22
-_BLOCK_SECONDS = 0.1
-# Rows of a block when even one row of the matrix is more than a block (the columns are cut).
-_MIN_ROWS = 64
-# Largest block (entries) computed into a temporary buffer of the points' type (outputs of another
-# type, and condensed outputs).
-_BUFFER_ENTRIES = 1 << 22
 
 ArrayLike = npt.ArrayLike
 Metric = Union[str, Callable[..., Any]]
@@ -134,12 +127,15 @@ def _vector(value: Any, name: str, ndim: int, not_ndim: str) -> np.ndarray:
 
 
 def _distance(
-    metric: Metric, p: Optional[float] = None, w: Any = None, V: Any = None, VI: Any = None
+    metric: Metric, p: Optional[float] = None, w: Any = None, V: Any = None, VI: Any = None, C: Any = None
 ) -> _pairdist.Distance:
     """The metric with SciPy's parameters (None: not given). The library checks them, with
     SciPy's exception types: TypeError for a parameter the metric does not take (p for
     euclidean, V for cosine), ValueError for a bad value (negative weights, p <= 0); lengths
-    against the points' dimension are checked when a call runs (_prepare)."""
+    against the points' dimension are checked when a call runs. A ``_pairdist.Distance``
+    (pairdist.dask builds them) is taken as it is."""
+    if isinstance(metric, _pairdist.Distance) and (p, w, V, VI, C) == (None,) * 5:
+        return metric
     name = _metric_name(metric)
     params: Dict[str, Any] = {}
     if p is not None:
@@ -152,22 +148,9 @@ def _distance(
         params["V"] = _vector(V, "V", 1, "Variance vector V must be one-dimensional.")
     if VI is not None:
         params["VI"] = _vector(VI, "VI", 2, f"VI must be a 2-dimensional array (d x d), not {np.ndim(VI)}-D")
+    if C is not None:  # mahalanobis's covariance (pairdist.dask computes it over chunks)
+        params["C"] = _vector(C, "C", 2, "the covariance must be a 2-dimensional array (d x d)")
     return _pairdist.Distance(name, **params)
-
-
-def _prepare(
-    distance: _pairdist.Distance, xa: np.ndarray, xb: Optional[np.ndarray] = None
-) -> Tuple[np.ndarray, np.ndarray, _pairdist.Distance]:
-    """``(xa, xb, distance)`` for the blocks of one call (xb None: xa with itself): the
-    parameters checked against the points, and where the library changes coordinates
-    (weights, seuclidean, mahalanobis), the points in the new ones with the distance that
-    runs on them. Done once for all the blocks: SciPy's defaults of V and VI are those of all
-    the points (XA stacked on XB; X alone for pdist and XB None), never of one block's."""
-    prepared = distance.prepare(xa, xb)
-    if prepared is None:
-        return xa, (xa if xb is None else xb), distance
-    pa, pb, kernel = prepared
-    return pa, (pa if pb is None else pb), kernel
 
 
 def _points(X: ArrayLike, name: str, not_2d: Optional[str] = None) -> np.ndarray:
@@ -258,68 +241,6 @@ def _pair(XA: ArrayLike, XB: Optional[ArrayLike]) -> Tuple[np.ndarray, np.ndarra
     return xa, xb, own
 
 
-def _blocks(
-    n: int, m: int, d: int, *, upper: bool = False, most: Optional[int] = None
-) -> Iterator[Tuple[int, int, int, int]]:
-    """Yields blocks (r0, r1, c0, c1) that cover the n × m matrix row band by row band, each band
-    from left to right (with ``upper``, only the columns after the band's first row: the pairs
-    i < j, and a few below the diagonal that the caller skips). Times each block (the time until
-    the next is asked for) and sizes the next one to take about _BLOCK_SECONDS, so a call
-    returns to Python, which handles Ctrl-C, several times a second. ``most``: entries at most."""
-    pairs = max(1, _FIRST_BLOCK // max(d, 1))
-    if most is not None:
-        pairs = min(pairs, most)
-    r0 = 0
-    while r0 < n:
-        first_col = r0 + 1 if upper else 0
-        width = m - first_col
-        if width <= 0:
-            return
-        rows = min(n - r0, pairs // width) if pairs >= width else min(n - r0, _MIN_ROWS)
-        c0 = first_col
-        while c0 < m:
-            cols = min(m - c0, max(1, pairs // rows))
-            start = time.perf_counter()
-            yield r0, r0 + rows, c0, c0 + cols
-            elapsed = time.perf_counter() - start
-            # A block cut short by the matrix's edge says little about the rate: keep the size.
-            # (_BLOCK_SECONDS = 0 keeps every block the first one's size, for tests.)
-            if _BLOCK_SECONDS and rows * cols * 2 >= pairs:
-                scale = min(4.0, max(0.25, _BLOCK_SECONDS / max(elapsed, 1e-6)))
-                pairs = max(1, int(rows * cols * scale))
-                if most is not None:
-                    pairs = min(pairs, most)
-            c0 += cols
-        r0 += rows
-
-
-def _knn_block(
-    core: Any, a: np.ndarray, b: np.ndarray, k: int, distance: _pairdist.Distance, row0: int, col0: int, own: bool
-) -> Tuple[np.ndarray, np.ndarray]:
-    """The nearest (up to k) rows of ``b`` to each row of ``a``: distances (of the points' type) and global
-    indices (``col0`` + row of b). ``a``'s rows are ``row0, ...``; with ``own`` (a and b are
-    parts of the same X), each point's own entry is marked -1, which _merge puts last."""
-    overlap = own and row0 < col0 + len(b) and col0 < row0 + len(a)
-    kb = min(k + int(overlap), len(b))
-    if kb == 0 or len(a) == 0:
-        return np.empty((len(a), 0), a.dtype), np.empty((len(a), 0), np.int64)
-    dist, idx = core.knn(a, b, kb, distance)
-    idx += col0
-    if overlap:
-        idx[idx == np.arange(row0, row0 + len(a))[:, None]] = -1
-    return dist, idx
-
-
-def _merge(parts: List[Tuple[np.ndarray, np.ndarray]], k: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Merges partial neighbour lists of the same rows: the k first by (distance, index), NaN
-    after every number, entries marked -1 after everything: the engine's own order, so a merged
-    answer is the one a single call gives."""
-    dist = np.concatenate([p[0] for p in parts], axis=1)
-    idx = np.concatenate([p[1] for p in parts], axis=1)
-    order = np.lexsort((idx, dist, idx < 0), axis=1)[:, :k]
-    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(idx, order, axis=1)
-
-
 def _too_many(max_pairs: int, r: float) -> ValueError:
     return ValueError(f"more than {max_pairs} pairs are within r = {r}: raise max_pairs or lower r")
 
@@ -341,6 +262,9 @@ class Engine:
         bytes of each streamed tile).
     max_tile_bytes : int, optional
         Caps every tile buffer at this many bytes (more, smaller tiles).
+    threads : int, optional
+        Threads of the host's work (the CPU's kernels; a GPU's packing and copies); default:
+        all cores.
 
     Examples
     --------
@@ -359,6 +283,7 @@ class Engine:
         adapter: Optional[str] = None,
         memory_budget: Optional[int] = None,
         max_tile_bytes: Optional[int] = None,
+        threads: Optional[int] = None,
     ) -> None:
         if not isinstance(backend, str) or backend.lower() not in ("auto", "gpu", "cpu"):
             raise ValueError(f"unknown backend {backend!r}; valid backends are 'auto', 'gpu', 'cpu'")
@@ -368,11 +293,14 @@ class Engine:
         for name, value in sizes.items():
             if value is not None and _count(value, name) <= 0:
                 raise ValueError(f"{name} must be a positive number of bytes, not {value}")
+        if threads is not None and _count(threads, "threads") <= 0:
+            raise ValueError(f"threads must be at least 1, not {threads}")
         self._core = _pairdist.Engine(
             backend.lower(),
             adapter,
             None if memory_budget is None else int(memory_budget),
             None if max_tile_bytes is None else int(max_tile_bytes),
+            None if threads is None else int(threads),
         )
 
     @property
@@ -389,6 +317,18 @@ class Engine:
     def adapter(self) -> Optional[Dict[str, Any]]:
         """The GPU adapter in use (name, backend, device_type, driver, ...), or None on the CPU."""
         return self._core.adapter
+
+    @property
+    def threads(self) -> int:
+        """Threads of the engine's host work."""
+        return self._core.threads
+
+    def stats(self) -> Dict[str, Any]:
+        """What this engine did so far, over every call: ``jobs``, ``tiles``, ``pairs``,
+        ``dispatches`` (GPU passes), ``bytes_uploaded`` and ``bytes_read_back`` (to and from the
+        GPU; 0 on the CPU), and the seconds of the ``upload``, ``compute`` and ``readback``
+        phases. Differences of two snapshots tell what one call did."""
+        return self._core.stats()
 
     def __repr__(self) -> str:
         return f"pairdist.Engine(backend={self.backend!r})  # {self.device}"
@@ -474,30 +414,17 @@ class Engine:
         if out is not None:
             _check_out(out, (n, m))
         result_dtype = _dtype(dtype, out)
-        xa, xb, distance = _prepare(distance, xa, xb)
         if out is None:
             result = np.empty((n, m), result_dtype)
         elif np.may_share_memory(out, xa) or np.may_share_memory(out, xb):
-            # Writing blocks would change inputs that later blocks read.
-            out[...] = self._cdist(xa, xb, distance, np.empty((n, m), out.dtype))
+            # Writing tiles would change inputs that later tiles read.
+            result = np.empty((n, m), out.dtype)
+            self._core.cdist(xa, xb, distance, result)
+            out[...] = result
             return out
         else:
             result = out
-        return self._cdist(xa, xb, distance, result)
-
-    def _cdist(self, xa: np.ndarray, xb: np.ndarray, distance: _pairdist.Distance, result: np.ndarray) -> np.ndarray:
-        """Fills ``result`` with the distances of prepared points, block by block."""
-        (n, d), m = xa.shape, xb.shape[0]
-        core = self._core
-        if result.dtype == xa.dtype and result.flags.aligned:
-            for r0, r1, c0, c1 in _blocks(n, m, d):
-                core.cdist_into(xa[r0:r1], xb[c0:c1], distance, result[r0:r1, c0:c1])
-        else:
-            buffer = np.empty(min(n * m, _BUFFER_ENTRIES), xa.dtype)
-            for r0, r1, c0, c1 in _blocks(n, m, d, most=_BUFFER_ENTRIES):
-                block = buffer[: (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
-                core.cdist_into(xa[r0:r1], xb[c0:c1], distance, block)
-                result[r0:r1, c0:c1] = block
+        self._core.cdist(xa, xb, distance, result)
         return result
 
     def pdist(
@@ -539,30 +466,17 @@ class Engine:
         if out is not None:
             _check_out(out, (size,))
         result_dtype = _dtype(dtype, out)
-        x, _, distance = _prepare(distance, x)
         if out is None:
             result = np.empty(size, result_dtype)
         elif np.may_share_memory(out, x):
-            # Writing blocks would change the input that later blocks read.
-            out[...] = self._pdist(x, distance, np.empty(size, out.dtype))
+            # Writing tiles would change the input that later tiles read.
+            result = np.empty(size, out.dtype)
+            self._core.pdist(x, distance, result)
+            out[...] = result
             return out
         else:
             result = out
-        return self._pdist(x, distance, result)
-
-    def _pdist(self, x: np.ndarray, distance: _pairdist.Distance, result: np.ndarray) -> np.ndarray:
-        """Fills the condensed ``result`` with the distances of prepared points, block by block."""
-        n, d = x.shape
-        core = self._core
-        buffer = np.empty(min(n * n, _BUFFER_ENTRIES), x.dtype)
-        for r0, r1, c0, c1 in _blocks(n, n, d, upper=True, most=_BUFFER_ENTRIES):
-            block = buffer[: (r1 - r0) * (c1 - c0)].reshape(r1 - r0, c1 - c0)
-            core.cdist_into(x[r0:r1], x[c0:c1], distance, block)
-            for i in range(r0, r1):
-                j0 = max(c0, i + 1)  # the pairs i < j only
-                if j0 < c1:
-                    start = n * i - i * (i + 1) // 2 + (j0 - i - 1)
-                    result[start : start + (c1 - j0)] = block[i - r0, j0 - c0 :]
+        self._core.pdist(x, distance, result)
         return result
 
     def knn(
@@ -609,23 +523,46 @@ class Engine:
             raise TypeError("knn() missing required argument 'k' (the number of neighbours)")
         distance = _distance(metric, p, w, V, VI)
         xa, xb, own = _pair(XA, XB)
-        n, m = xa.shape[0], xb.shape[0]
-        k = _neighbours(k, m, own)
+        k = _neighbours(k, xb.shape[0], own)
         result_dtype = _dtype(dtype, None)
-        xa, xb, distance = _prepare(distance, xa, None if own else xb)
-        d = xa.shape[1]
-        distances = np.empty((n, k), result_dtype)
-        indices = np.empty((n, k), np.int64)
-        core = self._core
-        parts: List[Tuple[np.ndarray, np.ndarray]] = []
-        for r0, r1, c0, c1 in _blocks(n, m, d):
-            parts.append(_knn_block(core, xa[r0:r1], xb[c0:c1], k, distance, r0, c0, own))
-            if len(parts) >= 8 or c1 == m:
-                parts = [_merge(parts, k)]
-            if c1 == m:  # the band is done
-                distances[r0:r1], indices[r0:r1] = parts[0]
-                parts = []
-        return distances, indices
+        distances, indices = self._core.knn(xa, None if own else xb, k, distance)
+        return distances.astype(result_dtype, copy=False), indices
+
+    def argmin(
+        self,
+        XA: ArrayLike,
+        XB: ArrayLike,
+        metric: Metric = "euclidean",
+        *,
+        dtype: Optional[npt.DTypeLike] = None,
+        p: Optional[float] = None,
+        w: Optional[ArrayLike] = None,
+        V: Optional[ArrayLike] = None,
+        VI: Optional[ArrayLike] = None,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The nearest point of ``XB`` to each point of ``XA`` (k-means' assignment step), without
+        building the distance matrix: the first column of :meth:`knn` with ``k=1``.
+
+        Parameters
+        ----------
+        XA : array_like, (n, d)
+            The points to assign.
+        XB : array_like, (m, d)
+            The candidates (centres), m >= 1.
+        metric, dtype, p, w, V, VI
+            As for :meth:`cdist`.
+
+        Returns
+        -------
+        indices : ndarray of int64, (n,)
+            The nearest row of XB (the smaller index among equal distances).
+        distances : ndarray, (n,)
+            Its distance; float64 unless ``dtype=np.float32``.
+        """
+        if XB is None:
+            raise TypeError("argmin() needs XB, the points to choose from")
+        distances, indices = self.knn(XA, XB, k=1, metric=metric, dtype=dtype, p=p, w=w, V=V, VI=VI)
+        return indices[:, 0], distances[:, 0]
 
     def radius(
         self,
@@ -690,52 +627,24 @@ class Engine:
         result_dtype = _dtype(dtype, None)
         # The radius in the type computed in (float32: rounded once, beyond its range inf).
         r_computed = r if xa.dtype == np.float64 else float(np.float32(r) if r <= np.finfo(np.float32).max else np.inf)
-        xa, xb, distance = _prepare(distance, xa, None if own else xb)
-        d = xa.shape[1]
-        core = self._core
-        found = 0
-        done: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        band: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for r0, r1, c0, c1 in _blocks(n, m, d, upper=own):
-            # With XB None, blocks near the diagonal also hold pairs j <= i, dropped below.
-            below = int(np.clip(np.arange(r0 + 1, r1 + 1) - c0, 0, c1 - c0).sum()) if own else 0
-            got = core.radius(xa[r0:r1], xb[c0:c1], r_computed, distance, max_pairs - found + below)
-            if got is None:
-                raise _too_many(max_pairs, r)
-            rows, cols, dist = got
-            rows += r0
-            cols += c0
-            if below:
-                keep = cols > rows
-                rows, cols, dist = rows[keep], cols[keep], dist[keep]
-            found += len(rows)
-            if found > max_pairs:
-                raise _too_many(max_pairs, r)
-            band.append((rows, cols, dist))
-            if c1 == m:  # the band is done: its blocks' pairs in (row, column) order
-                rows, cols, dist = (np.concatenate(x) for x in zip(*band))
-                if len(band) > 1:
-                    order = np.argsort(rows, kind="stable")
-                    rows, cols, dist = rows[order], cols[order], dist[order]
-                done.append((rows, cols, dist))
-                band = []
-        if not done:
-            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, result_dtype)
-        rows, cols, dist = (np.concatenate(x) for x in zip(*done))
+        got = self._core.radius(xa, None if own else xb, r_computed, distance, max_pairs)
+        if got is None:
+            raise _too_many(max_pairs, r)
+        rows, cols, dist = got
         return rows, cols, dist.astype(result_dtype, copy=False)
 
 
-_engines: Dict[str, Engine] = {}
+_engines: Dict[Tuple[Any, Any], Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def _engine(backend: str) -> Engine:
-    """The shared engine of a backend, built on first use."""
-    key = backend.lower() if isinstance(backend, str) else backend
+def _engine(backend: str, threads: Optional[int] = None) -> Engine:
+    """The shared engine of a backend (and thread count), built on first use."""
+    key = (backend.lower() if isinstance(backend, str) else backend, threads)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = Engine(key)
+            engine = _engines[key] = Engine(key[0], threads=threads)
         return engine
 
 
@@ -747,6 +656,7 @@ def cdist(
     out: Optional[np.ndarray] = None,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
+    threads: Optional[int] = None,
     p: Optional[float] = None,
     w: Optional[ArrayLike] = None,
     V: Optional[ArrayLike] = None,
@@ -765,7 +675,7 @@ def cdist(
     array([[ 0., 25.],
            [ 2., 13.]])
     """
-    return _engine(backend).cdist(XA, XB, metric, out=out, dtype=dtype, p=p, w=w, V=V, VI=VI)
+    return _engine(backend, threads).cdist(XA, XB, metric, out=out, dtype=dtype, p=p, w=w, V=V, VI=VI)
 
 
 def pdist(
@@ -775,6 +685,7 @@ def pdist(
     out: Optional[np.ndarray] = None,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
+    threads: Optional[int] = None,
     p: Optional[float] = None,
     w: Optional[ArrayLike] = None,
     V: Optional[ArrayLike] = None,
@@ -788,7 +699,7 @@ def pdist(
     >>> pairdist.pdist([[0, 0], [0, 1], [2, 1]], "cityblock")
     array([1., 3., 2.])
     """
-    return _engine(backend).pdist(X, metric, out=out, dtype=dtype, p=p, w=w, V=V, VI=VI)
+    return _engine(backend, threads).pdist(X, metric, out=out, dtype=dtype, p=p, w=w, V=V, VI=VI)
 
 
 def knn(
@@ -799,6 +710,7 @@ def knn(
     *,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
+    threads: Optional[int] = None,
     p: Optional[float] = None,
     w: Optional[ArrayLike] = None,
     V: Optional[ArrayLike] = None,
@@ -814,7 +726,7 @@ def knn(
     array([[0, 2],
            [1, 3]])
     """
-    return _engine(backend).knn(XA, XB, k=k, metric=metric, dtype=dtype, p=p, w=w, V=V, VI=VI)
+    return _engine(backend, threads).knn(XA, XB, k=k, metric=metric, dtype=dtype, p=p, w=w, V=V, VI=VI)
 
 
 def radius(
@@ -826,6 +738,7 @@ def radius(
     max_pairs: int = _DEFAULT_MAX_PAIRS,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
+    threads: Optional[int] = None,
     p: Optional[float] = None,
     w: Optional[ArrayLike] = None,
     V: Optional[ArrayLike] = None,
@@ -839,7 +752,7 @@ def radius(
     >>> rows, cols
     (array([0, 0, 1]), array([0, 2, 1]))
     """
-    return _engine(backend).radius(
+    return _engine(backend, threads).radius(
         XA, XB, r=r, metric=metric, max_pairs=max_pairs, dtype=dtype, p=p, w=w, V=V, VI=VI
     )
 
@@ -847,6 +760,8 @@ def radius(
 _BACKEND_DOC = """backend : {"auto", "gpu", "cpu"}
     Which shared engine computes: the best hardware GPU else the CPU, any GPU adapter
     (``RuntimeError`` without one), or the CPU. Build an :class:`Engine` for more choices.
+threads : int, optional
+    Threads of the host's work (default: all cores); one shared engine per backend and count.
 """
 
 
@@ -860,7 +775,163 @@ def _document(function: Callable[..., Any], method: Callable[..., Any]) -> None:
     function.__doc__ = f"{own}\n\n{detail[:at].rstrip()}\n{_BACKEND_DOC}\n{detail[at:]}"
 
 
-for _function in (cdist, pdist, knn, radius):
+def argmin(
+    XA: ArrayLike,
+    XB: ArrayLike,
+    metric: Metric = "euclidean",
+    *,
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+    threads: Optional[int] = None,
+    p: Optional[float] = None,
+    w: Optional[ArrayLike] = None,
+    V: Optional[ArrayLike] = None,
+    VI: Optional[ArrayLike] = None,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """The nearest point of ``XB`` to each point of ``XA``: ``(indices, distances)``, both
+    ``(n,)``. See :meth:`Engine.argmin`.
+
+    >>> import pairdist
+    >>> pairdist.argmin([[1.0, 0.0], [4.0, 6.0]], [[0.0, 0.0], [5.0, 5.0]], "sqeuclidean")
+    (array([0, 1]), array([1., 2.]))
+    """
+    return _engine(backend, threads).argmin(XA, XB, metric, dtype=dtype, p=p, w=w, V=V, VI=VI)
+
+
+class Index:
+    """A base of points fitted once, then searched by any number of query batches, as
+    scikit-learn's ``NearestNeighbors(algorithm="brute").fit(XB)`` is: the metric's defaults
+    (``V``, ``VI``) are those of the base alone, the base is mapped to the kernels' coordinates
+    once, and on a GPU it is uploaded once and kept on the device, so that each batch uploads
+    only its queries. Answers are those of :meth:`Engine.knn`, :meth:`Engine.radius` and
+    :meth:`Engine.argmin` on the same points.
+
+    Parameters
+    ----------
+    XB : array_like, (m, d)
+        The base: float64 points are kept (and queries computed) in float64, everything else
+        in float32.
+    metric, p, w, V, VI
+        As for :meth:`Engine.cdist` (``V`` and ``VI`` default to those of XB).
+    engine : Engine, optional
+        The engine to run on; default: the shared one of ``backend``.
+    backend : {"auto", "gpu", "cpu"}
+        The shared engine's backend, when ``engine`` is not given.
+
+    >>> import numpy as np, pairdist
+    >>> index = pairdist.Index([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    >>> distances, indices = index.knn([[0.9, 0.1], [4.0, 4.0]], k=1)
+    >>> indices
+    array([[1],
+           [2]])
+    """
+
+    __slots__ = ("_core", "_engine", "_dtype", "_m")
+
+    def __init__(
+        self,
+        XB: ArrayLike,
+        metric: Metric = "euclidean",
+        *,
+        engine: Optional[Engine] = None,
+        backend: str = "auto",
+        p: Optional[float] = None,
+        w: Optional[ArrayLike] = None,
+        V: Optional[ArrayLike] = None,
+        VI: Optional[ArrayLike] = None,
+    ) -> None:
+        if engine is not None and not isinstance(engine, Engine):
+            raise TypeError(f"engine must be a pairdist.Engine, not {type(engine).__name__}")
+        self._engine = engine if engine is not None else _engine(backend)
+        distance = _distance(metric, p, w, V, VI)
+        xb = _points(XB, "XB")
+        self._dtype = xb.dtype
+        self._m = xb.shape[0]
+        self._core = _pairdist.Index(self._engine._core, xb, distance)
+
+    def __len__(self) -> int:
+        return self._m
+
+    @property
+    def dim(self) -> int:
+        """Dimensions of the points."""
+        return self._core.dim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The type the base is kept and queries are computed in."""
+        return self._dtype
+
+    @property
+    def resident(self) -> bool:
+        """Whether the base is kept on a GPU."""
+        return self._core.resident
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the index runs on."""
+        return self._engine
+
+    def _queries(self, XA: ArrayLike) -> np.ndarray:
+        xa = _points(XA, "XA")
+        if xa.shape[1] != self.dim:
+            raise ValueError(_COLUMNS)
+        return np.ascontiguousarray(xa, dtype=self._dtype)
+
+    def knn(
+        self, XA: ArrayLike, k: Optional[int] = None, *, dtype: Optional[npt.DTypeLike] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest base points to each query: ``(distances, indices)``, ``(n, k)``,
+        as :meth:`Engine.knn` gives them (float64 distances unless ``dtype=np.float32``)."""
+        if k is None:
+            raise TypeError("knn() missing required argument 'k' (the number of neighbours)")
+        k = _neighbours(k, self._m, False)
+        result_dtype = _dtype(dtype, None)
+        distances, indices = self._core.knn(self._queries(XA), k)
+        return distances.astype(result_dtype, copy=False), indices
+
+    def argmin(self, XA: ArrayLike, *, dtype: Optional[npt.DTypeLike] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """The nearest base point to each query: ``(indices, distances)``, both ``(n,)``."""
+        distances, indices = self.knn(XA, 1, dtype=dtype)
+        return indices[:, 0], distances[:, 0]
+
+    def radius(
+        self,
+        XA: ArrayLike,
+        r: Optional[float] = None,
+        *,
+        max_pairs: int = _DEFAULT_MAX_PAIRS,
+        dtype: Optional[npt.DTypeLike] = None,
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (query, base point) pair within ``r``: ``(rows, cols, distances)`` sorted by
+        row, then column, as :meth:`Engine.radius`."""
+        if r is None:
+            raise TypeError("radius() missing required argument 'r' (the radius)")
+        if not isinstance(r, numbers.Real) or isinstance(r, (bool, np.bool_)):
+            raise TypeError(f"r must be a number, not {r!r}")
+        r = float(r)
+        if not r >= 0:
+            raise ValueError(f"r must be a number >= 0, got {r}")
+        max_pairs = _count(max_pairs, "max_pairs")
+        if max_pairs < 0:
+            raise ValueError(f"max_pairs must be >= 0, got {max_pairs}")
+        result_dtype = _dtype(dtype, None)
+        r_computed = r if self._dtype == np.float64 else float(np.float32(r) if r <= np.finfo(np.float32).max else np.inf)
+        got = self._core.radius(self._queries(XA), r_computed, max_pairs)
+        if got is None:
+            raise _too_many(max_pairs, r)
+        rows, cols, dist = got
+        return rows, cols, dist.astype(result_dtype, copy=False)
+
+    def __repr__(self) -> str:
+        where = "on the device" if self.resident else "on the host"
+        return f"pairdist.Index({self._m} points in {self.dim} dimensions, {self._dtype}, {where})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a pairdist.Index holds device memory and cannot be pickled; fit one in each process")
+
+
+for _function in (cdist, pdist, knn, radius, argmin):
     _document(_function, getattr(Engine, _function.__name__))
 
 

@@ -28,18 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 import pairdist
-from pairdist import (
-    _COLUMNS,
-    _count,
-    _distance,
-    _dtype,
-    _knn_block,
-    _merge,
-    _metric_name,
-    _neighbours,
-    _prepare,
-    _same_type,
-)
+from pairdist import _COLUMNS, _count, _distance, _dtype, _metric_name, _neighbours, _pairdist, _same_type
 
 __all__ = ["cdist", "knn"]
 
@@ -64,48 +53,52 @@ def _points(da: Any, X: Any, name: str) -> Any:
     return x.rechunk({1: -1})
 
 
-def _inverse_transposed(covariance: np.ndarray) -> np.ndarray:
-    """SciPy's default VI from the covariance (the whole matrix, one chunk)."""
-    return np.linalg.inv(covariance).T
+def _covariance(points: Any, d: int) -> Any:
+    """SciPy's covariance of all the points (ddof 1) as a lazy dask array, checked when computed
+    as SciPy checks it: fewer than d + 1 points is SciPy's "too few observations" error, also
+    when the chunk sizes (so the number of points) are unknown until then."""
+    covariance = _dask_array().cov(points.astype(np.float64), rowvar=False).rechunk(-1)
+    count = points[:, :1].map_blocks(lambda b: np.full((1, 1), b.shape[0]), chunks=(1, 1), dtype=np.int64).sum()
+    return covariance.map_blocks(_enough_observations, count, d, dtype=np.float64)
+
+
+def _enough_observations(covariance: np.ndarray, n: Any, d: int) -> np.ndarray:
+    n = int(n)
+    if n <= d:
+        raise ValueError(
+            f"The number of observations ({n}) is too small; the covariance matrix is singular. "
+            f"For observations with {d} dimensions, at least {d + 1} observations are required."
+        )
+    return covariance
 
 
 def _parameters(da: Any, name: str, xa: Any, xb: Any, given: Dict[str, Any]) -> Dict[str, Any]:
     """SciPy's parameters for every block (xb None: xa with itself), checked here, so that a
     mistake fails now rather than in a worker. Those given are NumPy arrays (a dask array
     given is computed first: it is one vector or matrix). ``seuclidean``'s V and
-    ``mahalanobis``'s VI, when not given, are lazy dask arrays computed once from all the
-    points, as SciPy computes them: ``np.var(np.vstack([XA, XB]), axis=0, ddof=1)`` and
-    ``np.linalg.inv(np.cov(np.vstack([XA, XB]).T)).T`` (a singular covariance raises NumPy's
-    LinAlgError when computed, as in SciPy)."""
+    ``mahalanobis``'s VI, when not given, are computed once from all the points, lazily, as
+    SciPy computes them: ``np.var(np.vstack([XA, XB]), axis=0, ddof=1)``, and for VI the
+    covariance ``np.cov(np.vstack([XA, XB]).T)``, which the library inverts as its own default
+    does (so the numbers are those of :func:`pairdist.cdist` on the whole arrays)."""
     params = {key: (np.asarray(value) if isinstance(value, da.Array) else value) for key, value in given.items()}
     params = {key: value for key, value in params.items() if value is not None}
     d = xa.shape[1]
-    # The library checks the parameters against the points' dimension when a call runs:
-    # here, a call on no points, with the lazy defaults' shapes standing in for them.
-    check = dict(params)
+    _distance(name, **params).check(d)
     points = xa if xb is None else da.concatenate([xa, xb])
     if name == "seuclidean" and "V" not in params:
         params["V"] = da.var(points.astype(np.float64), axis=0, ddof=1)
-        check["V"] = np.ones(d)
     if name == "mahalanobis" and "VI" not in params:
         n = points.shape[0]
-        if n <= d:  # SciPy's check and message (False for unknown chunk sizes, n NaN)
-            raise ValueError(
-                f"The number of observations ({n}) is too small; the covariance matrix is singular. "
-                f"For observations with {d} dimensions, at least {d + 1} observations are required."
-            )
-        covariance = da.cov(points.astype(np.float64), rowvar=False).rechunk(-1)
-        params["VI"] = covariance.map_blocks(_inverse_transposed, dtype=np.float64)
-        check["VI"] = np.eye(d)
-    empty = np.empty((0, d), np.float32)
-    _prepare(_distance(name, **check), empty, None if xb is None else empty)
+        if n <= d:  # SciPy's check and message, now where the sizes are known (NaN compares False)
+            _enough_observations(np.empty(0), n, d)
+        params["C"] = _covariance(points, d)
     return params
 
 
 def _cdist_block(
     a: np.ndarray, b: np.ndarray, metric: str, out_dtype: np.dtype, backend: str, **params: Any
 ) -> np.ndarray:
-    return pairdist.cdist(a, b, metric, dtype=out_dtype, backend=backend, **params)
+    return pairdist._engine(backend).cdist(a, b, _distance(metric, **params), dtype=out_dtype)
 
 
 def cdist(
@@ -171,29 +164,50 @@ def cdist(
 
 def _knn_partial(
     a: np.ndarray,
-    b: np.ndarray,
+    b: Optional[np.ndarray],
     k: int,
     metric: str,
     backend: str,
-    row0: int,
-    col0: int,
-    own: bool,
+    row0: Any,
+    col0: Any,
     params: Dict[str, Any],
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """A query chunk's (up to) k nearest in one base chunk, indices global. ``params`` hold
-    every data-dependent parameter explicitly, so preparing the two chunks apart is exact."""
+    """A query chunk's (up to) k nearest in one base chunk, by the library (one job): indices
+    global, rows short of k padded with index -1. ``b`` None: the chunk against itself (X
+    against X's diagonal chunk), each point left out by its global index. ``params`` hold every
+    data-dependent parameter explicitly, so the chunks are prepared exactly as the whole."""
     core = pairdist._engine(backend)._core
-    a, b = _same_type(pairdist._points(a, "XA"), pairdist._points(b, "XB"))
-    a, b, distance = _prepare(_distance(metric, **params), a, b)
-    return _knn_block(core, a, b, k, distance, row0, col0, own)
+    a = pairdist._points(a, "XA")
+    if b is not None:
+        a, b = _same_type(a, pairdist._points(b, "XB"))
+    return core.knn_partial(a, b, k, _distance(metric, **params), int(row0), int(col0))
 
 
 def _knn_merge(parts: List[Tuple[np.ndarray, np.ndarray]], k: int) -> Tuple[np.ndarray, np.ndarray]:
-    return _merge(parts, k)
+    """The library's merge of partial lists (by distance, then index, padding last)."""
+    return _pairdist.merge_neighbours(list(parts), k)
 
 
-def _knn_finish(part: Tuple[np.ndarray, np.ndarray], which: int, dtype: np.dtype) -> np.ndarray:
+def _knn_finish(part: Tuple[np.ndarray, np.ndarray], which: int, dtype: np.dtype, m: Any, own: bool) -> np.ndarray:
+    if part[1].size and part[1][:, -1].min() < 0:
+        # Fewer candidates than k: known only now where the chunk sizes were unknown.
+        what = f"X has only {int(m) - 1} other points" if own else f"XB has only {int(m)} points"
+        raise ValueError(f"k = {part[1].shape[1]} nearest neighbours asked, but {what}")
     return part[0].astype(dtype) if which == 0 else part[1]
+
+
+def _starts(da: Any, x: Any) -> Tuple[List[Any], Any]:
+    """The first global row of each row chunk of ``x``, and the number of rows: integers where
+    the chunk sizes are known, lazy values (computed with the graph) where they are not."""
+    import dask
+
+    sizes = x.chunks[0]
+    if not any(np.isnan(sizes)):
+        starts = np.cumsum((0,) + sizes)
+        return [int(v) for v in starts[:-1]], int(starts[-1])
+    counts = [dask.delayed(len)(chunk) for chunk in x[:, :1].to_delayed().ravel()]
+    starts = [dask.delayed(sum)(counts[:i]) for i in range(len(counts))]
+    return starts, dask.delayed(sum)(counts)
 
 
 def knn(
@@ -244,7 +258,10 @@ def knn(
     if xa.shape[1] != xb.shape[1]:
         raise ValueError(_COLUMNS)
     m = xb.shape[0]
-    k = _neighbours(k, m, own)
+    # With unknown chunk sizes m is NaN: k is checked against it when the answer is computed.
+    k = _neighbours(k, m, own) if not np.isnan(m) else _count(k, "k")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
     split_every = max(2, _count(split_every, "split_every"))
     result_dtype = _dtype(dtype, None)
     params = _parameters(da, name, xa, None if own else xb, {"p": p, "w": w, "V": V, "VI": VI})
@@ -254,22 +271,22 @@ def knn(
     finish = dask.delayed(_knn_finish, pure=True)
     queries = xa.to_delayed().ravel()
     bases = xb.to_delayed().ravel()
-    row_starts = np.cumsum((0,) + xa.chunks[0])
-    col_starts = np.cumsum((0,) + xb.chunks[0])
+    row_starts, _ = _starts(da, xa)
+    col_starts, m_total = _starts(da, xb)
     distance_chunks, index_chunks = [], []
     for i, query in enumerate(queries):
+        # The diagonal chunk of X against X takes the job that leaves each point out.
         level = [
-            partial(query, base, k, name, backend, int(row_starts[i]), int(col_starts[j]), own, params)
+            partial(query, None if own and i == j else base, k, name, backend, row_starts[i], col_starts[j], params)
             for j, base in enumerate(bases)
         ]
-        # Tree reduction: merge split_every lists at a time until one is left (at least one
-        # merge: it also drops the entries of each point itself and keeps k).
-        while True:
+        # Tree reduction: split_every lists at a time until one is left.
+        while len(level) > 1:
             level = [merge(level[s : s + split_every], k) for s in range(0, len(level), split_every)]
-            if len(level) == 1:
-                break
         answer = level[0]
         rows = xa.chunks[0][i]
-        distance_chunks.append(da.from_delayed(finish(answer, 0, result_dtype), (rows, k), dtype=result_dtype))
-        index_chunks.append(da.from_delayed(finish(answer, 1, result_dtype), (rows, k), dtype=np.int64))
+        distance_chunks.append(da.from_delayed(finish(answer, 0, result_dtype, m_total, own), (rows, k), dtype=result_dtype))
+        index_chunks.append(da.from_delayed(finish(answer, 1, result_dtype, m_total, own), (rows, k), dtype=np.int64))
+    if not distance_chunks:  # no query rows (no chunks at all): empty answers of k columns
+        return da.zeros((0, k), dtype=result_dtype), da.zeros((0, k), dtype=np.int64)
     return da.concatenate(distance_chunks), da.concatenate(index_chunks)

@@ -82,9 +82,20 @@ def tolerance(metric, *arrays, p=None, w=None, V=None, VI=None):
     return {"rtol": 1e-5, "atol": atol}
 
 
+# The tile cap of the engines `engine` gives (None: the default tiles); `small_tiles` sets it.
+_TILE_CAP = None
+_CAPPED = {}
+
+
 def engine(backend):
-    """The shared engine of a backend (the one pairdist's functions use)."""
-    return pairdist._engine(backend)
+    """The shared engine of a backend (the one pairdist's functions use), or under
+    `small_tiles` one whose tiles are capped."""
+    if _TILE_CAP is None:
+        return pairdist._engine(backend)
+    key = (backend, _TILE_CAP)
+    if key not in _CAPPED:
+        _CAPPED[key] = pairdist.Engine(backend, max_tile_bytes=_TILE_CAP)
+    return _CAPPED[key]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -94,20 +105,13 @@ def backend(request):
 
 @pytest.fixture(
     params=[
-        # (first block in pair-dimensions / d, rows per band when the columns are cut)
-        pytest.param((1, 3), id="1-pair-blocks"),
-        pytest.param((7, 3), id="7-pair-blocks"),
-        pytest.param((50, 2), id="50-pair-blocks"),
-        pytest.param((10**4, 64), id="full-width-bands"),
+        pytest.param(4096, id="4KiB-tiles"),
+        pytest.param(64 << 10, id="64KiB-tiles"),
     ]
 )
-def small_blocks(request, monkeypatch):
-    """Fixed small blocks (no timing): the block loops' every edge on small inputs."""
-    pairs, min_rows = request.param
+def small_tiles(request, monkeypatch):
+    """Engines (from `engine`) whose tiles are capped: the library's tiling of a call seen
+    from Python (the answers must not change)."""
+    import conftest
 
-    def patch(d):
-        monkeypatch.setattr(pairdist, "_FIRST_BLOCK", pairs * max(d, 1))
-        monkeypatch.setattr(pairdist, "_MIN_ROWS", min_rows)
-        monkeypatch.setattr(pairdist, "_BLOCK_SECONDS", 0)
-
-    return patch
+    monkeypatch.setattr(conftest, "_TILE_CAP", request.param)

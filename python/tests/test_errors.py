@@ -120,9 +120,9 @@ def test_the_extension_checks_its_own_arguments():
     core = pairdist.Engine("cpu")._core
     x = np.zeros((3, 2), np.float32)
     with pytest.raises(ValueError, match="same number of columns"):
-        core.cdist_into(x, np.zeros((3, 4), np.float32), "euclidean", np.zeros((3, 3), np.float32))
+        core.cdist(x, np.zeros((3, 4), np.float32), "euclidean", np.zeros((3, 3), np.float32))
     with pytest.raises(ValueError, match="output shape mismatch"):
-        core.cdist_into(x, x, "euclidean", np.zeros((3, 2), np.float32))
+        core.cdist(x, x, "euclidean", np.zeros((3, 2), np.float32))
     with pytest.raises(ValueError, match="unknown metric 'bogus'"):
         core.knn(x, x, 1, "bogus")
     with pytest.raises(TypeError, match="metric must be a metric's name or a pairdist._pairdist.Distance"):

@@ -108,13 +108,12 @@ def test_cdist_and_pdist_match_scipy(name, metric, params, backend):
         ]
     ),
 )
-def test_blocks_share_the_defaults_of_all_the_points(metric, params, small_blocks, backend):
-    # Cut into blocks of a few pairs, a call still has SciPy's V and VI of all its points
-    # (XA and XB stacked; X for pdist and knn without XB), never those of one block.
+def test_tiles_share_the_defaults_of_all_the_points(metric, params, small_tiles, backend):
+    # Cut into small tiles, a call still has SciPy's V and VI of all its points
+    # (XA and XB stacked; X for pdist and knn without XB), never those of one tile.
     X = DATASETS["wine"]
     XA, XB = X[:70], X[70:]
     params = parameters(X, params)
-    small_blocks(X.shape[1])
     e = engine(backend)
     np.testing.assert_allclose(e.cdist(XA, XB, metric, **params), sd.cdist(XA, XB, metric, **params), **tolerance(metric, X, **params))
     out = np.zeros((len(XA), len(XB)), np.float32, order="F")

@@ -149,12 +149,11 @@ def test_out_sharing_memory_with_an_input():
 
 
 @pytest.mark.parametrize("metric", ["sqeuclidean", "cityblock"])
-def test_blocks_of_every_size_give_the_exact_answer(metric, small_blocks, backend):
+def test_tiles_of_every_size_give_the_exact_answer(metric, small_tiles, backend):
     # Integer coordinates: every distance is exact in float32, so equality is expected.
     rng = np.random.default_rng(11)
     XA = rng.integers(-20, 20, (37, 5)).astype(np.float64)
     XB = rng.integers(-20, 20, (53, 5)).astype(np.float64)
-    small_blocks(5)
     e = engine(backend)
     np.testing.assert_array_equal(e.cdist(XA, XB, metric), sd.cdist(XA, XB, metric))
     np.testing.assert_array_equal(e.cdist(XA, XB, metric, dtype=np.float32), sd.cdist(XA, XB, metric))

@@ -19,6 +19,66 @@ pub struct Neighbors<T = f32> {
     pub indices: Array2<i64>,
 }
 
+impl<T: Element> Neighbors<T> {
+    /// Rows' lists as `n × k` arrays, a list with fewer than `k` candidates padded with index
+    /// -1 and a NaN distance: the form of partial answers that [`Neighbors::merge`] takes (a
+    /// shard's lists, where a shard holds fewer than `k` points).
+    ///
+    /// ```
+    /// use pairdist::answer::TopK;
+    /// use pairdist::Neighbors;
+    /// let mut list = TopK::new(3);
+    /// list.offer(2.0f32, 7);
+    /// let nn = Neighbors::padded(&[list], 3);
+    /// assert_eq!(nn.indices.row(0).to_vec(), vec![7, -1, -1]);
+    /// ```
+    pub fn padded(lists: &[TopK<T>], k: usize) -> Neighbors<T> {
+        let n = lists.len();
+        let mut distances = Array2::from_elem((n, k), T::nan());
+        let mut indices = Array2::from_elem((n, k), -1);
+        for (i, list) in lists.iter().enumerate() {
+            for (c, &(v, j)) in list.best.iter().take(k).enumerate() {
+                distances[(i, c)] = v;
+                indices[(i, c)] = j;
+            }
+        }
+        Neighbors { distances, indices }
+    }
+
+    /// The `k` best of several partial answers for the same rows (their candidates merged by
+    /// (distance, index), the order every backend gives, padding skipped), padded as
+    /// [`Neighbors::padded`] where fewer than `k` are known: partial k-nearest lists of shards
+    /// of a base merge into the whole base's answer, exactly.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use pairdist::Neighbors;
+    /// let a = Neighbors { distances: array![[1.0f32, 3.0]], indices: array![[0, 1]] };
+    /// let b = Neighbors { distances: array![[2.0f32, f32::NAN]], indices: array![[5, -1]] };
+    /// let merged = Neighbors::merge(&[a, b], 2)?;
+    /// assert_eq!(merged.indices, array![[0, 5]]);
+    /// # Ok::<(), pairdist::Error>(())
+    /// ```
+    pub fn merge(parts: &[Neighbors<T>], k: usize) -> crate::Result<Neighbors<T>> {
+        let n = parts.first().map_or(0, |p| p.indices.nrows());
+        if let Some(p) = parts.iter().find(|p| p.indices.nrows() != n || p.distances.dim() != p.indices.dim()) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "partial neighbour lists of {n} rows and of {:?} cannot merge",
+                p.indices.dim()
+            )));
+        }
+        let mut lists = vec![TopK::new(k); n];
+        for part in parts {
+            for ((i, &j), &v) in part.indices.indexed_iter().zip(part.distances.iter()) {
+                if j >= 0 {
+                    lists[i.0].offer(v, j);
+                }
+            }
+        }
+        Ok(Neighbors::padded(&lists, k))
+    }
+}
+
 /// Whether candidate `a` comes before `b`: the smaller distance (NaN after every number), then
 /// the smaller index. A total order, so every tiling and backend gives the same lists.
 #[inline]
@@ -136,7 +196,7 @@ impl<T: Element> TopK<T> {
 }
 
 /// Gathers rows' lists into [`Neighbors`] (`n × k`; every list must be full).
-pub fn collect<T: Element>(lists: &[TopK<T>], k: usize) -> Neighbors<T> {
+pub(crate) fn collect<T: Element>(lists: &[TopK<T>], k: usize) -> Neighbors<T> {
     let n = lists.len();
     let mut distances = Array2::zeros((n, k));
     let mut indices = Array2::zeros((n, k));

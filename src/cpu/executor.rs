@@ -117,13 +117,30 @@ pub(crate) fn run_into<T: Element>(
     plan: &Plan,
     mut out: ArrayViewMut2<T>,
 ) {
-    if plan.n == 0 || plan.m == 0 {
-        return;
-    }
-    run_into_with(x, y, kernel, plan, out.view_mut(), Isa::detect());
+    let _ = run_into_checked(x, y, kernel, plan, out.view_mut(), &|_| Ok(()));
 }
 
-/// [`run_into`] with a chosen kernel family (tests force each one).
+/// A check between passes: counts a pass's pairs, and stops the run with an error (a stop
+/// requested on the job's monitor).
+pub(crate) type Checkpoint<'a> = &'a (dyn Fn(usize) -> Result<()> + Sync);
+
+/// [`run_into`], calling `check` with each pass's pairs before computing it, and stopping at
+/// the first error it returns.
+pub(crate) fn run_into_checked<T: Element>(
+    x: ArrayView2<T>,
+    y: ArrayView2<T>,
+    kernel: Kernel<T>,
+    plan: &Plan,
+    out: ArrayViewMut2<T>,
+    check: Checkpoint<'_>,
+) -> Result<()> {
+    if plan.n == 0 || plan.m == 0 {
+        return Ok(());
+    }
+    run_into_with(x, y, kernel, plan, out, Isa::detect(), check)
+}
+
+/// [`run_into_checked`] with a chosen kernel family (tests force each one).
 pub(crate) fn run_into_with<T: Element>(
     x: ArrayView2<T>,
     y: ArrayView2<T>,
@@ -131,7 +148,8 @@ pub(crate) fn run_into_with<T: Element>(
     plan: &Plan,
     mut out: ArrayViewMut2<T>,
     isa: Isa,
-) {
+    check: Checkpoint<'_>,
+) -> Result<()> {
     let x = standard(x);
     let x = x.view();
     advise_huge_pages(&out);
@@ -140,13 +158,15 @@ pub(crate) fn run_into_with<T: Element>(
     let stream = shift.is_some();
     let ready = Ready::new(kernel, y, isa, shift.unwrap_or(0));
     let (band, tm) = (band_rows(plan, isa), pass_cols::<T>(plan, isa));
-    out.axis_chunks_iter_mut(Axis(0), band).into_par_iter().enumerate().for_each(|(b, mut rows)| {
+    out.axis_chunks_iter_mut(Axis(0), band).into_par_iter().enumerate().try_for_each(|(b, mut rows)| {
         let r0 = b * band;
         for c0 in (0..plan.m).step_by(tm) {
             let c1 = (c0 + tm).min(plan.m);
+            check(rows.nrows() * (c1 - c0))?;
             ready.block(&x, r0..r0 + rows.nrows(), c0..c1, rows.slice_mut(s![.., c0..c1]), stream);
         }
-    });
+        Ok(())
+    })
 }
 
 /// Asks Linux to back a large contiguous output with transparent huge pages.
@@ -187,11 +207,17 @@ fn condensed_start(n: usize, i: usize) -> usize {
 /// owns a band and its run; it computes the band's pairs a pass of columns at a time (only
 /// columns right of the band's first row: about half the work of the full matrix) into a
 /// small buffer and copies each row's part into place.
-pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, kernel: Kernel<T>, plan: &Plan, out: &mut [T]) {
+pub(crate) fn run_condensed<T: Element>(
+    x: ArrayView2<T>,
+    kernel: Kernel<T>,
+    plan: &Plan,
+    out: &mut [T],
+    check: Checkpoint<'_>,
+) -> Result<()> {
     let n = plan.n;
     debug_assert_eq!(out.len(), condensed_start(n, n));
     if n < 2 {
-        return;
+        return Ok(());
     }
     let isa = Isa::detect();
     let x = standard(x);
@@ -207,11 +233,13 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, kernel: Kernel<T>, pla
         pieces.push((r0..r1, piece));
         rest = tail;
     }
-    pieces.into_par_iter().for_each(|(rows, piece)| {
+    pieces.into_par_iter().try_for_each(|(rows, piece)| {
         let base = condensed_start(n, rows.start) as u64;
         let mut buf = Array2::zeros((rows.len(), tm));
         for c0 in (rows.start + 1..n).step_by(tm) {
             let c1 = (c0 + tm).min(n);
+            // The pass's pairs i < j.
+            check(layout.segments(&Tile { rows: rows.clone(), cols: c0..c1 }).map(|seg| seg.cols.len()).sum())?;
             let mut pass = buf.slice_mut(s![.., ..c1 - c0]);
             ready.block(&x, rows.clone(), c0..c1, pass.view_mut(), false);
             for seg in layout.segments(&Tile { rows: rows.clone(), cols: c0..c1 }) {
@@ -220,7 +248,8 @@ pub(crate) fn run_condensed<T: Element>(x: ArrayView2<T>, kernel: Kernel<T>, pla
                 piece[at..at + src.len()].copy_from_slice(src.as_slice().expect("buffer rows are contiguous"));
             }
         }
-    });
+        Ok(())
+    })
 }
 
 /// Computes the rows of the plan band by band on all cores and hands each row's distances, a

@@ -936,7 +936,8 @@ mod tests {
                     for metric in Metric::KERNELS {
                         let (x, y) = (for_kernel(&x, metric), for_kernel(&y, metric));
                         let mut out = Array2::from_elem((n, m), f32::NAN);
-                        run_into_with(x.view(), y.view(), Kernel::of(metric), &plan, out.view_mut(), isa);
+                        run_into_with(x.view(), y.view(), Kernel::of(metric), &plan, out.view_mut(), isa, &|_| Ok(()))
+                            .unwrap();
                         assert_close(out.view(), x.view(), y.view(), metric, &format!("{isa:?} {plan:?}"));
                     }
                 }
@@ -988,11 +989,17 @@ mod tests {
         let y = random::<f32>(&mut rng, n, d, 1.0);
         let plan = Plan::new(n, n, d, Region::Full, &PlanLimits::cpu(None)).unwrap();
         let mut out = Array2::from_elem((n, n), f32::NAN);
-        run_into_with(x.view(), y.view(), Kernel::of(Metric::Euclidean), &plan, out.view_mut(), Isa::detect());
+        run_into_with(x.view(), y.view(), Kernel::of(Metric::Euclidean), &plan, out.view_mut(), Isa::detect(), &|_| {
+            Ok(())
+        })
+        .unwrap();
         assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor");
         let (x, y) = (x.mapv(f64::from), y.mapv(f64::from));
         let mut out = Array2::from_elem((n, n), f64::NAN);
-        run_into_with(x.view(), y.view(), Kernel::of(Metric::Euclidean), &plan, out.view_mut(), Isa::detect());
+        run_into_with(x.view(), y.view(), Kernel::of(Metric::Euclidean), &plan, out.view_mut(), Isa::detect(), &|_| {
+            Ok(())
+        })
+        .unwrap();
         assert_close(out.view(), x.view(), y.view(), Metric::Euclidean, "streamed executor f64");
     }
 

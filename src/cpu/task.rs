@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::executor::{Kernel, reduce_rows, run_condensed, run_into, run_streaming};
+use super::executor::{Kernel, reduce_rows, run_condensed, run_into_checked, run_streaming};
 use crate::answer::radius::too_many;
 use crate::element::Element;
 use crate::error::Result;
@@ -35,9 +35,8 @@ fn run_answer<T: Element>(mut task: Task<T>) -> Result<()> {
     let advance = |pairs: usize| monitor.as_deref().map_or(Ok(()), |m: &Monitor| m.advance(pairs as u64));
     match &mut task.answer {
         Answer::Matrix(Target::Array(out)) => {
-            advance(plan.n * plan.m)?;
             if !empty {
-                run_into(x, y, kernel, &plan, out.view_mut());
+                run_into_checked(x, y, kernel, &plan, out.view_mut(), &advance)?;
             }
             if let Some(extremes) = &task.extremes {
                 extremes.fix_matrix(out.view_mut());
@@ -48,8 +47,7 @@ fn run_answer<T: Element>(mut task: Task<T>) -> Result<()> {
             return Ok(());
         }
         Answer::Matrix(Target::Condensed(out)) => {
-            advance(plan.n * plan.n.saturating_sub(1) / 2)?;
-            run_condensed(x, kernel, &plan, out);
+            run_condensed(x, kernel, &plan, out, &advance)?;
             if let Some(extremes) = &task.extremes {
                 extremes.fix_condensed(out);
             }

@@ -155,6 +155,18 @@ pub(crate) struct EngineArgs {
     /// once per adapter; cached, as `pairdist tune` does).
     #[arg(long)]
     autotune: bool,
+    /// Threads for the host's work (the CPU's kernels; a GPU's packing and copies); default:
+    /// all cores.
+    #[arg(long, value_parser = parse_threads, allow_hyphen_values = true)]
+    threads: Option<usize>,
+}
+
+/// A thread count of at least 1.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("threads must be a whole number of at least 1, got {s}")),
+    }
 }
 
 impl EngineArgs {
@@ -171,6 +183,7 @@ impl EngineArgs {
             memory_budget: self.memory_budget,
             monitor,
             autotune: self.autotune,
+            threads: self.threads,
             ..EngineOptions::default()
         })
     }
