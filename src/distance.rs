@@ -32,7 +32,6 @@ use rayon::prelude::*;
 
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::job::Job;
 use crate::linalg::{cholesky, lower_inverse};
 use crate::metric::{Denominator, Merge, Metric, Prepare};
 use crate::ratio::Ratio;
@@ -520,7 +519,7 @@ impl Resolved {
     /// metric (its terms weighted for canberra and hamming), divided by the denominator where
     /// there is one.
     pub fn between(&self, a: &[f64], b: &[f64]) -> f64 {
-        let numerator = crate::cpu::reference::weighted_kernel_distance(a, b, self.kernel, self.term_weights.as_ref());
+        let numerator = crate::twin::weighted_kernel_distance(a, b, self.kernel, self.term_weights.as_ref());
         match self.denominator {
             Some(denominator) => crate::ratio::of_points(denominator, numerator, a, b),
             None => numerator,
@@ -666,12 +665,6 @@ impl<T: Element> Prepared<T> {
         y: Option<ArrayView2<'a, T>>,
     ) -> (ArrayView2<'p, T>, Option<ArrayView2<'p, T>>) {
         (self.x.as_ref().map_or(x, |a| a.view()), y.map(|y| self.y.as_ref().map_or(y, |a| a.view())))
-    }
-
-    /// `job` on the prepared points, with the kernel's metric.
-    pub(crate) fn apply<'a: 'p, 'p, 'o>(&'p self, job: Job<'a, 'o, T>) -> Job<'p, 'o, T> {
-        let (x, y) = self.views(job.x, job.y);
-        Job { x, y, metric: Distance::new(self.kernel), ..job }
     }
 }
 

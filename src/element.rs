@@ -80,7 +80,7 @@ impl Element for f32 {
     }
 
     fn tolerance(metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
-        crate::cpu::reference::tolerance(metric, d, scale, expected)
+        crate::tolerance::tolerance(metric, d, scale, expected)
     }
 }
 
@@ -94,7 +94,7 @@ impl Element for f64 {
     }
 
     fn tolerance(metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
-        crate::cpu::reference::tolerance_f64(metric, d, scale, expected)
+        crate::tolerance::tolerance_f64(metric, d, scale, expected)
     }
 }
 

@@ -418,7 +418,7 @@ impl Engine {
     pub fn run<T: Element>(&self, job: Job<'_, '_, T>) -> Result<()> {
         self.on_threads(|| {
             let prepared = Prepared::new(&job.metric, job.x, job.y)?;
-            self.run_prepared(prepared.apply(job), &prepared, None)
+            self.run_prepared(job.on_prepared(&prepared), &prepared, None)
         })
     }
 

@@ -26,7 +26,6 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::Result;
-use crate::cpu::reference;
 use crate::element::Element;
 use crate::metric::{Finalize, Metric};
 use crate::plan::Tile;
@@ -141,7 +140,7 @@ impl<'a, T: Element> Extremes<'a, T> {
         {
             let row = |a: &ArrayView2<T>, k: usize| a.row(k).iter().map(|&v| v.into()).collect::<Vec<f64>>();
             let (x, y) = (row(&self.x, i), row(&self.y, j));
-            let exact = reference::weighted_kernel_distance(&x, &y, self.metric, self.weights);
+            let exact = crate::twin::weighted_kernel_distance(&x, &y, self.metric, self.weights);
             // Points with inf or NaN coordinates keep what IEEE arithmetic gave.
             if exact.is_finite() { T::from_f64(exact) } else { v }
         } else {

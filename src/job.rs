@@ -168,6 +168,18 @@ impl<'a, 'o, T: Element> Job<'a, 'o, T> {
     }
 }
 
+impl<'a, 'o, T: Element> Job<'a, 'o, T> {
+    /// This job on the points `prepared` made of its own (see [`Prepared::new`]), with the
+    /// kernel's metric.
+    pub(crate) fn on_prepared<'p>(self, prepared: &'p Prepared<T>) -> Job<'p, 'o, T>
+    where
+        'a: 'p,
+    {
+        let (x, y) = prepared.views(self.x, self.y);
+        Job { x, y, metric: Distance::new(prepared.kernel), ..self }
+    }
+}
+
 /// A checked job: the window's views, its plan, and what every backend applies around it.
 pub(crate) struct Task<'a, 'o, T: Element = f32> {
     pub x: ArrayView2<'a, T>,
@@ -200,7 +212,7 @@ pub(crate) struct Task<'a, 'o, T: Element = f32> {
 
 impl<'a, 'o, T: Element> Task<'a, 'o, T> {
     /// Checks `job`, whose points `prepared` made for its metric's kernel (see
-    /// [`Prepared::apply`]), and resolves it, planning within `limits` (for f32 elements;
+    /// [`Job::on_prepared`]), and resolves it, planning within `limits` (for f32 elements;
     /// the plan scales them to `T`). The task takes what `prepared` adds besides the points
     /// (a ratio's denominators, the terms' weights) over its window, so no backend can run a
     /// kernel without them.

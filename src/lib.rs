@@ -47,6 +47,8 @@ pub mod plan;
 mod ratio;
 pub mod sink;
 mod stats;
+mod tolerance;
+mod twin;
 pub mod validate;
 mod weights;
 

@@ -30,6 +30,8 @@ use std::ops::Range;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 
+use crate::cpu::executor::{Kernel, run_into};
+use crate::cpu::fused::FusedRatio;
 use crate::element::Element;
 use crate::error::Result;
 use crate::metric::{Denominator, Metric};
@@ -154,17 +156,6 @@ pub(crate) fn of_points(denominator: Denominator, numerator: f64, x: &[f64], y: 
     }
 }
 
-/// A ratio's denominators in the kernels' element type, for the CPU kernels to divide by as
-/// they store each result: braycurtis's `n / (a + b)`, jaccard's `n / ((a + b + n) / 2)` (0
-/// where that is 0/0), with `a` and `b` the sums of the result's rows, as in [`quotient`].
-pub(crate) struct FusedRatio<T> {
-    pub(crate) denominator: Denominator,
-    /// Per row of the window's X, rounded to `T`.
-    pub(crate) x_sums: Vec<T>,
-    /// Per row of the window's Y (X's again for pdist), rounded to `T`.
-    pub(crate) y_sums: Vec<T>,
-}
-
 impl RatioView<'_> {
     /// The denominators for the kernels to divide by, if the kernels' quotients in `T` are
     /// the host's: no columns of both signs (whose sums are per pair), and no sum so large
@@ -192,7 +183,7 @@ impl RatioView<'_> {
         let limits = PlanLimits::cpu(None).for_element::<f64>();
         let plan = Plan::new(x.nrows(), y.nrows(), x.ncols(), Region::Full, &limits)
             .expect("a CPU plan exists for every shape that fits in memory");
-        crate::cpu::run_into(x, y, crate::cpu::Kernel::of(Metric::Cityblock), &plan, out.view_mut());
+        run_into(x, y, Kernel::of(Metric::Cityblock), &plan, out.view_mut());
         Some(out)
     }
 

@@ -13,12 +13,12 @@ use std::ops::Range;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, s};
 use rayon::prelude::*;
 
-use super::Element;
+use super::fused::FusedRatio;
 use super::kernels::{self, Isa, PackedY};
+use crate::element::Element;
 use crate::error::Result;
 use crate::metric::Metric;
 use crate::plan::{Plan, Tile};
-use crate::ratio::FusedRatio;
 use crate::sink::{Layout, Sink};
 use crate::weights::{KernelWeights, TermWeights};
 

@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use crate::cpu::Element;
+use crate::element::Element;
 
 use crate::metric::{self, Denominator, Finalize, Merge, Metric, Term};
 use crate::weights::KernelWeights;
@@ -203,7 +203,7 @@ pub(crate) fn block<T: Element>(
 
 /// [`block`] of a ratio's numerators ([`Denominator::numerator`]), each divided by its denominator
 /// as it is stored: from `x_sums`, the sums of the rows of `x`, and those packed with `y`
-/// ([`PackedY::with_ratio`]). See [`FusedRatio`](crate::ratio::FusedRatio).
+/// ([`PackedY::with_ratio`]). See [`FusedRatio`](crate::cpu::fused::FusedRatio).
 pub(crate) fn block_divided<T: Element>(
     x: ArrayView2<T>,
     x_sums: &[T],
@@ -1139,7 +1139,7 @@ mod tests {
                     let mut out = Array2::from_elem((n, m - c0), T::nan());
                     block(x.view(), &packed, c0..m, (metric, Some(&rounded)), out.view_mut(), false);
                     for ((i, c), &g) in out.indexed_iter() {
-                        let want = reference::weighted_kernel_distance(&xs[i], &ys[c0 + c], metric, Some(&weights));
+                        let want = crate::twin::weighted_kernel_distance(&xs[i], &ys[c0 + c], metric, Some(&weights));
                         let (g, tol) = (g.into(), T::tolerance(metric, d, 1.0, want));
                         assert!(
                             (g - want).abs() <= tol,

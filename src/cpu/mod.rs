@@ -1,14 +1,14 @@
 //! The CPU path: the f64 [`reference`](mod@reference) oracle, and a fast executor on all cores (rayon),
 //! generic over f32 and f64.
 
-mod executor;
+pub(crate) mod executor;
+pub(crate) mod fused;
 mod kernels;
 pub mod reference;
 mod task;
 
 #[cfg(feature = "gpu")]
 pub(crate) use executor::advise_huge_pages;
-pub(crate) use executor::{Kernel, run_into};
 pub(crate) use task::run;
 
 use ndarray::{Array1, Array2, ArrayView2};
@@ -57,6 +57,6 @@ pub fn pdist<T: Element>(x: ArrayView2<T>, metric: impl Into<Distance>) -> Resul
 /// kernels, the f64 fix-up, a ratio's division), with the default tile limits.
 fn run_alone<T: Element>(job: Job<'_, '_, T>) -> Result<()> {
     let prepared = Prepared::new(&job.metric, job.x, job.y)?;
-    let job = prepared.apply(job);
+    let job = job.on_prepared(&prepared);
     run(Task::new(job, &prepared, None, Default::default(), PlanLimits::cpu(None))?)
 }

@@ -9,13 +9,13 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::executor::{Kernel, reduce_rows, run_condensed, run_into_checked, run_streaming};
+use super::fused::FusedRatio;
 use crate::answer::radius::too_many;
 use crate::element::Element;
 use crate::error::Result;
 use crate::job::{Answer, Target, Task};
 use crate::monitor::Monitor;
 use crate::plan::Region;
-use crate::ratio::FusedRatio;
 use crate::stats::Phase;
 
 /// Runs `task` on all cores, in its element type, counting its tiles, pairs and time on the

@@ -5,6 +5,7 @@ mod cache;
 mod context;
 mod epilogue;
 mod executor;
+mod pack;
 mod resident;
 mod shaders;
 mod slot;

@@ -80,7 +80,7 @@ impl Resident {
                         .get_mapped_range_mut()
                         .map_err(|e| Error::Gpu(format!("uploading an index's base: {e}")))?;
                     let values = y.slice(s![rows.clone(), dims.clone()]);
-                    super::slot::pack(&values, &(0..rows.len()), &(0..dims.len()), view.slice(..part_bytes as usize));
+                    super::pack::pack(&values, &(0..rows.len()), &(0..dims.len()), view.slice(..part_bytes as usize));
                 }
                 buffer.unmap();
                 counters.uploaded(part_bytes);

@@ -11,17 +11,15 @@
 use std::ops::Range;
 use std::sync::mpsc;
 
-use ndarray::{ArrayView2, Axis, s};
-use rayon::prelude::*;
-use wgpu::WriteOnly;
+use ndarray::ArrayView2;
 
 use super::context::{GpuContext, POLL_TIMEOUT};
 use super::epilogue::{EpilogueBuffers, Readback};
+use super::pack::pack;
 use super::resident::Resident;
 use crate::element::{Dtype, Element};
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Tile};
-use crate::sink::PARALLEL_COPY_MIN;
 use crate::stats::Counters;
 use crate::weights::{KernelWeights, total_weight};
 
@@ -244,63 +242,6 @@ impl Slot {
                 epilogue: None,
             }
         })
-    }
-}
-
-/// Copies `rows × dims` of `a` (any strides) into `dst`, the mapped bytes of an upload buffer,
-/// as contiguous rows; on all threads when large, since one thread's copy held the upload to a
-/// fraction of the host's bandwidth. `dst` is write-only (mapped memory may be write-combined,
-/// where reads are slow), so whole runs of bytes are copied in, a band of rows at a time
-/// where the input holds them contiguously.
-pub(super) fn pack<T: Element>(a: &ArrayView2<T>, rows: &Range<usize>, dims: &Range<usize>, dst: WriteOnly<'_, [u8]>) {
-    let part = a.slice(s![rows.clone(), dims.clone()]);
-    let row_bytes = dims.len() * size_of::<T>();
-    if row_bytes == 0 {
-        return;
-    }
-    // Bands of about 256 KiB: parallel work items, each one copy when contiguous.
-    let band_rows = ((256 << 10) / row_bytes).max(1);
-    let mut bands = Vec::with_capacity(rows.len().div_ceil(band_rows));
-    let mut rest = dst;
-    for band in part.axis_chunks_iter(Axis(0), band_rows) {
-        let (head, tail) = rest.split_at(band.nrows() * row_bytes);
-        bands.push((Band(head), band));
-        rest = tail;
-    }
-    if part.len() >= PARALLEL_COPY_MIN {
-        bands.into_par_iter().for_each(|(Band(dst), band)| copy_band(dst, band));
-    } else {
-        bands.into_iter().for_each(|(Band(dst), band)| copy_band(dst, band));
-    }
-}
-
-/// One band's bytes of a mapped buffer, filled on a worker thread.
-struct Band<'a>(WriteOnly<'a, [u8]>);
-
-// SAFETY: a `WriteOnly<[u8]>` is an exclusive, write-only borrow of its bytes, like a
-// `&mut [u8]`, which is `Send`; the bands are disjoint. wgpu-types 30.0.2 declares `Send` for
-// `WriteOnly<T>` with sized `T` only, an oversight fixed upstream (gfx-rs/wgpu#10156, #10163).
-unsafe impl Send for Band<'_> {}
-
-/// Copies `band`'s rows into `dst`, one after another: in one copy when they are contiguous.
-fn copy_band<T: Element>(mut dst: WriteOnly<'_, [u8]>, band: ArrayView2<'_, T>) {
-    if let Some(values) = band.as_slice() {
-        dst.copy_from_slice(bytemuck::cast_slice(values));
-        return;
-    }
-    let row_bytes = band.ncols() * size_of::<T>();
-    let mut row_values = Vec::with_capacity(band.ncols());
-    for row in band.rows() {
-        let (mut head, tail) = dst.split_at(row_bytes);
-        match row.as_slice() {
-            Some(values) => head.copy_from_slice(bytemuck::cast_slice(values)),
-            None => {
-                row_values.clear();
-                row_values.extend(row.iter().copied());
-                head.copy_from_slice(bytemuck::cast_slice(&row_values));
-            }
-        }
-        dst = tail;
     }
 }
 

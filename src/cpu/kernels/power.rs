@@ -25,7 +25,7 @@
 use num_traits::NumCast;
 
 use super::simd::Simd;
-use crate::cpu::Element;
+use crate::element::Element;
 use crate::metric;
 
 /// Terms of `log₂ m`'s series in `s²` for the element type: the first term left out is below
@@ -176,17 +176,6 @@ where
         let magic = S::one(<S::E as NumCast>::from(magic).expect("float"));
         S::sub(S::add(v, magic), magic)
     }
-}
-
-/// `a = m·2^e` with `m ∈ [√½, √2)` and `e` whole, in f64 (exact for every f32 and f64 that is
-/// positive and normal); `(1, 0)` for 0. The portable lanes' [`Simd::split_exponent`].
-pub(super) fn split_exponent(a: f64) -> (f64, f64) {
-    if a == 0.0 {
-        return (1.0, 0.0);
-    }
-    let bits = a.to_bits() as i64;
-    let e = (bits - std::f64::consts::FRAC_1_SQRT_2.to_bits() as i64) >> 52;
-    (f64::from_bits((bits - (e << 52)) as u64), e as f64)
 }
 
 #[cfg(test)]

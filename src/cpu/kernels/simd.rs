@@ -4,7 +4,7 @@
 //! compiled with the matching `#[target_feature]` (the entry points in `kernels.rs`, chosen by
 //! runtime detection), and `load`/`store`/`bcast` read and write through raw pointers.
 
-use crate::cpu::Element;
+use crate::element::Element;
 
 /// A vector of `W` lanes of `E`, with the handful of operations a distance kernel needs.
 pub(super) trait Simd: Copy {
@@ -134,7 +134,7 @@ pub(super) trait Simd: Copy {
         unsafe {
             Self::store(m.as_mut_ptr(), a);
             for l in 0..Self::W {
-                let (ml, el) = super::power::split_exponent(m[l].into());
+                let (ml, el) = split_exponent(m[l].into());
                 (m[l], e[l]) = (Self::E::from_f64(ml), Self::E::from_f64(el));
             }
             (Self::load(m.as_ptr()), Self::load(e.as_ptr()))
@@ -1097,4 +1097,15 @@ mod x86 {
             unsafe { Avx2F64(_mm256_blendv_pd(b.0, a.0, _mm256_cmp_pd::<_CMP_LE_OQ>(Self::abs(t).0, limit.0))) }
         }
     }
+}
+
+/// `a = m·2^e` with `m ∈ [√½, √2)` and `e` whole, in f64 (exact for every f32 and f64 that is
+/// positive and normal); `(1, 0)` for 0. The portable lanes' [`Simd::split_exponent`].
+fn split_exponent(a: f64) -> (f64, f64) {
+    if a == 0.0 {
+        return (1.0, 0.0);
+    }
+    let bits = a.to_bits() as i64;
+    let e = (bits - std::f64::consts::FRAC_1_SQRT_2.to_bits() as i64) >> 52;
+    (f64::from_bits((bits - (e << 52)) as u64), e as f64)
 }
