@@ -100,7 +100,8 @@ impl Input {
     /// float32 to float64; rounded to nearest from float64 to float32).
     ///
     /// ```
-    /// use pairdist::{Dtype, io::read_input};
+    /// use pairdist::Dtype;
+    /// use pairdist_cli::io::read_input;
     /// # let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("x.csv");
     /// std::fs::write(&path, "0.5,1\n2,3\n")?;

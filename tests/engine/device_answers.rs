@@ -3,14 +3,12 @@
 //! and float64, across tiles, windows and the filter's overflow paths; and the engine's counters
 //! show that what comes back grows with the answer, not with the matrix.
 
-mod support;
-
+use crate::support::EXACT_ON_INTEGERS;
 use ndarray::Array2;
 use pairdist::gpu::SELECT_K_MAX;
 use pairdist::{Backend, Element, Engine, EngineOptions, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use support::EXACT_ON_INTEGERS;
 
 /// Seeded points with small integer coordinates (of `T`): every distance is exact, many tie.
 fn grid<T: Element>(seed: u64, n: usize, d: usize, values: u32) -> Array2<T> {
@@ -35,7 +33,7 @@ fn device(max_tile_bytes: Option<u64>) -> Engine {
 fn radius_on_the_device_is_the_cpus_at_every_selectivity() {
     let x = grid::<f32>(1, 300, 3, 5);
     let y = grid::<f32>(2, 700, 3, 5);
-    let cpu = support::cpu();
+    let cpu = crate::support::cpu();
     for engine in [device(None), device(Some(16 << 10))] {
         for metric in EXACT_ON_INTEGERS {
             // d ranges over [0, 4·3] (or its square): from almost no pairs to all of them.
@@ -61,7 +59,7 @@ fn float64_answers_reduce_on_the_device_exactly() {
     assert!(engine.why_on_cpu(pairdist::Dtype::F64).is_none(), "the CI adapter computes in f64");
     let x = grid::<f64>(3, 200, 4, 4);
     let y = grid::<f64>(4, 900, 4, 4);
-    let cpu = support::cpu();
+    let cpu = crate::support::cpu();
     for metric in EXACT_ON_INTEGERS {
         for k in [1, 7, 100] {
             let want = cpu.knn(x.view(), y.view(), k, metric).unwrap();
@@ -91,7 +89,7 @@ fn nan_distances_sort_last_and_are_never_within() {
     y[(3, 0)] = f32::NAN;
     y[(10, 1)] = f32::NAN;
     let x = grid::<f32>(6, 20, 2, 3);
-    let cpu = support::cpu();
+    let cpu = crate::support::cpu();
     for metric in [Metric::Euclidean, Metric::Cityblock] {
         let (got, want) =
             (engine.knn(x.view(), y.view(), 50, metric).unwrap(), cpu.knn(x.view(), y.view(), 50, metric).unwrap());
@@ -111,7 +109,7 @@ fn nan_distances_sort_last_and_are_never_within() {
 fn any_k_up_to_the_limit_selects_on_the_device() {
     let x = grid::<f32>(7, 40, 3, 4);
     let y = grid::<f32>(8, 1800, 3, 4);
-    let cpu = support::cpu();
+    let cpu = crate::support::cpu();
     let (gpu, tiled) = (device(None), device(Some(64 << 10)));
     for k in [1, 33, 255, 256, 257, 700, SELECT_K_MAX, SELECT_K_MAX + 1, 1800] {
         let want = cpu.knn(x.view(), y.view(), k, Metric::Cityblock).unwrap();
@@ -130,7 +128,7 @@ fn what_comes_back_grows_with_the_answer_not_the_matrix() {
     let y = grid::<f32>(10, n, d, 16);
     let matrix_bytes = (n * n * 4) as u64;
     let engine = device(None);
-    let cpu = support::cpu();
+    let cpu = crate::support::cpu();
     // The 0.1% quantile of the distances of a sample of rows.
     let sample = cpu.cdist(x.slice(ndarray::s![..64, ..]), y.view(), Metric::Euclidean).unwrap();
     let mut sorted = sample.iter().copied().collect::<Vec<f32>>();

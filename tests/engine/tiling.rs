@@ -1,11 +1,9 @@
 //! The tile plan and the streaming executors: many small tiles give exactly what one tile
 //! gives, the split-d path matches the oracle, and sinks on disk hold the same values.
 
-mod support;
-
+use crate::support::{assert_matches, points, with_tiles};
 use pairdist::plan::Region;
 use pairdist::{Backend, Metric};
-use support::{assert_matches, points, with_tiles};
 
 /// Smallest tile cap the GPU's 64 × 64 block allows: 16 KiB of f32 outputs.
 const TINY_GPU: u64 = 16 << 10;
@@ -59,10 +57,10 @@ fn split_dimensions_match_the_oracle() {
         let mut k = 0;
         for i in 0..n {
             for j in i + 1..n {
-                let want = support::oracle(&x.row(i).to_vec(), &x.row(j).to_vec(), metric);
-                let tol = support::tolerance(metric, d, 1.0, want);
+                let want = crate::support::oracle(&x.row(i).to_vec(), &x.row(j).to_vec(), metric);
+                let tol = crate::support::tolerance(metric, d, 1.0, want);
                 assert!(
-                    support::close(p[k] as f64, want, tol),
+                    crate::support::close(p[k] as f64, want, tol),
                     "{metric} split-d pdist ({i}, {j}): {} vs {want}",
                     p[k]
                 );
@@ -92,23 +90,23 @@ fn weights_follow_their_dimensions_across_passes() {
     for metric in [Metric::Canberra, Metric::Hamming] {
         let distance = Distance::new(metric).with_weights(w.clone()).unwrap();
         let want = |a: &ndarray::Array2<f32>, i: usize, j: usize| {
-            support::oracle_weighted(&x.row(i).to_vec(), &a.row(j).to_vec(), metric, &w)
+            crate::support::oracle_weighted(&x.row(i).to_vec(), &a.row(j).to_vec(), metric, &w)
         };
         for (name, engine) in [("gpu split d", &gpu), ("cpu", &cpu)] {
             let got = engine.cdist(x.view(), y.view(), &distance).unwrap();
             for ((i, j), &g) in got.indexed_iter() {
                 let want = want(&y, i, j);
-                let tol = support::tolerance(metric, d, 3.0, want);
-                assert!(support::close(g as f64, want, tol), "{name} {metric} ({i}, {j}): {g} vs {want}");
+                let tol = crate::support::tolerance(metric, d, 3.0, want);
+                assert!(crate::support::close(g as f64, want, tol), "{name} {metric} ({i}, {j}): {g} vs {want}");
             }
             let p = engine.pdist(x.view(), &distance).unwrap();
             let mut k = 0;
             for i in 0..n {
                 for j in i + 1..n {
                     let want = want(&x, i, j);
-                    let tol = support::tolerance(metric, d, 3.0, want);
+                    let tol = crate::support::tolerance(metric, d, 3.0, want);
                     assert!(
-                        support::close(p[k] as f64, want, tol),
+                        crate::support::close(p[k] as f64, want, tol),
                         "{name} {metric} pdist ({i}, {j}): {} vs {want}",
                         p[k]
                     );

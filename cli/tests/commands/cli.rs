@@ -84,7 +84,7 @@ fn points(seed: u64, n: usize, d: usize, scale: f32) -> Array2<f32> {
 
 /// The distance between two rows, in f64: the tests' oracle (tests/support), by name.
 fn distance(metric: &str, a: &[f64], b: &[f64]) -> f64 {
-    support::oracle64(a, b, metric.parse().expect("a metric name"))
+    crate::support::oracle64(a, b, metric.parse().expect("a metric name"))
 }
 
 fn rows64(x: &Array2<f32>) -> Vec<Vec<f64>> {
@@ -578,9 +578,6 @@ fn demo_runs_on_the_cpu() {
 // ---------------------------------------------------------------------------------------------
 // Metric parameters: --p, --w, --V, --VI.
 
-#[path = "../../tests/support/mod.rs"]
-mod support;
-
 #[test]
 fn metric_parameters_from_files_match_the_oracle() {
     let dir = TempDir::new().unwrap();
@@ -607,27 +604,29 @@ fn metric_parameters_from_files_match_the_oracle() {
     let cases: Vec<(Vec<&str>, Want, pairdist::Metric)> = vec![
         (
             vec!["-m", "minkowski", "--p", "3", "--w", s(&w_path)],
-            Box::new(|i, j| support::oracle_weighted(&row(&xa, i), &row(&xb, j), p3, &w)),
+            Box::new(|i, j| crate::support::oracle_weighted(&row(&xa, i), &row(&xb, j), p3, &w)),
             p3,
         ),
         (
             vec!["-m", "cosine", "--w", s(&w_path)],
-            Box::new(|i, j| support::oracle_weighted(&row(&xa, i), &row(&xb, j), pairdist::Metric::Cosine, &w)),
+            Box::new(|i, j| crate::support::oracle_weighted(&row(&xa, i), &row(&xb, j), pairdist::Metric::Cosine, &w)),
             pairdist::Metric::Cosine,
         ),
         (
             vec!["-m", "seuclidean", "--V", s(&v_path)],
-            Box::new(|i, j| support::oracle_quadratic(&row(&xa, i), &row(&xb, j), &inv_v)),
+            Box::new(|i, j| crate::support::oracle_quadratic(&row(&xa, i), &row(&xb, j), &inv_v)),
             pairdist::Metric::SEuclidean,
         ),
         (
             vec!["-m", "mahalanobis", "--VI", s(&vi_path)],
-            Box::new(|i, j| support::oracle_quadratic(&row(&xa, i), &row(&xb, j), &vi)),
+            Box::new(|i, j| crate::support::oracle_quadratic(&row(&xa, i), &row(&xb, j), &vi)),
             pairdist::Metric::Mahalanobis,
         ),
         (
             vec!["-m", "canberra", "--w", s(&w_path)],
-            Box::new(|i, j| support::oracle_weighted(&row(&xa, i), &row(&xb, j), pairdist::Metric::Canberra, &w)),
+            Box::new(|i, j| {
+                crate::support::oracle_weighted(&row(&xa, i), &row(&xb, j), pairdist::Metric::Canberra, &w)
+            }),
             pairdist::Metric::Canberra,
         ),
     ];
@@ -640,8 +639,8 @@ fn metric_parameters_from_files_match_the_oracle() {
             let got = read_matrix(&out, n, m);
             for ((i, j), &g) in got.indexed_iter() {
                 let w = want(i, j);
-                let tol = support::tolerance(*metric, d, 8.0, w);
-                assert!(support::close(g, w, tol), "{backend} {params:?} ({i}, {j}): {g} vs {w}");
+                let tol = crate::support::tolerance(*metric, d, 8.0, w);
+                assert!(crate::support::close(g, w, tol), "{backend} {params:?} ({i}, {j}): {g} vs {w}");
             }
         }
     }

@@ -7,9 +7,6 @@
 //! Every expected number is computed in f64 by the tests' own oracle (tests/support), never by
 //! pairdist.
 
-#[path = "../../tests/support/mod.rs"]
-mod support;
-
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -110,7 +107,7 @@ fn assert_nothing_written(what: &str, output: &Path) {
 // The f64 oracle (tests/support's, by name).
 
 fn distance(metric: &str, a: &[f64], b: &[f64]) -> f64 {
-    support::oracle64(a, b, metric.parse().expect("a metric name"))
+    crate::support::oracle64(a, b, metric.parse().expect("a metric name"))
 }
 
 fn rows(x: &Array2<f64>) -> Vec<Vec<f64>> {

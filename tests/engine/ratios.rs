@@ -4,8 +4,7 @@
 //! columns hold both signs (per-pair sums for those columns), on a mix of the two, and on
 //! SciPy's special rows (zero rows, NaN, tiny coordinates that the f64 fix-up recomputes).
 
-mod support;
-
+use crate::support::{close, engines, oracle_weighted, oracle_weighted64, tolerance, tolerance64, with_tiles};
 use ndarray::{Array2, ArrayView2, s};
 use pairdist::answer::TopK;
 use pairdist::job::{Answer, Job, Target};
@@ -13,7 +12,6 @@ use pairdist::sink::{CondensedSink, MatrixSink};
 use pairdist::{Backend, Distance, Engine, EngineOptions, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use support::{close, engines, oracle_weighted, oracle_weighted64, tolerance, tolerance64, with_tiles};
 
 const RATIOS: [Metric; 2] = [Metric::BrayCurtis, Metric::Jaccard];
 
@@ -222,8 +220,8 @@ fn knn_radius_and_argmin_see_the_ratio() {
             let oracle = |a: ArrayView2<f32>, b: ArrayView2<f32>, i: usize, j: usize| {
                 oracle_weighted(&row(a, i), &row(b, j), metric, &w)
             };
-            let want = support::knn_lists(n, m, k, false, |i, j| oracle(x.view(), y.view(), i, j));
-            let want_self = support::knn_lists(n, n, k, true, |i, j| oracle(x.view(), x.view(), i, j));
+            let want = crate::support::knn_lists(n, m, k, false, |i, j| oracle(x.view(), y.view(), i, j));
+            let want_self = crate::support::knn_lists(n, n, k, true, |i, j| oracle(x.view(), x.view(), i, j));
             for (name, engine) in [(gpu_name, gpu), (cpu_name, cpu), ("gpu select", &select)] {
                 let what = format!("{name} {metric} {kind:?}");
                 let got = engine.knn(x.view(), y.view(), k, &dist).unwrap();

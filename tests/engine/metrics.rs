@@ -1,15 +1,13 @@
 //! SciPy's parameters (`p`, `w`, `V`, `VI`) on both backends, against the oracle's own
 //! weighted formulas, quadratic forms and matrix inverse (tests/support), and their errors.
 
-mod support;
-
+use crate::support::{
+    close, engines, inverse, knn_lists, oracle, oracle_quadratic, oracle_weighted, points, tolerance, tolerance64,
+};
 use ndarray::{Array2, ArrayView2};
 use pairdist::{Distance, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use support::{
-    close, engines, inverse, knn_lists, oracle, oracle_quadratic, oracle_weighted, points, tolerance, tolerance64,
-};
 
 /// Asserts `got` (x against y) equals `want(i, j)` within the f32 tolerance of `metric`.
 fn assert_all(
@@ -359,14 +357,14 @@ fn nan_distances_come_last_in_knn_on_every_path() {
         ..Default::default()
     })
     .unwrap();
-    let cpu = support::cpu();
+    let cpu = crate::support::cpu();
     let want = cpu.knn(x.view(), y.view(), 90, Metric::Cosine).unwrap();
     for i in 0..x.nrows() {
         let tail: Vec<i64> = want.indices.row(i).iter().skip(87).copied().collect();
         assert_eq!(tail, vec![0, 7, 50], "cpu row {i}: NaN last, by index");
         assert!(want.distances.row(i).iter().skip(87).all(|v| v.is_nan()));
     }
-    for (name, engine) in [("gpu", support::gpu()), ("gpu select", &device)] {
+    for (name, engine) in [("gpu", crate::support::gpu()), ("gpu select", &device)] {
         for k in [3, 90] {
             let got = engine.knn(x.view(), y.view(), k, Metric::Cosine).unwrap();
             for i in 0..x.nrows() {
@@ -388,7 +386,7 @@ fn nan_distances_come_last_in_knn_on_every_path() {
 #[test]
 fn bad_parameters_are_one_line_errors() {
     let x = points(14, 6, 3, 0.0, 1.0);
-    let engine = support::cpu();
+    let engine = crate::support::cpu();
     let err = |r: pairdist::Result<Distance>| r.unwrap_err().to_string();
     let run = |d: Distance| engine.cdist(x.view(), x.view(), &d).unwrap_err().to_string();
     // pdist of two points in three dimensions: a singular covariance, whatever the values.
@@ -503,7 +501,7 @@ fn check_roots<T: pairdist::Element>(what: &str, x: &Array2<f64>, y: &Array2<f64
         let metric = Metric::minkowski(p).unwrap();
         let w = vec![1.0; d];
         let check = |how: &str, g: T, a: &[f64], b: &[f64], at: (usize, usize)| {
-            let want = support::oracle_weighted64(a, b, metric, &w);
+            let want = crate::support::oracle_weighted64(a, b, metric, &w);
             let g: f64 = g.into();
             let ok = if want.is_nan() {
                 g.is_nan()

@@ -2,13 +2,11 @@
 //! runs them on the CPU), and every answer is held against the independent f64 oracle within
 //! 1e-12 relative, a bound no f32 computation can meet on the data used here.
 
-mod support;
-
+use crate::support::{assert_matches64, close, engines, oracle64, points64, scale64, tolerance64, with_tiles};
 use ndarray::{Array1, Array2, ArrayView2, s};
 use pairdist::job::{Answer, Job};
 use pairdist::sink::{CondensedSink, MatrixSink};
 use pairdist::{Backend, Distance, Metric, answer::TopK};
-use support::{assert_matches64, close, engines, oracle64, points64, scale64, tolerance64, with_tiles};
 
 #[test]
 fn cdist_and_pdist_of_f64_points_match_the_oracle_within_1e_12_on_every_engine() {
@@ -85,7 +83,8 @@ fn weighted_and_parameterised_f64_distances_match_the_oracle() {
         let scale = 2.0 * scale64(x.view(), y.view());
         for i in 0..x.nrows() {
             for j in 0..y.nrows() {
-                let want = support::oracle_weighted64(&x.row(i).to_vec(), &y.row(j).to_vec(), Metric::Euclidean, &w);
+                let want =
+                    crate::support::oracle_weighted64(&x.row(i).to_vec(), &y.row(j).to_vec(), Metric::Euclidean, &w);
                 let tol = tolerance64(Metric::Euclidean, 4, scale, want);
                 assert!(close(got[(i, j)], want, tol), "{name} weighted ({i}, {j}): {} vs {want}", got[(i, j)]);
             }
@@ -95,7 +94,9 @@ fn weighted_and_parameterised_f64_distances_match_the_oracle() {
 
 /// The oracle's `k` nearest of each row: sorted by (distance, index).
 fn oracle_knn(x: ArrayView2<f64>, y: ArrayView2<f64>, k: usize, metric: Metric, own: bool) -> Vec<Vec<(f64, i64)>> {
-    support::knn_lists(x.nrows(), y.nrows(), k, own, |i, j| oracle64(&x.row(i).to_vec(), &y.row(j).to_vec(), metric))
+    crate::support::knn_lists(x.nrows(), y.nrows(), k, own, |i, j| {
+        oracle64(&x.row(i).to_vec(), &y.row(j).to_vec(), metric)
+    })
 }
 
 #[test]

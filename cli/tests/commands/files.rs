@@ -2,15 +2,12 @@
 //! `.npy` or text sink): what lands on disk is the in-memory result, in either dtype, and an
 //! output never committed leaves nothing behind.
 
-#[path = "../../tests/support/mod.rs"]
-mod support;
-
+use crate::support::{assert_matches64, points, points64, with_tiles};
 use ndarray::{Array1, Array2};
 use ndarray_npy::ReadNpyExt;
 use pairdist::sink::Layout;
 use pairdist::{Backend, Dtype, Metric};
 use pairdist_cli::io::OutputFile;
-use support::{assert_matches64, points, points64, with_tiles};
 
 /// Smallest tile cap the GPU's 64 × 64 block allows: 16 KiB of f32 outputs.
 const TINY_GPU: u64 = 16 << 10;

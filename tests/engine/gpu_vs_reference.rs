@@ -1,11 +1,9 @@
 //! Every backend against an independent f64 oracle, on shapes around the tile edges, on the
 //! numerically hard cases, and on every kind of view and output form the API accepts.
 
-mod support;
-
+use crate::support::{assert_matches, engines, points};
 use ndarray::{Array2, ArrayView2, array, s};
 use pairdist::{Error, Metric};
-use support::{assert_matches, engines, points};
 
 const METRICS: [Metric; 10] = Metric::KERNELS;
 
@@ -34,7 +32,7 @@ fn self_distance_diagonal_is_exactly_zero() {
             let d = engine.cdist(x.view(), x.view(), metric).unwrap();
             for i in 0..x.nrows() {
                 // 0, but +inf for jensenshannon of rows with negative entries, as in SciPy.
-                let want = support::oracle(&x.row(i).to_vec(), &x.row(i).to_vec(), metric) as f32;
+                let want = crate::support::oracle(&x.row(i).to_vec(), &x.row(i).to_vec(), metric) as f32;
                 assert_eq!(d[(i, i)], want, "{name} {metric}: diagonal ({i}, {i}) is {}", d[(i, i)]);
             }
         }
@@ -68,7 +66,10 @@ fn points_offset_by_a_million() {
             // jensenshannon compare, differ by less than f32 resolves.)
             let near = array![[1e6f32, 1e6], [1e6 + 0.125, 1e6]];
             let d = engine.cdist(near.view(), near.view(), metric).unwrap();
-            assert!(!support::of_differences(metric) || d[(0, 1)] > 0.0, "{name} {metric}: neighbours collapsed to 0");
+            assert!(
+                !crate::support::of_differences(metric) || d[(0, 1)] > 0.0,
+                "{name} {metric}: neighbours collapsed to 0"
+            );
         }
     }
 }
@@ -122,10 +123,10 @@ fn pdist_is_the_upper_triangle() {
                 let mut k = 0;
                 for i in 0..n {
                     for j in i + 1..n {
-                        let want = support::oracle(&x.row(i).to_vec(), &x.row(j).to_vec(), metric);
-                        let tol = support::tolerance(metric, 6, 2.0, want);
+                        let want = crate::support::oracle(&x.row(i).to_vec(), &x.row(j).to_vec(), metric);
+                        let tol = crate::support::tolerance(metric, 6, 2.0, want);
                         assert!(
-                            support::close(p[k] as f64, want, tol),
+                            crate::support::close(p[k] as f64, want, tol),
                             "{name} {metric} pdist ({i}, {j}): {} vs {want}",
                             p[k]
                         );
@@ -155,7 +156,7 @@ fn empty_inputs_follow_scipy() {
         let flat_y = Array2::<f32>::zeros((7, 0));
         for metric in METRICS {
             let d = engine.cdist(flat_x.view(), flat_y.view(), metric).unwrap();
-            let want = support::oracle(&[], &[], metric) as f32;
+            let want = crate::support::oracle(&[], &[], metric) as f32;
             assert!(d.iter().all(|&v| v == want || (v.is_nan() && want.is_nan())), "{name} {metric}: d = 0: {d}");
         }
         assert_eq!(engine.pdist(none.view(), Metric::Cityblock).unwrap().len(), 0, "{name}");
@@ -166,7 +167,7 @@ fn empty_inputs_follow_scipy() {
 fn nan_and_inf_propagate() {
     let x = array![[0.0f32, f32::NAN], [f32::INFINITY, 0.0], [1.0, 1.0]];
     let y = array![[0.0f32, 0.0], [f32::INFINITY, 0.0]];
-    for metric in METRICS.into_iter().filter(|&m| support::of_differences(m)) {
+    for metric in METRICS.into_iter().filter(|&m| crate::support::of_differences(m)) {
         for (name, engine) in engines() {
             let d = engine.cdist(x.view(), y.view(), metric).unwrap();
             if metric == Metric::Chebyshev {
@@ -198,7 +199,7 @@ fn nan_inf_and_zero_rows_follow_scipy_in_every_other_metric() {
         [0.0, 0.5, 2.0]
     ];
     let y = array![[0.0f32, 0.0, 1.0], [f32::INFINITY, 0.0, 2.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 2.0, 3.0]];
-    for metric in METRICS.into_iter().filter(|&m| !support::of_differences(m)) {
+    for metric in METRICS.into_iter().filter(|&m| !crate::support::of_differences(m)) {
         for (name, engine) in engines() {
             let d = engine.cdist(x.view(), y.view(), metric).unwrap();
             assert_matches(&format!("{name} non-finite"), x.view(), y.view(), metric, d.view());
@@ -226,7 +227,7 @@ fn cpu_path_is_generic_over_f64() {
         for i in 0..40 {
             for j in 0..30 {
                 let want = want[(i, j)];
-                assert!(support::close(d[(i, j)], want, 1e-12 * (1.0 + want)), "f64 {metric} ({i}, {j})");
+                assert!(crate::support::close(d[(i, j)], want, 1e-12 * (1.0 + want)), "f64 {metric} ({i}, {j})");
             }
         }
         let p = pairdist::cpu::pdist(x.view(), metric).unwrap();

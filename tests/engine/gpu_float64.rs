@@ -5,13 +5,11 @@
 //! close, including powers and logarithms across the whole f64 range, d split across passes,
 //! partial tiles, and in-kernel weights.
 
-mod support;
-
+use crate::support::{close, gpu, oracle_weighted64};
 use ndarray::{Array2, ArrayView2};
 use pairdist::{Distance, Dtype, Engine, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use support::{close, gpu, oracle_weighted64};
 
 /// The GPU engine, checked to compute f64 on the device: without it these tests would test
 /// the CPU, so an adapter without SHADER_F64 fails them rather than passing them vacuously.
