@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod answer;
+mod backend;
 pub mod cpu;
 mod distance;
 mod element;
@@ -58,7 +59,7 @@ pub use element::{Dtype, Element};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use index::Index;
-pub use metric::{Definition, Denominator, Finalize, Merge, Metric, Prepare, Term};
+pub use metric::{Definition, Denominator, Finalize, Merge, Metric, Prepare, Term, wgsl_ids};
 pub use monitor::Monitor;
 pub use stats::Stats;
 

@@ -48,6 +48,7 @@ use crate::error::Error;
 /// # Ok::<(), pairdist::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Metric {
     /// Σ (x − y)², SciPy's `sqeuclidean`.
     SqEuclidean,
@@ -94,6 +95,7 @@ pub enum Metric {
 
 /// What one dimension adds to the accumulator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Term {
     /// (x − y)².
     SquaredDifference,
@@ -112,6 +114,7 @@ pub enum Term {
 
 /// How two partial accumulators (of disjoint dimensions) combine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Merge {
     /// Their sum.
     Sum,
@@ -121,6 +124,7 @@ pub enum Merge {
 
 /// The step from the accumulator to the distance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Finalize {
     /// The accumulator is the distance.
     Identity,
@@ -142,6 +146,7 @@ pub enum Finalize {
 /// the denominator comes from sums per row, computed once before the kernels run. The CPU
 /// kernels divide by it as they store each result; the GPU's results are divided on the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Denominator {
     /// Σ |x + y| (`braycurtis`): the sum of the two rows' |coordinates| wherever a column has
     /// one sign throughout, plus the cityblock distance of `x` and `−y` over the other columns.
@@ -167,6 +172,7 @@ impl Denominator {
 
 /// The per-row step before any term: done once per input row, in f64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Prepare {
     /// The rows as given.
     None,
@@ -181,42 +187,65 @@ pub enum Prepare {
     Boolean,
 }
 
-impl Term {
-    /// The value of the `TERM` override constant in `shaders/common/metric.wgsl`.
-    pub fn shader_id(self) -> u32 {
-        match self {
-            Term::SquaredDifference => 0,
-            Term::AbsoluteDifference => 1,
-            Term::PowerDifference => 2,
-            Term::Canberra => 3,
-            Term::NotEqual => 4,
-            Term::JensenShannon => 5,
+/// The steps' ids in the WGSL kernels, derived from the steps themselves: each step's id is its
+/// place in its `ALL` list, and the kernels name them by the constants [`wgsl_ids`] declares
+/// (`TERM_SQUARED_DIFFERENCE`, ...), never by number. Adding a step to an `ALL` list gives it an
+/// id and a constant; `tests/engine/shaders.rs` fails until `shaders/common/metric.wgsl` has a
+/// `case` for it.
+macro_rules! steps {
+    ($ty:ident, $prefix:literal, [$($variant:ident => $name:literal),* $(,)?]) => {
+        impl $ty {
+            /// Every step of this kind, in the order of their ids.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+
+            /// The step's id: the value of its override constant in the WGSL kernels.
+            pub fn shader_id(self) -> u32 {
+                $ty::ALL.iter().position(|&s| s == self).expect("every step is in ALL") as u32
+            }
+
+            /// The name of the WGSL constant that holds [`Self::shader_id`].
+            pub fn wgsl_name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => concat!($prefix, "_", $name)),*
+                }
+            }
         }
-    }
+    };
 }
 
-impl Merge {
-    /// The value of the `MERGE` override constant in `shaders/common/metric.wgsl`.
-    pub fn shader_id(self) -> u32 {
-        match self {
-            Merge::Sum => 0,
-            Merge::Max => 1,
-        }
-    }
-}
+steps!(Term, "TERM", [
+    SquaredDifference => "SQUARED_DIFFERENCE",
+    AbsoluteDifference => "ABSOLUTE_DIFFERENCE",
+    PowerDifference => "POWER_DIFFERENCE",
+    Canberra => "CANBERRA",
+    NotEqual => "NOT_EQUAL",
+    JensenShannon => "JENSEN_SHANNON",
+]);
+steps!(Merge, "MERGE", [Sum => "SUM", Max => "MAX"]);
+steps!(Finalize, "FINALIZE", [
+    Identity => "IDENTITY",
+    Sqrt => "SQRT",
+    Root => "ROOT",
+    HalfCapped => "HALF_CAPPED",
+    SqrtHalf => "SQRT_HALF",
+    Mean => "MEAN",
+]);
 
-impl Finalize {
-    /// The value of the `FINALIZE` override constant in `shaders/common/metric.wgsl`.
-    pub fn shader_id(self) -> u32 {
-        match self {
-            Finalize::Identity => 0,
-            Finalize::Sqrt => 1,
-            Finalize::Root => 2,
-            Finalize::HalfCapped => 3,
-            Finalize::SqrtHalf => 4,
-            Finalize::Mean => 5,
-        }
-    }
+/// WGSL constants naming every step's id (see [`Term::shader_id`]), prepended to the kernels
+/// before `shaders/common/metric.wgsl`.
+///
+/// ```
+/// let ids = pairdist::wgsl_ids();
+/// assert!(ids.contains("const TERM_SQUARED_DIFFERENCE: u32 = 0u;"));
+/// assert!(ids.contains("const MERGE_MAX: u32 = 1u;"));
+/// ```
+pub fn wgsl_ids() -> String {
+    let mut out = String::from("// Generated from src/metric.rs (Term::ALL, Merge::ALL, Finalize::ALL).\n");
+    let mut line = |name: &str, id: u32| out.push_str(&format!("const {name}: u32 = {id}u;\n"));
+    Term::ALL.iter().for_each(|t| line(t.wgsl_name(), t.shader_id()));
+    Merge::ALL.iter().for_each(|m| line(m.wgsl_name(), m.shader_id()));
+    Finalize::ALL.iter().for_each(|f| line(f.wgsl_name(), f.shader_id()));
+    out
 }
 
 /// The one definition of a metric.

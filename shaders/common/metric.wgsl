@@ -2,12 +2,14 @@
 // common/f64.wgsl comes first), selected by override constants that come from the metric's
 // one definition (Metric::definition in src/metric.rs; its scalar twins are Metric::term,
 // Metric::merge and Metric::finalize). The branches fold away when the pipeline is compiled.
-//   TERM:     0 = (x - y)^2, 1 = |x - y|, 2 = |x - y|^P, 3 = canberra, 4 = x != y,
-//             5 = Jensen-Shannon                                             (Term::shader_id)
-//   MERGE:    0 = sum, 1 = max                                               (Merge::shader_id)
-//   FINALIZE: 0 = identity, 1 = square root, 2 = ^(1/P), 3 = half, at most 2,
-//             4 = sqrt(half), 5 = divided by the dimensions             (Finalize::shader_id)
-//   P:        the minkowski exponent (TERM 2, FINALIZE 2); WHOLE_P: P if a whole number < 64.
+// The steps' ids are the constants TERM_*, MERGE_* and FINALIZE_* that src/metric.rs
+// generates (wgsl_ids) and prepends: never numbers written here.
+//   TERM:     (x - y)^2, |x - y|, |x - y|^P, canberra's, x != y, Jensen-Shannon's
+//   MERGE:    sum, max
+//   FINALIZE: identity, square root, ^(1/P), half at most 2, sqrt(half), divided by the
+//             dimensions (or the total weight)
+//   P:        the minkowski exponent (TERM_POWER_DIFFERENCE, FINALIZE_ROOT); WHOLE_P: P if a
+//             whole number < 64.
 //   WEIGHTED: each term times its dimension's weight (the minkowski family's, canberra's and
 //             hamming's w, as SciPy sums them; the other metrics' weights are applied to the
 //             points before the kernels), and hamming's mean over the total weight. When false
@@ -156,22 +158,22 @@ fn metric_js4(p: vec4<real>, q: vec4<real>) -> vec4<real> {
 fn metric_term4(a: vec4<real>, b: vec4<real>) -> vec4<real> {
     let t = a - b;
     switch TERM {
-        case 1u: {
+        case TERM_ABSOLUTE_DIFFERENCE: {
             return abs(t);
         }
-        case 2u: {
+        case TERM_POWER_DIFFERENCE: {
             return metric_power4(t);
         }
-        case 3u: {
+        case TERM_CANBERRA: {
             return metric_canberra4(a, b);
         }
-        case 4u: {
+        case TERM_NOT_EQUAL: {
             return select(vec4<real>(1.0), vec4<real>(0.0), a == b);
         }
-        case 5u: {
+        case TERM_JENSEN_SHANNON: {
             return metric_js4(a, b);
         }
-        default: {
+        case TERM_SQUARED_DIFFERENCE, default: {
             return t * t;
         }
     }
@@ -181,7 +183,7 @@ fn metric_term4(a: vec4<real>, b: vec4<real>) -> vec4<real> {
 // times w (for hamming, w where a != b: the same value without the product).
 fn metric_weighted_term4(a: vec4<real>, b: vec4<real>, w: real) -> vec4<real> {
     if WEIGHTED {
-        if TERM == 4u {
+        if TERM == TERM_NOT_EQUAL {
             return select(vec4<real>(w), vec4<real>(0.0), a == b);
         }
         return w * metric_term4(a, b);
@@ -195,14 +197,14 @@ fn metric_weighted_term(a: real, b: real, w: real) -> real {
 
 // Adds one term (or a partial result) to an accumulator.
 fn metric_merge(acc: real, t: real) -> real {
-    if MERGE == 1u {
+    if MERGE == MERGE_MAX {
         return select(acc, t, t > acc);
     }
     return acc + t;
 }
 
 fn metric_merge4(acc: vec4<real>, t: vec4<real>) -> vec4<real> {
-    if MERGE == 1u {
+    if MERGE == MERGE_MAX {
         return select(acc, t, t > acc);
     }
     return acc + t;
@@ -210,27 +212,27 @@ fn metric_merge4(acc: vec4<real>, t: vec4<real>) -> vec4<real> {
 
 fn metric_finalize4(acc: vec4<real>) -> vec4<real> {
     // SciPy's values for points of no dimensions: norms 0/0 (cosine), sums 0 (jensenshannon).
-    if params.total_dims == 0u && FINALIZE == 3u {
+    if params.total_dims == 0u && FINALIZE == FINALIZE_HALF_CAPPED {
         return vec4<real>(real(bitcast<f32>(params.nan_bits)));
     }
-    if params.total_dims == 0u && FINALIZE == 4u {
+    if params.total_dims == 0u && FINALIZE == FINALIZE_SQRT_HALF {
         return vec4<real>(real(bitcast<f32>(params.inf_bits)));
     }
     switch FINALIZE {
-        case 1u: {
+        case FINALIZE_SQRT: {
             return sqrt(acc);
         }
-        case 2u: {
+        case FINALIZE_ROOT: {
             return metric_root4(acc);
         }
-        case 3u: {
+        case FINALIZE_HALF_CAPPED: {
             let half = 0.5 * acc;
             return select(half, vec4<real>(2.0), half > vec4<real>(2.0));
         }
-        case 4u: {
+        case FINALIZE_SQRT_HALF: {
             return sqrt(0.5 * acc);
         }
-        case 5u: {
+        case FINALIZE_MEAN: {
             // NaN where the total weight is 0 (no dimensions, or weights all zero), as SciPy's
             // 0/0, whatever the driver makes of a division by zero.
             let total = real(params.total_weight) + real(params.total_weight_lo);
@@ -239,7 +241,7 @@ fn metric_finalize4(acc: vec4<real>) -> vec4<real> {
             }
             return acc / total;
         }
-        default: {
+        case FINALIZE_IDENTITY, default: {
             return acc;
         }
     }

@@ -7,6 +7,7 @@ use crate::plan::MAX_DIMS_PER_PASS;
 
 /// A compute kernel, one WGSL file each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Kernel {
     /// One invocation per output, straight from global memory: the baseline.
     Naive,
@@ -111,7 +112,7 @@ impl Kernel {
     /// assert!(Kernel::Tiled.source(Dtype::F64).contains("alias real = f64;"));
     /// ```
     pub fn source(self, dtype: Dtype) -> String {
-        format!("{}\n{METRIC_WGSL}\n{}", real_wgsl(dtype), self.body())
+        format!("{}\n{}\n{METRIC_WGSL}\n{}", real_wgsl(dtype), crate::metric::wgsl_ids(), self.body())
     }
 
     /// Outputs one workgroup computes, as (rows, cols), for the given override constants.
@@ -365,6 +366,7 @@ impl std::fmt::Display for Tuning {
 
 /// Where an engine's tuning of the tiled kernel came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TuningOrigin {
     /// Derived from the adapter's limits ([`Tuning::for_limits`]): nothing was cached.
     Default,

@@ -406,3 +406,32 @@ fn float64_kernels_call_no_f64_log_exp_or_pow() {
         assert!(calls_log, "{}.wgsl in f32 has no log: is the test looking in the right place?", kernel.name());
     }
 }
+
+/// Every step of a metric's definition (`Term::ALL`, `Merge::ALL`, `Finalize::ALL`) has its
+/// body in the WGSL kernels: `shaders/common/metric.wgsl` names each step's generated constant
+/// (a `case` of its `switch`, or a test of it). A step added to the Rust definitions without a
+/// WGSL body fails here, not silently as the default case.
+#[test]
+fn every_step_of_every_definition_has_a_wgsl_body() {
+    use pairdist::{Finalize, Merge, Term};
+    let source = std::fs::read_to_string(shader_dir().join("common/metric.wgsl")).unwrap();
+    let names: Vec<&str> = Term::ALL
+        .iter()
+        .map(|t| t.wgsl_name())
+        .chain(Merge::ALL.iter().filter(|&&m| m != Merge::Sum).map(|m| m.wgsl_name()))
+        .chain(Finalize::ALL.iter().map(|f| f.wgsl_name()))
+        .collect();
+    for name in names {
+        assert!(
+            source.contains(&format!("case {name}")) || source.contains(&format!("== {name}")),
+            "shaders/common/metric.wgsl has no body for {name}"
+        );
+    }
+    // The ids are declared once, from the Rust side, and every kernel sees them.
+    for kernel in Kernel::ALL {
+        for dtype in DTYPES {
+            assert!(kernel.source(dtype).contains(&pairdist::wgsl_ids()));
+        }
+    }
+    assert!(!source.contains("case 1u"), "metric.wgsl names the steps' ids, never their numbers");
+}
