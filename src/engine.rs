@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
 
 use crate::answer::{Neighbors, Pairs, TopK, Within, knn::collect};
-use crate::cpu;
+use crate::backend::Executor;
+use crate::cpu::CpuBackend;
 use crate::distance::{Distance, Prepared};
 use crate::element::{Dtype, Element};
 use crate::error::{Error, Result};
@@ -30,6 +31,7 @@ use crate::validate;
 
 /// Where the work runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Backend {
     /// The best hardware GPU adapter; the CPU (with a logged warning) if there is none.
     /// Software adapters such as lavapipe are not chosen here: pairdist's own CPU path is
@@ -118,13 +120,11 @@ impl Default for EngineOptions {
     }
 }
 
-/// An index's base kept on a device between queries (only GPUs keep one).
-#[cfg(feature = "gpu")]
-pub(crate) use crate::gpu::Resident;
-#[cfg(not(feature = "gpu"))]
-pub(crate) enum Resident {}
+pub(crate) use crate::backend::Resident;
 
-enum Executor {
+/// Where an engine's jobs run: its GPU, or its CPU (which a GPU engine keeps too, for types
+/// its device does not compute in).
+enum Device {
     #[cfg(feature = "gpu")]
     Gpu(Box<GpuBackend>),
     Cpu,
@@ -169,7 +169,7 @@ pub struct Engine {
 
 /// What the clones of an engine share.
 struct Shared {
-    executor: Executor,
+    device: Device,
     options: EngineOptions,
     /// Whether the line saying that f64 work runs on the CPU was logged (once per engine).
     #[cfg(feature = "gpu")]
@@ -178,6 +178,8 @@ struct Shared {
     /// The engine's own threads (`EngineOptions::threads` or `thread_pool`); `None`: rayon's
     /// global pool, on all cores.
     pool: Option<Arc<rayon::ThreadPool>>,
+    /// The CPU backend, of a CPU engine and of a GPU engine's fallback.
+    cpu: CpuBackend,
 }
 
 impl Engine {
@@ -204,21 +206,23 @@ impl Engine {
         }
         #[cfg(not(feature = "gpu"))]
         let executor = match options.backend {
-            Backend::Cpu | Backend::Auto => Executor::Cpu,
+            Backend::Cpu | Backend::Auto => Device::Cpu,
             Backend::Gpu => return Err(Error::NoGpu("this build of pairdist has no `gpu` feature".into())),
         };
         #[cfg(feature = "gpu")]
         let gpu = |ctx: GpuContext| {
-            Executor::Gpu(Box::new(GpuBackend {
+            Device::Gpu(Box::new(GpuBackend {
                 ctx,
                 pool: gpu::SlotPool::default(),
                 kernel: options.kernel,
                 reduce_on_device: options.reduce_on_device,
+                memory_budget: options.memory_budget,
+                max_tile_bytes: options.max_tile_bytes,
             }))
         };
         #[cfg(feature = "gpu")]
         let mut executor = match options.backend {
-            Backend::Cpu => Executor::Cpu,
+            Backend::Cpu => Device::Cpu,
             Backend::Gpu => gpu(GpuContext::new(options.adapter.as_deref())?),
             Backend::Auto => match GpuContext::new(options.adapter.as_deref()) {
                 Ok(ctx) if !ctx.adapter().is_software || options.adapter.is_some() => gpu(ctx),
@@ -228,16 +232,16 @@ impl Engine {
                          faster (--backend gpu uses the adapter anyway)",
                         ctx.adapter()
                     );
-                    Executor::Cpu
+                    Device::Cpu
                 }
                 Err(e) => {
                     log::warn!("no GPU available, using the CPU: {e}");
-                    Executor::Cpu
+                    Device::Cpu
                 }
             },
         };
         #[cfg(feature = "gpu")]
-        if let Executor::Gpu(gpu) = &mut executor {
+        if let Device::Gpu(gpu) = &mut executor {
             // Only the tiled kernel has a tuning to measure.
             let autotune = options.autotune && options.kernel == Kernel::Tiled;
             gpu::settle(&mut gpu.ctx, autotune, options.tuning_cache.as_deref());
@@ -254,15 +258,17 @@ impl Engine {
             )),
             (None, None) => None,
         };
+        let cpu_limits = PlanLimits::cpu(options.max_tile_bytes).with_memory_budget(options.memory_budget);
         let engine = Engine {
             monitor: None,
             shared: Arc::new(Shared {
-                executor,
+                device: executor,
                 options,
                 #[cfg(feature = "gpu")]
                 f64_logged: AtomicBool::new(false),
                 counters: Arc::default(),
                 pool,
+                cpu: CpuBackend { limits: cpu_limits },
             }),
         };
         // The one line that says where every computation of this engine runs.
@@ -273,9 +279,9 @@ impl Engine {
     /// The adapter in use, or `None` on the CPU.
     #[cfg(feature = "gpu")]
     pub fn adapter(&self) -> Option<&AdapterSummary> {
-        match &self.shared.executor {
-            Executor::Gpu(gpu) => Some(gpu.ctx.adapter()),
-            Executor::Cpu => None,
+        match &self.shared.device {
+            Device::Gpu(gpu) => Some(gpu.ctx.adapter()),
+            Device::Cpu => None,
         }
     }
 
@@ -283,9 +289,9 @@ impl Engine {
     /// [`Kernel::bytes_per_pair_dim`] turns it into global-memory traffic, for benchmarks.
     #[cfg(feature = "gpu")]
     pub fn kernel_shape(&self) -> Option<(Kernel, Tuning)> {
-        match &self.shared.executor {
-            Executor::Gpu(gpu) => Some((self.shared.options.kernel, gpu.ctx.tuning)),
-            Executor::Cpu => None,
+        match &self.shared.device {
+            Device::Gpu(gpu) => Some((self.shared.options.kernel, gpu.ctx.tuning)),
+            Device::Cpu => None,
         }
     }
 
@@ -293,9 +299,9 @@ impl Engine {
     /// limits, the tuning cache, or a measurement when the engine was built; `None` on the CPU.
     #[cfg(feature = "gpu")]
     pub fn tuning_origin(&self) -> Option<TuningOrigin> {
-        match &self.shared.executor {
-            Executor::Gpu(gpu) => Some(gpu.ctx.tuning_origin()),
-            Executor::Cpu => None,
+        match &self.shared.device {
+            Device::Gpu(gpu) => Some(gpu.ctx.tuning_origin()),
+            Device::Cpu => None,
         }
     }
 
@@ -346,10 +352,10 @@ impl Engine {
 
     /// One line saying where the work runs, for logs and reports.
     pub fn describe(&self) -> String {
-        match &self.shared.executor {
+        match &self.shared.device {
             #[cfg(feature = "gpu")]
-            Executor::Gpu(gpu) => format!("GPU: {}", gpu.ctx.adapter()),
-            Executor::Cpu => format!("CPU: {} threads", self.threads()),
+            Device::Gpu(gpu) => format!("GPU: {}", gpu.ctx.adapter()),
+            Device::Cpu => format!("CPU: {} threads", self.threads()),
         }
     }
 
@@ -361,14 +367,7 @@ impl Engine {
     /// The tile plan this engine uses for an `n × m × d` problem in `T` (the CPU's where `T`
     /// runs on the CPU: f64 on a GPU without SHADER_F64).
     pub fn plan_for<T: Element>(&self, n: usize, m: usize, d: usize, region: Region) -> Result<Plan> {
-        let limits = if self.runs_on_gpu(T::DTYPE) { self.gpu_limits(T::DTYPE) } else { self.cpu_limits() };
-        Plan::new(n, m, d, region, &limits.for_element::<T>())
-    }
-
-    /// Whether jobs in `dtype` run on this engine's GPU: f32 always, f64 where the device
-    /// computes in f64 (see [`Engine::why_on_cpu`]).
-    fn runs_on_gpu(&self, dtype: Dtype) -> bool {
-        !matches!(self.shared.executor, Executor::Cpu) && self.why_on_cpu(dtype).is_none()
+        Plan::new(n, m, d, region, &self.limits(T::DTYPE).for_element::<T>())
     }
 
     /// Why a GPU engine runs jobs in `dtype` on the CPU, if it does: f64 on a device without
@@ -381,30 +380,22 @@ impl Engine {
     /// # Ok::<(), pairdist::Error>(())
     /// ```
     pub fn why_on_cpu(&self, dtype: Dtype) -> Option<String> {
-        match &self.shared.executor {
+        match &self.shared.device {
             #[cfg(feature = "gpu")]
-            Executor::Gpu(gpu) => gpu.ctx.cannot_compute(dtype),
-            Executor::Cpu => {
+            Device::Gpu(gpu) => gpu.ctx.cannot_compute(dtype),
+            Device::Cpu => {
                 let _ = dtype;
                 None
             }
         }
     }
 
-    fn cpu_limits(&self) -> PlanLimits {
-        PlanLimits::cpu(self.shared.options.max_tile_bytes).with_memory_budget(self.shared.options.memory_budget)
-    }
-
-    /// The GPU's plan limits for jobs in `dtype` (the CPU's on a CPU engine).
-    #[cfg_attr(not(feature = "gpu"), expect(unused_variables, reason = "read by the GPU backend"))]
-    fn gpu_limits(&self, dtype: Dtype) -> PlanLimits {
-        match &self.shared.executor {
+    /// The limits of the backend that runs jobs in `dtype`.
+    fn limits(&self, dtype: Dtype) -> PlanLimits {
+        match &self.shared.device {
             #[cfg(feature = "gpu")]
-            Executor::Gpu(gpu) => gpu
-                .ctx
-                .plan_limits(self.shared.options.kernel, self.shared.options.memory_budget, dtype)
-                .with_max_tile_bytes(self.shared.options.max_tile_bytes),
-            Executor::Cpu => self.cpu_limits(),
+            Device::Gpu(gpu) if gpu.ctx.cannot_compute(dtype).is_none() => gpu.limits(dtype, None),
+            _ => self.shared.cpu.limits(dtype, None),
         }
     }
 
@@ -435,34 +426,19 @@ impl Engine {
             job.monitor.clone().or_else(|| self.monitor.clone()).or_else(|| self.shared.options.monitor.clone());
         let counters = self.shared.counters.clone();
         counters.job();
-        match &self.shared.executor {
-            Executor::Cpu => {
-                let _ = resident;
-                cpu::run(Task::new(job, prepared, monitor, counters, self.cpu_limits())?)
-            }
+        // The GPU where it computes in the points' type, else the CPU.
+        match &self.shared.device {
             #[cfg(feature = "gpu")]
-            Executor::Gpu(gpu) => match gpu.ctx.cannot_compute(T::DTYPE) {
-                None => {
-                    let mut limits = self.gpu_limits(T::DTYPE);
-                    let resident = resident.filter(|r| r.dtype() == T::DTYPE);
-                    if let Some(r) = resident {
-                        // The plan reads the base in the chunks of dimensions it is kept in.
-                        limits.max_dims_per_pass = r.chunk_dims();
-                    }
-                    let task = Task::new(job, prepared, monitor, counters, limits)?;
-                    let y = match resident {
-                        Some(r) if task.col0 == 0 && task.y.nrows() == r.rows() => gpu::Rows::Device(r),
-                        _ => gpu::Rows::Host(task.y),
-                    };
-                    gpu::run_task(gpu, task, y)
-                }
+            Device::Gpu(gpu) => match gpu.ctx.cannot_compute(T::DTYPE) {
+                None => run_on(&**gpu, (job, prepared, monitor, counters), resident),
                 Some(why) => {
                     if !self.shared.f64_logged.swap(true, Ordering::Relaxed) {
                         log::info!("{} runs on the CPU: {why}", T::DTYPE);
                     }
-                    cpu::run(Task::new(job, prepared, monitor, counters, self.cpu_limits())?)
+                    run_on(&self.shared.cpu, (job, prepared, monitor, counters), None)
                 }
             },
+            Device::Cpu => run_on(&self.shared.cpu, (job, prepared, monitor, counters), resident),
         }
     }
 
@@ -472,17 +448,17 @@ impl Engine {
     /// ([`EngineOptions::memory_budget`] four times over).
     #[cfg_attr(not(feature = "gpu"), expect(unused_variables, reason = "only GPUs keep a base"))]
     pub(crate) fn upload_base<T: Element>(&self, base: ArrayView2<T>) -> Result<Option<Resident>> {
-        match &self.shared.executor {
-            Executor::Cpu => Ok(None),
+        match &self.shared.device {
+            Device::Cpu => Ok(None),
             #[cfg(feature = "gpu")]
-            Executor::Gpu(gpu) => {
+            Device::Gpu(gpu) => {
                 let bytes = (base.len() * T::DTYPE.size()) as u64;
                 if gpu.ctx.cannot_compute(T::DTYPE).is_some() || bytes > 4 * self.shared.options.memory_budget {
                     return Ok(None);
                 }
                 // The chunks of dimensions of every plan against this base: those of a plan
                 // whose rows fill a workgroup's block (fewer rows only ever allow more).
-                let limits = self.gpu_limits(T::DTYPE).for_element::<T>();
+                let limits = gpu.limits(T::DTYPE, None).for_element::<T>();
                 let plan = Plan::new(limits.block.0, base.nrows(), base.ncols(), Region::Full, &limits)?;
                 // A tile cap (tests, odd devices) caps the base's buffers too.
                 let part = self.shared.options.max_tile_bytes.map_or(gpu::PART_BYTES, |b| b.min(gpu::PART_BYTES));
@@ -717,4 +693,17 @@ impl Engine {
         }
         Ok(pairs)
     }
+}
+
+/// A job, the points its kernel runs on, and what watches it: what `run_on` makes a task of.
+type Checked<'a, 'o, T> = (Job<'a, 'o, T>, &'a Prepared<T>, Option<Arc<Monitor>>, Arc<Counters>);
+
+/// Checks `job` into a task within `backend`'s limits and runs it there.
+fn run_on<'a, B: Executor, T: Element>(
+    backend: &B,
+    (job, prepared, monitor, counters): Checked<'a, '_, T>,
+    base: Option<&'a Resident>,
+) -> Result<()> {
+    let task = Task::new(job, prepared, monitor, counters, backend.limits(T::DTYPE, base))?;
+    backend.run(task, base)
 }

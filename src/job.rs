@@ -71,6 +71,7 @@ pub struct Job<'a, 'o, T: Element = f32> {
 }
 
 /// What a job computes and where it goes.
+#[non_exhaustive]
 pub enum Answer<'o, T: Element = f32> {
     /// Every distance of the window's pairs.
     Matrix(Target<'o, T>),
@@ -96,6 +97,7 @@ pub enum Answer<'o, T: Element = f32> {
 }
 
 /// Where the distances of a matrix answer go.
+#[non_exhaustive]
 pub enum Target<'o, T: Element = f32> {
     /// An `n × m` array (any strides); [`Region::Full`] only.
     Array(ArrayViewMut2<'o, T>),

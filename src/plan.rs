@@ -143,6 +143,7 @@ pub(crate) fn slot_bytes(rows: u64, cols: u64, dims: u64, elem: u64) -> u64 {
 
 /// Which part of the `n × m` matrix is wanted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Region {
     /// Every pair.
     Full,

@@ -1,12 +1,14 @@
 //! The CPU path: the f64 [`reference`](mod@reference) oracle, and a fast executor on all cores (rayon),
 //! generic over f32 and f64.
 
+mod backend;
 pub(crate) mod executor;
 pub(crate) mod fused;
 mod kernels;
 pub mod reference;
 mod task;
 
+pub(crate) use backend::CpuBackend;
 #[cfg(feature = "gpu")]
 pub(crate) use executor::advise_huge_pages;
 pub(crate) use task::run;

@@ -18,7 +18,6 @@ pub use cache::{CACHE_FILE, CacheKey, TuningCache};
 pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, adapters, max_pair_dims_per_pass};
 pub(crate) use resident::{PART_BYTES, Resident};
 pub use shaders::{Epilogue, Kernel, SELECT_K_MAX, Tuning, TuningOrigin};
-pub(crate) use slot::{Rows, SlotPool};
-pub(crate) use task::run_task;
+pub(crate) use slot::SlotPool;
 pub(crate) use tune::settle;
 pub use tune::{Measurement, PhaseClock, TuneOptions, TuneReport, tune};

@@ -7,6 +7,7 @@ use crate::plan::Tile;
 
 /// The shape of a flat output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Layout {
     /// An `n × m` row-major matrix.
     Matrix {
