@@ -13,6 +13,16 @@ mod stopwatch;
 mod task;
 mod tune;
 
+/// The `wgpu` this crate is built on, re-exported on purpose: [`Tuning::fits`],
+/// [`GpuContext::limits`] and [`max_pair_dims_per_pass`] speak in its `Limits` and `DeviceType`,
+/// and a caller who names them through `pairdist::gpu::wgpu` always gets the same version.
+///
+/// ```
+/// use pairdist::gpu::{Tuning, wgpu};
+/// assert!(Tuning::for_limits(&wgpu::Limits::default()).fits(&wgpu::Limits::default()));
+/// ```
+pub use wgpu;
+
 pub(crate) use backend::GpuBackend;
 pub use cache::{CACHE_FILE, CacheKey, TuningCache};
 pub use context::{AdapterSummary, DEFAULT_MEMORY_BUDGET, GpuContext, adapters, max_pair_dims_per_pass};

@@ -4,11 +4,19 @@ use std::time::Instant;
 
 use ndarray::ArrayView2;
 use pairdist::cpu::reference;
-use pairdist::{Distance, Engine, Neighbors, Result};
+use pairdist::{Distance, Engine, Index, Neighbors, Result, Stats};
 
 use crate::measure::Timing;
 
-/// One warm-up, then `repeats` timed `knn` calls; the last answer is returned for checking.
+/// A timed answer: the timing of the runs after a warm-up, the last run's answer (for
+/// checking) and what the engine's counters saw of the warm-up call.
+pub(crate) struct Measured {
+    pub(crate) timing: Timing,
+    pub(crate) answer: Neighbors,
+    pub(crate) counters: Stats,
+}
+
+/// One warm-up, then `repeats` timed `Engine::knn` calls.
 pub(crate) fn time(
     engine: &Engine,
     x: ArrayView2<f32>,
@@ -16,18 +24,38 @@ pub(crate) fn time(
     k: usize,
     metric: &Distance,
     repeats: usize,
-) -> Result<(Timing, Neighbors)> {
-    let mut answer = engine.knn(x, y, k, metric)?;
+) -> Result<Measured> {
+    timed(engine, repeats, || engine.knn(x, y, k, metric))
+}
+
+/// An [`Index`] of `y` fitted once (not timed), then one warm-up and `repeats` timed queries
+/// of `x`: what a caller who fits once and queries many times sees.
+pub(crate) fn time_index(
+    engine: &Engine,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    k: usize,
+    metric: &Distance,
+    repeats: usize,
+) -> Result<Measured> {
+    let index = Index::new(engine, y, metric.clone())?;
+    timed(engine, repeats, || index.knn(x, k))
+}
+
+fn timed(engine: &Engine, repeats: usize, mut call: impl FnMut() -> Result<Neighbors>) -> Result<Measured> {
+    let before = engine.stats();
+    let mut answer = call()?;
+    let counters = engine.stats().since(&before);
     let mut times = Vec::with_capacity(repeats);
     for _ in 0..repeats {
         let start = Instant::now();
-        answer = engine.knn(x, y, k, metric)?;
+        answer = call()?;
         times.push(start.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
     let mid = times.len() / 2;
     let median = if times.len() % 2 == 0 { (times[mid - 1] + times[mid]) / 2.0 } else { times[mid] };
-    Ok((Timing { median, min: times[0] }, answer))
+    Ok(Measured { timing: Timing { median, min: times[0] }, answer, counters })
 }
 
 /// Recall@k against the f64 reference on `rows` evenly spread query rows: the share of the

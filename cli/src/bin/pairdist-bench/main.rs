@@ -18,7 +18,7 @@ use pairdist::gpu::{AdapterSummary, Kernel};
 use pairdist::{Backend, Distance, Dtype, Element, Engine, EngineOptions, Error, Metric};
 use rand::{Rng, SeedableRng};
 
-use crate::report::Row;
+use crate::report::{KnnRow, Row};
 
 /// Pairwise-distance benchmark on every GPU adapter and the CPU.
 ///
@@ -63,8 +63,9 @@ struct Args {
     /// Also write the results here as a JSON array, one object per case, backend and kernel.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Also time the k nearest neighbours of every row (`Engine::knn`) on each case, beside the
-    /// matrix, with its recall against the f64 reference on sampled rows.
+    /// Also time the k nearest neighbours of every row on each case, beside the matrix: one
+    /// `Engine::knn` call, and a query of an `Index` fitted once; each with its recall against
+    /// the f64 reference on sampled rows and the bytes it moved (in --json under "knn").
     #[arg(long)]
     knn: Option<usize>,
     /// Add this to every coordinate (points far from the origin: where the |x|² + |y|² − 2x·y
@@ -393,7 +394,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
         let place =
             Place { device, adapter: &adapter, api: &api, driver: &driver, device_type: &device_type, software };
         // The k nearest are timed in f32 only.
-        let knn = |engine: &Engine, row: &Row| match args.knn {
+        let knn = |engine: &Engine, row: &mut Row| match args.knn {
             Some(k) => knn_line(engine, x32.view(), y32.view(), k, &distance, row, args.repeats),
             None => true,
         };
@@ -401,7 +402,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
             Dtype::F32 => run_case(args, &place, &engines, *case, (x32.view(), y32.view()), &distance, &knn, rows),
             Dtype::F64 => {
                 let (x, y) = (x32.mapv(f64::from), y32.mapv(f64::from));
-                let no_knn = |_: &Engine, _: &Row| true;
+                let no_knn = |_: &Engine, _: &mut Row| true;
                 run_case(args, &place, &engines, *case, (x.view(), y.view()), &distance, &no_knn, rows)
             }
         };
@@ -431,7 +432,7 @@ fn run_case<T: Element>(
     case: Case,
     (x, y): (ArrayView2<T>, ArrayView2<T>),
     distance: &Distance,
-    knn: &dyn Fn(&Engine, &Row) -> bool,
+    knn: &dyn Fn(&Engine, &mut Row) -> bool,
     rows: &mut Vec<Row>,
 ) -> bool {
     let Case { n, m, d, metric } = case;
@@ -477,7 +478,7 @@ fn run_case<T: Element>(
         if T::DTYPE == Dtype::F64 {
             name.push_str(" f64");
         }
-        let row = Row {
+        let mut row = Row {
             adapter: adapter.to_string(),
             backend: if matches!(place.device, Device::Cpu) { "cpu" } else { "gpu" },
             api: api.to_string(),
@@ -511,6 +512,7 @@ fn run_case<T: Element>(
             max_rel_err: accuracy.max_rel_err,
             within_tolerance: accuracy.within_tolerance,
             samples: accuracy.samples,
+            knn: None,
         };
         if !row.within_tolerance {
             log::error!("{adapter}: {label} {metric} {n} x {m} x {d}: sampled entries out of tolerance");
@@ -518,42 +520,67 @@ fn run_case<T: Element>(
         }
         println!("{}", row.line());
         if *label != "naive" {
-            ok &= knn(engine, &row);
+            ok &= knn(engine, &mut row);
         }
         rows.push(row);
     }
     ok
 }
 
-/// Times `knn` on the case of `row` and prints it beside the matrix's figures.
+/// Times `knn` on the case of `row`, as one call and as a query of a fitted [`pairdist::Index`],
+/// prints both beside the matrix's figures and records them in the row.
 fn knn_line(
     engine: &Engine,
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
     k: usize,
     metric: &Distance,
-    row: &Row,
+    row: &mut Row,
     repeats: usize,
 ) -> bool {
-    match knn::time(engine, x, y, k, metric, repeats) {
-        Ok((timing, answer)) => {
-            let gpd = (row.n * row.m * row.d) as f64 / timing.median / 1e9;
-            let recall = knn::recall(x, y, metric, &answer, 32);
-            // On the GPU, against the matrix kernel's compute phase alone (no readback).
-            let vs_compute = row.compute_s.map_or(String::new(), |c| {
-                let compute_gpd = (row.n * row.m * row.d) as f64 / c / 1e9;
-                format!(", {:.2}x the matrix kernel's compute-only Gpd/s", gpd / compute_gpd)
-            });
-            println!(
-                "    knn k={k}: {gpd:.1} Gpd/s ({:.4} s), {:.2}x cdist_into{vs_compute}; recall@{k} {recall:.4} on 32 rows",
-                timing.median,
-                gpd / row.gpd_per_s,
-            );
-            recall >= 0.999
-        }
+    let measured = knn::time(engine, x, y, k, metric, repeats)
+        .and_then(|call| Ok((call, knn::time_index(engine, x, y, k, metric, repeats)?)));
+    let (call, query) = match measured {
+        Ok(both) => both,
         Err(e) => {
             log::error!("knn k={k} {} {} x {} x {} failed: {e}", row.metric, row.n, row.m, row.d);
-            false
+            return false;
         }
-    }
+    };
+    let pair_dims = (row.n * row.m * row.d) as f64;
+    let gpd = pair_dims / call.timing.median / 1e9;
+    let index_gpd = pair_dims / query.timing.median / 1e9;
+    let recall = knn::recall(x, y, metric, &call.answer, 32);
+    let index_recall = knn::recall(x, y, metric, &query.answer, 32);
+    // On the GPU, against the matrix kernel's compute phase alone (no readback).
+    let vs_compute = row.compute_s.map_or(String::new(), |c| {
+        let compute_gpd = pair_dims / c / 1e9;
+        format!(", {:.2}x the matrix kernel's compute-only Gpd/s", gpd / compute_gpd)
+    });
+    println!(
+        "    knn k={k}: {gpd:.1} Gpd/s ({:.4} s), {:.2}x cdist_into{vs_compute}; recall@{k} {recall:.4} on 32 rows",
+        call.timing.median,
+        gpd / row.gpd_per_s,
+    );
+    println!(
+        "    index knn k={k}: {index_gpd:.1} Gpd/s ({:.4} s) per query of a fitted index; recall@{k} {index_recall:.4}; \
+         uploaded {} B, read back {} B (a call: {} B, {} B)",
+        query.timing.median,
+        query.counters.bytes_uploaded,
+        query.counters.bytes_read_back,
+        call.counters.bytes_uploaded,
+        call.counters.bytes_read_back,
+    );
+    row.knn = Some(KnnRow {
+        k,
+        seconds: call.timing.median,
+        gpd_per_s: gpd,
+        index_seconds: query.timing.median,
+        index_gpd_per_s: index_gpd,
+        recall,
+        index_recall,
+        call: (&call.counters).into(),
+        index_query: (&query.counters).into(),
+    });
+    recall >= 0.999 && index_recall >= 0.999
 }

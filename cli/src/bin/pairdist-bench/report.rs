@@ -63,6 +63,50 @@ pub(crate) struct Row {
     pub(crate) within_tolerance: bool,
     /// Entries sampled.
     pub(crate) samples: usize,
+    /// `--knn K`: the k nearest of every row on this case (f32, non-naive rows only).
+    pub(crate) knn: Option<KnnRow>,
+}
+
+/// The k-nearest answer timed two ways on one case: one `Engine::knn` call (the base prepared
+/// and, on a GPU, uploaded each time) and a query of an `Index` fitted once beforehand.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct KnnRow {
+    pub(crate) k: usize,
+    /// Median seconds of an `Engine::knn` call.
+    pub(crate) seconds: f64,
+    /// n·m·d / seconds / 1e9.
+    pub(crate) gpd_per_s: f64,
+    /// Median seconds of an `Index::knn` query, the fit excluded.
+    pub(crate) index_seconds: f64,
+    /// n·m·d / index_seconds / 1e9.
+    pub(crate) index_gpd_per_s: f64,
+    /// Recall@k of the call's answer against the f64 reference on 32 rows.
+    pub(crate) recall: f64,
+    /// Recall@k of the index's answer, the same way.
+    pub(crate) index_recall: f64,
+    /// What the engine's counters saw of one call and of one query.
+    pub(crate) call: Counters,
+    pub(crate) index_query: Counters,
+}
+
+/// The engine's counters over one call ([`pairdist::Stats`], less the clocks).
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Counters {
+    pub(crate) tiles: u64,
+    pub(crate) dispatches: u64,
+    pub(crate) bytes_uploaded: u64,
+    pub(crate) bytes_read_back: u64,
+}
+
+impl From<&pairdist::Stats> for Counters {
+    fn from(s: &pairdist::Stats) -> Counters {
+        Counters {
+            tiles: s.tiles,
+            dispatches: s.dispatches,
+            bytes_uploaded: s.bytes_uploaded,
+            bytes_read_back: s.bytes_read_back,
+        }
+    }
 }
 
 /// Milliseconds with three significant figures or so.
