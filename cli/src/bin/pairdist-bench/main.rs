@@ -86,6 +86,25 @@ struct Args {
     /// times). --knn runs in f32 only.
     #[arg(long, default_value = "f32", value_parser = |s: &str| s.parse::<Dtype>().map_err(|e| e.to_string()))]
     dtype: Dtype,
+    /// Where a GPU reduces k-nearest, argmin and radius answers: "device" (the select and
+    /// filter epilogues: only the answer is read back), "host" (whole tiles read back) or
+    /// "auto" (the engine's default: on the device on hardware adapters, on the host on
+    /// software ones such as lavapipe, whose shaders are slower than the host's loops).
+    #[arg(long, default_value = "auto", value_parser = parse_reduce)]
+    reduce_on: ReduceOn,
+}
+
+/// `--reduce-on`: `EngineOptions::reduce_on_device` (None: the engine decides).
+#[derive(Clone, Copy)]
+struct ReduceOn(Option<bool>);
+
+fn parse_reduce(s: &str) -> Result<ReduceOn, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "auto" => Ok(ReduceOn(None)),
+        "device" => Ok(ReduceOn(Some(true))),
+        "host" => Ok(ReduceOn(Some(false))),
+        other => Err(format!("unknown place '{other}': valid ones are auto, device, host")),
+    }
 }
 
 /// Which backends to run.
@@ -317,7 +336,12 @@ fn run(args: &Args) -> pairdist::Result<bool> {
 }
 
 /// Engines for a device: (kernel label, engine), the baseline first.
-fn engines(device: &Device, naive: bool, autotune: bool) -> pairdist::Result<Vec<(&'static str, Engine)>> {
+fn engines(
+    device: &Device,
+    naive: bool,
+    autotune: bool,
+    reduce_on: ReduceOn,
+) -> pairdist::Result<Vec<(&'static str, Engine)>> {
     match device {
         Device::Cpu => Ok(vec![("cpu", Engine::new(Backend::Cpu)?)]),
         Device::Gpu(a) => {
@@ -330,6 +354,7 @@ fn engines(device: &Device, naive: bool, autotune: bool) -> pairdist::Result<Vec
                         adapter: Some(a.selector()),
                         kernel,
                         autotune,
+                        reduce_on_device: reduce_on.0,
                         ..Default::default()
                     };
                     Ok((kernel.name(), Engine::with_options(options)?))
@@ -354,7 +379,7 @@ fn run_device(args: &Args, device: &Device, rows: &mut Vec<Row>) -> bool {
     if let Some(note) = note {
         println!("   {note}");
     }
-    let engines = match engines(device, !args.no_naive, args.autotune) {
+    let engines = match engines(device, !args.no_naive, args.autotune, args.reduce_on) {
         Ok(e) => e,
         Err(e) => {
             log::error!("cannot open {adapter}: {e}");
