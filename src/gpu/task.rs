@@ -10,13 +10,36 @@
 use super::backend::GpuBackend;
 use super::epilogue::{Reduction, key_of};
 use super::executor::{Job, Output, run};
+use super::resident::Resident;
 use super::shaders::SELECT_K_MAX;
 use super::slot::Rows;
 use crate::answer::RadiusSink;
-use crate::element::Element;
+use crate::backend::Executor;
+use crate::element::{Dtype, Element};
 use crate::error::Result;
 use crate::job::{Answer, Target, Task};
-use crate::plan::Region;
+use crate::plan::{PlanLimits, Region};
+
+impl Executor for GpuBackend {
+    fn limits(&self, dtype: Dtype, base: Option<&Resident>) -> PlanLimits {
+        let mut limits =
+            self.ctx.plan_limits(self.kernel, self.memory_budget, dtype).with_max_tile_bytes(self.max_tile_bytes);
+        if let Some(base) = base.filter(|b| b.dtype() == dtype) {
+            // The plan reads the base in the chunks of dimensions it is kept in.
+            limits.max_dims_per_pass = base.chunk_dims();
+        }
+        limits
+    }
+
+    fn run<'a, T: Element>(&self, task: Task<'a, '_, T>, base: Option<&'a Resident>) -> Result<()> {
+        // The base serves the task when it is all of the task's Y, in the task's type.
+        let y = match base {
+            Some(b) if b.dtype() == T::DTYPE && task.col0 == 0 && task.y.nrows() == b.rows() => Rows::Device(b),
+            _ => Rows::Host(task.y),
+        };
+        run_task(self, task, y)
+    }
+}
 
 /// Runs `task` on `gpu`'s device; `y` is where its rows of Y are read from (the task's own
 /// view, or an index's base resident on the device).
