@@ -390,13 +390,23 @@ impl Engine {
         }
     }
 
+    /// The one place that decides where jobs in `dtype` run: this engine's GPU where its device
+    /// computes in `dtype` (f32 always, f64 with SHADER_F64), else (`None`) the CPU.
+    #[cfg(feature = "gpu")]
+    fn gpu_for(&self, dtype: Dtype) -> Option<&GpuBackend> {
+        match &self.shared.device {
+            Device::Gpu(gpu) if gpu.ctx.cannot_compute(dtype).is_none() => Some(gpu),
+            _ => None,
+        }
+    }
+
     /// The limits of the backend that runs jobs in `dtype`.
     fn limits(&self, dtype: Dtype) -> PlanLimits {
-        match &self.shared.device {
-            #[cfg(feature = "gpu")]
-            Device::Gpu(gpu) if gpu.ctx.cannot_compute(dtype).is_none() => gpu.limits(dtype, None),
-            _ => self.shared.cpu.limits(dtype, None),
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = self.gpu_for(dtype) {
+            return gpu.limits(dtype, None);
         }
+        self.shared.cpu.limits(dtype, None)
     }
 
     /// Runs `job`: checks it once, then hands it to this engine's backend. Every other call
@@ -416,6 +426,7 @@ impl Engine {
     /// Runs `job`, whose points `prepared` made for the kernel (on the engine's threads: the
     /// caller is there already), reading Y from `resident` where the job runs on the device
     /// that holds it (an [`Index`](crate::Index)'s base).
+    #[cfg_attr(not(feature = "gpu"), expect(unused_variables, reason = "only GPUs keep a base"))]
     pub(crate) fn run_prepared<'a, T: Element>(
         &self,
         job: Job<'a, '_, T>,
@@ -426,20 +437,16 @@ impl Engine {
             job.monitor.clone().or_else(|| self.monitor.clone()).or_else(|| self.shared.options.monitor.clone());
         let counters = self.shared.counters.clone();
         counters.job();
-        // The GPU where it computes in the points' type, else the CPU.
-        match &self.shared.device {
-            #[cfg(feature = "gpu")]
-            Device::Gpu(gpu) => match gpu.ctx.cannot_compute(T::DTYPE) {
-                None => run_on(&**gpu, (job, prepared, monitor, counters), resident),
-                Some(why) => {
-                    if !self.shared.f64_logged.swap(true, Ordering::Relaxed) {
-                        log::info!("{} runs on the CPU: {why}", T::DTYPE);
-                    }
-                    run_on(&self.shared.cpu, (job, prepared, monitor, counters), None)
-                }
-            },
-            Device::Cpu => run_on(&self.shared.cpu, (job, prepared, monitor, counters), resident),
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = self.gpu_for(T::DTYPE) {
+            return run_on(gpu, (job, prepared, monitor, counters), resident);
         }
+        #[cfg(feature = "gpu")]
+        if let Some(why) = self.why_on_cpu(T::DTYPE).filter(|_| !self.shared.f64_logged.swap(true, Ordering::Relaxed)) {
+            log::info!("{} runs on the CPU: {why}", T::DTYPE);
+        }
+        // Only GPUs keep a base.
+        run_on(&self.shared.cpu, (job, prepared, monitor, counters), None)
     }
 
     /// `base` uploaded to this engine's device and kept there, laid out for the plans of
@@ -448,24 +455,22 @@ impl Engine {
     /// ([`EngineOptions::memory_budget`] four times over).
     #[cfg_attr(not(feature = "gpu"), expect(unused_variables, reason = "only GPUs keep a base"))]
     pub(crate) fn upload_base<T: Element>(&self, base: ArrayView2<T>) -> Result<Option<Resident>> {
-        match &self.shared.device {
-            Device::Cpu => Ok(None),
-            #[cfg(feature = "gpu")]
-            Device::Gpu(gpu) => {
-                let bytes = (base.len() * T::DTYPE.size()) as u64;
-                if gpu.ctx.cannot_compute(T::DTYPE).is_some() || bytes > 4 * self.shared.options.memory_budget {
-                    return Ok(None);
-                }
-                // The chunks of dimensions of every plan against this base: those of a plan
-                // whose rows fill a workgroup's block (fewer rows only ever allow more).
-                let limits = gpu.limits(T::DTYPE, None).for_element::<T>();
-                let plan = Plan::new(limits.block.0, base.nrows(), base.ncols(), Region::Full, &limits)?;
-                // A tile cap (tests, odd devices) caps the base's buffers too.
-                let part = self.shared.options.max_tile_bytes.map_or(gpu::PART_BYTES, |b| b.min(gpu::PART_BYTES));
-                let layout = (plan.tile_dims, part);
-                self.on_threads(|| gpu::Resident::upload(&gpu.ctx, base, layout, &self.shared.counters)).map(Some)
+        #[cfg(feature = "gpu")]
+        if let Some(gpu) = self.gpu_for(T::DTYPE) {
+            let bytes = (base.len() * T::DTYPE.size()) as u64;
+            if bytes > 4 * self.shared.options.memory_budget {
+                return Ok(None);
             }
+            // The chunks of dimensions of every plan against this base: those of a plan whose
+            // rows fill a workgroup's block (fewer rows only ever allow more).
+            let limits = gpu.limits(T::DTYPE, None).for_element::<T>();
+            let plan = Plan::new(limits.block.0, base.nrows(), base.ncols(), Region::Full, &limits)?;
+            // A tile cap (tests, odd devices) caps the base's buffers too.
+            let part = gpu.max_tile_bytes.map_or(gpu::PART_BYTES, |b| b.min(gpu::PART_BYTES));
+            let layout = (plan.tile_dims, part);
+            return self.on_threads(|| gpu::Resident::upload(&gpu.ctx, base, layout, &self.shared.counters)).map(Some);
         }
+        Ok(None)
     }
 
     /// The `n × m` distance matrix between the rows of `x` (`n × d`) and of `y` (`m × d`).
