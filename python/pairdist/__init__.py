@@ -26,12 +26,25 @@ they are SciPy's defaults, computed from all the points of the call:
 array([[0., 7.],
        [7., 0.]])
 
-Precision: pairdist computes in the inputs' type, as its Rust library does (differences
-first, never the ``|x|² + |y|² − 2x·y`` shortcut): float64 inputs in float64, within a
-relative 1e-12 (plus a tiny absolute term scaled by the data) of SciPy's float64 answer;
-float32 inputs (and integers, booleans, float16) in float32, within a relative 1e-5. Results
-are float64 by default, as SciPy returns them; pass ``dtype=np.float32`` for half the memory
-(float64 results rounded once to float32, or float32 results without the widening copy).
+Precision: pairdist computes in float32 where the inputs are float32, and in float64 where
+SciPy's float64 loses nothing to speed (differences first, never the ``|x|² + |y|² − 2x·y``
+shortcut, in either type):
+
+- float64 inputs (either byte order, and longer floats) compute in float64, within a relative
+  1e-12 (plus a tiny absolute term scaled by the data) of SciPy's float64 answer;
+- integers and booleans compute in float64, as SciPy computes them: hamming of booleans is
+  exactly SciPy's 0.46, not 0.46000000834 (rounding them to float32 would gain nothing);
+- float32 inputs compute in float32 (a GPU's speed), within a relative 1e-5 of SciPy's answer
+  for the same values; so do float16 inputs (exact in float32, whose rounding is far finer
+  than float16's own);
+- inputs of two types compute in float32 only when both would (float32 and float16), else
+  both in float64;
+- object arrays (even of numbers), complex numbers and other non-real dtypes are refused with
+  SciPy's ``ValueError("Unsupported dtype object")``.
+
+Results are float64 by default, as SciPy returns them; pass ``dtype=np.float32`` for half the
+memory (float64 results rounded once to float32, or float32 results without the widening
+copy).
 
 Backends: ``backend="auto"`` (default) uses the best hardware GPU and the CPU when there is
 none (a software GPU such as lavapipe is slower than pairdist's own CPU path, so ``auto``
@@ -153,21 +166,31 @@ def _distance(
     return _pairdist.Distance(name, **params)
 
 
+def _computed_type(dtype: np.dtype) -> np.dtype:
+    """The type points of ``dtype`` compute in: float32 for float32 and float16 (the speed of a
+    GPU; float16's own rounding is far coarser than float32's), float64 for everything else
+    SciPy computes (float64, longer floats, integers, booleans), as SciPy computes them."""
+    if dtype.kind == "f" and dtype.itemsize <= 4:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _unsupported(dtype: np.dtype, name: str) -> ValueError:
+    """SciPy's error for points that are not real numbers (object arrays, complex, strings)."""
+    return ValueError(f"Unsupported dtype {dtype} ({name} must hold real numbers: booleans, integers or floats)")
+
+
 def _points(X: ArrayLike, name: str, not_2d: Optional[str] = None) -> np.ndarray:
-    """X as a 2-D array that the engine reads in place, in the type it computes in: float64
-    for float64 X (either byte order), float32 for everything else. A view of X when X already
-    is that type, native, C-contiguous and aligned, else one copy."""
+    """X as a 2-D array that the engine reads in place, in the type it computes in
+    (:func:`_computed_type`: float32 for float32 and float16, float64 for the rest). A view of
+    X when X already is that type, native, C-contiguous and aligned, else one copy. Object
+    arrays (even of numbers) and other non-real dtypes: SciPy's ``ValueError``."""
     a = np.asarray(X)
-    if a.dtype == object:
-        try:
-            a = a.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must hold real numbers") from None
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, not {a.dtype}")
+        raise _unsupported(a.dtype, name)
     if a.ndim != 2:
         raise ValueError(not_2d or f"{name} must be a 2-dimensional array.")
-    target = np.float64 if a.dtype.kind == "f" and a.dtype.itemsize == 8 else np.float32
+    target = _computed_type(a.dtype)
     if a.dtype != target or not a.flags.c_contiguous or not a.flags.aligned:
         a = np.array(a, dtype=target, order="C", copy=True)
     return a
@@ -207,6 +230,40 @@ def _check_out(out: Any, shape: Tuple[int, ...]) -> np.ndarray:
     return out
 
 
+def _check_neighbours_out(out: Any, shape: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """knn's ``out``: a pair (distances, indices) of writeable NumPy arrays of ``shape``,
+    distances float64 or float32 (native), indices int64, any strides, not overlapping."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"out must be a tuple (distances, indices) of two NumPy arrays, not {type(out).__name__}")
+    distances, indices = out
+    for array, what in ((distances, "distances"), (indices, "indices")):
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"out's {what} must be a NumPy array, not {type(array).__name__}")
+        if array.shape != shape:
+            raise ValueError(f"Output {what} array has incorrect shape: {array.shape}, expected {shape}.")
+        if not array.flags.writeable:
+            raise ValueError(f"Output {what} array is read-only.")
+    if distances.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"Output distances array must be float64 or float32 (native byte order), not {distances.dtype}.")
+    if indices.dtype != np.dtype(np.int64):
+        raise ValueError(f"Output indices array must be int64 (native byte order), not {indices.dtype}.")
+    if np.may_share_memory(distances, indices):
+        raise ValueError("Output distances and indices arrays overlap.")
+    return distances, indices
+
+
+def _fill_neighbours(
+    got: Tuple[np.ndarray, np.ndarray], out: Optional[Tuple[np.ndarray, np.ndarray]], result_dtype: np.dtype
+) -> Tuple[np.ndarray, np.ndarray]:
+    """knn's answer: into ``out`` when given (the same arrays returned), else as computed."""
+    distances, indices = got
+    if out is None:
+        return distances.astype(result_dtype, copy=False), indices
+    out[0][...] = distances
+    out[1][...] = indices
+    return out[0], out[1]
+
+
 def _count(value: Any, name: str) -> int:
     """An integer argument (bools refused)."""
     if isinstance(value, (bool, np.bool_)):
@@ -239,6 +296,19 @@ def _pair(XA: ArrayLike, XB: Optional[ArrayLike]) -> Tuple[np.ndarray, np.ndarra
         raise ValueError(_COLUMNS)
     xa, xb = _same_type(xa, xb)
     return xa, xb, own
+
+
+def _radius_args(r: Any, max_pairs: Any) -> Tuple[float, int]:
+    """radius's ``r`` (a number >= 0) and ``max_pairs`` (an integer >= 0), checked."""
+    if not isinstance(r, numbers.Real) or isinstance(r, (bool, np.bool_)):
+        raise TypeError(f"r must be a number, not {r!r}")
+    r = float(r)
+    if not r >= 0:
+        raise ValueError(f"r must be a number >= 0, got {r}")
+    max_pairs = _count(max_pairs, "max_pairs")
+    if max_pairs < 0:
+        raise ValueError(f"max_pairs must be >= 0, got {max_pairs}")
+    return r, max_pairs
 
 
 def _too_many(max_pairs: int, r: float) -> ValueError:
@@ -355,10 +425,12 @@ class Engine:
         Parameters
         ----------
         XA : array_like, (mA, n)
-            mA points in n dimensions: any real dtype, any memory order. float64 points are
-            computed in float64, everything else in float32 (float32 and float64 are read in
-            place when C-contiguous; anything else is converted once); with one float64 and one
-            float32 input, both in float64.
+            mA points in n dimensions: any real dtype (booleans, integers, floats), any memory
+            order. float32 and float16 points compute in float32; float64 points, longer
+            floats, integers and booleans in float64, as SciPy computes them (float32 and
+            float64 points are read in place when C-contiguous; anything else is converted
+            once). When XA and XB would compute in different types, both compute in float64.
+            Object arrays and other dtypes: ``ValueError("Unsupported dtype ...")``, as SciPy.
         XB : array_like, (mB, n)
             mB points in n dimensions.
         metric : str
@@ -399,8 +471,9 @@ class Engine:
         Raises
         ------
         ValueError
-            For inputs that are not 2-D, different numbers of columns, an unknown metric, a
-            bad metric parameter, or an ``out`` of the wrong shape or dtype (SciPy's messages).
+            For inputs that are not 2-D or not real numbers (object arrays), different numbers
+            of columns, an unknown metric, a bad metric parameter, or an ``out`` of the wrong
+            shape or dtype (SciPy's messages).
         TypeError
             For a metric parameter the metric does not take.
         """
@@ -486,6 +559,7 @@ class Engine:
         k: Optional[int] = None,
         metric: Metric = "euclidean",
         *,
+        out: Optional[Tuple[np.ndarray, np.ndarray]] = None,
         dtype: Optional[npt.DTypeLike] = None,
         p: Optional[float] = None,
         w: Optional[ArrayLike] = None,
@@ -509,11 +583,17 @@ class Engine:
         metric, dtype, p, w, V, VI
             As for :meth:`cdist` (with XB None, the defaults of V and VI are those of XA,
             as for :meth:`pdist`).
+        out : (ndarray, ndarray), optional
+            ``(distances, indices)``, both ``(n, k)``, filled and returned: distances float64
+            or float32 (the result's dtype; ``dtype``, if given, must agree), indices int64,
+            both writeable, any strides (a slice of larger arrays works), not overlapping.
+            Wrong shapes, dtypes or read-only arrays are a ``ValueError``; anything but a pair
+            of NumPy arrays a ``TypeError``. They are written once the answer is complete.
 
         Returns
         -------
         distances : ndarray, (n, k)
-            Ascending along each row; float64 unless ``dtype=np.float32``.
+            Ascending along each row; float64 unless ``dtype=np.float32`` (or out's).
         indices : ndarray of int64, (n, k)
             Rows of XB; among equal distances the smaller index comes first (NaN distances last).
         """
@@ -524,9 +604,11 @@ class Engine:
         distance = _distance(metric, p, w, V, VI)
         xa, xb, own = _pair(XA, XB)
         k = _neighbours(k, xb.shape[0], own)
-        result_dtype = _dtype(dtype, None)
-        distances, indices = self._core.knn(xa, None if own else xb, k, distance)
-        return distances.astype(result_dtype, copy=False), indices
+        if out is not None:
+            out = _check_neighbours_out(out, (xa.shape[0], k))
+        result_dtype = _dtype(dtype, None if out is None else out[0])
+        got = self._core.knn(xa, None if own else xb, k, distance)
+        return _fill_neighbours(got, out, result_dtype)
 
     def argmin(
         self,
@@ -541,7 +623,8 @@ class Engine:
         VI: Optional[ArrayLike] = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The nearest point of ``XB`` to each point of ``XA`` (k-means' assignment step), without
-        building the distance matrix: the first column of :meth:`knn` with ``k=1``.
+        building the distance matrix: the library's own argmin (the first column of
+        :meth:`knn` with ``k=1``, without the lists).
 
         Parameters
         ----------
@@ -561,8 +644,13 @@ class Engine:
         """
         if XB is None:
             raise TypeError("argmin() needs XB, the points to choose from")
-        distances, indices = self.knn(XA, XB, k=1, metric=metric, dtype=dtype, p=p, w=w, V=V, VI=VI)
-        return indices[:, 0], distances[:, 0]
+        distance = _distance(metric, p, w, V, VI)
+        xa, xb, _ = _pair(XA, XB)
+        if xb.shape[0] == 0:
+            raise ValueError("argmin() needs at least one point in XB to choose from; it has none")
+        result_dtype = _dtype(dtype, None)
+        indices, distances = self._core.argmin(xa, xb, distance)
+        return indices, distances.astype(result_dtype, copy=False)
 
     def radius(
         self,
@@ -589,8 +677,9 @@ class Engine:
             The points searched. ``None``: the pairs i < j of XA with itself, each once (as
             SciPy's ``cKDTree.query_pairs``).
         r : float
-            Pairs at distance <= r (required; compared in the type computed in: float64 for
-            float64 points, else float32); for ``sqeuclidean``, a squared distance.
+            Pairs at distance <= r (required; compared in the type computed in, as for
+            :meth:`cdist`: float32 for float32 and float16 points, else float64); for
+            ``sqeuclidean``, a squared distance.
         metric, dtype, p, w, V, VI
             As for :meth:`knn`.
         max_pairs : int
@@ -616,14 +705,7 @@ class Engine:
         distance = _distance(metric, p, w, V, VI)
         xa, xb, own = _pair(XA, XB)
         n, m = xa.shape[0], xb.shape[0]
-        if not isinstance(r, numbers.Real) or isinstance(r, (bool, np.bool_)):
-            raise TypeError(f"r must be a number, not {r!r}")
-        r = float(r)
-        if not r >= 0:
-            raise ValueError(f"r must be a number >= 0, got {r}")
-        max_pairs = _count(max_pairs, "max_pairs")
-        if max_pairs < 0:
-            raise ValueError(f"max_pairs must be >= 0, got {max_pairs}")
+        r, max_pairs = _radius_args(r, max_pairs)
         result_dtype = _dtype(dtype, None)
         # The radius in the type computed in (float32: rounded once, beyond its range inf).
         r_computed = r if xa.dtype == np.float64 else float(np.float32(r) if r <= np.finfo(np.float32).max else np.inf)
@@ -665,8 +747,9 @@ def cdist(
     """The distance between each pair of the two collections of inputs: SciPy's ``cdist``.
 
     ``pairdist.cdist(XA, XB, metric)`` returns what ``scipy.spatial.distance.cdist(XA, XB,
-    metric)`` does (an ``(mA, mB)`` float64 array), computed in float64 for float64 inputs
-    (within 1e-12 relative) and in float32 for the others. ``backend``
+    metric)`` does (an ``(mA, mB)`` float64 array), computed in float64 for float64, integer and
+    boolean inputs as SciPy computes them (within 1e-12 relative), and in float32 for float32
+    and float16 inputs (the GPU's speed; within 1e-5 relative). ``backend``
     (``"auto"``, ``"gpu"``, ``"cpu"``) picks the shared :class:`Engine`; everything else is
     :meth:`Engine.cdist`.
 
@@ -708,6 +791,7 @@ def knn(
     k: Optional[int] = None,
     metric: Metric = "euclidean",
     *,
+    out: Optional[Tuple[np.ndarray, np.ndarray]] = None,
     dtype: Optional[npt.DTypeLike] = None,
     backend: str = "auto",
     threads: Optional[int] = None,
@@ -726,7 +810,7 @@ def knn(
     array([[0, 2],
            [1, 3]])
     """
-    return _engine(backend, threads).knn(XA, XB, k=k, metric=metric, dtype=dtype, p=p, w=w, V=V, VI=VI)
+    return _engine(backend, threads).knn(XA, XB, k=k, metric=metric, out=out, dtype=dtype, p=p, w=w, V=V, VI=VI)
 
 
 def radius(
@@ -809,8 +893,9 @@ class Index:
     Parameters
     ----------
     XB : array_like, (m, d)
-        The base: float64 points are kept (and queries computed) in float64, everything else
-        in float32.
+        The base, kept (and queries computed) in the type :meth:`Engine.cdist` computes its
+        points in: float32 for float32 and float16 points, float64 for float64, longer floats,
+        integers and booleans. Queries are converted to the base's type.
     metric, p, w, V, VI
         As for :meth:`Engine.cdist` (``V`` and ``VI`` default to those of XB).
     engine : Engine, optional
@@ -879,21 +964,33 @@ class Index:
         return np.ascontiguousarray(xa, dtype=self._dtype)
 
     def knn(
-        self, XA: ArrayLike, k: Optional[int] = None, *, dtype: Optional[npt.DTypeLike] = None
+        self,
+        XA: ArrayLike,
+        k: Optional[int] = None,
+        *,
+        out: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+        dtype: Optional[npt.DTypeLike] = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest base points to each query: ``(distances, indices)``, ``(n, k)``,
-        as :meth:`Engine.knn` gives them (float64 distances unless ``dtype=np.float32``)."""
+        as :meth:`Engine.knn` gives them (float64 distances unless ``dtype=np.float32``), into
+        ``out`` when given (as for :meth:`Engine.knn`)."""
         if k is None:
             raise TypeError("knn() missing required argument 'k' (the number of neighbours)")
         k = _neighbours(k, self._m, False)
-        result_dtype = _dtype(dtype, None)
-        distances, indices = self._core.knn(self._queries(XA), k)
-        return distances.astype(result_dtype, copy=False), indices
+        queries = self._queries(XA)
+        if out is not None:
+            out = _check_neighbours_out(out, (queries.shape[0], k))
+        result_dtype = _dtype(dtype, None if out is None else out[0])
+        return _fill_neighbours(self._core.knn(queries, k), out, result_dtype)
 
     def argmin(self, XA: ArrayLike, *, dtype: Optional[npt.DTypeLike] = None) -> Tuple[np.ndarray, np.ndarray]:
-        """The nearest base point to each query: ``(indices, distances)``, both ``(n,)``."""
-        distances, indices = self.knn(XA, 1, dtype=dtype)
-        return indices[:, 0], distances[:, 0]
+        """The nearest base point to each query: ``(indices, distances)``, both ``(n,)``, as
+        :meth:`Engine.argmin` (the library's own argmin of a fitted base)."""
+        if self._m == 0:
+            raise ValueError("argmin() needs at least one point in the base to choose from; it has none")
+        result_dtype = _dtype(dtype, None)
+        indices, distances = self._core.argmin(self._queries(XA))
+        return indices, distances.astype(result_dtype, copy=False)
 
     def radius(
         self,
@@ -907,14 +1004,7 @@ class Index:
         row, then column, as :meth:`Engine.radius`."""
         if r is None:
             raise TypeError("radius() missing required argument 'r' (the radius)")
-        if not isinstance(r, numbers.Real) or isinstance(r, (bool, np.bool_)):
-            raise TypeError(f"r must be a number, not {r!r}")
-        r = float(r)
-        if not r >= 0:
-            raise ValueError(f"r must be a number >= 0, got {r}")
-        max_pairs = _count(max_pairs, "max_pairs")
-        if max_pairs < 0:
-            raise ValueError(f"max_pairs must be >= 0, got {max_pairs}")
+        r, max_pairs = _radius_args(r, max_pairs)
         result_dtype = _dtype(dtype, None)
         r_computed = r if self._dtype == np.float64 else float(np.float32(r) if r <= np.finfo(np.float32).max else np.inf)
         got = self._core.radius(self._queries(XA), r_computed, max_pairs)

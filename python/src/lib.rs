@@ -31,6 +31,9 @@ type NeighborArrays<'py> = (Bound<'py, PyAny>, Bound<'py, PyArray2<i64>>);
 /// Rows, columns and distances (of the points' type) of pairs (COO), as NumPy arrays.
 type PairArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>, Bound<'py, PyAny>);
 
+/// Indices and distances (of the points' type) of the nearest, as NumPy arrays.
+type ArgminArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyAny>);
+
 /// Points as NumPy holds them: float32 or float64 (the Python layer converts anything else).
 #[derive(FromPyObject)]
 enum Points<'py> {
@@ -393,6 +396,24 @@ impl Engine {
         }
     }
 
+    /// The nearest row of `xb` to each row of `xa` and its distance (the library's
+    /// `Engine::argmin`): (indices n, distances n of the points' type), ties to the smaller
+    /// index.
+    fn argmin<'py>(
+        &self,
+        py: Python<'py>,
+        xa: Points<'py>,
+        xb: Points<'py>,
+        metric: &Bound<'_, PyAny>,
+    ) -> PyResult<ArgminArrays<'py>> {
+        let metric = distance_arg(metric)?;
+        match (xa, xb) {
+            (Points::F32(xa), Points::F32(xb)) => self.argmin_in(py, xa.as_array(), xb.as_array(), &metric),
+            (Points::F64(xa), Points::F64(xb)) => self.argmin_in(py, xa.as_array(), xb.as_array(), &metric),
+            _ => Err(mixed_types()),
+        }
+    }
+
     /// A shard's partial k-nearest lists, for merging with `merge_neighbours`: `xa` holds rows
     /// `row0, ...` and `xb` rows `col0, ...` of the whole problem (xb None: xa against itself,
     /// the diagonal shard of X against X, each point left out by its global index); indices
@@ -526,6 +547,18 @@ impl Engine {
         Ok(neighbor_arrays(py, nn))
     }
 
+    fn argmin_in<'py, T: Element + numpy::Element>(
+        &self,
+        py: Python<'py>,
+        xa: ArrayView2<'_, T>,
+        xb: ArrayView2<'_, T>,
+        metric: &pairdist::Distance,
+    ) -> PyResult<ArgminArrays<'py>> {
+        let engine = &self.inner;
+        let nearest = compute(py, work(&xa, &xb), |m| engine.watched(m).argmin(xa, xb, metric))?;
+        Ok(argmin_arrays(py, nearest))
+    }
+
     fn partial_in<'py, T: Element + numpy::Element>(
         &self,
         py: Python<'py>,
@@ -634,6 +667,13 @@ fn neighbor_arrays<T: Element + numpy::Element>(py: Python<'_>, nn: Neighbors<T>
     (PyArray2::from_owned_array(py, nn.distances).into_any(), PyArray2::from_owned_array(py, nn.indices))
 }
 
+fn argmin_arrays<T: Element + numpy::Element>(
+    py: Python<'_>,
+    (indices, distances): (ndarray::Array1<i64>, ndarray::Array1<T>),
+) -> ArgminArrays<'_> {
+    (PyArray1::from_owned_array(py, indices), PyArray1::from_owned_array(py, distances).into_any())
+}
+
 /// Pairs as arrays; None past the caller's cap on pairs (the caller words the error).
 fn pair_arrays<T: Element + numpy::Element>(
     py: Python<'_>,
@@ -729,6 +769,24 @@ impl Index {
                 let q = q.as_array();
                 let nn = compute(py, q.len() * index.len(), |m| index.watched(m).knn(q, k))?;
                 Ok(neighbor_arrays(py, nn))
+            }
+            _ => Err(mixed_types()),
+        }
+    }
+
+    /// The nearest point of the base to each query: (indices, distances), as `Engine.argmin`
+    /// (the library's `Index::argmin`).
+    fn argmin<'py>(&self, py: Python<'py>, queries: Points<'py>) -> PyResult<ArgminArrays<'py>> {
+        match (&self.inner, queries) {
+            (IndexOf::F32(index), Points::F32(q)) => {
+                let q = q.as_array();
+                let nearest = compute(py, q.len() * index.len(), |m| index.watched(m).argmin(q))?;
+                Ok(argmin_arrays(py, nearest))
+            }
+            (IndexOf::F64(index), Points::F64(q)) => {
+                let q = q.as_array();
+                let nearest = compute(py, q.len() * index.len(), |m| index.watched(m).argmin(q))?;
+                Ok(argmin_arrays(py, nearest))
             }
             _ => Err(mixed_types()),
         }

@@ -280,3 +280,63 @@ def test_threads_are_the_callers_choice():
     np.testing.assert_array_equal(pairdist.cdist(X, X, backend="cpu", threads=1), one.cdist(X, X))
     with pytest.raises(ValueError, match="threads must be at least 1"):
         pairdist.Engine("cpu", threads=0)
+
+
+def test_argmin_is_the_librarys_own(backend):
+    # Bound in the extension (it was knn with k = 1 in Python).
+    assert hasattr(pairdist._pairdist.Engine, "argmin") and hasattr(pairdist._pairdist.Index, "argmin")
+    X = DATASETS["digits"][:400]
+    centres = X[::37]
+    D = sd.cdist(X, centres, "sqeuclidean")
+    want = np.lexsort((np.broadcast_to(np.arange(D.shape[1]), D.shape), D), axis=1)[:, 0]
+    idx, dist = pairdist.argmin(X, centres, "sqeuclidean", backend=backend)
+    assert idx.shape == dist.shape == (len(X),) and idx.dtype == np.int64 and dist.dtype == np.float64
+    np.testing.assert_array_equal(idx, want)
+    np.testing.assert_array_equal(dist, D[np.arange(len(X)), want])
+    idx, dist = pairdist.Index(centres, "sqeuclidean", backend=backend).argmin(X, dtype=np.float32)
+    np.testing.assert_array_equal(idx, want)
+    assert dist.dtype == np.float32
+    with pytest.raises(ValueError, match="at least one point in XB"):
+        pairdist.argmin(X, X[:0], backend=backend)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_knn_fills_out(dtype, backend):
+    X = DATASETS["wine"]
+    D = sd.cdist(X[:40], X)
+    big_d = np.full((80, 5), -1.0, dtype)
+    big_i = np.full((80, 5), -1, np.int64)
+    out = (big_d[::2], big_i[::2])  # strided slices of larger arrays
+    got = pairdist.knn(X[:40], X, k=5, out=out, backend=backend)
+    assert got[0] is out[0] and got[1] is out[1]
+    np.testing.assert_allclose(out[0], np.sort(D, axis=1)[:, :5], rtol=1e-12 if dtype == np.float64 else 1e-6)
+    np.testing.assert_allclose(np.take_along_axis(D, out[1], 1), np.sort(D, axis=1)[:, :5], rtol=1e-6)
+    assert np.all(big_d[1::2] == -1) and np.all(big_i[1::2] == -1)
+    index = pairdist.Index(X, backend=backend)
+    out2 = (np.empty((40, 5), dtype), np.empty((40, 5), np.int64))
+    index.knn(X[:40], k=5, out=out2)
+    np.testing.assert_array_equal(out2[1], out[1])
+
+
+def test_knn_out_is_checked():
+    X = DATASETS["iris"]
+    good = lambda: (np.empty((150, 3)), np.empty((150, 3), np.int64))  # noqa: E731
+    cases = [
+        (np.empty((150, 3)), TypeError, "out must be a tuple"),
+        ((np.empty((150, 3)),), TypeError, "out must be a tuple"),
+        ((np.empty((150, 3)), [[0] * 3] * 150), TypeError, "indices must be a NumPy array"),
+        ((np.empty((150, 4)), np.empty((150, 3), np.int64)), ValueError, "distances array has incorrect shape"),
+        ((np.empty((150, 3)), np.empty((150, 3), np.int32)), ValueError, "indices array must be int64"),
+        ((np.empty((150, 3), np.int64), np.empty((150, 3), np.int64)), ValueError, "distances array must be float64 or float32"),
+        ((np.empty((150, 3), ">f8"), np.empty((150, 3), np.int64)), ValueError, "native byte order"),
+    ]
+    ro = good()
+    ro[0].flags.writeable = False
+    cases.append((ro, ValueError, "distances array is read-only"))
+    shared = np.empty((150, 3), np.int64)
+    cases.append(((shared.view(np.float64), shared), ValueError, "overlap"))
+    for out, error, message in cases:
+        with pytest.raises(error, match=message):
+            pairdist.knn(X, k=3, out=out, backend="cpu")
+    with pytest.raises(ValueError, match="out is float64 but dtype=float32"):
+        pairdist.knn(X, k=3, out=good(), dtype=np.float32, backend="cpu")
