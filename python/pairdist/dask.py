@@ -11,6 +11,8 @@ worker's own shared :class:`pairdist.Engine` (one per process and backend, built
 >>> D.to_zarr("D.zarr")                                   # doctest: +SKIP
 >>> distances, indices = pairdist.dask.knn(XA, XB, k=10)  # lazy; neither side in one worker
 >>> distances, indices = dask.compute(distances, indices)  # doctest: +SKIP
+>>> P = pairdist.dask.pdist(XB)                           # lazy condensed vector, chunked by XB's rows
+>>> rows, cols, dist = pairdist.dask.radius(XA, XB, r=1.0)  # lazy pairs, chunked by XA's rows
 
 SciPy's metric parameters (``p``, ``w``, ``V``, ``VI``) are taken as by :func:`pairdist.cdist`.
 The blocks are computed apart, so SciPy's defaults that depend on the points, ``seuclidean``'s
@@ -28,9 +30,22 @@ import numpy as np
 import numpy.typing as npt
 
 import pairdist
-from pairdist import _COLUMNS, _count, _distance, _dtype, _metric_name, _neighbours, _pairdist, _same_type
+from pairdist import (
+    _COLUMNS,
+    _DEFAULT_MAX_PAIRS,
+    _count,
+    _distance,
+    _dtype,
+    _metric_name,
+    _neighbours,
+    _pairdist,
+    _radius_args,
+    _same_type,
+    _too_many,
+    _unsupported,
+)
 
-__all__ = ["cdist", "knn"]
+__all__ = ["cdist", "pdist", "knn", "radius"]
 
 
 def _dask_array() -> Any:
@@ -48,8 +63,8 @@ def _points(da: Any, X: Any, name: str) -> Any:
     x = da.asarray(X)
     if x.ndim != 2:
         raise ValueError(f"{name} must be a 2-dimensional array.")
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, not {x.dtype}")
+    if x.dtype.kind not in "biuf":  # object arrays too: SciPy's error, before any task runs
+        raise _unsupported(x.dtype, name)
     return x.rechunk({1: -1})
 
 
@@ -290,3 +305,207 @@ def knn(
     if not distance_chunks:  # no query rows (no chunks at all): empty answers of k columns
         return da.zeros((0, k), dtype=result_dtype), da.zeros((0, k), dtype=np.int64)
     return da.concatenate(distance_chunks), da.concatenate(index_chunks)
+
+
+def _pdist_block(x: np.ndarray, metric: str, out_dtype: np.dtype, backend: str, params: Dict[str, Any]) -> np.ndarray:
+    """The condensed distances of one row chunk with itself (the library's pdist)."""
+    return pairdist._engine(backend).pdist(x, _distance(metric, **params), dtype=out_dtype)
+
+
+def _cdist_part(
+    a: np.ndarray, b: np.ndarray, metric: str, out_dtype: np.dtype, backend: str, params: Dict[str, Any]
+) -> np.ndarray:
+    return _cdist_block(a, b, metric, out_dtype, backend, **params)
+
+
+def _condensed_rows(diagonal: np.ndarray, blocks: List[np.ndarray], out_dtype: np.dtype) -> np.ndarray:
+    """The condensed entries of one row chunk's rows (SciPy's layout: row by row, the columns
+    after each row): its own pairs (``diagonal``, the chunk's condensed vector) and its
+    distances to every later chunk (``blocks``, in order), interleaved row by row. Its L rows
+    against the n_T points from the chunk's first on are an L x n_T matrix, whose entries right
+    of each row's own column, read row by row, are exactly those entries."""
+    if not blocks:  # the last chunk: its own pairs are all of its entries
+        return diagonal.astype(out_dtype, copy=False)
+    L = blocks[0].shape[0]
+    full = np.empty((L, L + sum(b.shape[1] for b in blocks)), out_dtype)
+    full[np.triu_indices(L, 1)] = diagonal
+    at = L
+    for block in blocks:
+        full[:, at : at + block.shape[1]] = block
+        at += block.shape[1]
+    return full[np.arange(full.shape[1])[None, :] > np.arange(L)[:, None]]
+
+
+def pdist(
+    X: Any,
+    metric: str = "euclidean",
+    *,
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+    p: Optional[float] = None,
+    w: Any = None,
+    V: Any = None,
+    VI: Any = None,
+) -> Any:
+    """SciPy's condensed vector of the distances between the rows of a dask array (the pairs
+    i < j, row by row, as :func:`pairdist.pdist`), as a lazy 1-D dask array.
+
+    Chunk c of the result holds the entries of X's row chunk c (so its length is
+    ``L * (n - s) - L * (L + 1) // 2`` for a chunk of L rows from row s): one task computes the
+    chunk's own pairs (the library's pdist, each pair once), one task per later chunk its
+    distances to that chunk (cdist), and one task lays them out in SciPy's order. No task
+    holds more than two chunks of X and one chunk of the result; ``.to_zarr()`` writes a
+    vector larger than memory a chunk at a time. Chunks of unknown size (NaN) are fine: the
+    result's are unknown too.
+
+    Parameters
+    ----------
+    X : dask array (or array_like), (n, d)
+    metric, dtype, backend, p, w, V, VI
+        As for :func:`cdist`; the defaults of ``V`` and ``VI`` are those of all of X (as
+        SciPy's pdist), computed once by Dask.
+    """
+    import dask
+
+    da = _dask_array()
+    name = _metric_name(metric)
+    x = _points(da, X, "X")
+    result_dtype = _dtype(dtype, None)
+    params = _parameters(da, name, x, None, {"p": p, "w": w, "V": V, "VI": VI})
+    own = dask.delayed(_pdist_block, pure=True)
+    against = dask.delayed(_cdist_part, pure=True)
+    layout = dask.delayed(_condensed_rows, pure=True)
+    chunks = x.to_delayed().ravel()
+    sizes = x.chunks[0]
+    n = x.shape[0]
+    parts = []
+    for i, chunk in enumerate(chunks):
+        diagonal = own(chunk, name, result_dtype, backend, params)
+        blocks = [against(chunk, later, name, result_dtype, backend, params) for later in chunks[i + 1 :]]
+        rows = sizes[i]
+        if np.isnan(n):
+            length: float = np.nan
+        else:
+            start = int(sum(sizes[:i]))
+            length = int(rows) * (int(n) - start) - int(rows) * (int(rows) + 1) // 2
+        parts.append(da.from_delayed(layout(diagonal, blocks, result_dtype), (length,), dtype=result_dtype))
+    if not parts:
+        return da.zeros((0,), dtype=result_dtype)
+    return da.concatenate(parts)
+
+
+def _radius_part(
+    a: np.ndarray,
+    b: Optional[np.ndarray],
+    r: float,
+    metric: str,
+    out_dtype: np.dtype,
+    backend: str,
+    max_pairs: int,
+    row0: Any,
+    col0: Any,
+    params: Dict[str, Any],
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One query chunk's pairs within r in one base chunk (the library's radius; ``b`` None:
+    the chunk's own pairs i < j), with global rows and columns."""
+    rows, cols, dist = pairdist._engine(backend).radius(
+        a, b, r=r, metric=_distance(metric, **params), max_pairs=max_pairs, dtype=out_dtype
+    )
+    return rows + int(row0), cols + int(col0), dist
+
+
+def _radius_rows(
+    parts: List[Tuple[np.ndarray, np.ndarray, np.ndarray]], r: float, max_pairs: int
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A query chunk's pairs: its parts (each sorted by row, then column; their columns in
+    increasing ranges, in order) in one list sorted by row, then column."""
+    rows, cols, dist = (np.concatenate([part[which] for part in parts]) for which in range(3))
+    if len(rows) > max_pairs:
+        raise _too_many(max_pairs, r)
+    if len(parts) > 1:
+        order = np.argsort(rows, kind="stable")  # stable: each row's columns stay in order
+        rows, cols, dist = rows[order], cols[order], dist[order]
+    return rows, cols, dist
+
+
+def _pick(part: Tuple[np.ndarray, ...], which: int) -> np.ndarray:
+    return part[which]
+
+
+def radius(
+    XA: Any,
+    XB: Any = None,
+    r: Optional[float] = None,
+    metric: str = "euclidean",
+    *,
+    max_pairs: int = _DEFAULT_MAX_PAIRS,
+    dtype: Optional[npt.DTypeLike] = None,
+    backend: str = "auto",
+    p: Optional[float] = None,
+    w: Any = None,
+    V: Any = None,
+    VI: Any = None,
+) -> Tuple[Any, Any, Any]:
+    """Every pair within distance ``r`` on dask arrays, as three lazy 1-D dask arrays ``(rows,
+    cols, distances)``: the answer of :func:`pairdist.radius` (sorted by row, then column;
+    with XB None, the pairs i < j of XA), chunked like XA's rows. Their lengths are unknown
+    until computed (NaN chunks); compute the three together, ``dask.compute(rows, cols,
+    distances)``, to run the graph once.
+
+    One task per query chunk and base chunk (with XB None, per chunk and each chunk from it
+    on) finds its pairs with the library's radius, so neither XA nor XB has to fit in one
+    worker; one task per query chunk puts its pairs in order.
+
+    Parameters
+    ----------
+    XA : dask array (or array_like), (n, d)
+        The queries.
+    XB : dask array (or array_like), (m, d), optional
+        The points searched; ``None``: the pairs i < j of XA.
+    r : float
+        Pairs at distance <= r (required), compared as :func:`pairdist.radius` compares.
+    max_pairs : int
+        The most pairs of one query chunk (what one task holds): beyond it, computing raises
+        ``ValueError`` (default 10**8).
+    metric, dtype, backend, p, w, V, VI
+        As for :func:`cdist` (with XB None, the defaults of V and VI are those of XA).
+    """
+    import dask
+
+    if XB is not None and np.ndim(XB) == 0:
+        raise TypeError("XB must be an array of points or None (r is given by keyword: radius(X, r=0.5))")
+    if r is None:
+        raise TypeError("radius() missing required argument 'r' (the radius)")
+    da = _dask_array()
+    name = _metric_name(metric)
+    xa = _points(da, XA, "XA")
+    own = XB is None
+    xb = xa if own else _points(da, XB, "XB")
+    if xa.shape[1] != xb.shape[1]:
+        raise ValueError(_COLUMNS)
+    r, max_pairs = _radius_args(r, max_pairs)
+    result_dtype = _dtype(dtype, None)
+    params = _parameters(da, name, xa, None if own else xb, {"p": p, "w": w, "V": V, "VI": VI})
+
+    part = dask.delayed(_radius_part, pure=True)
+    gather = dask.delayed(_radius_rows, pure=True)
+    pick = dask.delayed(_pick, pure=True)
+    queries = xa.to_delayed().ravel()
+    bases = xb.to_delayed().ravel()
+    row_starts, _ = _starts(da, xa)
+    col_starts, _ = _starts(da, xb)
+    kinds = (np.int64, np.int64, result_dtype)
+    columns: List[List[Any]] = [[], [], []]
+    for i, query in enumerate(queries):
+        parts = [
+            part(query, None if own and i == j else base, r, name, result_dtype, backend, max_pairs,
+                 row_starts[i], col_starts[j], params)
+            for j, base in enumerate(bases)
+            if not own or j >= i
+        ]
+        if not parts:  # XB has no chunks: no pairs
+            continue
+        answer = gather(parts, r, max_pairs)
+        for which, kind in enumerate(kinds):
+            columns[which].append(da.from_delayed(pick(answer, which), (np.nan,), dtype=kind))
+    return tuple(da.concatenate(c) if c else da.zeros((0,), dtype=kind) for c, kind in zip(columns, kinds))

@@ -252,3 +252,44 @@ def test_knn_mahalanobis_float32_is_the_single_calls_exactly(client):
     want_dist, want_idx = pairdist.knn(X, k=5, metric="mahalanobis", dtype=np.float32)
     np.testing.assert_array_equal(idx, want_idx)
     np.testing.assert_array_equal(dist, want_dist)
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "cityblock", "mahalanobis"])
+def test_pdist_on_chunks_matches_scipy(metric, client):
+    X = DATASETS["wine"]
+    P = pairdist.dask.pdist(da.from_array(X, chunks=(50, 5)), metric)
+    assert isinstance(P, da.Array) and P.shape == (len(X) * (len(X) - 1) // 2,) and P.dtype == np.float64
+    assert P.numblocks == (4,)
+    got = client.compute(P, sync=True)
+    # mahalanobis's default VI is that of all of X, not of a chunk.
+    np.testing.assert_allclose(got, sd.pdist(X, metric), rtol=1e-11)
+
+
+def test_pdist_on_chunks_of_unknown_size_and_float32(client):
+    X = DATASETS["iris"]
+    P = pairdist.dask.pdist(_unknown_chunks(X, 40), "cityblock", dtype=np.float32)
+    got = client.compute(P, sync=True)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, sd.pdist(X, "cityblock").astype(np.float32))
+    assert pairdist.dask.pdist(da.from_array(X[:1], chunks=(1, -1))).compute().shape == (0,)
+
+
+@pytest.mark.parametrize("own", [False, True], ids=["XB", "self"])
+def test_radius_on_chunks_matches_brute_force(own, client):
+    X = DATASETS["digits"][:300].astype(np.int64)  # integers: float64, exact distances
+    queries = X if own else X[::3]
+    r = 25.0
+    rows, cols, dist = pairdist.dask.radius(
+        da.from_array(queries, chunks=(70, -1)), None if own else da.from_array(X, chunks=(40, -1)), r=r
+    )
+    rows, cols, dist = client.compute([rows, cols, dist], sync=True)
+    D = sd.cdist(queries, X)
+    found = D <= r
+    if own:
+        found &= np.triu(np.ones_like(found), 1).astype(bool)
+    want_rows, want_cols = np.nonzero(found)  # row by row, columns in order
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(cols, want_cols)
+    np.testing.assert_allclose(dist, D[want_rows, want_cols], rtol=1e-12)
+    with pytest.raises(ValueError, match="more than 3 pairs are within"):
+        client.compute(list(pairdist.dask.radius(da.from_array(X, chunks=(70, -1)), r=r, max_pairs=3)), sync=True)
