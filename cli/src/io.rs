@@ -1,6 +1,6 @@
 //! Files in and out: `.npy` and NumPy-style text in (from a file or standard input), `.npy` or
 //! text out (to a file or standard output), and atomic outputs (a temporary file in the same
-//! folder, renamed at the end, removed on error).
+//! folder, renamed at the end, removed on error; a device or FIFO is written into at the end).
 //!
 //! Inputs are read into memory, not memory-mapped. A mapped file that another process
 //! truncates during a run kills the reader with SIGBUS at its next access, which no error
@@ -9,7 +9,7 @@
 //! [`Input::check_unchanged`] tells whether the file changed after it was read.
 
 use std::fs::{File, Metadata};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -515,27 +515,68 @@ fn read_text(path: &Path, mut reader: impl BufRead) -> Result<Input> {
 /// interruption) the temporary file is removed, so nothing is ever left under the output's
 /// name. `-` is standard output, written as text as the blocks arrive (no atomicity there:
 /// a failed run has written part of the text, and exits with an error).
+///
+/// An output that already exists and is no regular file (a character or block device such as
+/// `/dev/null` or `/dev/full`, a FIFO, or a link to one) is written *into*, never renamed over:
+/// the run writes an unnamed temporary file in the temporary folder (`$TMPDIR`; the device's
+/// own folder may be read-only or in memory), which [`OutputFile::commit`] copies into the
+/// special file. So such an output, too, receives nothing from a failed run, and a full device
+/// is an error naming it. A special file's name needs no extension: without one it is written
+/// as text, as standard output is.
 pub struct OutputFile {
     path: PathBuf,
     format: Format,
-    /// The temporary file; None for standard output.
-    temp: Option<tempfile::NamedTempFile>,
+    target: Target,
+}
+
+/// Where an output's bytes go until, and when, it is committed.
+enum Target {
+    /// Standard output, written as the run goes.
+    Stdout,
+    /// A temporary file beside the output, renamed to its name at the end.
+    Renamed(tempfile::NamedTempFile),
+    /// An existing special file, written into at the end from an unnamed temporary file.
+    Special {
+        temp: File,
+        /// The special file, when it could be opened before the run (a FIFO with no reader yet
+        /// is opened at the end, waiting for one as a shell's redirection does).
+        file: Option<File>,
+    },
+}
+
+/// Whether `path` exists and is something other than a regular file or a folder (following
+/// links): written into, not replaced.
+pub fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 impl OutputFile {
     /// Checks the output can be written and opens its temporary file, before any work starts.
     pub fn create(path: &Path) -> Result<OutputFile> {
         if is_stdio(path) {
-            return Ok(OutputFile { path: path.to_path_buf(), format: Format::Text(' '), temp: None });
+            return Ok(OutputFile { path: path.to_path_buf(), format: Format::Text(' '), target: Target::Stdout });
         }
-        let format = Format::of(path).ok_or_else(|| {
-            Error::write(
-                path,
-                "unknown output format; use a name ending in .npy, .npz, .txt, .csv or .tsv, or - for standard output",
-            )
-        })?;
+        let special = is_special(path);
+        let format = match Format::of(path) {
+            Some(format) => format,
+            // `-o /dev/null`: as standard output would be.
+            None if special => Format::Text(' '),
+            None => {
+                return Err(Error::write(
+                    path,
+                    "unknown output format; use a name ending in .npy, .npz, .txt, .csv or .tsv, or - for standard output",
+                ));
+            }
+        };
         if path.is_dir() {
             return Err(Error::write(path, "is a directory"));
+        }
+        if special {
+            let file = open_special(path)?;
+            let temp = tempfile::tempfile().map_err(|e| {
+                Error::write(path, format!("cannot create a temporary file in {}: {e}", std::env::temp_dir().display()))
+            })?;
+            return Ok(OutputFile { path: path.to_path_buf(), format, target: Target::Special { temp, file } });
         }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -549,7 +590,7 @@ impl OutputFile {
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let temp = builder.tempfile_in(&dir).map_err(|e| Error::write_io(path, &e))?;
-        Ok(OutputFile { path: path.to_path_buf(), format, temp: Some(temp) })
+        Ok(OutputFile { path: path.to_path_buf(), format, target: Target::Renamed(temp) })
     }
 
     /// The final path (`-` for standard output).
@@ -559,7 +600,10 @@ impl OutputFile {
 
     /// The output's name for messages: its path, or "standard output".
     pub fn name(&self) -> String {
-        if self.temp.is_some() { self.path.display().to_string() } else { "standard output".to_string() }
+        match self.target {
+            Target::Stdout => "standard output".to_string(),
+            _ => self.path.display().to_string(),
+        }
     }
 
     /// A sink writing `layout` into the temporary file (or standard output) in this output's
@@ -579,11 +623,10 @@ impl OutputFile {
     }
 
     fn sink_of<T: Element, O: Element>(&self, layout: Layout) -> Result<Box<dyn Sink<T> + 'static>> {
-        let Some(temp) = &self.temp else {
+        let Some(file) = self.file()? else {
             let Format::Text(delimiter) = self.format else { unreachable!("standard output is text") };
             return Ok(Box::new(TextFileSink::<O>::stdout(layout, delimiter)));
         };
-        let file = temp.reopen().map_err(|e| Error::write_io(&self.path, &e))?;
         Ok(match self.format {
             Format::Npy => Box::new(NpyFileSink::<O>::new(file, self.path.clone(), layout)?),
             Format::Text(delimiter) => Box::new(TextFileSink::<O>::new(file, self.path.clone(), layout, delimiter)),
@@ -602,18 +645,93 @@ impl OutputFile {
     }
 
     /// A handle on the temporary file, for outputs written whole rather than through a sink
-    /// (`.npz`, answers as text lines); `None` for standard output.
+    /// (`.npz`, answers as text lines); `None` for standard output. Its cursor is at the start.
     pub fn file(&self) -> Result<Option<File>> {
-        self.temp.as_ref().map(|t| t.reopen().map_err(|e| Error::write_io(&self.path, &e))).transpose()
+        let error = |e: io::Error| Error::write_io(&self.path, &e);
+        match &self.target {
+            Target::Stdout => Ok(None),
+            Target::Renamed(temp) => temp.reopen().map(Some).map_err(error),
+            Target::Special { temp, .. } => {
+                // An unnamed file cannot be reopened: a clone shares its cursor, so rewind it.
+                let mut clone = temp.try_clone().map_err(error)?;
+                clone.seek(SeekFrom::Start(0)).map_err(error)?;
+                Ok(Some(clone))
+            }
+        }
     }
 
-    /// Renames the finished temporary file to the final name.
+    /// Renames the finished temporary file to the final name, or copies it into the special
+    /// file the output is.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
-        if let Some(temp) = self.temp {
-            temp.persist(&path).map_err(|e| Error::write_io(&path, &e.error))?;
+        match self.target {
+            Target::Stdout => Ok(()),
+            Target::Renamed(temp) => temp.persist(&path).map(drop).map_err(|e| Error::write_io(&path, &e.error)),
+            Target::Special { mut temp, file } => {
+                let error = |e: io::Error| Error::write_io(&path, &e);
+                let mut file = match file {
+                    Some(file) => file,
+                    None => std::fs::OpenOptions::new().write(true).open(&path).map_err(error)?,
+                };
+                temp.seek(SeekFrom::Start(0)).map_err(error)?;
+                copy_all(&mut temp, &mut file).map_err(error)
+            }
         }
-        Ok(())
+    }
+}
+
+/// Opens an existing special file for writing without waiting: `None` for a FIFO that no
+/// reader has opened yet (opened, waiting, at the end), an error for anything else that fails
+/// (no permission, a socket).
+fn open_special(path: &Path) -> Result<Option<File>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    match options.open(path) {
+        Ok(file) => {
+            #[cfg(unix)]
+            blocking(&file).map_err(|e| Error::write_io(path, &e))?;
+            Ok(Some(file))
+        }
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) && is_fifo(path) => Ok(None),
+        Err(e) => Err(Error::write_io(path, &e)),
+    }
+}
+
+/// Whether `path` is a FIFO (following links).
+#[cfg(unix)]
+fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+/// Clears `O_NONBLOCK` on `file`: writes then wait for a slow reader instead of failing.
+#[cfg(unix)]
+fn blocking(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a file descriptor this `File` owns, with integer arguments only.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Copies all of `from` into `to` through a buffer with plain reads and writes (a device or a
+/// FIFO need not take the kernel's file-to-file copies), failing on the first short write.
+fn copy_all(from: &mut File, to: &mut File) -> io::Result<()> {
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let got = match from.read(&mut buf) {
+            Ok(0) => return to.flush(),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..got])?;
     }
 }
 

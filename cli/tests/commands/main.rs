@@ -9,4 +9,5 @@ mod cli_float64;
 mod cli_robustness;
 mod files;
 mod interrupt;
+mod special_outputs;
 mod tune;
