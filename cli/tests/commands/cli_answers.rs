@@ -81,13 +81,13 @@ fn knn_writes_the_reference_lists_as_npz_and_text() {
                 }
             }
         }
-        // Text: a header, then row, rank, index, distance.
+        // Text: a `#` header, then row, rank, index, distance.
         let csv = dir.path().join(format!("nn-{backend}.csv"));
         let (ok, _, stderr) = run(&["knn", s(&xa), s(&xb), "-k", "3", "-o", s(&csv), "-b", backend, "-q"]);
         assert!(ok, "{stderr}");
         let text = std::fs::read_to_string(&csv).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("row,rank,index,distance"));
+        assert_eq!(lines.next(), Some("# row,rank,index,distance"));
         let want = reference(&x, &y, 3, false);
         for (line, (i, c)) in lines.zip((0..90).flat_map(|i| (0..3).map(move |c| (i, c)))) {
             let f: Vec<&str> = line.split(',').collect();

@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod cli_answers;
 mod cli_float64;
+mod cli_messages;
 mod cli_robustness;
 mod files;
 mod interrupt;

@@ -255,13 +255,14 @@ fn npz_error(e: impl std::fmt::Display) -> Error {
 }
 
 /// One line per neighbour (`row, rank, index, distance`) or pair (`row, col, distance`),
-/// after a header line naming the columns.
+/// after a header line naming the columns that starts with `# `: a comment to NumPy's
+/// `loadtxt`, pandas (`comment="#"`), R and pairdist's own reader, so the file loads as numbers.
 fn text<T: Element>(mut w: impl Write, delimiter: char, answer: &Answer<T>, dtype: Dtype, stdout: bool) -> Result<()> {
     let io = |e: std::io::Error| if stdout { Error::Stdout(e) } else { Error::Internal(e.to_string()) };
     let d = delimiter;
     match answer {
         Answer::Nearest(nn) => {
-            writeln!(w, "row{d}rank{d}index{d}distance").map_err(io)?;
+            writeln!(w, "# row{d}rank{d}index{d}distance").map_err(io)?;
             for (i, (cols, dist)) in nn.indices.rows().into_iter().zip(nn.distances.rows()).enumerate() {
                 for (rank, (j, &v)) in cols.iter().zip(dist.iter()).enumerate() {
                     writeln!(w, "{i}{d}{rank}{d}{j}{d}{}", Shown(v, dtype)).map_err(io)?;
@@ -269,7 +270,7 @@ fn text<T: Element>(mut w: impl Write, delimiter: char, answer: &Answer<T>, dtyp
             }
         }
         Answer::Within(p) => {
-            writeln!(w, "row{d}col{d}distance").map_err(io)?;
+            writeln!(w, "# row{d}col{d}distance").map_err(io)?;
             for ((i, j), &v) in p.rows.iter().zip(&p.cols).zip(&p.distances) {
                 writeln!(w, "{i}{d}{j}{d}{}", Shown(v, dtype)).map_err(io)?;
             }

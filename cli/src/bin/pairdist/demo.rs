@@ -15,19 +15,19 @@ use crate::EngineArgs;
 #[derive(Args)]
 pub(crate) struct DemoArgs {
     /// Points in XA.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = 4096, value_parser = |s: &str| crate::parse_count(s, "n", 0), allow_negative_numbers = true)]
     n: usize,
     /// Points in XB.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = 4096, value_parser = |s: &str| crate::parse_count(s, "m", 0), allow_negative_numbers = true)]
     m: usize,
     /// Dimensions.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = |s: &str| crate::parse_count(s, "d", 0), allow_negative_numbers = true)]
     d: usize,
     /// Metric, by SciPy's name (see `pairdist metrics`).
     #[arg(long, default_value = "euclidean", value_parser = crate::parse_metric)]
     metric: Metric,
     /// Timed runs after one warm-up; the median is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = |s: &str| crate::parse_count(s, "repeats", 0), allow_negative_numbers = true)]
     repeats: usize,
     #[command(flatten)]
     engine: EngineArgs,

@@ -18,6 +18,7 @@ mod demo;
 mod params;
 mod progress;
 mod tune;
+mod writer;
 
 use std::fmt;
 use std::io::Write;
@@ -28,7 +29,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use pairdist::plan::Region;
-use pairdist::sink::{Background, Layout};
+use pairdist::sink::Layout;
 use pairdist::{Backend, Dtype, Element, Engine, EngineOptions, Error, Metric, Result};
 use pairdist_cli::io::{Input, OutputFile, is_stdio, read_input, same_file};
 
@@ -62,22 +63,24 @@ enum Command {
     },
     /// The K nearest rows of XB for every row of XA, without the matrix (like scikit-learn's
     /// NearestNeighbors.kneighbors): .npz with `distances` (n x K, --dtype) and `indices`
-    /// (n x K int64), or text lines `row,rank,index,distance`. XB omitted: XA against itself,
-    /// each point left out of its own list. Ties go to the smaller index.
+    /// (n x K int64), or text lines `row,rank,index,distance` after a `#` header line. XB
+    /// omitted: XA against itself, each point left out of its own list. Ties go to the smaller
+    /// index.
     Knn {
         /// Query points, one per row (as for cdist).
         xa: PathBuf,
         /// Points searched; XA itself when omitted.
         xb: Option<PathBuf>,
-        /// Neighbours per row.
-        #[arg(short = 'k', long = "neighbors")]
+        /// Neighbours per row (at least 1).
+        #[arg(short = 'k', long = "neighbors", value_parser = parse_k, allow_negative_numbers = true)]
         k: usize,
         #[command(flatten)]
         run: RunArgs,
     },
     /// Every pair at distance <= R, without the matrix (like scikit-learn's radius_neighbors):
     /// .npz with `rows`, `cols` (int64) and `distances` (--dtype) sorted by row then column, or
-    /// text lines `row,col,distance`. XB omitted: pairs i < j of XA. For sqeuclidean, R is squared.
+    /// text lines `row,col,distance` after a `#` header line. XB omitted: pairs i < j of XA.
+    /// For sqeuclidean, R is squared.
     Radius {
         /// Points, one per row (as for cdist).
         xa: PathBuf,
@@ -87,7 +90,7 @@ enum Command {
         #[arg(short = 'r', long = "radius", allow_negative_numbers = true)]
         r: f64,
         /// Fail, before memory runs out, when more pairs than this are within R.
-        #[arg(long, default_value_t = 100_000_000)]
+        #[arg(long, default_value_t = 100_000_000, value_parser = parse_max_pairs, allow_negative_numbers = true)]
         max_pairs: usize,
         #[command(flatten)]
         run: RunArgs,
@@ -106,20 +109,20 @@ enum Command {
 /// Options shared by cdist and pdist.
 #[derive(Args)]
 struct RunArgs {
-    /// Metric, by SciPy's name: euclidean, sqeuclidean, cityblock, chebyshev, minkowski, cosine,
-    /// correlation, canberra, jensenshannon, hamming, seuclidean, mahalanobis, braycurtis, jaccard
-    /// (see `pairdist metrics`).
-    #[arg(short, long, default_value = "euclidean", value_parser = parse_metric)]
+    // The help lists the library's metrics (`metric_help`): a list written here went stale.
+    #[arg(short, long, default_value = "euclidean", value_parser = parse_metric, help = metric_help())]
     metric: Metric,
     #[command(flatten)]
     params: params::MetricParams,
     /// Output file: .npy (.npz for knn and radius), or text when it ends in .txt, .csv or
-    /// .tsv; - writes text to standard output.
+    /// .tsv; - writes text to standard output. An existing device or FIFO is written into (text
+    /// unless its name says otherwise), never replaced.
     #[arg(short, long)]
     output: PathBuf,
     /// The output's type: f32 or f64. Default: the input's (float64 when an input file is
-    /// float64; text is read as float32). pairdist computes in float64 when the input or the
-    /// output is float64; f32 from float64 input halves the output, each value rounded once.
+    /// float64, float32 for float32 files and for text, which is read as float64 but has no
+    /// type of its own). pairdist computes in float64 when an input file or the output is
+    /// float64; f32 from float64 input halves the output, each value rounded once.
     #[arg(long, value_parser = parse_dtype)]
     dtype: Option<Dtype>,
     /// Write the output even when it is one of the inputs, replacing it.
@@ -146,10 +149,10 @@ pub(crate) struct EngineArgs {
     #[arg(long)]
     adapter: Option<String>,
     /// Cap every tile buffer at this size (for example 64KiB): more, smaller tiles.
-    #[arg(long, value_parser = parse_bytes)]
+    #[arg(long, value_parser = parse_bytes, allow_hyphen_values = true)]
     max_tile_bytes: Option<u64>,
     /// Device memory for all tile buffers together (for example 256MiB).
-    #[arg(long, value_parser = parse_bytes, default_value = "512MiB")]
+    #[arg(long, value_parser = parse_bytes, default_value = "512MiB", allow_hyphen_values = true)]
     memory_budget: u64,
     /// On a GPU with no cached tuning, time the kernel's candidate tile shapes first (seconds,
     /// once per adapter; cached, as `pairdist tune` does).
@@ -166,6 +169,26 @@ fn parse_threads(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("threads must be a whole number of at least 1, got {s}")),
+    }
+}
+
+/// `-k`: at least 1. Negative numbers reach here (`allow_negative_numbers`), so `-k -1` gets
+/// this message rather than clap's "unexpected argument '-1'".
+fn parse_k(s: &str) -> Result<usize, String> {
+    parse_count(s, "k", 1)
+}
+
+/// `--max-pairs`: 0 or more.
+fn parse_max_pairs(s: &str) -> Result<usize, String> {
+    parse_count(s, "max-pairs", 0)
+}
+
+/// A whole number of at least `min`, named `name` in the message when it is not one.
+pub(crate) fn parse_count(s: &str, name: &str, min: usize) -> Result<usize, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if n < min as i128 => Err(format!("{name} must be at least {min}, got {s}")),
+        Ok(n) => usize::try_from(n).map_err(|_| format!("{name} is too large: {s}")),
+        Err(_) => Err(format!("{name} must be a whole number of at least {min}, got {s}")),
     }
 }
 
@@ -187,6 +210,12 @@ impl EngineArgs {
             ..EngineOptions::default()
         })
     }
+}
+
+/// `--metric`'s help: every metric's SciPy name, from the library's own list.
+fn metric_help() -> String {
+    let names: Vec<&str> = Metric::ALL.iter().map(|m| m.definition().name).collect();
+    format!("Metric, by SciPy's name: {} (see `pairdist metrics`)", names.join(", "))
 }
 
 fn parse_metric(s: &str) -> Result<Metric, String> {
@@ -254,6 +283,8 @@ fn main() -> ExitCode {
     }) {
         log::warn!("cannot install the Ctrl-C handler: {e}");
     }
+    #[cfg(unix)]
+    quit_as_interrupt();
     let result = match cli.command {
         Command::Cdist { xa, xb, run } => run_distances(&xa, xb.as_deref(), false, &run),
         Command::Pdist { x, run } => run_distances(&x, None, true, &run),
@@ -269,6 +300,25 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => exit_with(e),
+    }
+}
+
+/// SIGQUIT (`Ctrl-\`) stops a run as Ctrl-C does. ctrlc handles SIGINT, SIGTERM and SIGHUP (the
+/// run stops at the next tile and removes its temporary output); SIGQUIT's default action
+/// would end the process at once and leave the `.partial` file. Its handler raises SIGINT,
+/// which ctrlc's handler then takes: one path for every signal, a second one aborting at once.
+#[cfg(unix)]
+fn quit_as_interrupt() {
+    extern "C" fn on_quit(_: libc::c_int) {
+        // SAFETY: raise is async-signal-safe; ctrlc's SIGINT handler only writes to its pipe.
+        unsafe {
+            libc::raise(libc::SIGINT);
+        }
+    }
+    // SAFETY: installs a handler that calls only async-signal-safe functions.
+    let previous = unsafe { libc::signal(libc::SIGQUIT, on_quit as extern "C" fn(libc::c_int) as libc::sighandler_t) };
+    if previous == libc::SIG_ERR {
+        log::warn!("cannot install the SIGQUIT handler: {}", std::io::Error::last_os_error());
     }
 }
 
@@ -423,13 +473,23 @@ fn distances<T: Element>(
         if plan.splits_dims() { format!(", d in chunks of {}", plan.tile_dims) } else { String::new() }
     );
 
-    // Disk writes run on their own thread, overlapping the computation.
-    let mut file_sink = Background::<T>::new(output.sink_for::<T>(layout, precision.output)?);
+    // Disk writes run on their own thread, overlapping the computation; Ctrl-C ends every
+    // wait for it (see writer.rs).
+    let mut file_sink = writer::Writer::<T>::new(output.sink_for::<T>(layout, precision.output)?, &INTERRUPTED)?;
     let mut checker =
         run.check.then(|| check::Checker::<T>::new(xa, xb_or_xa, resolved, pdist, entries, precision.output));
     let bar = progress::bar(plan.tiles().map(|b| b.len() as u64).sum(), run.quiet);
-    let mut sink =
-        progress::Observed { inner: &mut file_sink, bar: &bar, interrupted: &INTERRUPTED, checker: checker.as_mut() };
+    let unwritten = match output.path() {
+        p if is_stdio(p) => "standard output has the tiles before the failing one, and nothing after",
+        _ => "output not written",
+    };
+    let mut sink = progress::Observed {
+        inner: &mut file_sink,
+        bar: &bar,
+        interrupted: &INTERRUPTED,
+        checker: checker.as_mut(),
+        unwritten,
+    };
     let start = Instant::now();
     if pdist {
         engine.pdist_to(x, &distance, &mut sink)?;

@@ -11,7 +11,7 @@ use pairdist_cli::io::{AsRead, read_input};
 #[derive(Args)]
 pub(crate) struct MetricParams {
     /// minkowski's exponent p (> 0; inf allowed; default 2).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     p: Option<f64>,
     /// Weights, one per dimension (.npy or text, 1-D or one row or column): minkowski,
     /// euclidean, sqeuclidean, cityblock, chebyshev, cosine, correlation.

@@ -16,14 +16,14 @@ pub(crate) struct TuneArgs {
     adapter: Option<String>,
     /// Rows of both inputs of the timed problem (default: 4096 on a GPU, 512 on a software
     /// adapter such as lavapipe).
-    #[arg(long)]
+    #[arg(long, value_parser = |s: &str| crate::parse_count(s, "n", 0), allow_negative_numbers = true)]
     n: Option<usize>,
     /// Dimensions of the timed problem (default: 128).
-    #[arg(long)]
+    #[arg(long, value_parser = |s: &str| crate::parse_count(s, "d", 0), allow_negative_numbers = true)]
     d: Option<usize>,
     /// Timed runs per candidate after a warm-up, in rounds of every candidate once; the
     /// fastest counts (default: 5).
-    #[arg(long)]
+    #[arg(long, value_parser = |s: &str| crate::parse_count(s, "repeats", 0), allow_negative_numbers = true)]
     repeats: Option<usize>,
     /// The tuning cache's directory (default: $PAIRDIST_CACHE_DIR, else
     /// $XDG_CACHE_HOME/pairdist, else ~/.cache/pairdist).
