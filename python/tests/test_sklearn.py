@@ -18,7 +18,6 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import pairdist
 from pairdist.sklearn import KNeighborsClassifier, KNeighborsRegressor, NearestNeighbors
 from pairdist.sklearn import neighbors as pn
 
