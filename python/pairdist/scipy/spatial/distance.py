@@ -248,7 +248,7 @@ def _parameters(name: str, as_callable: bool, kwargs: Dict[str, Any], n: int) ->
                 # SciPy takes w=None for string metrics (a TypeError for its functions).
                 if value is None and not as_callable:
                     continue
-                raise _Fallback(f"w for {name}")
+                raise _Fallback("w for a metric without weights")
             if value is not None:
                 params["w"] = _weights(value, n)
         elif key == own == "p":
@@ -261,7 +261,7 @@ def _parameters(name: str, as_callable: bool, kwargs: Dict[str, Any], n: int) ->
         elif key == own:
             params[key] = value
         else:
-            raise _Fallback(f"keyword {key!r} for {name}")
+            raise _Fallback("a keyword the metric does not take")
     return params
 
 
