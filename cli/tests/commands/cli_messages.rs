@@ -202,9 +202,15 @@ fn the_readme_names_the_weighted_metrics_the_tool_takes() {
     let list = row.rsplit(':').next().unwrap().trim_end_matches('|').trim();
     let documented: BTreeSet<String> = list.split(',').map(|m| m.trim().trim_matches('`').to_string()).collect();
     assert_eq!(documented, accepted, "README's --w row names other metrics than those that accept --w");
+    // --w's help names the same metrics.
+    let help = stdout(&pairdist().args(["cdist", "--help"]).output().unwrap());
+    let w_help: String =
+        help.split("--w <W>").nth(1).unwrap().split("\n  -").next().unwrap().split("\n      --").next().unwrap().into();
+    let helped: BTreeSet<String> =
+        w_help.rsplit(':').next().unwrap().split(',').map(|m| m.trim().to_string()).collect();
+    assert_eq!(helped, accepted, "--w's help names other metrics than those that accept --w");
     // The README's --metric row and the --metric help name every metric.
     let metric_row = readme_row("-m, --metric");
-    let help = stdout(&pairdist().args(["cdist", "--help"]).output().unwrap());
     for name in &names {
         assert!(metric_row.contains(&format!("`{name}`")), "README's --metric row lacks {name}");
         assert!(help.contains(name.as_str()), "cdist --help lacks {name}");

@@ -131,7 +131,8 @@ struct RunArgs {
     #[command(flatten)]
     engine: EngineArgs,
     /// Recompute a sample of entries with the f64 reference and report the largest relative
-    /// error; fail (and write nothing) if any is out of tolerance.
+    /// error; fail if any is out of tolerance, before that tile is written (a file output is
+    /// then not written at all; standard output has only the tiles before it).
     #[arg(long)]
     check: bool,
     /// No progress bar, and only warnings and errors in the log.

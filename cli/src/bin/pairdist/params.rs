@@ -13,9 +13,9 @@ pub(crate) struct MetricParams {
     /// minkowski's exponent p (> 0; inf allowed; default 2).
     #[arg(long, allow_negative_numbers = true)]
     p: Option<f64>,
-    /// Weights, one per dimension (.npy or text, 1-D or one row or column): minkowski,
-    /// euclidean, sqeuclidean, cityblock, chebyshev, cosine, correlation.
-    #[arg(long)]
+    // The help names the metrics that take weights from the library's definitions
+    // (`weights_help`): a list written here went stale.
+    #[arg(long, help = weights_help())]
     w: Option<PathBuf>,
     /// seuclidean's variances, one per dimension (default: the variances of the inputs).
     #[arg(long = "V", value_name = "V")]
@@ -23,6 +23,17 @@ pub(crate) struct MetricParams {
     /// mahalanobis's inverse covariance, d x d (default: the inverse covariance of the inputs).
     #[arg(long = "VI", value_name = "VI")]
     vi: Option<PathBuf>,
+}
+
+/// `--w`'s help: the metrics whose parameters (as `pairdist metrics` lists them) include `w`.
+fn weights_help() -> String {
+    let weighted: Vec<&str> = Metric::ALL
+        .iter()
+        .map(|m| m.definition())
+        .filter(|d| d.parameters.split(',').any(|p| p.split_whitespace().next() == Some("w")))
+        .map(|d| d.name)
+        .collect();
+    format!("Weights, one per dimension (.npy or text, 1-D or one row or column): {}", weighted.join(", "))
 }
 
 impl MetricParams {
