@@ -107,6 +107,7 @@ DOCUMENTED = (
     "unknown metric",
     "metric neither a string nor a callable",
     "pdist of an array that is not NumPy's",
+    "weighted yule",
 )
 
 

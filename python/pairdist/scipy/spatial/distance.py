@@ -45,7 +45,8 @@ fallback never recurses), so that the answer or the exception is SciPy's:
   ``yule``, and ``kulczynski1``, ``sokalmichener`` of older SciPy) on data that is not boolean:
   SciPy then uses fuzzy numeric formulas (``dice([.5, 2, 0, 0], [3, 0, 0, 1]) = 0.538``); data of
   zeros and ones is computed by pairdist as booleans. Until pairdist has a metric (it is not in
-  :data:`pairdist.METRICS`), SciPy computes it.
+  :data:`pairdist.METRICS`), SciPy computes it. SciPy also computes weighted ``yule`` (pairdist's differs
+  from SciPy's where SciPy's is 0, for now).
 
 :func:`stats` counts the calls computed by each, with the reasons of the fallbacks.
 
@@ -118,6 +119,9 @@ _SCIPY_FUNCTIONS: Dict[int, str] = {
 _BOOLEAN = frozenset("dice kulczynski1 rogerstanimoto russellrao sokalmichener sokalsneath yule".split())
 # The metrics SciPy takes no weights for (w=None aside, for string metrics).
 _NO_WEIGHTS = frozenset(["jensenshannon", "mahalanobis", "seuclidean"])
+# Weighted metrics whose pairdist answer differs from SciPy's in this build: weighted yule where
+# c_TF * c_FT = 0 (SciPy: 0; pairdist's library gave 2.35 for u = 1 1 1 1 1, v = 1 0 0 0 0).
+_SCIPY_WEIGHTED = frozenset(["yule"])
 # The metric parameters pairdist takes: any other keyword goes to SciPy (which refuses it, or
 # passes it to a callable).
 _PARAMETER = {"minkowski": "p", "seuclidean": "V", "mahalanobis": "VI"}
@@ -327,6 +331,8 @@ def _plan(
     if any(a.shape[1] != n for a in arrays):
         raise _Fallback("different numbers of columns (SciPy's ValueError)")
     params = _parameters(name, as_callable, kwargs, n)
+    if name in _SCIPY_WEIGHTED and "w" in params:
+        raise _Fallback(f"weighted {name} (pairdist's differs from SciPy's where SciPy returns 0)")
     shape = (arrays[0].shape[0] * (arrays[0].shape[0] - 1) // 2,) if pdist else (arrays[0].shape[0], arrays[1].shape[0])
     _out(out, shape)
     if name in _BOOLEAN:
@@ -354,6 +360,7 @@ def _count(where: str, reason: Optional[str] = None) -> None:
 
 def _run(function: Any, scipy_function: Any, metric: Any, inputs: Tuple[Any, ...], out: Any, kwargs: Dict[str, Any]) -> np.ndarray:
     """One call: planned and computed by pairdist, or handed to SciPy's own function."""
+    backend = get_backend()  # a bad PAIRDIST_BACKEND is the user's error, not a fallback
     routed = False  # whether the metric is one pairdist computes
     try:
         name, as_callable = _metric(metric)
@@ -365,7 +372,7 @@ def _run(function: Any, scipy_function: Any, metric: Any, inputs: Tuple[Any, ...
         reason = f"unreadable call ({type(error).__name__})"
     else:
         try:
-            result = function(*arrays, name, out=out, backend=get_backend(), **params)
+            result = function(*arrays, name, out=out, backend=backend, **params)
         except (TypeError, ValueError) as error:
             # pairdist refuses something SciPy may accept: SciPy's answer or exception.
             reason = f"pairdist refused {name}: {str(error).splitlines()[0][:120] if str(error) else type(error).__name__}"
