@@ -357,3 +357,14 @@ def test_the_module_is_scipys_and_pairdist_alone_imports_no_scipy():
     assert mirror._SCIPY_ALIASES == {alias: info.canonical_name for alias, info in sd._METRIC_ALIAS.items()}
     code = "import sys, pairdist; assert not any(m == 'scipy' or m.startswith('scipy.') for m in sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ))
+
+
+def test_the_docstrings_examples_run():
+    import doctest
+
+    import pairdist.scipy
+
+    for module in (pairdist.scipy, pairdist.scipy.spatial, mirror):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0
+    assert doctest.testmod(mirror).attempted >= 8
