@@ -104,7 +104,9 @@ impl Distance {
 
     /// Weights `w` (one per dimension, non-negative), for the metrics SciPy weights: the
     /// minkowski family (`euclidean`, `sqeuclidean`, `cityblock`, `chebyshev`, `minkowski`),
-    /// `cosine`, `correlation`, `canberra`, `hamming`, `braycurtis` and `jaccard`.
+    /// `cosine`, `correlation`, `canberra`, `hamming`, `braycurtis`, `jaccard` and SciPy's other
+    /// boolean metrics (`dice`, `kulczynski1`, `rogerstanimoto`, `russellrao`,
+    /// `sokalmichener`, `sokalsneath`, `yule`).
     pub fn with_weights(mut self, w: Vec<f64>) -> Result<Self> {
         let weighted = matches!(
             self.metric,
@@ -119,6 +121,13 @@ impl Distance {
                 | Metric::Hamming
                 | Metric::BrayCurtis
                 | Metric::Jaccard
+                | Metric::Dice
+                | Metric::Kulczynski1
+                | Metric::RogersTanimoto
+                | Metric::RussellRao
+                | Metric::SokalMichener
+                | Metric::SokalSneath
+                | Metric::Yule
         );
         if !weighted {
             return Err(Error::InvalidArgument(format!("metric '{}' takes no weights w", self.metric.name())));
@@ -442,8 +451,10 @@ impl Resolved {
 
     /// One point as the kernel sees it, in f64.
     pub fn point<T: Float>(&self, row: ArrayView1<T>) -> Vec<f64> {
-        let raw: Vec<f64> = row.iter().map(|&v| to_f64(v)).collect();
-        let mut v = raw.clone();
+        let mut v: Vec<f64> = row.iter().map(|&v| to_f64(v)).collect();
+        if matches!(self.prepare, Prepare::Unit | Prepare::CenteredUnit) {
+            unit_scale(&mut v);
+        }
         if self.prepare == Prepare::Boolean {
             // SciPy's `u != 0`: NaN counts as nonzero.
             v.iter_mut().for_each(|a| *a = if *a == 0.0 { 0.0 } else { 1.0 });
@@ -521,9 +532,36 @@ impl Resolved {
     pub fn between(&self, a: &[f64], b: &[f64]) -> f64 {
         let numerator = crate::twin::weighted_kernel_distance(a, b, self.kernel, self.term_weights.as_ref());
         match self.denominator {
-            Some(denominator) => crate::ratio::of_points(denominator, numerator, a, b),
+            Some(denominator) => crate::ratio::of_points(denominator, numerator, a, b, self.total_weight(a.len())),
             None => numerator,
         }
+    }
+
+    /// Whether the kernels see the columns scaled by weights (a weighted ratio's).
+    pub(crate) fn scales_columns(&self) -> bool {
+        matches!(self.columns, Columns::Scale(_))
+    }
+
+    /// The total weight of the `d` columns the kernels see: the sum of the weights of a ratio
+    /// metric's scaled columns (the boolean formulas' `nff` needs it), else `d`.
+    pub(crate) fn total_weight(&self, d: usize) -> f64 {
+        match (&self.denominator, &self.columns) {
+            (Some(_), Columns::Scale(w)) => w.iter().sum(),
+            _ => d as f64,
+        }
+    }
+}
+
+/// Divides a row of a scale-invariant metric (cosine, correlation) by its largest |coordinate|,
+/// so that neither its mean nor its squared norm leaves f64's range (|x| beyond about 1e154
+/// or below 1e-154 would square to ∞ or to 0, and the unit row would be wrong): the distance
+/// is unchanged, exactly so in real arithmetic, and to an ulp of each coordinate in f64. A zero
+/// row stays zero (its distances are SciPy's 0/0), and a row holding ∞ or NaN is left as it
+/// is (its distances are NaN, as SciPy's).
+fn unit_scale(v: &mut [f64]) {
+    let largest = v.iter().fold(0.0f64, |m, a| m.max(a.abs()));
+    if largest > 0.0 && largest.is_finite() && v.iter().all(|a| a.is_finite()) {
+        v.iter_mut().for_each(|a| *a /= largest);
     }
 }
 
@@ -636,7 +674,7 @@ impl<T: Element> Prepared<T> {
         };
         if let Some(denominator) = resolved.denominator() {
             let (px, py) = prepared.views(x, y);
-            prepared.ratio = Some(Ratio::new(denominator, px, py));
+            prepared.ratio = Some(Ratio::new(denominator, px, py, resolved.total_weight(px.ncols()), resolved.scales_columns()));
         }
         Ok(prepared)
     }
@@ -653,7 +691,7 @@ impl<T: Element> Prepared<T> {
         };
         if let Some(denominator) = resolved.denominator() {
             let (px, _) = prepared.views(x, None);
-            prepared.ratio = Some(Ratio::new(denominator, px, Some(base)));
+            prepared.ratio = Some(Ratio::new(denominator, px, Some(base), resolved.total_weight(px.ncols()), resolved.scales_columns()));
         }
         prepared
     }

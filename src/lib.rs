@@ -59,7 +59,7 @@ pub use element::{Dtype, Element};
 pub use engine::{Backend, Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use index::Index;
-pub use metric::{Definition, Denominator, Finalize, Merge, Metric, Prepare, Term, wgsl_ids};
+pub use metric::{BooleanFormula, Definition, Denominator, Finalize, Merge, Metric, Prepare, Term, wgsl_ids};
 pub use monitor::Monitor;
 pub use stats::Stats;
 

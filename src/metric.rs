@@ -91,6 +91,24 @@ pub enum Metric {
     /// The fraction of the coordinates where either is nonzero in which exactly one is,
     /// SciPy's `jaccard` (numbers are taken as booleans, `x ≠ 0`; 0 where both are all zero).
     Jaccard,
+    /// SciPy's `dice` of booleans (`x ≠ 0`): (ntf + nft) / (2·ntt + ntf + nft), where ntf
+    /// counts the coordinates true in x and false in y, and so on (NaN for two all-false rows).
+    Dice,
+    /// SciPy's `kulczynski1` of booleans (SciPy before 1.17): ntt / (ntf + nft) (a
+    /// similarity; infinite where the rows agree everywhere and share a true coordinate).
+    Kulczynski1,
+    /// SciPy's `rogerstanimoto` of booleans: 2(ntf + nft) / (ntt + nff + 2(ntf + nft)).
+    RogersTanimoto,
+    /// SciPy's `russellrao` of booleans: (d − ntt) / d (with weights, d is their sum).
+    RussellRao,
+    /// SciPy's `sokalmichener` of booleans (SciPy before 1.17; the same formula as
+    /// `rogerstanimoto`).
+    SokalMichener,
+    /// SciPy's `sokalsneath` of booleans: 2(ntf + nft) / (ntt + 2(ntf + nft)) (NaN for two
+    /// all-false rows).
+    SokalSneath,
+    /// SciPy's `yule` of booleans: 2·ntf·nft / (ntt·nff + ntf·nft), 0 where ntf·nft = 0.
+    Yule,
 }
 
 /// What one dimension adds to the accumulator.
@@ -154,6 +172,51 @@ pub enum Denominator {
     /// Σ max(|x|, |y|) of (weighted) boolean rows (`jaccard`): with `a = Σ|x|`, `b = Σ|y|` and
     /// the numerator `n = Σ |x − y|`, `(a + b + n) / 2`.
     Union,
+    /// SciPy's other boolean metrics: each a formula in the four counts of a pair of
+    /// (weighted) boolean rows, which follow from the numerator `n = ntf + nft`, the rows' sums
+    /// `a` and `b` and the total weight `t` (`d` without weights): `ntt = (a + b − n) / 2`,
+    /// `ntf = a − ntt`, `nft = b − ntt`, `nff = t − a − b + ntt` (see `ratio::of_counts`).
+    Boolean(BooleanFormula),
+}
+
+/// The formula of one of SciPy's boolean metrics in the counts `ntt`, `ntf`, `nft`, `nff` of a
+/// pair of boolean rows (`ntf`: the coordinates true in x and false in y, and so on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BooleanFormula {
+    /// (ntf + nft) / (2·ntt + ntf + nft).
+    Dice,
+    /// ntt / (ntf + nft).
+    Kulczynski1,
+    /// 2(ntf + nft) / (ntt + nff + 2(ntf + nft)) (`rogerstanimoto`, `sokalmichener`).
+    RogersTanimoto,
+    /// (ntt + ntf + nft + nff − ntt) / (ntt + ntf + nft + nff).
+    RussellRao,
+    /// 2(ntf + nft) / (ntt + 2(ntf + nft)).
+    SokalSneath,
+    /// 2·ntf·nft / (ntt·nff + ntf·nft), 0 where ntf·nft = 0.
+    Yule,
+}
+
+impl BooleanFormula {
+    /// The distance from the four counts, as SciPy computes it (0/0 is NaN).
+    pub fn of_counts(self, ntt: f64, ntf: f64, nft: f64, nff: f64) -> f64 {
+        let n = ntf + nft;
+        match self {
+            BooleanFormula::Dice => n / (2.0 * ntt + n),
+            BooleanFormula::Kulczynski1 => ntt / n,
+            BooleanFormula::RogersTanimoto => 2.0 * n / (ntt + nff + 2.0 * n),
+            BooleanFormula::RussellRao => {
+                let total = ntt + n + nff;
+                (total - ntt) / total
+            }
+            BooleanFormula::SokalSneath => 2.0 * n / (ntt + 2.0 * n),
+            BooleanFormula::Yule => {
+                let half_r = ntf * nft;
+                if half_r == 0.0 { 0.0 } else { 2.0 * half_r / (ntt * nff + half_r) }
+            }
+        }
+    }
 }
 
 impl Denominator {
@@ -164,7 +227,7 @@ impl Denominator {
     /// add). Weighted booleans are scaled columns, `w·b`, whose squares would be `w²`.
     pub(crate) fn numerator(self, weighted: bool) -> Metric {
         match (self, weighted) {
-            (Denominator::Union, false) => Metric::SqEuclidean,
+            (Denominator::Union | Denominator::Boolean(_), false) => Metric::SqEuclidean,
             _ => Metric::Cityblock,
         }
     }
@@ -375,11 +438,25 @@ const JACCARD: Definition = ratio(
     Prepare::Boolean,
     Denominator::Union,
 );
+/// One of SciPy's boolean metrics: a formula in the counts of the booleans `x ≠ 0`, `y ≠ 0`.
+const fn boolean(name: &'static str, formula: &'static str, of_counts: BooleanFormula) -> Definition {
+    ratio(name, &[], formula, Prepare::Boolean, Denominator::Boolean(of_counts))
+}
+const DICE: Definition = boolean("dice", "(ntf + nft) / (2·ntt + ntf + nft)", BooleanFormula::Dice);
+const KULCZYNSKI1: Definition = boolean("kulczynski1", "ntt / (ntf + nft)", BooleanFormula::Kulczynski1);
+const ROGERSTANIMOTO: Definition =
+    boolean("rogerstanimoto", "2(ntf + nft) / (ntt + nff + 2(ntf + nft))", BooleanFormula::RogersTanimoto);
+const RUSSELLRAO: Definition = boolean("russellrao", "(d − ntt) / d", BooleanFormula::RussellRao);
+const SOKALMICHENER: Definition =
+    boolean("sokalmichener", "2(ntf + nft) / (ntt + nff + 2(ntf + nft))", BooleanFormula::RogersTanimoto);
+const SOKALSNEATH: Definition =
+    boolean("sokalsneath", "2(ntf + nft) / (ntt + 2(ntf + nft))", BooleanFormula::SokalSneath);
+const YULE: Definition = boolean("yule", "2·ntf·nft / (ntt·nff + ntf·nft)", BooleanFormula::Yule);
 
 impl Metric {
     /// Every metric, in the order they are listed to users (minkowski with SciPy's default p
     /// = 2).
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 21] = [
         Metric::Euclidean,
         Metric::SqEuclidean,
         Metric::Cityblock,
@@ -394,6 +471,13 @@ impl Metric {
         Metric::Mahalanobis,
         Metric::BrayCurtis,
         Metric::Jaccard,
+        Metric::Dice,
+        Metric::Kulczynski1,
+        Metric::RogersTanimoto,
+        Metric::RussellRao,
+        Metric::SokalMichener,
+        Metric::SokalSneath,
+        Metric::Yule,
     ];
 
     /// Every kernel the metrics run, once each (minkowski at p = 3, its general power term):
@@ -443,6 +527,13 @@ impl Metric {
             Metric::Mahalanobis => &MAHALANOBIS,
             Metric::BrayCurtis => &BRAYCURTIS,
             Metric::Jaccard => &JACCARD,
+            Metric::Dice => &DICE,
+            Metric::Kulczynski1 => &KULCZYNSKI1,
+            Metric::RogersTanimoto => &ROGERSTANIMOTO,
+            Metric::RussellRao => &RUSSELLRAO,
+            Metric::SokalMichener => &SOKALMICHENER,
+            Metric::SokalSneath => &SOKALSNEATH,
+            Metric::Yule => &YULE,
         }
     }
 

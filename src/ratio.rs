@@ -11,6 +11,9 @@
 //!   numerator `n = Σ |x − y|` (the weight of the columns where exactly one is set), the union
 //!   is `(a + b + n) / 2`, so the distance is `2n / (a + b + n)`, and 0 where that is 0/0, as
 //!   in SciPy.
+//! - SciPy's other boolean metrics (`dice`, `yule`, ...): the same `n`, `a` and `b`, with the
+//!   total weight `t` of the columns (`d` without weights), give the four counts of the pair
+//!   (`ntt = (a + b − n) / 2`, ...), and the metric's [`BooleanFormula`] the distance.
 //! - `braycurtis`: in a column where every coordinate of X and Y has one sign, `|x + y| = |x| +
 //!   |y|`, a sum per row. Data for braycurtis are nearly always non-negative (abundances,
 //!   counts, histograms), so that is every column. Columns that hold both signs ("mixed") need
@@ -34,7 +37,7 @@ use crate::cpu::executor::{Kernel, run_into};
 use crate::cpu::fused::FusedRatio;
 use crate::element::Element;
 use crate::error::Result;
-use crate::metric::{Denominator, Metric};
+use crate::metric::{BooleanFormula, Denominator, Metric};
 use crate::plan::{Plan, PlanLimits, Region, Tile};
 use crate::sink::Sink;
 
@@ -50,16 +53,28 @@ pub(crate) struct Ratio {
     y_sums: Vec<f64>,
     /// braycurtis: X and −Y restricted to the columns that hold both signs, if any.
     mixed: Option<(Array2<f64>, Array2<f64>)>,
+    /// The total weight of the columns (`d` without weights): the boolean formulas' `nff`.
+    total: f64,
+    /// Below this fraction of the pair's weight a boolean count derived from the sums is
+    /// rounding, and is 0 (see [`quotient`]); 0 where the counts are whole numbers.
+    snap: f64,
 }
 
 impl Ratio {
-    /// The per-row parts of `denominator` for the prepared points `x` and `y` (`None`: pdist).
-    pub(crate) fn new<T: Element>(denominator: Denominator, x: ArrayView2<T>, y: Option<ArrayView2<T>>) -> Ratio {
+    /// The per-row parts of `denominator` for the prepared points `x` and `y` (`None`: pdist),
+    /// whose columns weigh `total` together (their number, without weights), `weighted` or not.
+    pub(crate) fn new<T: Element>(
+        denominator: Denominator,
+        x: ArrayView2<T>,
+        y: Option<ArrayView2<T>>,
+        total: f64,
+        weighted: bool,
+    ) -> Ratio {
         let y_or_x = y.unwrap_or(x);
         let d = x.ncols();
         // Columns that hold a positive and a negative coordinate (braycurtis only).
         let mixed: Vec<usize> = match denominator {
-            Denominator::Union => Vec::new(),
+            Denominator::Union | Denominator::Boolean(_) => Vec::new(),
             Denominator::SumOfAbsoluteSums => {
                 let (xs, ys) = (column_signs(x), y.map(column_signs));
                 let ys = ys.as_ref().unwrap_or(&xs);
@@ -86,7 +101,15 @@ impl Ratio {
             };
             (pick(x, 1.0), pick(y_or_x, -1.0))
         });
-        Ratio { denominator, x_sums, y_sums, mixed }
+        // Weighted boolean counts come from sums of weights rounded in T (the numerator) and
+        // in f64 (the rows' sums): a count that is 0 (where yule's formula turns) comes out as
+        // a few ulps of the pair's weight. Whole counts (no weights) are exact.
+        let eps = match T::DTYPE {
+            crate::Dtype::F32 => f64::from(f32::EPSILON),
+            crate::Dtype::F64 => f64::EPSILON,
+        };
+        let snap = if weighted && matches!(denominator, Denominator::Boolean(_)) { 64.0 * eps } else { 0.0 };
+        Ratio { denominator, x_sums, y_sums, mixed, total, snap }
     }
 
     /// The parts for rows `rows` of X and `cols` of Y, indexed from 0 (a job's window).
@@ -96,6 +119,8 @@ impl Ratio {
             x_sums: &self.x_sums[rows.clone()],
             y_sums: &self.y_sums[cols.clone()],
             mixed: self.mixed.as_ref().map(|(x, y)| (x.slice(s![rows, ..]), y.slice(s![cols, ..]))),
+            total: self.total,
+            snap: self.snap,
         }
     }
 }
@@ -128,32 +153,55 @@ pub(crate) struct RatioView<'a> {
     x_sums: &'a [f64],
     y_sums: &'a [f64],
     mixed: Option<(ArrayView2<'a, f64>, ArrayView2<'a, f64>)>,
+    total: f64,
+    snap: f64,
 }
 
-/// The distance from the numerator `n` and the denominator's parts `a + b` (the two rows'
-/// sums) and `m` (the pair's sum over mixed columns).
+/// The distance from the numerator `n`, the two rows' sums `a` and `b`, `m` (the pair's sum
+/// over mixed columns) and the columns' total weight.
 #[inline]
-fn quotient(denominator: Denominator, n: f64, ab: f64, m: f64) -> f64 {
+fn quotient(denominator: Denominator, n: f64, a: f64, b: f64, m: f64, total: f64, snap: f64) -> f64 {
     match denominator {
-        Denominator::SumOfAbsoluteSums => n / (ab + m),
+        Denominator::SumOfAbsoluteSums => n / (a + b + m),
         Denominator::Union => {
-            let union = (ab + n) / 2.0;
+            let union = (a + b + n) / 2.0;
             if union == 0.0 { 0.0 } else { n / union }
+        }
+        Denominator::Boolean(formula) => {
+            // The rows' true coordinates in common: a + b counts them twice, n not at all.
+            let tiny = snap * (a + b + n);
+            let count = |c: f64| if c.abs() <= tiny { 0.0 } else { c };
+            let ntt = count((a + b - n) / 2.0);
+            let (ntf, nft) = (count(a - ntt), count(b - ntt));
+            formula.of_counts(ntt, ntf, nft, count(total - ntt - ntf - nft))
         }
     }
 }
 
-/// The distance between two prepared points from their numerator (the reference's form).
-pub(crate) fn of_points(denominator: Denominator, numerator: f64, x: &[f64], y: &[f64]) -> f64 {
-    let den = match denominator {
-        Denominator::SumOfAbsoluteSums => x.iter().zip(y).map(|(a, b)| (a + b).abs()).sum(),
-        Denominator::Union => x.iter().zip(y).map(|(a, b)| a.abs().max(b.abs())).sum::<f64>(),
-    };
+/// The distance between two prepared points from their numerator (the reference's form),
+/// with `total` the columns' total weight; the boolean formulas count directly from the points
+/// (weighted booleans `w·b`: `ntt = Σ min(x, y)`), not through the rows' sums.
+pub(crate) fn of_points(denominator: Denominator, numerator: f64, x: &[f64], y: &[f64], total: f64) -> f64 {
     match denominator {
-        Denominator::SumOfAbsoluteSums => numerator / den,
-        Denominator::Union if den == 0.0 => 0.0,
-        Denominator::Union => numerator / den,
+        Denominator::SumOfAbsoluteSums => numerator / x.iter().zip(y).map(|(a, b)| (a + b).abs()).sum::<f64>(),
+        Denominator::Union => {
+            let union = x.iter().zip(y).map(|(a, b)| a.abs().max(b.abs())).sum::<f64>();
+            if union == 0.0 { 0.0 } else { numerator / union }
+        }
+        Denominator::Boolean(formula) => of_booleans(formula, x, y, total),
     }
+}
+
+/// SciPy's boolean `formula` of two prepared (weighted) boolean rows, counted coordinate by
+/// coordinate: each is 0 or its column's weight.
+fn of_booleans(formula: BooleanFormula, x: &[f64], y: &[f64], total: f64) -> f64 {
+    let (mut ntt, mut ntf, mut nft) = (0.0, 0.0, 0.0);
+    for (&a, &b) in x.iter().zip(y) {
+        ntt += a.min(b);
+        ntf += (a - b).max(0.0);
+        nft += (b - a).max(0.0);
+    }
+    formula.of_counts(ntt, ntf, nft, total - ntt - ntf - nft)
 }
 
 impl RatioView<'_> {
@@ -164,7 +212,8 @@ impl RatioView<'_> {
     /// they are added, the quotient rounded once more). Infinite and NaN sums stay what they
     /// are: their quotients are NaN on both paths.
     pub(crate) fn fused<T: Element>(&self) -> Option<FusedRatio<T>> {
-        if self.mixed.is_some() {
+        // The boolean formulas are divided on the host (their counts need the total weight).
+        if self.mixed.is_some() || matches!(self.denominator, Denominator::Boolean(_)) {
             return None;
         }
         // a + b + n ≤ 2·(a + b) ≤ 4·max(a, b): within T for sums up to a quarter of its range.
@@ -203,7 +252,8 @@ impl RatioView<'_> {
                 let a = self.x_sums[first + r];
                 for (c, v) in row.iter_mut().enumerate() {
                     let m = mixed.as_ref().map_or(0.0, |m| m[(r, c)]);
-                    *v = T::from_f64(quotient(self.denominator, (*v).into(), a + self.y_sums[cols.start + c], m));
+                    let b = self.y_sums[cols.start + c];
+                    *v = T::from_f64(quotient(self.denominator, (*v).into(), a, b, m, self.total, self.snap));
                 }
             });
         }
@@ -235,7 +285,8 @@ impl RatioView<'_> {
                 for (c, v) in row.iter_mut().enumerate() {
                     let j = i + 1 + c;
                     let m = mixed.as_ref().map_or(0.0, |m| m[(r, j - i0)]);
-                    *v = T::from_f64(quotient(self.denominator, (*v).into(), self.x_sums[i] + self.y_sums[j], m));
+                    let (a, b) = (self.x_sums[i], self.y_sums[j]);
+                    *v = T::from_f64(quotient(self.denominator, (*v).into(), a, b, m, self.total, self.snap));
                 }
             });
             i0 = i1;
@@ -293,7 +344,7 @@ mod tests {
             )
         };
         let (x, y) = (points(130), points(70_000));
-        let ratio = Ratio::new(Denominator::SumOfAbsoluteSums, x.view(), Some(y.view()));
+        let ratio = Ratio::new(Denominator::SumOfAbsoluteSums, x.view(), Some(y.view()), 3.0, false);
         let view = ratio.window(0..x.nrows(), 0..y.nrows());
         assert!(view.band(y.nrows()) < x.nrows() / 2, "the test must cross bands");
         let rows = |a: &Array2<f64>| a.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
@@ -305,7 +356,7 @@ mod tests {
             assert!((g - want).abs() <= 1e-12 * want.abs(), "({i}, {j}): {g} vs {want}");
         }
         let x = points(3000);
-        let ratio = Ratio::new(Denominator::SumOfAbsoluteSums, x.view(), None);
+        let ratio = Ratio::new(Denominator::SumOfAbsoluteSums, x.view(), None, 3.0, false);
         let view = ratio.window(0..x.nrows(), 0..x.nrows());
         assert!(view.band(x.nrows()) < x.nrows() / 2, "the test must cross bands");
         let xr = rows(&x);

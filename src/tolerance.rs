@@ -1,7 +1,7 @@
 //! How close a result must be to the f64 reference: the bound every check uses (the tests, the
 //! CLI's `--check`, the bench, the tuner), for f32 and for f64 results.
 
-use crate::metric::{Finalize, Metric, Term};
+use crate::metric::{Denominator, Finalize, Metric, Term};
 
 /// The tolerance an f32 result of the kernel `metric` must meet against the f64 reference.
 ///
@@ -31,6 +31,11 @@ pub fn tolerance_f64(metric: Metric, d: usize, scale: f64, expected: f64) -> f64
 /// with `slope`, final roots take [`root_error`]'s sharper bound.
 fn tolerance_in(eps: f64, rel: f64, slope: bool, metric: Metric, d: usize, scale: f64, expected: f64) -> f64 {
     let root_d = (d.max(1) as f64).sqrt();
+    if let Some(Denominator::Boolean(_)) = metric.definition().denominator {
+        // A formula in four counts derived from sums of weights: exact without weights (whole
+        // counts); with them, each count off by about √d·ε of the total weight.
+        return rel * expected.abs() + 4.0 * root_d * eps * (1.0 + expected.abs());
+    }
     if metric.definition().denominator.is_some() {
         // A sum of non-negative terms (relative error √d·ε) over a denominator summed in
         // f64 from the same points.

@@ -24,7 +24,7 @@ pub(crate) fn weighted_kernel_distance(x: &[f64], y: &[f64], metric: Metric, wei
     let value =
         metric.finalize_weighted(acc, x.len(), crate::weights::total_weight(weights.map(TermWeights::total), x.len()));
     match metric.definition().denominator {
-        Some(denominator) => crate::ratio::of_points(denominator, value, x, y),
+        Some(denominator) => crate::ratio::of_points(denominator, value, x, y, x.len() as f64),
         None => value,
     }
 }

@@ -51,6 +51,9 @@ def tolerance(metric, *arrays, p=None, w=None, V=None, VI=None):
         # Counts over d: exact, as long as no two different inputs round to one float32; with
         # weights, a sum of non-negative weights over their total.
         return {"rtol": 1e-5 + (0.0 if w is None else 2 * np.sqrt(d) * EPS32), "atol": 0.0}
+    if metric in ("dice", "kulczynski1", "rogerstanimoto", "russellrao", "sokalmichener", "sokalsneath", "yule"):
+        # Boolean points compute in float64: formulas in counts (sums of weights).
+        return {"rtol": 1e-10, "atol": 1e-12}
     if metric in ("braycurtis", "jaccard"):
         # A sum of non-negative terms (each a few eps off) over a denominator of the same points.
         return {"rtol": 1e-5 + 2 * np.sqrt(d) * EPS32, "atol": 0.0}

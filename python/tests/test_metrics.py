@@ -34,11 +34,15 @@ CASES = [
     ("mahalanobis", {"VI": GIVEN}),
     ("braycurtis", {}),
     ("jaccard", {}),  # of booleans x != 0: digits' zero pixels make it more than "all set"
+    # SciPy's boolean metrics, on boolean points (see _case_points); kulczynski1 and
+    # sokalmichener left SciPy in 1.17 and are checked against their formulas (_counts).
+    *[(metric, {}) for metric in ("dice", "kulczynski1", "rogerstanimoto", "russellrao", "sokalmichener", "sokalsneath", "yule")],
 ]
+BOOLEAN = {"dice", "kulczynski1", "rogerstanimoto", "russellrao", "sokalmichener", "sokalsneath", "yule"}
 # The metrics SciPy weights.
 WEIGHTED = {
     "euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski", "cosine", "correlation", "canberra", "hamming",
-    "braycurtis", "jaccard",
+    "braycurtis", "jaccard", *BOOLEAN,
 }
 ALL_CASES = CASES + [(metric, dict(params, w=GIVEN)) for metric, params in CASES if metric in WEIGHTED]
 
@@ -75,6 +79,10 @@ def test_every_library_metric_is_tested():
 
 def _case_points(name, metric, params):
     X = DATASETS[name]
+    if metric in BOOLEAN:
+        # SciPy's boolean formulas hold for boolean data (on other numbers it computes fuzzy
+        # variants): each coordinate above its column's median.
+        X = X > np.median(X, axis=0)
     if metric in ("cosine", "correlation") and "w" in params:
         # SciPy computes these weighted pair by pair in Python: 600 points keep it to seconds.
         X = X[:600]
@@ -88,10 +96,30 @@ def _scipy(name, case, function):
     X, params = _case_points(name, metric, params)
     half = len(X) // 2
     points = (X[:half], X[half:]) if function == "cdist" else (X,)
+    if metric in ("kulczynski1", "sokalmichener"):
+        return _removed_from_scipy(metric, function, *points, w=params.get("w"))
     try:
         return getattr(sd, function)(*points, metric, **params)
     except np.linalg.LinAlgError as e:
         return e
+
+
+def _removed_from_scipy(metric, function, XA, XB=None, w=None):
+    """SciPy 1.16's kulczynski1 and sokalmichener of boolean points, from its formulas in the
+    weighted counts of the four cases (ntt: true in both, ntf: true in XA only, ...)."""
+    A = np.asarray(XA, dtype=np.float64)
+    B = A if XB is None else np.asarray(XB, dtype=np.float64)
+    w = np.ones(A.shape[1]) if w is None else np.asarray(w, dtype=np.float64)
+    ntt = (A * w) @ B.T
+    ntf = (A * w) @ (1 - B).T
+    nft = ((1 - A) * w) @ B.T
+    nff = ((1 - A) * w) @ (1 - B).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if metric == "kulczynski1":
+            D = ntt / (ntf + nft)
+        else:
+            D = 2 * (ntf + nft) / (ntt + nff + 2 * (ntf + nft))
+    return D if XB is not None else D[np.triu_indices(len(A), 1)]
 
 
 def datasets_of(metric, params):

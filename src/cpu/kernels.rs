@@ -1205,7 +1205,7 @@ mod tests {
                 let booleans = metric == Metric::Jaccard;
                 let (x, y) = (ratio_points::<T>(&mut rng, n, d, booleans), ratio_points::<T>(&mut rng, m, d, booleans));
                 let denominator = metric.definition().denominator.unwrap();
-                let ratio = crate::ratio::Ratio::new(denominator, x.view(), Some(y.view()));
+                let ratio = crate::ratio::Ratio::new(denominator, x.view(), Some(y.view()), d as f64, false);
                 let fused = ratio.window(0..n, 0..m).fused::<T>().expect("sums of one sign, in range");
                 let kernel = (denominator.numerator(false), None);
                 for isa in Isa::available() {

@@ -289,3 +289,65 @@ fn weighted_terms_do_not_overflow_or_underflow_where_the_distance_does_not() {
         }
     }
 }
+
+/// Rows of normal coordinates, row `i` scaled by `scale(i)`: the scaled points and the rows
+/// unscaled (whose cosine and correlation are the exact answers, both metrics being invariant
+/// under a positive scale of either row).
+fn scaled_rows(seed: u64, n: usize, d: usize, scale: impl Fn(usize) -> f64) -> (Array2<f64>, Array2<f64>) {
+    let base = normal(seed, n, d).mapv(f64::from);
+    let mut scaled = base.clone();
+    for (i, mut row) in scaled.rows_mut().into_iter().enumerate() {
+        row.mapv_inplace(|v| v * scale(i));
+    }
+    (scaled, base)
+}
+
+#[test]
+fn float64_cosine_and_correlation_hold_where_squared_norms_leave_the_range() {
+    // Issue 24, item 1: |x| above about 1.3e154 or below about 1e-154 squares to ∞ or 0 in
+    // f64. Scales 1e-300..1e300, and closely around both thresholds.
+    let exponents: Vec<i32> =
+        [-300, -250, -200, -160].into_iter().chain(-157..=-150).chain(150..=157).chain([160, 200, 250, 300]).collect();
+    let scale = |i: usize| 10f64.powi(exponents[i % exponents.len()]);
+    let (x, xb) = scaled_rows(81, 2 * exponents.len(), 9, scale);
+    let (y, yb) = scaled_rows(82, exponents.len() + 3, 9, |j| scale(j + 5));
+    for metric in [Metric::Cosine, Metric::Correlation] {
+        let want = |a: &Array2<f64>, i: usize, b: &Array2<f64>, j: usize| {
+            crate::support::oracle64(&a.row(i).to_vec(), &b.row(j).to_vec(), metric)
+        };
+        for (name, engine) in engines() {
+            let what = format!("{name} f64 {metric}");
+            let got = engine.cdist(x.view(), y.view(), metric).unwrap();
+            for ((i, j), &g) in got.indexed_iter() {
+                let w = want(&xb, i, &yb, j);
+                assert!((g - w).abs() <= 1e-12, "{what} ({i}, {j}) at scales {:e}, {:e}: {g} vs {w}", scale(i), scale(j + 5));
+            }
+            // knn: the neighbours of the exact distances (no ties among normal rows).
+            let k = 4;
+            let nn = engine.knn(x.view(), y.view(), k, metric).unwrap();
+            let lists = crate::support::knn_lists(x.nrows(), y.nrows(), k, false, |i, j| want(&xb, i, &yb, j));
+            for (i, list) in lists.iter().enumerate() {
+                for (c, &(w, j)) in list.iter().enumerate() {
+                    assert_eq!(nn.indices[(i, c)], j, "{what} knn row {i} rank {c}");
+                    assert!((nn.distances[(i, c)] - w).abs() <= 1e-12, "{what} knn row {i} rank {c}");
+                }
+            }
+            let condensed = engine.pdist(x.view(), metric).unwrap();
+            let pairs = (0..x.nrows()).flat_map(|i| (i + 1..x.nrows()).map(move |j| (i, j)));
+            for ((i, j), &g) in pairs.zip(condensed.iter()) {
+                let w = want(&xb, i, &xb, j);
+                assert!((g - w).abs() <= 1e-12, "{what} pdist ({i}, {j}): {g} vs {w}");
+            }
+        }
+    }
+    // The issue's own rows: 1e200, the smallest subnormal and 1e-200 along the axes.
+    let x = array![[1e200, 0.0], [5e-324, 0.0], [1e-200, 1e-200]];
+    let unit = array![[1.0, 0.0], [1.0, 0.0], [1.0, 1.0]];
+    for (name, engine) in engines() {
+        let got = engine.cdist(x.view(), x.view(), Metric::Cosine).unwrap();
+        for ((i, j), &g) in got.indexed_iter() {
+            let w = crate::support::oracle64(&unit.row(i).to_vec(), &unit.row(j).to_vec(), Metric::Cosine);
+            assert!((g - w).abs() <= 1e-12, "{name} cosine of the issue's rows ({i}, {j}): {g} vs {w}");
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! `braycurtis` and `jaccard`, the metrics that are a ratio of two sums, on both backends and
+//! `braycurtis`, `jaccard` and SciPy's other boolean metrics (`dice`, `yule`, ...), the metrics
+//! that are a ratio of sums, on both backends and
 //! for every answer, against the oracle's own formulas from SciPy (tests/support): with and
 //! without weights, on non-negative data (the denominator from sums per row), on data whose
 //! columns hold both signs (per-pair sums for those columns), on a mix of the two, and on
@@ -13,7 +14,17 @@ use pairdist::{Backend, Distance, Engine, EngineOptions, Metric};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const RATIOS: [Metric; 2] = [Metric::BrayCurtis, Metric::Jaccard];
+const RATIOS: [Metric; 9] = [
+    Metric::BrayCurtis,
+    Metric::Jaccard,
+    Metric::Dice,
+    Metric::Kulczynski1,
+    Metric::RogersTanimoto,
+    Metric::RussellRao,
+    Metric::SokalMichener,
+    Metric::SokalSneath,
+    Metric::Yule,
+];
 
 /// The kinds of data the denominator is computed differently for.
 #[derive(Clone, Copy, Debug)]
@@ -168,7 +179,8 @@ fn scipys_special_rows_zero_nan_and_tiny() {
             assert_eq!(engine.pdist(none.view(), metric).unwrap().len(), 0, "{name}");
             let flat = Array2::<f32>::zeros((3, 0));
             let got = engine.cdist(flat.view(), flat.view(), metric).unwrap();
-            let want = if metric == Metric::Jaccard { 0.0 } else { f32::NAN };
+            // SciPy's values of 0/0 at d = 0: jaccard and yule define them as 0.
+            let want = if matches!(metric, Metric::Jaccard | Metric::Yule) { 0.0 } else { f32::NAN };
             assert!(got.iter().all(|&v| v == want || (v.is_nan() && want.is_nan())), "{name} {metric} d = 0: {got}");
             assert_eq!(engine.knn(flat.view(), flat.view(), 2, metric).unwrap().indices.dim(), (3, 2), "{name}");
         }
@@ -480,5 +492,34 @@ fn windows_of_the_matrix_and_of_the_condensed_vector_f32_and_f64() {
         check_windows(&format!("f32 {kind:?}"), x.view(), y.view(), |m, w| tolerance(m, 13, 1.0, w));
         let (x, y) = (x.mapv(|v| v as f64 * 1.1), y.mapv(|v| v as f64 * 0.7));
         check_windows(&format!("f64 {kind:?}"), x.view(), y.view(), |m, w| tolerance64(m, 13, 1.0, w));
+    }
+}
+
+#[test]
+fn weighted_boolean_counts_that_are_zero_stay_zero() {
+    // Counts derived from sums of weights that do not add exactly (0.3 + 0.5 + ...): yule is 0
+    // where ntf·nft = 0, and a rounding residue of the count must not turn it into 2.
+    let x = ndarray::array![[1.0, 1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0, 1.0]];
+    let w = vec![0.3, 0.5, 0.9, 0.2, 0.4];
+    // Random rows and weights besides, in both element types.
+    let mut rng = ChaCha8Rng::seed_from_u64(91);
+    let many = Array2::from_shape_fn((23, 17), |_| f64::from(rng.random_range(0..2u8)));
+    let w_many: Vec<f64> = (0..17).map(|_| rng.random_range(0.01..2.0)).collect();
+    for metric in RATIOS.into_iter().filter(|m| !matches!(m, Metric::BrayCurtis | Metric::Jaccard)) {
+        for (points, weights) in [(&x, &w), (&many, &w_many)] {
+            let dist = Distance::new(metric).with_weights(weights.clone()).unwrap();
+            let d = points.ncols();
+            for (name, engine) in engines() {
+                let got = engine.cdist(points.view(), points.view(), &dist).unwrap();
+                let got32 = engine.cdist(points.mapv(|v| v as f32).view(), points.mapv(|v| v as f32).view(), &dist).unwrap();
+                for ((i, j), &g) in got.indexed_iter() {
+                    let want = oracle_weighted64(&points.row(i).to_vec(), &points.row(j).to_vec(), metric, weights);
+                    let what = format!("{name} {metric} weighted ({i}, {j})");
+                    assert!(close(g, want, tolerance64(metric, d, 1.0, want)), "{what} f64: {g} vs {want}");
+                    let g = f64::from(got32[(i, j)]);
+                    assert!(close(g, want, tolerance(metric, d, 1.0, want)), "{what} f32: {g} vs {want}");
+                }
+            }
+        }
     }
 }

@@ -138,6 +138,33 @@ pub fn oracle_weighted64(x: &[f64], y: &[f64], metric: Metric, w: &[f64]) -> f64
             let nonzero = sum(&|k| if x[k] != 0.0 || y[k] != 0.0 { w[k] } else { 0.0 });
             if nonzero != 0.0 { unequal / nonzero } else { 0.0 }
         }
+        Metric::Dice
+        | Metric::Kulczynski1
+        | Metric::RogersTanimoto
+        | Metric::RussellRao
+        | Metric::SokalMichener
+        | Metric::SokalSneath
+        | Metric::Yule => {
+            // scipy.spatial.distance's boolean metrics (`_nbool_correspond_all`): the weighted
+            // counts of the four cases of u != 0, v != 0 (NaN is nonzero), then each formula.
+            let count = |a: bool, b: bool| sum(&|k| if (x[k] != 0.0) == a && (y[k] != 0.0) == b { w[k] } else { 0.0 });
+            let (ntt, ntf, nft, nff) = (count(true, true), count(true, false), count(false, true), count(false, false));
+            let r = 2.0 * (ntf + nft);
+            match metric {
+                Metric::Dice => (ntf + nft) / (2.0 * ntt + ntf + nft),
+                Metric::Kulczynski1 => ntt / (ntf + nft),
+                Metric::RogersTanimoto | Metric::SokalMichener => r / (ntt + nff + r),
+                Metric::RussellRao => {
+                    let total: f64 = w.iter().sum();
+                    (total - ntt) / total
+                }
+                Metric::SokalSneath => r / (ntt + r),
+                _ => {
+                    let half_r = ntf * nft;
+                    if half_r == 0.0 { 0.0 } else { 2.0 * half_r / (ntt * nff + half_r) }
+                }
+            }
+        }
         Metric::SEuclidean | Metric::Mahalanobis => panic!("{metric} needs V or VI: use oracle_quadratic"),
         other => panic!("no oracle for {other} yet: add SciPy's formula here"),
     }
@@ -210,6 +237,15 @@ fn tolerance_in(eps: f64, rel: f64, metric: Metric, d: usize, scale: f64, want: 
         Metric::Hamming => 0.0,
         // A sum of non-negative terms over a denominator summed from the same points.
         Metric::BrayCurtis | Metric::Jaccard => 2.0 * root_d * eps * want.abs(),
+        // Formulas in four counts: exact without weights; with them, counts of the total weight
+        // off by about √d·ε of it (the tests' weights are sums of quarters, exact again).
+        Metric::Dice
+        | Metric::Kulczynski1
+        | Metric::RogersTanimoto
+        | Metric::RussellRao
+        | Metric::SokalMichener
+        | Metric::SokalSneath
+        | Metric::Yule => 4.0 * root_d * eps * (1.0 + want.abs()),
         // `Metric` is non-exhaustive: a metric added to the library fails the tests here until
         // this oracle knows it.
         other => panic!("the tests' tolerance has no case for {other}"),
