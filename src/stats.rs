@@ -56,6 +56,10 @@ pub struct Stats {
     /// phases one after another ([`Job::timed_phases`](crate::job::Job::timed_phases)) on an
     /// adapter with timestamp queries; zero otherwise.
     pub device_compute: Duration,
+    /// Distance pipelines compiled for the GPU (a compile costs up to seconds on a software
+    /// driver): one per kernel, element type, metric family and tuning, never one per metric
+    /// parameter (minkowski's p is data). 0 on the CPU.
+    pub pipelines_compiled: u64,
 }
 
 impl Stats {
@@ -72,6 +76,7 @@ impl Stats {
             compute: self.compute.saturating_sub(earlier.compute),
             readback: self.readback.saturating_sub(earlier.readback),
             device_compute: self.device_compute.saturating_sub(earlier.device_compute),
+            pipelines_compiled: self.pipelines_compiled - earlier.pipelines_compiled,
         }
     }
 }
@@ -100,6 +105,7 @@ pub(crate) struct Counters {
     compute_ns: AtomicU64,
     readback_ns: AtomicU64,
     device_compute_ns: AtomicU64,
+    pipelines_compiled: AtomicU64,
 }
 
 impl Counters {
@@ -110,6 +116,11 @@ impl Counters {
     pub(crate) fn tiles(&self, tiles: u64, pairs: u64) {
         self.tiles.fetch_add(tiles, Ordering::Relaxed);
         self.pairs.fetch_add(pairs, Ordering::Relaxed);
+    }
+
+    #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "the CPU compiles nothing"))]
+    pub(crate) fn pipeline_compiled(&self) {
+        self.pipelines_compiled.fetch_add(1, Ordering::Relaxed);
     }
 
     #[cfg_attr(not(feature = "gpu"), expect(dead_code, reason = "only GPUs move bytes and dispatch"))]
@@ -159,6 +170,7 @@ impl Counters {
             compute: Duration::from_nanos(get(&self.compute_ns)),
             readback: Duration::from_nanos(get(&self.readback_ns)),
             device_compute: Duration::from_nanos(get(&self.device_compute_ns)),
+            pipelines_compiled: get(&self.pipelines_compiled),
         }
     }
 }

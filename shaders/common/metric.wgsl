@@ -8,8 +8,9 @@
 //   MERGE:    sum, max
 //   FINALIZE: identity, square root, ^(1/P), half at most 2, sqrt(half), divided by the
 //             dimensions (or the total weight)
-//   P:        the minkowski exponent (TERM_POWER_DIFFERENCE, FINALIZE_ROOT); WHOLE_P: P if a
-//             whole number < 64.
+//   params.p: the minkowski exponent (TERM_POWER_DIFFERENCE, FINALIZE_ROOT), a value in the
+//             uniform block, never compiled in: one pipeline serves every p (whole_p: p if a
+//             whole number < 64, a uniform branch).
 //   WEIGHTED: each term times its dimension's weight (the minkowski family's, canberra's and
 //             hamming's w, as SciPy sums them; the other metrics' weights are applied to the
 //             points before the kernels), and hamming's mean over the total weight. When false
@@ -25,11 +26,6 @@
 override TERM: u32 = 0u;
 override MERGE: u32 = 0u;
 override FINALIZE: u32 = 0u;
-// The exponent is P + P_LO (48 bits): float64 kernels need more than an f32 override holds.
-override P: f32 = 1.0;
-override P_LO: f32 = 0.0;
-// P when it is a whole number up to 63 (then powers by multiplication), else 0.
-override WHOLE_P: u32 = 0u;
 override WEIGHTED: bool = false;
 
 // Per-dispatch parameters of one tile pass.
@@ -43,14 +39,17 @@ struct Params {
     nan_bits: u32,   // constant expression may not evaluate to one)
     total_weight: f32, // what hamming's mean divides by: d, or the sum of the weights, as
     total_weight_lo: f32, // total_weight + total_weight_lo (to 48 bits, for float64 kernels)
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
+    // The minkowski exponent p + p_lo (48 bits: float64 kernels need more than an f32), and
+    // p when it is a whole number up to 63 (then powers by multiplication), else 0. Data, not
+    // override constants: a new p compiles nothing.
+    p: f32,
+    p_lo: f32,
+    whole_p: u32,
 }
 
-// The minkowski exponent in the kernel's type.
+// The minkowski exponent in the kernel's type (`params` is the kernel's uniform block).
 fn metric_p() -> real {
-    return real(P) + real(P_LO);
+    return real(params.p) + real(params.p_lo);
 }
 
 const FLAG_ACCUMULATE: u32 = 1u;
@@ -69,27 +68,29 @@ fn metric_pow4(a: vec4<real>, e: real) -> vec4<real> {
     return select(r, a, metric_is_nan4(a));
 }
 
-// |t|^P: for a whole P by repeated squaring, unrolled (the bit tests of the override constant
-// fold away; no loop, since every loop iteration counts against lavapipe's limit, see
-// LOOP_ITERATION_BUDGET), the same products in the same order as the CPU's Simd::powi.
+// |t|^p: for a whole p by repeated squaring, unrolled (bit tests of a uniform value, the same
+// branch in every invocation; no loop, since every loop iteration counts against lavapipe's
+// limit, see LOOP_ITERATION_BUDGET), the same products in the same order as the CPU's
+// Simd::powi.
 fn metric_power4(t: vec4<real>) -> vec4<real> {
     let a = abs(t);
-    if WHOLE_P == 0u {
+    let whole = params.whole_p;
+    if whole == 0u {
         return metric_pow4(a, metric_p());
     }
     var r = vec4<real>(1.0);
     var b = a;
-    if (WHOLE_P & 1u) != 0u { r = r * b; }
+    if (whole & 1u) != 0u { r = r * b; }
     b = b * b;
-    if (WHOLE_P & 2u) != 0u { r = r * b; }
+    if (whole & 2u) != 0u { r = r * b; }
     b = b * b;
-    if (WHOLE_P & 4u) != 0u { r = r * b; }
+    if (whole & 4u) != 0u { r = r * b; }
     b = b * b;
-    if (WHOLE_P & 8u) != 0u { r = r * b; }
+    if (whole & 8u) != 0u { r = r * b; }
     b = b * b;
-    if (WHOLE_P & 16u) != 0u { r = r * b; }
+    if (whole & 16u) != 0u { r = r * b; }
     b = b * b;
-    if (WHOLE_P & 32u) != 0u { r = r * b; }
+    if (whole & 32u) != 0u { r = r * b; }
     return r;
 }
 

@@ -10,6 +10,7 @@ use crate::element::Dtype;
 use crate::error::{Error, Result};
 use crate::metric::Metric;
 use crate::plan::PlanLimits;
+use crate::stats::Counters;
 
 /// How long one submission may take before pairdist gives up on the device. Plans keep
 /// submissions far shorter; this only turns a hung device into an error.
@@ -235,9 +236,11 @@ fn choose_adapter(name: Option<&str>) -> Result<wgpu::Adapter> {
 /// Shared slot where asynchronous device errors (uncaptured errors, device loss) land.
 type ErrorSlot = Arc<Mutex<Option<String>>>;
 
-/// What a compiled pipeline depends on: kernel, element type, metric, weighted terms or not,
-/// tuning (the float32 one; a float64 pipeline derives its own from it).
-type PipelineKey = (Kernel, Dtype, Metric, bool, Tuning);
+/// What a compiled pipeline depends on: kernel, element type, the metric's steps (the shader
+/// ids of its term, merge and final step: not the metric itself, whose parameters such as
+/// minkowski's p are data in the uniform block), weighted terms or not, tuning (the float32
+/// one; a float64 pipeline derives its own from it).
+type PipelineKey = (Kernel, Dtype, [u32; 3], bool, Tuning);
 
 /// Instance, adapter, device, queue and cached pipelines.
 pub struct GpuContext {
@@ -252,7 +255,7 @@ pub struct GpuContext {
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
     modules: Mutex<HashMap<(Kernel, Dtype), Arc<wgpu::ShaderModule>>>,
-    /// Keyed by kernel, element type, metric, whether the terms are weighted, and tuning (so
+    /// Keyed by kernel, element type, the metric's steps, whether the terms are weighted, and tuning (so
     /// that the tuner can go back and forth between candidates).
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
     /// The answers' epilogues, compiled on first use.
@@ -517,16 +520,19 @@ impl GpuContext {
     }
 
     /// The compiled pipeline for `kernel` computing in `dtype` and `metric`, with its terms
-    /// `weighted` or not, compiled on first use and cached.
+    /// `weighted` or not, compiled on first use (counted in `counters`) and cached.
     pub(crate) fn pipeline(
         &self,
         kernel: Kernel,
         dtype: Dtype,
         metric: Metric,
         weighted: bool,
+        counters: &Counters,
     ) -> Result<Arc<wgpu::ComputePipeline>> {
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (kernel, dtype, metric, weighted, self.tuning);
+        let def = metric.definition();
+        let steps = [def.term.shader_id(), def.merge.shader_id(), def.finalize.shader_id()];
+        let key = (kernel, dtype, steps, weighted, self.tuning);
         if let Some(p) = cache.get(&key) {
             return Ok(p.clone());
         }
@@ -534,7 +540,7 @@ impl GpuContext {
             return Err(Error::Gpu(format!("cannot compute in {dtype} on this device: {why}")));
         }
         let module = self.module(kernel, dtype)?;
-        let constants = kernel.constants(metric, weighted, &self.tuning.for_dtype(dtype), dtype);
+        let constants = kernel.constants(metric, weighted, &self.tuning.for_dtype(dtype));
         let what = format!("compiling the {} kernel ({dtype})", kernel.name());
         let pipeline = self.scoped(&what, || {
             self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -550,6 +556,7 @@ impl GpuContext {
             })
         })?;
         let pipeline = Arc::new(pipeline);
+        counters.pipeline_compiled();
         cache.insert(key, pipeline.clone());
         Ok(pipeline)
     }

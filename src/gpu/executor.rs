@@ -93,9 +93,9 @@ pub(crate) fn run<T: Element>(
     let dtype = T::DTYPE;
     ctx.check_async_error()?;
     let kernel_weights = weights.map(TermWeights::for_kernel::<T>);
-    let pipeline = ctx.pipeline(kernel, dtype, metric, kernel_weights.is_some())?;
+    let pipeline = ctx.pipeline(kernel, dtype, metric, kernel_weights.is_some(), counters)?;
     let stopwatch = if serial { Stopwatch::new(ctx)? } else { None };
-    let inputs = Inputs { x, y, weights: kernel_weights.as_ref() };
+    let inputs = Inputs { x, y, weights: kernel_weights.as_ref(), metric };
     let mut slots = [pool.take(ctx, plan, dtype, 0)?, pool.take(ctx, plan, dtype, 1)?];
     let mut rate = HitRate::new();
     // A serial run's compute is already waited for when its readback is mapped.

@@ -2,7 +2,7 @@
 //! snippets they need. Kernels are specialised with override constants, not string templates.
 
 use crate::element::Dtype;
-use crate::metric::{Metric, Term};
+use crate::metric::Metric;
 use crate::plan::MAX_DIMS_PER_PASS;
 
 /// A compute kernel, one WGSL file each.
@@ -124,23 +124,17 @@ impl Kernel {
     }
 
     /// The override constants of this kernel's pipeline for `metric` and `tuning`: the
-    /// metric's term and final step ([`Metric::definition`]), whether its terms are `weighted`
-    /// inside the kernel (see `Distance::resolve`), and the tiled kernel's shape
-    /// (give the tuning for the pipeline's element type, [`Tuning::for_dtype`]). A float64
-    /// pipeline takes the exponent as `P + P_LO`, two f32 overrides.
-    pub fn constants(self, metric: Metric, weighted: bool, tuning: &Tuning, dtype: Dtype) -> Vec<(&'static str, f64)> {
+    /// metric's term, merge and final step ([`Metric::definition`]), whether its terms are
+    /// `weighted` inside the kernel (see `Distance::resolve`), and the tiled kernel's shape
+    /// (give the tuning for the pipeline's element type, [`Tuning::for_dtype`]). Metric
+    /// parameters (minkowski's p) are not among them: they reach the kernel in its uniform
+    /// block, so one pipeline serves every p.
+    pub fn constants(self, metric: Metric, weighted: bool, tuning: &Tuning) -> Vec<(&'static str, f64)> {
         let def = metric.definition();
-        // Only the power term and root read P; wgpu takes finite constants only (p = ∞
-        // runs the chebyshev kernel).
-        let p = if def.term == Term::PowerDifference { metric.exponent() } else { 1.0 };
-        let (p_hi, p_lo) = split_f64(p, dtype);
         let mut c = vec![
             ("TERM", f64::from(def.term.shader_id())),
             ("MERGE", f64::from(def.merge.shader_id())),
             ("FINALIZE", f64::from(def.finalize.shader_id())),
-            ("P", p_hi),
-            ("P_LO", p_lo),
-            ("WHOLE_P", f64::from(metric.whole_exponent().unwrap_or(0))),
             ("WEIGHTED", f64::from(u8::from(weighted))),
         ];
         if self == Kernel::Tiled {
@@ -467,7 +461,7 @@ mod tests {
         assert!(all.iter().any(|t| t.prefetch) && all.iter().any(|t| !t.prefetch), "{all:?}");
         assert!(all.iter().all(|t| !t.for_dtype(Dtype::F64).prefetch));
         assert!(with(16, 16, 16).to_string().ends_with("TILE_K 16, prefetch"), "{}", with(16, 16, 16));
-        let constants = Kernel::Tiled.constants(Metric::SqEuclidean, false, &with(16, 16, 16), Dtype::F32);
+        let constants = Kernel::Tiled.constants(Metric::SqEuclidean, false, &with(16, 16, 16));
         assert!(constants.contains(&("PREFETCH", 1.0)), "{constants:?}");
     }
 

@@ -19,6 +19,7 @@ use super::pack::pack;
 use super::resident::Resident;
 use crate::element::{Dtype, Element};
 use crate::error::{Error, Result};
+use crate::metric::{Metric, Term};
 use crate::plan::{Plan, Tile};
 use crate::stats::Counters;
 use crate::weights::{KernelWeights, total_weight};
@@ -36,7 +37,9 @@ struct Params {
     nan_bits: u32,
     total_weight: f32,
     total_weight_lo: f32,
-    pad: [u32; 3],
+    p: f32,
+    p_lo: f32,
+    whole_p: u32,
 }
 
 const FLAG_ACCUMULATE: u32 = 1;
@@ -264,7 +267,7 @@ pub(super) fn stage<T: Element>(
     chunk: usize,
     counters: &Counters,
 ) -> Result<()> {
-    let Inputs { x, y, weights } = inputs;
+    let Inputs { x, y, weights, metric } = inputs;
     let want_x = Some((tile.rows.clone(), dims.clone()));
     let want_y = Some((tile.cols.clone(), dims.clone()));
     let want_w = weights.map(|_| dims.clone());
@@ -336,6 +339,9 @@ pub(super) fn stage<T: Element>(
     let last = dims.end == x.ncols();
     let total_weight = total_weight(weights.map(|w| w.total), x.ncols());
     let (total_weight, total_weight_lo) = super::shaders::split_f64(total_weight, T::DTYPE);
+    // Only the power term and its root read p (p = ∞ runs the chebyshev kernel).
+    let p = if metric.definition().term == Term::PowerDifference { metric.exponent() } else { 1.0 };
+    let (p, p_lo) = super::shaders::split_f64(p, T::DTYPE);
     let params = Params {
         rows: tile.rows.len() as u32,
         cols: tile.cols.len() as u32,
@@ -346,7 +352,9 @@ pub(super) fn stage<T: Element>(
         nan_bits: f32::NAN.to_bits(),
         total_weight: total_weight as f32,
         total_weight_lo: total_weight_lo as f32,
-        pad: [0; 3],
+        p: p as f32,
+        p_lo: p_lo as f32,
+        whole_p: metric.whole_exponent().unwrap_or(0),
     };
     ctx.queue.write_buffer(&slot.params, 0, bytemuck::bytes_of(&params));
     Ok(())
@@ -358,6 +366,8 @@ pub(super) struct Inputs<'a, 'w, T: Element> {
     pub(super) x: ArrayView2<'a, T>,
     pub(super) y: Rows<'a, T>,
     pub(super) weights: Option<&'w KernelWeights<T>>,
+    /// The metric, whose parameters (minkowski's p) the uniform block carries.
+    pub(super) metric: Metric,
 }
 
 /// Where the rows of Y come from.

@@ -87,11 +87,10 @@ fn constants(
     metric: Metric,
     weighted: bool,
     tuning: &Tuning,
-    dtype: Dtype,
 ) -> naga::back::PipelineConstants {
     let declared: BTreeSet<&str> = module.overrides.iter().filter_map(|(_, o)| o.name.as_deref()).collect();
     let mut c = naga::back::PipelineConstants::default();
-    for (name, value) in kernel.constants(metric, weighted, tuning, dtype) {
+    for (name, value) in kernel.constants(metric, weighted, tuning) {
         assert!(declared.contains(name), "{}.wgsl does not declare the override {name}", kernel.name());
         c.insert(name.to_string(), value);
     }
@@ -279,7 +278,7 @@ fn every_kernel_translates_to_every_backend_with_every_override_set() {
         });
         for (metric, weighted) in pipelines {
             for tuning in kernel_tunings {
-                let constants = constants(kernel, &module, metric, weighted, tuning, dtype);
+                let constants = constants(kernel, &module, metric, weighted, tuning);
                 let mut keys: Vec<_> = constants.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 keys.sort();
                 let label = format!("{}.wgsl {dtype} [{}]", kernel.name(), keys.join(", "));
