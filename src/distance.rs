@@ -674,7 +674,8 @@ impl<T: Element> Prepared<T> {
         };
         if let Some(denominator) = resolved.denominator() {
             let (px, py) = prepared.views(x, y);
-            prepared.ratio = Some(Ratio::new(denominator, px, py, resolved.total_weight(px.ncols()), resolved.scales_columns()));
+            prepared.ratio =
+                Some(Ratio::new(denominator, px, py, resolved.total_weight(px.ncols()), resolved.scales_columns()));
         }
         Ok(prepared)
     }
@@ -691,7 +692,13 @@ impl<T: Element> Prepared<T> {
         };
         if let Some(denominator) = resolved.denominator() {
             let (px, _) = prepared.views(x, None);
-            prepared.ratio = Some(Ratio::new(denominator, px, Some(base), resolved.total_weight(px.ncols()), resolved.scales_columns()));
+            prepared.ratio = Some(Ratio::new(
+                denominator,
+                px,
+                Some(base),
+                resolved.total_weight(px.ncols()),
+                resolved.scales_columns(),
+            ));
         }
         prepared
     }

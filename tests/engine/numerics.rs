@@ -320,7 +320,12 @@ fn float64_cosine_and_correlation_hold_where_squared_norms_leave_the_range() {
             let got = engine.cdist(x.view(), y.view(), metric).unwrap();
             for ((i, j), &g) in got.indexed_iter() {
                 let w = want(&xb, i, &yb, j);
-                assert!((g - w).abs() <= 1e-12, "{what} ({i}, {j}) at scales {:e}, {:e}: {g} vs {w}", scale(i), scale(j + 5));
+                assert!(
+                    (g - w).abs() <= 1e-12,
+                    "{what} ({i}, {j}) at scales {:e}, {:e}: {g} vs {w}",
+                    scale(i),
+                    scale(j + 5)
+                );
             }
             // knn: the neighbours of the exact distances (no ties among normal rows).
             let k = 4;

@@ -511,7 +511,8 @@ fn weighted_boolean_counts_that_are_zero_stay_zero() {
             let d = points.ncols();
             for (name, engine) in engines() {
                 let got = engine.cdist(points.view(), points.view(), &dist).unwrap();
-                let got32 = engine.cdist(points.mapv(|v| v as f32).view(), points.mapv(|v| v as f32).view(), &dist).unwrap();
+                let got32 =
+                    engine.cdist(points.mapv(|v| v as f32).view(), points.mapv(|v| v as f32).view(), &dist).unwrap();
                 for ((i, j), &g) in got.indexed_iter() {
                     let want = oracle_weighted64(&points.row(i).to_vec(), &points.row(j).to_vec(), metric, weights);
                     let what = format!("{name} {metric} weighted ({i}, {j})");
