@@ -96,14 +96,6 @@ _ALIASES: Dict[str, str] = {
     for alias in [name, *aliases, *_MORE_NAMES.get(name, [])]
 }
 _SUPPORTED = ", ".join(f"'{name}'" for name in METRICS)
-# SciPy's metrics (and their aliases) that the library does not compute yet: a name SciPy knows
-# gets "not supported yet" rather than "unknown". Only for that message: a metric the library
-# adds is found in _ALIASES first.
-_SCIPY_METRICS = frozenset(
-    "braycurtis dice jaccard jacc ja j kulczynski1 rogerstanimoto russellrao sokalmichener "
-    "sokalsneath yule".split()
-)
-
 _COLUMNS = "XA and XB must have the same number of columns (i.e. feature dimension.)"
 _DEFAULT_MAX_PAIRS = 100_000_000
 
@@ -124,8 +116,6 @@ def _metric_name(metric: Metric) -> str:
     name = metric.lower()
     if name in _ALIASES:
         return _ALIASES[name]
-    if name in _SCIPY_METRICS:
-        raise ValueError(f"metric '{metric}' is not supported by pairdist yet; supported metrics: {_SUPPORTED}")
     raise ValueError(f"Unknown Distance Metric: {metric}; supported metrics: {_SUPPORTED}")
 
 

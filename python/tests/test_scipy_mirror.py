@@ -94,8 +94,7 @@ def test_boolean_metrics_of_boolean_data_are_pairdists_and_scipys(metric, kind, 
         close(mirror.cdist(XA, XB, metric), scipy_cdist(XA, XB, metric))
         close(mirror.pdist(XA, metric), scipy_pdist(XA, metric))
         close(mirror.cdist(XA, XB, metric, w=w), scipy_cdist(XA, XB, metric, w=w))
-    # Weighted yule is SciPy's for now (see the next test).
-    assert mirror.stats()["pairdist"] == (2 if metric == "yule" else 3), mirror.stats()
+    assert mirror.stats()["pairdist"] == 3, mirror.stats()
 
 
 def test_weighted_yule_where_scipy_returns_zero(on):
@@ -104,7 +103,10 @@ def test_weighted_yule_where_scipy_returns_zero(on):
     v = np.array([[True, False, False, False, False]])
     w = np.array([0.3, 0.5, 0.9, 0.2, 0.4])
     np.testing.assert_array_equal(scipy_cdist(u, v, "yule", w=w), [[0.0]])
+    before = mirror.stats()["pairdist"]
     np.testing.assert_array_equal(mirror.cdist(u, v, "yule", w=w), [[0.0]])
+    assert mirror.stats()["pairdist"] == before + 1, "weighted yule was not computed by pairdist"
+
     np.testing.assert_array_equal(mirror.cdist(u, v, "yule"), [[0.0]])
 
 

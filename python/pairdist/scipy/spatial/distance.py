@@ -119,9 +119,6 @@ _SCIPY_FUNCTIONS: Dict[int, str] = {
 _BOOLEAN = frozenset("dice kulczynski1 rogerstanimoto russellrao sokalmichener sokalsneath yule".split())
 # The metrics SciPy takes no weights for (w=None aside, for string metrics).
 _NO_WEIGHTS = frozenset(["jensenshannon", "mahalanobis", "seuclidean"])
-# Weighted metrics whose pairdist answer differs from SciPy's in this build: weighted yule where
-# c_TF * c_FT = 0 (SciPy: 0; pairdist's library gave 2.35 for u = 1 1 1 1 1, v = 1 0 0 0 0).
-_SCIPY_WEIGHTED = frozenset(["yule"])
 # The metric parameters pairdist takes: any other keyword goes to SciPy (which refuses it, or
 # passes it to a callable).
 _PARAMETER = {"minkowski": "p", "seuclidean": "V", "mahalanobis": "VI"}
@@ -331,8 +328,6 @@ def _plan(
     if any(a.shape[1] != n for a in arrays):
         raise _Fallback("different numbers of columns (SciPy's ValueError)")
     params = _parameters(name, as_callable, kwargs, n)
-    if name in _SCIPY_WEIGHTED and "w" in params:
-        raise _Fallback(f"weighted {name} (pairdist's differs from SciPy's where SciPy returns 0)")
     shape = (arrays[0].shape[0] * (arrays[0].shape[0] - 1) // 2,) if pdist else (arrays[0].shape[0], arrays[1].shape[0])
     _out(out, shape)
     if name in _BOOLEAN:
