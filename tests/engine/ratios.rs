@@ -505,7 +505,7 @@ fn weighted_boolean_counts_that_are_zero_stay_zero() {
     let mut rng = ChaCha8Rng::seed_from_u64(91);
     let many = Array2::from_shape_fn((23, 17), |_| f64::from(rng.random_range(0..2u8)));
     let w_many: Vec<f64> = (0..17).map(|_| rng.random_range(0.01..2.0)).collect();
-    for metric in RATIOS.into_iter().filter(|m| !matches!(m, Metric::BrayCurtis | Metric::Jaccard)) {
+    for metric in crate::support::BOOLEAN {
         for (points, weights) in [(&x, &w), (&many, &w_many)] {
             let dist = Distance::new(metric).with_weights(weights.clone()).unwrap();
             let d = points.ncols();

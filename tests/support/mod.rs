@@ -57,6 +57,17 @@ pub fn oracle(x: &[f32], y: &[f32], metric: Metric) -> f64 {
     oracle_weighted(x, y, metric, &ones)
 }
 
+/// SciPy's boolean metrics: formulas in the four counts of a pair of boolean rows.
+pub const BOOLEAN: [Metric; 7] = [
+    Metric::Dice,
+    Metric::Kulczynski1,
+    Metric::RogersTanimoto,
+    Metric::RussellRao,
+    Metric::SokalMichener,
+    Metric::SokalSneath,
+    Metric::Yule,
+];
+
 /// SciPy's weighted distance (`w` one per dimension), from its own formulas.
 pub fn oracle_weighted(x: &[f32], y: &[f32], metric: Metric, w: &[f64]) -> f64 {
     let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
@@ -138,13 +149,7 @@ pub fn oracle_weighted64(x: &[f64], y: &[f64], metric: Metric, w: &[f64]) -> f64
             let nonzero = sum(&|k| if x[k] != 0.0 || y[k] != 0.0 { w[k] } else { 0.0 });
             if nonzero != 0.0 { unequal / nonzero } else { 0.0 }
         }
-        Metric::Dice
-        | Metric::Kulczynski1
-        | Metric::RogersTanimoto
-        | Metric::RussellRao
-        | Metric::SokalMichener
-        | Metric::SokalSneath
-        | Metric::Yule => {
+        m if BOOLEAN.contains(&m) => {
             // scipy.spatial.distance's boolean metrics (`_nbool_correspond_all`): the weighted
             // counts of the four cases of u != 0, v != 0 (NaN is nonzero), then each formula.
             let count = |a: bool, b: bool| sum(&|k| if (x[k] != 0.0) == a && (y[k] != 0.0) == b { w[k] } else { 0.0 });
@@ -239,13 +244,7 @@ fn tolerance_in(eps: f64, rel: f64, metric: Metric, d: usize, scale: f64, want: 
         Metric::BrayCurtis | Metric::Jaccard => 2.0 * root_d * eps * want.abs(),
         // Formulas in four counts: exact without weights; with them, counts of the total weight
         // off by about √d·ε of it (the tests' weights are sums of quarters, exact again).
-        Metric::Dice
-        | Metric::Kulczynski1
-        | Metric::RogersTanimoto
-        | Metric::RussellRao
-        | Metric::SokalMichener
-        | Metric::SokalSneath
-        | Metric::Yule => 4.0 * root_d * eps * (1.0 + want.abs()),
+        m if BOOLEAN.contains(&m) => 4.0 * root_d * eps * (1.0 + want.abs()),
         // `Metric` is non-exhaustive: a metric added to the library fails the tests here until
         // this oracle knows it.
         other => panic!("the tests' tolerance has no case for {other}"),
